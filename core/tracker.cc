@@ -1,0 +1,103 @@
+#include "core/tracker.h"
+
+#include <algorithm>
+
+namespace ringtrack {
+
+using protocol::Action;
+using protocol::ParseError;
+
+Tracker::Tracker(const TrackerConfig& config, SwarmTable* table,
+                 ConnectionIds* ids)
+    : config_(config), table_(table), ids_(ids) {}
+
+HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
+                             const PeerEndpoint& from, uint32_t now,
+                             uint64_t random, std::span<uint8_t> reply,
+                             TrackerStats* stats) {
+  HandleResult r;
+  stats->bytes_in.Add(datagram.size());
+  protocol::Request req;
+  const ParseError err = protocol::ParseRequest(datagram, &req);
+  if (err != ParseError::kNone && !protocol::IsAnswerable(err)) {
+    stats->invalid[static_cast<size_t>(err)].Add();
+    stats->outcomes[static_cast<size_t>(Outcome::kInvalid)].Add();
+    return r;
+  }
+  if (req.action == Action::kConnect) {
+    r.reply_size = protocol::WriteConnectResponse(
+        reply, req.connect.transaction_id, ids_->Make(from, now));
+    r.outcome = Outcome::kConnect;
+  } else if (!ids_->Verify(req.connection_id(), from, now)) {
+    r.outcome = Outcome::kBadConnectionId;
+  } else if (err != ParseError::kNone) {
+    stats->invalid[static_cast<size_t>(err)].Add();
+    r.reply_size = protocol::WriteErrorResponse(reply, req.transaction_id(),
+                                                "no info hashes");
+    r.outcome = Outcome::kErrorReply;
+  } else if (req.action == Action::kAnnounce) {
+    r.outcome = Outcome::kAnnounce;
+    r.reply_size =
+        HandleAnnounce(req.announce, from, now, random, reply, stats,
+                       &r.outcome);
+  } else {
+    r.outcome = Outcome::kScrape;
+    r.reply_size = HandleScrape(req.scrape, reply);
+  }
+  stats->outcomes[static_cast<size_t>(r.outcome)].Add();
+  stats->bytes_out.Add(r.reply_size);
+  return r;
+}
+
+size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
+                               const PeerEndpoint& from, uint32_t now,
+                               uint64_t random, std::span<uint8_t> reply,
+                               TrackerStats* stats, Outcome* outcome) {
+  if (a.port == 0) {
+    *outcome = Outcome::kErrorReply;
+    return protocol::WriteErrorResponse(reply, a.transaction_id,
+                                        "invalid port");
+  }
+  // BEP 15's IP field is ignored: a peer is always its source address, so
+  // nobody can announce someone else.
+  AnnounceParams p;
+  p.info_hash = a.info_hash;
+  p.peer = from;
+  p.peer.port = a.port;
+  p.event = a.event;
+  p.seeder = a.left == 0;
+  const uint32_t cap = from.family == AddressFamily::kV4
+                           ? config_.max_numwant_v4
+                           : config_.max_numwant_v6;
+  p.numwant = a.num_want < 0 ? config_.default_numwant
+                             : static_cast<uint32_t>(a.num_want);
+  p.numwant = std::min(p.numwant, cap);
+  p.now = now;
+  p.random = random;
+  const size_t hdr = protocol::kAnnounceResponseHeaderSize;
+  const AnnounceResult res = table_->Announce(p, reply.subspan(hdr));
+  if (res.status == AnnounceStatus::kTableFull) {
+    stats->table_full.Add();
+    *outcome = Outcome::kErrorReply;
+    return protocol::WriteErrorResponse(reply, a.transaction_id,
+                                        "tracker full");
+  }
+  protocol::WriteAnnounceResponseHeader(reply, a.transaction_id,
+                                        config_.interval_s,
+                                        res.counts.leechers,
+                                        res.counts.seeders);
+  return hdr + res.peers_written * protocol::PeerEntrySize(from.family);
+}
+
+size_t Tracker::HandleScrape(const protocol::ScrapeRequest& s,
+                             std::span<uint8_t> reply) {
+  size_t n = protocol::WriteScrapeResponseHeader(reply, s.transaction_id);
+  for (size_t i = 0; i < s.hash_count; ++i) {
+    const SwarmCounts c = table_->Scrape(s.hash(i));
+    n += protocol::WriteScrapeEntry(reply.subspan(n), c.seeders, c.completed,
+                                    c.leechers);
+  }
+  return n;
+}
+
+}  // namespace ringtrack

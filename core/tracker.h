@@ -1,0 +1,108 @@
+// Tracker: turns one datagram from one source address into one reply (or
+// none). This is all of BEP 15's server-side semantics, free of sockets, so
+// the io_uring loop, the recvmmsg loop and the tests share it.
+//
+// Rules (see README "Rules on the wire"):
+//   * connect with the right magic → 16-byte reply (never larger than the
+//     16-byte request: no amplification before the sender is proven).
+//   * announce/scrape need a connection ID valid for the sender's address;
+//     otherwise no reply at all.
+//   * announce with port 0, scrape with no hashes, or a full table → a BEP 15
+//     error (the sender has proven its address by then).
+//   * anything the codec refuses → no reply, counted by reason.
+//
+// Thread safety: Handle() may run on many threads at once; each passes its
+// own TrackerStats, which only that thread writes (readers may load the
+// counters concurrently).
+#ifndef RINGTRACK_CORE_TRACKER_H_
+#define RINGTRACK_CORE_TRACKER_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <span>
+
+#include "core/connection_id.h"
+#include "core/protocol.h"
+#include "core/swarm_table.h"
+
+namespace ringtrack {
+
+// Large enough for every reply: 20 + 200·6 bytes is the largest announce.
+inline constexpr size_t kMaxReplySize = 1280;
+
+struct TrackerConfig {
+  uint32_t interval_s = 1800;
+  uint32_t default_numwant = 50;
+  uint32_t max_numwant_v4 = 200;  // 20 + 200·6 = 1220 bytes
+  uint32_t max_numwant_v6 = 66;   // 20 + 66·18 = 1208 bytes
+};
+
+// A counter with one writer: increments are a plain load+store (no locked
+// instruction), readers on other threads see a recent value.
+class Counter {
+ public:
+  void Add(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n,
+             std::memory_order_relaxed);
+  }
+  uint64_t value() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+enum class Outcome : uint8_t {
+  kConnect = 0,
+  kAnnounce,
+  kScrape,
+  kErrorReply,        // answered with a BEP 15 error
+  kBadConnectionId,   // dropped
+  kInvalid,           // dropped: the codec refused it
+  kCount,
+};
+
+struct TrackerStats {
+  std::array<Counter, static_cast<size_t>(Outcome::kCount)> outcomes;
+  std::array<Counter, static_cast<size_t>(protocol::ParseError::kCount)>
+      invalid;  // by reason
+  Counter table_full;
+  Counter bytes_in;
+  Counter bytes_out;
+};
+
+struct HandleResult {
+  size_t reply_size = 0;  // 0: send nothing
+  Outcome outcome = Outcome::kInvalid;
+};
+
+class Tracker {
+ public:
+  // REQUIRES: table and ids outlive the Tracker.
+  Tracker(const TrackerConfig& config, SwarmTable* table, ConnectionIds* ids);
+
+  // Handles `datagram` from `from` at Unix time `now`; `random` varies the
+  // peers picked. Writes the reply into `reply` and counts into `stats`.
+  // REQUIRES: reply.size() >= kMaxReplySize.
+  HandleResult Handle(std::span<const uint8_t> datagram,
+                      const PeerEndpoint& from, uint32_t now, uint64_t random,
+                      std::span<uint8_t> reply, TrackerStats* stats);
+
+  const TrackerConfig& config() const { return config_; }
+
+ private:
+  size_t HandleAnnounce(const protocol::AnnounceRequest& a,
+                        const PeerEndpoint& from, uint32_t now,
+                        uint64_t random, std::span<uint8_t> reply,
+                        TrackerStats* stats, Outcome* outcome);
+  size_t HandleScrape(const protocol::ScrapeRequest& s,
+                      std::span<uint8_t> reply);
+
+  const TrackerConfig config_;
+  SwarmTable* const table_;
+  ConnectionIds* const ids_;
+};
+
+}  // namespace ringtrack
+
+#endif  // RINGTRACK_CORE_TRACKER_H_
