@@ -1,0 +1,259 @@
+// ringtrackd: the ringtrack BitTorrent UDP tracker daemon (BEP 15 / BEP 41).
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "daemon/log.h"
+#include "daemon/server.h"
+
+ABSL_FLAG(std::vector<std::string>, listen,
+          std::vector<std::string>({"0.0.0.0:6969", "[::]:6969"}),
+          "Address to serve, HOST:PORT or [V6]:PORT; repeatable (or "
+          "comma-separated). IPv6 sockets are V6ONLY.");
+ABSL_FLAG(int, workers, 0,
+          "Worker threads, each with its own socket per address and its own "
+          "ring; 0 = one per CPU core.");
+ABSL_FLAG(std::string, io, "auto",
+          "I/O path: uring, mmsg (recvmmsg/sendmmsg), or auto (uring where "
+          "the kernel allows it).");
+ABSL_FLAG(int, interval, 1800, "Announce interval told to clients, seconds.");
+ABSL_FLAG(int, peer_timeout, 0,
+          "Seconds after which a silent peer is dropped; 0 = 2 × --interval. "
+          "At most 86400.");
+ABSL_FLAG(int, default_numwant, 50,
+          "Peers returned when a client asks for the default (-1).");
+ABSL_FLAG(int, max_numwant, 200,
+          "Most IPv4 peers in one reply (IPv6 replies are capped at 66 so a "
+          "reply stays within ~1.2 KB).");
+ABSL_FLAG(int64_t, max_torrents, int64_t{1} << 20,
+          "Swarm table slots, a power of two fixed at start (64 bytes each); "
+          "7/8 of them can hold torrents. New torrents beyond that are "
+          "refused with an error, existing ones keep working.");
+ABSL_FLAG(std::string, connection_key_file, "",
+          "File holding the 128-bit connection-ID key as 32 hex digits, so "
+          "IDs survive restarts and can be shared; created with a random "
+          "key if missing. Empty = a random key per start.");
+ABSL_FLAG(absl::Duration, stats_interval, absl::Seconds(60),
+          "How often to log a stats line; 0 = only at exit.");
+ABSL_FLAG(absl::Duration, sweep_period, absl::Seconds(60),
+          "Time for the incremental expiry sweep to visit the whole table.");
+ABSL_FLAG(int, socket_buffer, 8 << 20,
+          "SO_RCVBUF/SO_SNDBUF per socket, bytes (as root beyond "
+          "rmem_max/wmem_max).");
+ABSL_FLAG(int, ring_buffers, 1024,
+          "io_uring provided receive buffers per socket (2 KiB each), a "
+          "power of two from 64 to 32768.");
+
+namespace {
+
+using ringtrack::IoMode;
+using ringtrack::ServerConfig;
+
+[[noreturn]] void BadFlag(const std::string& message) {
+  std::fprintf(stderr, "ringtrackd: %s\n", message.c_str());
+  std::exit(2);
+}
+
+bool IsPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
+
+// Rewrites argv for absl: flag names may be spelled with dashes
+// (--peer-timeout) as well as underscores, and --listen accumulates (absl
+// would keep only the last), so all its occurrences become one
+// comma-separated value. `storage` keeps the rewritten strings alive.
+std::vector<char*> NormalizeArgs(int argc, char** argv,
+                                 std::vector<std::string>* storage) {
+  storage->reserve(argc + 1);
+  std::vector<char*> out;
+  std::vector<std::string> values;
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0 && argv[i][0] == '-' && argv[i][1] != '\0') {
+      std::string arg = argv[i];
+      const size_t start = arg.find_first_not_of('-');
+      const size_t end = std::min(arg.find('='), arg.size());
+      if (start != std::string::npos && start < end) {
+        std::replace(arg.begin() + start, arg.begin() + end, '-', '_');
+      }
+      storage->push_back(std::move(arg));
+      argv[i] = storage->back().data();
+    }
+    std::string_view a = argv[i];
+    if (a == "--") {
+      for (; i < argc; ++i) out.push_back(argv[i]);
+      break;
+    }
+    if ((a == "--listen" || a == "-listen") && i + 1 < argc) {
+      values.push_back(argv[++i]);
+    } else if (a.starts_with("--listen=") ||
+               a.starts_with("-listen=")) {
+      values.push_back(std::string(a.substr(a.find('=') + 1)));
+    } else {
+      out.push_back(argv[i]);
+    }
+  }
+  if (!values.empty()) {
+    storage->push_back(absl::StrCat("--listen=", absl::StrJoin(values, ",")));
+    out.insert(out.begin() + 1, storage->back().data());
+  }
+  return out;
+}
+
+ServerConfig ConfigFromFlags() {
+  ServerConfig c;
+  for (const std::string& text : absl::GetFlag(FLAGS_listen)) {
+    absl::StatusOr<ringtrack::ListenAddress> a =
+        ringtrack::ParseListenAddress(text);
+    if (!a.ok()) BadFlag(absl::StrCat("--listen: ", a.status().message()));
+    c.listen.push_back(*a);
+  }
+  if (c.listen.empty()) BadFlag("--listen: at least one address is needed");
+
+  const int workers = absl::GetFlag(FLAGS_workers);
+  if (workers < 0 || workers > 1024) BadFlag("--workers must be 0..1024");
+  c.workers = workers == 0
+                  ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                  : workers;
+
+  const std::string io = absl::GetFlag(FLAGS_io);
+  if (io == "auto") {
+    c.io = IoMode::kAuto;
+  } else if (io == "uring") {
+    c.io = IoMode::kUring;
+  } else if (io == "mmsg") {
+    c.io = IoMode::kMmsg;
+  } else {
+    BadFlag("--io must be uring, mmsg or auto, not '" + io + "'");
+  }
+
+  const int interval = absl::GetFlag(FLAGS_interval);
+  if (interval < 10 || interval > 86400) {
+    BadFlag("--interval must be 10..86400 seconds");
+  }
+  c.tracker.interval_s = static_cast<uint32_t>(interval);
+  int timeout = absl::GetFlag(FLAGS_peer_timeout);
+  if (timeout == 0) timeout = std::min(2 * interval, 86400);
+  if (timeout < 10 || timeout > 86400) {
+    BadFlag("--peer_timeout must be 10..86400 seconds (or 0 for 2 × interval)");
+  }
+  c.peer_timeout_s = static_cast<uint32_t>(timeout);
+
+  const int max_numwant = absl::GetFlag(FLAGS_max_numwant);
+  if (max_numwant < 0 || max_numwant > 200) {
+    BadFlag("--max_numwant must be 0..200");
+  }
+  c.tracker.max_numwant_v4 = static_cast<uint32_t>(max_numwant);
+  c.tracker.max_numwant_v6 = std::min<uint32_t>(66, max_numwant);
+  const int def = absl::GetFlag(FLAGS_default_numwant);
+  if (def < 0 || def > max_numwant) {
+    BadFlag("--default_numwant must be 0..--max_numwant");
+  }
+  c.tracker.default_numwant = static_cast<uint32_t>(def);
+
+  const int64_t torrents = absl::GetFlag(FLAGS_max_torrents);
+  if (!IsPowerOfTwo(torrents) || torrents < 8 || torrents > (int64_t{1} << 30)) {
+    BadFlag("--max_torrents must be a power of two from 8 to 2^30, not " +
+            std::to_string(torrents));
+  }
+  c.max_torrents = static_cast<size_t>(torrents);
+  c.connection_key_file = absl::GetFlag(FLAGS_connection_key_file);
+
+  c.stats_interval = absl::GetFlag(FLAGS_stats_interval);
+  if (c.stats_interval < absl::ZeroDuration()) {
+    BadFlag("--stats_interval must not be negative");
+  }
+  c.sweep_period = absl::GetFlag(FLAGS_sweep_period);
+  if (c.sweep_period < absl::Seconds(1) || c.sweep_period > absl::Hours(1)) {
+    BadFlag("--sweep_period must be 1s..1h");
+  }
+  const int sockbuf = absl::GetFlag(FLAGS_socket_buffer);
+  if (sockbuf < 4096) BadFlag("--socket_buffer must be at least 4096 bytes");
+  c.socket.buffer_bytes = sockbuf;
+  const int ring = absl::GetFlag(FLAGS_ring_buffers);
+  if (!IsPowerOfTwo(ring) || ring < 64 || ring > 32768) {
+    BadFlag("--ring_buffers must be a power of two from 64 to 32768");
+  }
+  c.uring.buffers_per_socket = static_cast<unsigned>(ring);
+  c.uring.sq_entries = std::min(256u, c.uring.buffers_per_socket);
+  c.uring.cq_entries = 4 * c.uring.sq_entries;
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "ringtrack BitTorrent UDP tracker (BEP 15).\n"
+      "Usage: ringtrackd [--listen HOST:PORT]... [flags]");
+  // --help lists the flags of this file (absl looks for <program>.cc).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "daemon/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  std::vector<std::string> storage;
+  std::vector<char*> args = NormalizeArgs(argc, argv, &storage);
+  // absl exits with 1 on a malformed flag (and after --help); ringtrackd's
+  // contract is 2 for a bad flag and 0 for help.
+  static bool parsing = true;
+  static bool help = false;
+  for (char* a : args) {
+    const std::string_view s = a;
+    help |= s.starts_with("--help") || s.starts_with("-help");
+  }
+  std::atexit([] {
+    if (!parsing) return;
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(help ? 0 : 2);
+  });
+  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  parsing = false;
+  const ServerConfig config = ConfigFromFlags();
+
+  // Block the stop signals before any thread starts, so they are all
+  // delivered to sigwait() below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<ringtrack::Server>> server =
+      ringtrack::Server::Create(config);
+  if (!server.ok()) {
+    std::fprintf(stderr, "ringtrackd: %s\n",
+                 std::string(server.status().message()).c_str());
+    return 1;
+  }
+  std::vector<std::string> addrs;
+  for (const auto& a : (*server)->bound()) addrs.push_back(a.text);
+  (*server)->Start();
+  ringtrack::log::Info(
+      "ringtrackd %s io=%s workers=%d listen=%s interval=%ds "
+      "peer_timeout=%ds max_torrents=%d",
+      RINGTRACK_VERSION,
+      (*server)->io_path() == ringtrack::IoPath::kUring ? "uring" : "mmsg",
+      config.workers, absl::StrJoin(addrs, ","), config.tracker.interval_s,
+      config.peer_timeout_s, config.max_torrents);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  (*server)->Stop();
+  ringtrack::log::Info("stopped on signal %d; final %s", sig,
+                       (*server)->StatsLine());
+  return 0;
+}

@@ -1,0 +1,192 @@
+#include "daemon/server.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "daemon/log.h"
+
+namespace ringtrack {
+namespace {
+
+SwarmTableConfig TableConfig(const ServerConfig& c) {
+  const MasterKey seed = RandomMasterKey();
+  SwarmTableConfig t;
+  t.capacity = c.max_torrents;
+  t.seed0 = seed.k0;
+  t.seed1 = seed.k1;
+  t.peer_timeout_s = c.peer_timeout_s;
+  return t;
+}
+
+}  // namespace
+
+Server::Server(const ServerConfig& config, MasterKey key)
+    : config_(config),
+      ids_(key, clock_.now()),
+      table_(TableConfig(config)),
+      tracker_(config.tracker, &table_, &ids_) {}
+
+Server::~Server() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(
+    const ServerConfig& config) {
+  MasterKey key = RandomMasterKey();
+  if (!config.connection_key_file.empty()) {
+    absl::StatusOr<MasterKey> k =
+        LoadMasterKeyFile(config.connection_key_file, /*create=*/true);
+    if (!k.ok()) return k.status();
+    key = *k;
+  }
+  std::unique_ptr<Server> s(new Server(config, key));
+
+  if (config.io != IoMode::kMmsg) {
+    absl::Status probe = ProbeUring();
+    if (probe.ok()) {
+      s->io_path_ = IoPath::kUring;
+    } else if (config.io == IoMode::kUring) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--io=uring but io_uring is unavailable: ",
+                       probe.message()));
+    } else {
+      log::Warning("io_uring unavailable (%s); using recvmmsg/sendmmsg",
+                   probe.message());
+    }
+  }
+
+  s->sockets_.resize(config.workers);
+  for (const ListenAddress& want : config.listen) {
+    ListenAddress addr = want;
+    if (addr.port() != 0) {
+      // SO_REUSEPORT would let us join another process's group on the same
+      // port; a plain bind first tells us the port is really free.
+      SocketOptions probe = config.socket;
+      probe.reuse_port = false;
+      probe.buffer_bytes = 0;
+      absl::StatusOr<UniqueFd> fd = OpenUdpSocket(addr, probe);
+      if (!fd.ok()) return fd.status();
+    }
+    for (int w = 0; w < config.workers; ++w) {
+      absl::StatusOr<UniqueFd> fd = OpenUdpSocket(addr, config.socket);
+      if (!fd.ok()) return fd.status();
+      if (w == 0) {  // later workers join the port the first one got
+        absl::StatusOr<ListenAddress> b = BoundAddress(fd->get());
+        if (!b.ok()) return b.status();
+        addr = *b;
+        s->bound_.push_back(addr);
+      }
+      s->sockets_[w].push_back(std::move(*fd));
+    }
+  }
+  return s;
+}
+
+void Server::Start() {
+  for (int w = 0; w < config_.workers; ++w) {
+    cores_.push_back(std::make_unique<WorkerCore>(
+        WorkerShared{&tracker_, &clock_, &stop_}, RandomMasterKey().k0));
+  }
+  threads_.emplace_back([this] { RunHousekeeping(); });
+  for (int w = 0; w < config_.workers; ++w) {
+    threads_.emplace_back([this, w] { RunWorker(static_cast<size_t>(w)); });
+  }
+}
+
+void Server::Stop() {
+  stop_.store(true);
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void Server::RunWorker(size_t index) {
+  std::vector<int> fds;
+  for (const UniqueFd& fd : sockets_[index]) fds.push_back(fd.get());
+  WorkerCore* core = cores_[index].get();
+  if (io_path_ == IoPath::kUring) {
+    absl::StatusOr<std::unique_ptr<UringLoop>> loop =
+        UringLoop::Create(fds, config_.uring, core);
+    if (loop.ok()) {
+      (*loop)->Run();
+      return;
+    }
+    uring_fallbacks_.fetch_add(1);
+    log::Warning("worker %d: io_uring setup failed (%s); using recvmmsg",
+                 index, loop.status().message());
+  }
+  RunMmsgLoop(fds, core);
+}
+
+void Server::RunHousekeeping() {
+  const size_t slots_per_tick = std::max<size_t>(
+      64, table_.capacity() /
+              std::max<int64_t>(1, absl::ToInt64Milliseconds(
+                                       config_.sweep_period) / 100));
+  uint32_t last_refresh = 0;
+  absl::Time next_stats = absl::Now() + config_.stats_interval;
+  while (!stop_.load()) {
+    absl::SleepFor(absl::Milliseconds(100));
+    clock_.Tick();
+    const uint32_t now = clock_.now();
+    if (now != last_refresh) {
+      ids_.Refresh(now);
+      last_refresh = now;
+    }
+    table_.Sweep(now, slots_per_tick);
+    if (config_.stats_interval > absl::ZeroDuration() &&
+        absl::Now() >= next_stats) {
+      log::Info("stats %s", StatsLine());
+      next_stats += config_.stats_interval;
+    }
+  }
+}
+
+std::string Server::StatsLine() const {
+  uint64_t outcomes[static_cast<size_t>(Outcome::kCount)] = {};
+  uint64_t invalid[static_cast<size_t>(protocol::ParseError::kCount)] = {};
+  uint64_t full = 0, rx = 0, tx = 0, trunc = 0, nobufs = 0, rx_err = 0,
+           tx_err = 0, bytes_in = 0, bytes_out = 0;
+  for (const auto& c : cores_) {
+    for (size_t i = 0; i < std::size(outcomes); ++i) {
+      outcomes[i] += c->stats.outcomes[i].value();
+    }
+    for (size_t i = 0; i < std::size(invalid); ++i) {
+      invalid[i] += c->stats.invalid[i].value();
+    }
+    full += c->stats.table_full.value();
+    bytes_in += c->stats.bytes_in.value();
+    bytes_out += c->stats.bytes_out.value();
+    rx += c->io.received.value();
+    tx += c->io.sent.value();
+    trunc += c->io.truncated.value();
+    nobufs += c->io.no_buffers.value();
+    rx_err += c->io.recv_errors.value();
+    tx_err += c->io.send_errors.value();
+  }
+  const SwarmTableStats t = table_.stats();
+  std::string line = absl::StrFormat(
+      "datagrams_received=%d replies_sent=%d connects=%d announces=%d "
+      "scrapes=%d error_replies=%d bad_connection_ids=%d invalid=%d "
+      "table_full=%d truncated=%d no_buffers=%d recv_errors=%d "
+      "send_errors=%d bytes_in=%d bytes_out=%d torrents=%d peers_v4=%d "
+      "peers_v6=%d table_bytes=%d",
+      rx, tx, outcomes[static_cast<size_t>(Outcome::kConnect)],
+      outcomes[static_cast<size_t>(Outcome::kAnnounce)],
+      outcomes[static_cast<size_t>(Outcome::kScrape)],
+      outcomes[static_cast<size_t>(Outcome::kErrorReply)],
+      outcomes[static_cast<size_t>(Outcome::kBadConnectionId)],
+      outcomes[static_cast<size_t>(Outcome::kInvalid)], full, trunc, nobufs,
+      rx_err, tx_err, bytes_in, bytes_out, t.torrents, t.peers_v4,
+      t.peers_v6, table_.MemoryBytes());
+  for (size_t i = 1; i < std::size(invalid); ++i) {
+    absl::StrAppend(&line, " invalid_",
+                    std::string(protocol::ParseErrorName(
+                        static_cast<protocol::ParseError>(i))),
+                    "=", invalid[i]);
+  }
+  return line;
+}
+
+}  // namespace ringtrack

@@ -1,0 +1,84 @@
+// Server: ringtrackd's process-level wiring. It owns the swarm table, the
+// connection-ID keys, the sockets (one SO_REUSEPORT socket per worker per
+// listen address), the worker threads (one io_uring or recvmmsg loop each)
+// and the housekeeping thread (clock, key rotation, incremental peer
+// expiry, periodic stats). The loops only move bytes between the kernel
+// and core/.
+#ifndef RINGTRACK_DAEMON_SERVER_H_
+#define RINGTRACK_DAEMON_SERVER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/clock.h"
+#include "core/connection_id.h"
+#include "core/swarm_table.h"
+#include "core/tracker.h"
+#include "daemon/net.h"
+#include "daemon/uring_loop.h"
+#include "daemon/worker.h"
+
+namespace ringtrack {
+
+enum class IoMode { kAuto, kUring, kMmsg };
+
+struct ServerConfig {
+  std::vector<ListenAddress> listen;
+  int workers = 1;
+  IoMode io = IoMode::kAuto;
+  TrackerConfig tracker;
+  size_t max_torrents = size_t{1} << 20;  // table slots, a power of two
+  uint32_t peer_timeout_s = 3600;
+  std::string connection_key_file;  // empty: random key at start
+  absl::Duration stats_interval = absl::Seconds(60);  // 0: no periodic line
+  absl::Duration sweep_period = absl::Seconds(60);    // one full table pass
+  SocketOptions socket;
+  UringOptions uring;
+};
+
+class Server {
+ public:
+  // Binds every socket and prepares the state; starts no thread. A listen
+  // address in use fails with kAlreadyExists.
+  static absl::StatusOr<std::unique_ptr<Server>> Create(
+      const ServerConfig& config);
+  ~Server();
+
+  // Starts the workers and the housekeeping thread.
+  void Start();
+  // Asks every thread to stop and joins them (within ~200 ms).
+  void Stop();
+
+  IoPath io_path() const { return io_path_; }
+  // The addresses actually bound (port 0 resolved), one per listen address.
+  const std::vector<ListenAddress>& bound() const { return bound_; }
+  // Counters as space-separated key=value pairs, units in the key names.
+  std::string StatsLine() const;
+
+ private:
+  explicit Server(const ServerConfig& config, MasterKey key);
+  void RunWorker(size_t index);
+  void RunHousekeeping();
+
+  const ServerConfig config_;
+  CoarseClock clock_;
+  ConnectionIds ids_;
+  SwarmTable table_;
+  Tracker tracker_;
+  IoPath io_path_ = IoPath::kMmsg;
+  std::atomic<bool> stop_{false};
+  std::vector<ListenAddress> bound_;
+  std::vector<std::vector<UniqueFd>> sockets_;  // [worker][listen address]
+  std::vector<std::unique_ptr<WorkerCore>> cores_;
+  std::vector<std::thread> threads_;
+  std::atomic<int> uring_fallbacks_{0};
+};
+
+}  // namespace ringtrack
+
+#endif  // RINGTRACK_DAEMON_SERVER_H_

@@ -1,0 +1,277 @@
+#include "daemon/uring_loop.h"
+
+#include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringtrack {
+namespace {
+
+constexpr size_t kRecvBufferSize = 2048;
+constexpr long kWaitTimeoutNs = 200'000'000;  // bounds the time to see a stop
+
+// user_data layout: [type:8][unused:24][socket:16][buffer id:16].
+enum class OpType : uint64_t { kRecv = 1, kSend = 2 };
+inline uint64_t EncodeUserData(OpType t, size_t socket, uint16_t bid) {
+  return (static_cast<uint64_t>(t) << 56) | (uint64_t{socket} << 16) | bid;
+}
+inline OpType DecodeType(uint64_t ud) { return static_cast<OpType>(ud >> 56); }
+inline size_t DecodeSocket(uint64_t ud) { return (ud >> 16) & 0xffff; }
+inline uint16_t DecodeBid(uint64_t ud) { return ud & 0xffff; }
+
+absl::Status UringError(int neg_errno, const char* what) {
+  return absl::ErrnoToStatus(-neg_errno, what);
+}
+
+// Owns an anonymous mapping.
+struct Mapping {
+  void* addr = MAP_FAILED;
+  size_t bytes = 0;
+  bool Map(size_t n) {
+    bytes = n;
+    addr = mmap(nullptr, n, PROT_READ | PROT_WRITE,
+                MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    return addr != MAP_FAILED;
+  }
+  ~Mapping() {
+    if (addr != MAP_FAILED) munmap(addr, bytes);
+  }
+};
+
+}  // namespace
+
+struct UringLoop::ReplySlot {
+  msghdr msg;
+  iovec iov;
+  uint8_t data[kMaxReplySize];
+};
+
+struct UringLoop::Socket {
+  int fd = -1;
+  uint16_t bgid = 0;
+  unsigned entries = 0;
+  Mapping ring_mem;  // the io_uring_buf_ring shared with the kernel
+  Mapping buffers;   // entries × kRecvBufferSize
+  std::unique_ptr<ReplySlot[]> replies;
+  msghdr recv_msg{};  // the multishot template: name size, no control
+  int to_recycle = 0;
+  bool needs_arm = false;
+  bool registered = false;
+
+  io_uring_buf_ring* br() {
+    return static_cast<io_uring_buf_ring*>(ring_mem.addr);
+  }
+  uint8_t* buffer(uint16_t bid) {
+    return static_cast<uint8_t*>(buffers.addr) + size_t{bid} * kRecvBufferSize;
+  }
+};
+
+absl::Status ProbeUring() {
+  io_uring ring;
+  int r = io_uring_queue_init(8, &ring, 0);
+  if (r < 0) return UringError(r, "io_uring_queue_init");
+  Mapping mem;
+  if (!mem.Map(4096)) {
+    io_uring_queue_exit(&ring);
+    return absl::ResourceExhaustedError("mmap for buffer ring");
+  }
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(mem.addr);
+  reg.ring_entries = 8;
+  reg.bgid = 0;
+  r = io_uring_register_buf_ring(&ring, &reg, 0);
+  io_uring_queue_exit(&ring);
+  if (r < 0) return UringError(r, "io_uring_register_buf_ring");
+  return absl::OkStatus();
+}
+
+UringLoop::UringLoop(const UringOptions& options, WorkerCore* core)
+    : options_(options), core_(core) {}
+
+absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(
+    const std::vector<int>& fds, const UringOptions& options,
+    WorkerCore* core) {
+  std::unique_ptr<UringLoop> loop(new UringLoop(options, core));
+  if (absl::Status s = loop->SetUpRing(); !s.ok()) return s;
+  for (int fd : fds) {
+    if (absl::Status s = loop->AddSocket(fd); !s.ok()) return s;
+  }
+  return loop;
+}
+
+absl::Status UringLoop::SetUpRing() {
+  io_uring_params p{};
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
+            IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  p.cq_entries = options_.cq_entries;
+  int r = io_uring_queue_init_params(options_.sq_entries, &ring_, &p);
+  if (r == -EINVAL) {  // kernel older than 6.1: no DEFER_TASKRUN
+    p = {};
+    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN;
+    p.cq_entries = options_.cq_entries;
+    r = io_uring_queue_init_params(options_.sq_entries, &ring_, &p);
+  }
+  if (r < 0) return UringError(r, "io_uring_queue_init_params");
+  ring_ready_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status UringLoop::AddSocket(int fd) {
+  auto s = std::make_unique<Socket>();
+  s->fd = fd;
+  s->bgid = static_cast<uint16_t>(sockets_.size());
+  s->entries = options_.buffers_per_socket;
+  if (!s->ring_mem.Map(s->entries * sizeof(io_uring_buf)) ||
+      !s->buffers.Map(size_t{s->entries} * kRecvBufferSize)) {
+    return absl::ResourceExhaustedError("mmap for receive buffers");
+  }
+  // Touch every buffer now so the resident size does not grow under load.
+  std::memset(s->buffers.addr, 0, s->buffers.bytes);
+  s->replies.reset(new ReplySlot[s->entries]);
+  std::memset(s->replies.get(), 0, sizeof(ReplySlot) * s->entries);
+
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(s->ring_mem.addr);
+  reg.ring_entries = s->entries;
+  reg.bgid = s->bgid;
+  const int r = io_uring_register_buf_ring(&ring_, &reg, 0);
+  if (r < 0) return UringError(r, "io_uring_register_buf_ring");
+  s->registered = true;
+  io_uring_buf_ring_init(s->br());
+  const int mask = io_uring_buf_ring_mask(s->entries);
+  for (unsigned i = 0; i < s->entries; ++i) {
+    io_uring_buf_ring_add(s->br(), s->buffer(static_cast<uint16_t>(i)),
+                          kRecvBufferSize, static_cast<uint16_t>(i), mask,
+                          static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(s->br(), static_cast<int>(s->entries));
+  s->recv_msg.msg_namelen = sizeof(sockaddr_in6);
+  s->needs_arm = true;
+  sockets_.push_back(std::move(s));
+  return absl::OkStatus();
+}
+
+UringLoop::~UringLoop() {
+  if (!ring_ready_) return;
+  for (auto& s : sockets_) {
+    if (s->registered) io_uring_unregister_buf_ring(&ring_, s->bgid);
+  }
+  io_uring_queue_exit(&ring_);
+}
+
+io_uring_sqe* UringLoop::GetSqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  while (sqe == nullptr) {  // SQ full: flush it and retry
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  return sqe;
+}
+
+void UringLoop::ArmRecv(size_t i) {
+  Socket& s = *sockets_[i];
+  io_uring_sqe* sqe = GetSqe();
+  io_uring_prep_recvmsg_multishot(sqe, s.fd, &s.recv_msg, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = s.bgid;
+  io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kRecv, i, 0));
+  s.needs_arm = false;
+  core_->io.rearms.Add();
+}
+
+void UringLoop::RecycleBuffer(Socket& s, uint16_t bid) {
+  io_uring_buf_ring_add(s.br(), s.buffer(bid), kRecvBufferSize, bid,
+                        io_uring_buf_ring_mask(s.entries), s.to_recycle++);
+}
+
+void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
+  Socket& s = *sockets_[i];
+  if (!(cqe->flags & IORING_CQE_F_MORE)) s.needs_arm = true;
+  if (cqe->res < 0) {
+    if (cqe->res == -ENOBUFS) {
+      core_->io.no_buffers.Add();
+    } else {
+      core_->io.recv_errors.Add();
+    }
+    return;
+  }
+  if (!(cqe->flags & IORING_CQE_F_BUFFER)) return;
+  const uint16_t bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+  uint8_t* buf = s.buffer(bid);
+  io_uring_recvmsg_out* o = io_uring_recvmsg_validate(buf, cqe->res, &s.recv_msg);
+  if (o == nullptr || (o->flags & MSG_TRUNC)) {
+    core_->io.truncated.Add();
+    RecycleBuffer(s, bid);
+    return;
+  }
+  auto* payload = static_cast<const uint8_t*>(io_uring_recvmsg_payload(o, &s.recv_msg));
+  const unsigned len = io_uring_recvmsg_payload_length(o, cqe->res, &s.recv_msg);
+  auto* name = static_cast<sockaddr*>(io_uring_recvmsg_name(o));
+  const socklen_t name_len = std::min<socklen_t>(o->namelen, s.recv_msg.msg_namelen);
+  ReplySlot& slot = s.replies[bid];
+  const size_t n = core_->Handle({payload, len}, name, name_len, slot.data);
+  if (n == 0) {
+    RecycleBuffer(s, bid);
+    return;
+  }
+  slot.iov = {slot.data, n};
+  slot.msg = {};
+  slot.msg.msg_name = name;
+  slot.msg.msg_namelen = name_len;
+  slot.msg.msg_iov = &slot.iov;
+  slot.msg.msg_iovlen = 1;
+  io_uring_sqe* sqe = GetSqe();
+  io_uring_prep_sendmsg(sqe, s.fd, &slot.msg, 0);
+  io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kSend, i, bid));
+}
+
+void UringLoop::ProcessCqe(const io_uring_cqe* cqe) {
+  const uint64_t ud = cqe->user_data;
+  const size_t i = DecodeSocket(ud);
+  if (i >= sockets_.size()) return;
+  switch (DecodeType(ud)) {
+    case OpType::kRecv:
+      ProcessRecv(i, cqe);
+      break;
+    case OpType::kSend:
+      if (cqe->res < 0) {
+        core_->io.send_errors.Add();
+      } else {
+        core_->io.sent.Add();
+      }
+      RecycleBuffer(*sockets_[i], DecodeBid(ud));
+      break;
+  }
+}
+
+void UringLoop::Run() {
+  while (!core_->stopping()) {
+    for (size_t i = 0; i < sockets_.size(); ++i) {
+      if (sockets_[i]->needs_arm) ArmRecv(i);
+    }
+    __kernel_timespec ts{0, kWaitTimeoutNs};
+    io_uring_cqe* first = nullptr;
+    // One syscall submits the previous batch's sends and waits for more.
+    io_uring_submit_and_wait_timeout(&ring_, &first, 1, &ts, nullptr);
+    unsigned head, count = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ProcessCqe(cqe);
+      ++count;
+    }
+    io_uring_cq_advance(&ring_, count);
+    for (auto& s : sockets_) {
+      if (s->to_recycle > 0) {
+        io_uring_buf_ring_advance(s->br(), s->to_recycle);
+        s->to_recycle = 0;
+      }
+    }
+  }
+}
+
+}  // namespace ringtrack

@@ -1,0 +1,76 @@
+// What both io paths (io_uring and recvmmsg) share: the per-worker state
+// above the syscalls. A loop hands each received datagram and its source
+// address to WorkerCore::Handle() and sends back whatever it writes.
+//
+// Thread safety: a WorkerCore belongs to one worker thread. Its counters
+// are single-writer Counters, so the housekeeping thread may read them.
+#ifndef RINGTRACK_DAEMON_WORKER_H_
+#define RINGTRACK_DAEMON_WORKER_H_
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/tracker.h"
+
+namespace ringtrack {
+
+struct IoCounters {
+  Counter received;
+  Counter sent;
+  Counter truncated;    // datagrams larger than a receive buffer, dropped
+  Counter no_buffers;   // -ENOBUFS from the multishot receive
+  Counter rearms;       // multishot receives re-armed
+  Counter recv_errors;
+  Counter send_errors;
+};
+
+// Everything a worker reads but does not own.
+struct WorkerShared {
+  Tracker* tracker = nullptr;
+  const CoarseClock* clock = nullptr;
+  const std::atomic<bool>* stop = nullptr;
+};
+
+class WorkerCore {
+ public:
+  WorkerCore(const WorkerShared& shared, uint64_t seed)
+      : shared_(shared), rng_(seed | 1) {}
+
+  // Returns the reply size written into `reply` (0: send nothing).
+  // REQUIRES: reply.size() >= kMaxReplySize.
+  size_t Handle(std::span<const uint8_t> datagram, const sockaddr* from,
+                socklen_t from_len, std::span<uint8_t> reply);
+
+  bool stopping() const {
+    return shared_.stop->load(std::memory_order_relaxed);
+  }
+
+  TrackerStats stats;
+  IoCounters io;
+
+ private:
+  uint64_t NextRandom() {  // xorshift64*: cheap, only varies peer order
+    rng_ ^= rng_ >> 12;
+    rng_ ^= rng_ << 25;
+    rng_ ^= rng_ >> 27;
+    return rng_ * 0x2545F4914F6CDD1DULL;
+  }
+
+  const WorkerShared shared_;
+  uint64_t rng_;
+};
+
+// Which loop a worker runs.
+enum class IoPath { kUring, kMmsg };
+
+// Runs the recvmmsg/sendmmsg loop over `fds` until core->stopping().
+void RunMmsgLoop(const std::vector<int>& fds, WorkerCore* core);
+
+}  // namespace ringtrack
+
+#endif  // RINGTRACK_DAEMON_WORKER_H_
