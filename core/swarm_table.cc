@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "core/siphash.h"
@@ -107,11 +108,17 @@ struct PeerSet {
   uint64_t seed;
   std::atomic<uint64_t>& bytes;
 
-  E* Find(const E& key) const {
+  // Returns the entry for `key`, or nullptr; *hole (if given) is then the
+  // empty entry where `key` would be placed without growing.
+  E* Find(const E& key, E** hole = nullptr) const {
+    if (hole) *hole = nullptr;
     if (cap == 0) return nullptr;
     const uint32_t mask = cap - 1;
     for (uint32_t i = PeerHash(key, seed) & mask;; i = (i + 1) & mask) {
-      if (arr[i].port == 0) return nullptr;
+      if (arr[i].port == 0) {
+        if (hole) *hole = &arr[i];
+        return nullptr;
+      }
       if (SameEndpoint(arr[i], key)) return &arr[i];
     }
   }
@@ -151,16 +158,27 @@ struct PeerSet {
     return true;
   }
 
-  // REQUIRES: `e` absent. Returns the stored entry, or nullptr when out of
-  // memory.
-  E* Insert(const E& e) {
-    if ((count + 1) * 4 > cap * 3) {  // keep load ≤ 3/4
+  // Small sets (most swarms) run fuller to save memory; probe runs in them
+  // stay within one or two cache lines anyway.
+  static bool Overfull(uint32_t n, uint32_t c) {
+    return c <= 64 ? n * 8 > c * 7 : n * 4 > c * 3;
+  }
+
+  // REQUIRES: `e` absent; `hole` is what Find(e, &hole) returned. Returns
+  // the stored entry, or nullptr when out of memory.
+  E* Insert(const E& e, E* hole) {
+    if (Overfull(count + 1, cap)) {
       const uint32_t new_cap = cap == 0 ? 2 : cap * 2;
       if (new_cap < cap || !Rebuild(new_cap, [](const E&) { return true; })) {
         return nullptr;
       }
+      hole = nullptr;  // the array moved
     }
     ++count;
+    if (hole != nullptr) {
+      *hole = e;
+      return hole;
+    }
     return Place(arr, cap, e, seed);
   }
 
@@ -188,19 +206,25 @@ struct PeerSet {
     }
   }
 
-  // Writes up to `want` entries in a random order defined by `random`,
-  // skipping `self` and, if only_leechers, seeders. Returns entries written.
+  // Writes up to `want` entries starting at a random position, skipping
+  // `self` and, if only_leechers, seeders. Returns entries written. Entries
+  // sit in hash order, so a contiguous window from a random start is a
+  // random sample that reads whole cache lines, not `want` scattered ones.
   uint32_t Select(const E& self, bool only_leechers, uint32_t want,
                   uint64_t random, uint8_t* out) const {
-    if (cap == 0 || want == 0) return 0;
-    const uint32_t mask = cap - 1;
+    // Locals: stores through `out` (uint8_t*) may alias anything, which
+    // would otherwise make the compiler reload arr and cap every entry.
+    const E* const a = arr;
+    const uint32_t c = cap;
+    if (c == 0 || want == 0) return 0;
+    const uint32_t mask = c - 1;
     const uint32_t start = static_cast<uint32_t>(random) & mask;
-    // An odd stride visits every entry of a power-of-two array once.
-    const uint32_t stride = static_cast<uint32_t>(random >> 32) | 1;
     uint32_t n = 0;
-    for (uint32_t k = 0, i = start; k < cap && n < want;
-         ++k, i = (i + stride) & mask) {
-      const E& e = arr[i];
+    for (uint32_t k = 0, i = start; k < c && n < want;
+         ++k, i = (i + 1) & mask) {
+      // Stay a few cache lines ahead of the walk.
+      if ((i & 7) == 0) __builtin_prefetch(&a[(i + 32) & mask]);
+      const E& e = a[i];
       if (e.port == 0 || SameEndpoint(e, self)) continue;
       if (only_leechers && (e.meta & kSeederBit)) continue;
       std::memcpy(out, e.ip, E::kIpLen);
@@ -490,7 +514,8 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
 
   auto apply = [&](auto set, auto key, std::atomic<uint64_t>& family_peers) {
     using E = decltype(key);
-    E* e = set.Find(key);
+    E* hole = nullptr;
+    E* e = set.Find(key, &hole);
     if (stopped) {
       if (e != nullptr) {
         if (e->meta & kSeederBit) --s.seeders;
@@ -500,7 +525,7 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
       return;
     }
     if (e == nullptr) {
-      e = set.Insert(key);
+      e = set.Insert(key, hole);
       if (e == nullptr) return;  // out of memory: answer without storing
       family_peers.fetch_add(1, std::memory_order_relaxed);
       if (p.seeder) {
@@ -577,7 +602,10 @@ void SwarmTable::SweepSlot(size_t i, uint32_t now) {
     uint32_t cap = 0;
     if (left > 0) {
       cap = 2;
-      while (left * 4 > cap * 3) cap *= 2;
+      while (PeerSet<std::remove_cvref_t<decltype(set.arr[0])>>::Overfull(
+          left, cap)) {
+        cap *= 2;
+      }
     }
     if (!set.Rebuild(cap, alive)) return 0u;
     s.seeders -= expired_seeders;
