@@ -1,0 +1,244 @@
+// ringtrack-load: a closed-loop load generator for any BEP 15 tracker.
+//   ringtrack-load udp://127.0.0.1:6969 --threads 1 --duration 10s
+// Prints a progress line every second and a summary at the end (--json for
+// machines). See tools/load_generator.h for how peers are simulated.
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "tools/load_generator.h"
+
+ABSL_FLAG(int, threads, 1, "Load threads, each with its own socket.");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "How long to run.");
+ABSL_FLAG(uint32_t, torrents, 100000, "Distinct info hashes.");
+ABSL_FLAG(double, zipf, 1.0,
+          "Popularity skew: torrent rank r is picked ∝ 1/(r+1)^zipf; 0 = "
+          "uniform.");
+ABSL_FLAG(uint32_t, peers, 1000000, "Simulated peers.");
+ABSL_FLAG(double, seeders, 0.3, "Share of simulated peers that are seeders.");
+ABSL_FLAG(std::string, mix, "0:90:10",
+          "Request weights connect:announce:scrape (connects that connection "
+          "IDs need are sent regardless).");
+ABSL_FLAG(int, numwant, 50, "numwant in announces.");
+ABSL_FLAG(uint32_t, scrape_hashes, 1, "Info hashes per scrape (1..74).");
+ABSL_FLAG(std::string, family, "",
+          "v4 or v6 (default: the target address's family).");
+ABSL_FLAG(uint32_t, sources, 256,
+          "Distinct IPv4 source addresses (127.1.0.1 upward, chosen per "
+          "datagram with IP_PKTINFO); IPv6 always uses ::1.");
+ABSL_FLAG(uint32_t, window, 256, "Outstanding requests per thread (≤ 65536).");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(1),
+          "A request unanswered this long counts as a timeout.");
+ABSL_FLAG(bool, fill, false,
+          "Announce every peer exactly once (peer i → torrent i mod "
+          "--torrents, event started), then stop: fills a tracker for "
+          "memory measurements.");
+ABSL_FLAG(std::string, write_info_hashes, "",
+          "Write the hex info hashes of all --torrents to this file (e.g. an "
+          "opentracker whitelist) and exit.");
+ABSL_FLAG(bool, json, false, "Print the summary as JSON.");
+ABSL_FLAG(bool, quiet, false, "No progress lines.");
+
+namespace {
+
+using namespace ringtrack;
+
+[[noreturn]] void BadFlag(const std::string& m) {
+  std::fprintf(stderr, "ringtrack-load: %s\n", m.c_str());
+  std::exit(2);
+}
+
+LoadConfig ConfigFromFlags(const std::string& target_spec) {
+  LoadConfig c;
+  std::optional<AddressFamily> fam;
+  const std::string f = absl::GetFlag(FLAGS_family);
+  if (f == "v4") {
+    fam = AddressFamily::kV4;
+  } else if (f == "v6") {
+    fam = AddressFamily::kV6;
+  } else if (!f.empty()) {
+    BadFlag("--family must be v4 or v6");
+  }
+  absl::StatusOr<UdpTarget> t = ResolveTarget(target_spec, fam);
+  if (!t.ok()) BadFlag(std::string(t.status().message()));
+  if (fam && t->family() != *fam) BadFlag("the target has no address of --family");
+  c.target = *t;
+  c.threads = absl::GetFlag(FLAGS_threads);
+  if (c.threads < 1 || c.threads > 64) BadFlag("--threads must be 1..64");
+  c.duration = absl::GetFlag(FLAGS_duration);
+  if (c.duration <= absl::ZeroDuration()) BadFlag("--duration must be > 0");
+  c.torrents = absl::GetFlag(FLAGS_torrents);
+  if (c.torrents < 1 || c.torrents > (1u << 26)) BadFlag("--torrents must be 1..2^26");
+  c.zipf = absl::GetFlag(FLAGS_zipf);
+  if (c.zipf < 0 || c.zipf > 5) BadFlag("--zipf must be 0..5");
+  c.peers = absl::GetFlag(FLAGS_peers);
+  if (c.peers < 1) BadFlag("--peers must be at least 1");
+  c.seeder_share = absl::GetFlag(FLAGS_seeders);
+  if (c.seeder_share < 0 || c.seeder_share > 1) BadFlag("--seeders must be 0..1");
+  std::vector<std::string> w = absl::StrSplit(absl::GetFlag(FLAGS_mix), ':');
+  double weights[3];
+  if (w.size() != 3) BadFlag("--mix must be CONNECT:ANNOUNCE:SCRAPE");
+  for (int i = 0; i < 3; ++i) {
+    char* end = nullptr;
+    weights[i] = std::strtod(w[i].c_str(), &end);
+    if (end == w[i].c_str() || *end != '\0' || weights[i] < 0) {
+      BadFlag("--mix weights must be non-negative numbers");
+    }
+  }
+  if (weights[0] + weights[1] + weights[2] <= 0) BadFlag("--mix is all zero");
+  c.connect_weight = weights[0];
+  c.announce_weight = weights[1];
+  c.scrape_weight = weights[2];
+  c.numwant = absl::GetFlag(FLAGS_numwant);
+  c.scrape_hashes = absl::GetFlag(FLAGS_scrape_hashes);
+  if (c.scrape_hashes < 1 || c.scrape_hashes > 74) {
+    BadFlag("--scrape_hashes must be 1..74");
+  }
+  c.sources = absl::GetFlag(FLAGS_sources);
+  if (c.sources < 1 || c.sources > 65000) BadFlag("--sources must be 1..65000");
+  const uint32_t srcs = c.target.family() == AddressFamily::kV6 ? 1 : c.sources;
+  if (c.peers / srcs > 55000) {
+    BadFlag(absl::StrFormat(
+        "--peers %d needs more --sources: each source address carries at "
+        "most 55000 peers (distinct ports)",
+        c.peers));
+  }
+  c.window = absl::GetFlag(FLAGS_window);
+  if (c.window < 1 || c.window > 65536) BadFlag("--window must be 1..65536");
+  c.timeout = absl::GetFlag(FLAGS_timeout);
+  if (c.timeout <= absl::ZeroDuration()) BadFlag("--timeout must be > 0");
+  c.fill = absl::GetFlag(FLAGS_fill);
+  return c;
+}
+
+const char* kTypeNames[] = {"connect", "announce", "scrape"};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "load generator for BEP 15 trackers.\n"
+      "Usage: ringtrack-load HOST:PORT|udp://HOST:PORT [flags]");
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view f) {
+    return absl::EndsWith(f, "tools/load_main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  std::vector<std::string> storage;
+  storage.reserve(argc);
+  for (int i = 1; i < argc; ++i) {  // --scrape-hashes == --scrape_hashes
+    std::string a = argv[i];
+    if (a.rfind("--", 0) == 0) {
+      const size_t end = std::min(a.find('='), a.size());
+      std::replace(a.begin() + 2, a.begin() + end, '-', '_');
+      storage.push_back(a);
+      argv[i] = storage.back().data();
+    }
+  }
+  std::vector<char*> pos = absl::ParseCommandLine(argc, argv);
+
+  if (const std::string path = absl::GetFlag(FLAGS_write_info_hashes);
+      !path.empty()) {
+    std::ofstream out(path);
+    if (!out) BadFlag("--write_info_hashes: cannot write " + path);
+    for (uint32_t r = 0; r < absl::GetFlag(FLAGS_torrents); ++r) {
+      out << InfoHashHex(LoadInfoHash(r)) << "\n";
+    }
+    return 0;
+  }
+  if (pos.size() != 2) BadFlag("usage: ringtrack-load HOST:PORT [flags] (--help)");
+  const LoadConfig config = ConfigFromFlags(pos[1]);
+  const bool json = absl::GetFlag(FLAGS_json);
+  const bool quiet = absl::GetFlag(FLAGS_quiet) || json;
+
+  LoadGenerator gen(config);
+  const absl::Time start = absl::Now();
+  gen.Start();
+  uint64_t last_answered = 0, last_sent = 0;
+  absl::Time last = start;
+  while (!gen.Done()) {
+    absl::SleepFor(absl::Milliseconds(100));
+    const absl::Time now = absl::Now();
+    if (now - last < absl::Seconds(1) && !gen.Done()) continue;
+    uint64_t answered = 0, sent = 0;
+    for (int t = 0; t < kNumReqTypes; ++t) {
+      answered += gen.Answered(static_cast<RequestType>(t));
+      sent += gen.Sent(static_cast<RequestType>(t));
+    }
+    const double secs = absl::ToDoubleSeconds(now - last);
+    const double loss =
+        sent > last_sent
+            ? 100.0 * (1.0 - double(answered - last_answered) /
+                                 double(sent - last_sent))
+            : 0.0;
+    if (!quiet) {
+      std::fprintf(stderr,
+                   "t=%5.1fs  responses/s=%.0f  loss=%.2f%%  errors=%llu  "
+                   "timeouts=%llu%s\n",
+                   absl::ToDoubleSeconds(now - start),
+                   double(answered - last_answered) / secs,
+                   std::max(0.0, loss), (unsigned long long)gen.Errors(),
+                   (unsigned long long)gen.Timeouts(),
+                   config.fill
+                       ? absl::StrFormat("  filled=%d/%d peers",
+                                         gen.FillProgress(), config.peers)
+                             .c_str()
+                       : "");
+    }
+    last_answered = answered;
+    last_sent = sent;
+    last = now;
+  }
+  gen.Join();
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+
+  uint64_t total = 0;
+  double rate[kNumReqTypes];
+  for (int t = 0; t < kNumReqTypes; ++t) {
+    const uint64_t a = gen.Answered(static_cast<RequestType>(t));
+    total += a;
+    rate[t] = double(a) / elapsed;
+  }
+  const double p50 = gen.LatencyPercentileUs(0.50);
+  const double p99 = gen.LatencyPercentileUs(0.99);
+  const double p999 = gen.LatencyPercentileUs(0.999);
+  if (json) {
+    std::printf(
+        "{\"target\":\"%s\",\"seconds\":%.3f,\"responses_per_s\":%.1f,"
+        "\"connect_per_s\":%.1f,\"announce_per_s\":%.1f,\"scrape_per_s\":%.1f,"
+        "\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f},"
+        "\"errors\":%llu,\"timeouts\":%llu,\"strays\":%llu,"
+        "\"peers_returned\":%llu,\"filled\":%llu}\n",
+        config.target.text.c_str(), elapsed, double(total) / elapsed, rate[0], rate[1],
+        rate[2], p50, p99, p999, (unsigned long long)gen.Errors(),
+        (unsigned long long)gen.Timeouts(), (unsigned long long)gen.Strays(),
+        (unsigned long long)gen.PeersReturned(),
+        (unsigned long long)gen.FillProgress());
+  } else {
+    std::printf("target: %s  duration: %.2f s  threads: %d\n",
+                config.target.text.c_str(), elapsed, config.threads);
+    std::printf("responses/s: %.0f\n", double(total) / elapsed);
+    for (int t = 0; t < kNumReqTypes; ++t) {
+      std::printf("  %-8s  %10.0f responses/s  (%llu sent)\n", kTypeNames[t],
+                  rate[t],
+                  (unsigned long long)gen.Sent(static_cast<RequestType>(t)));
+    }
+    std::printf("latency: p50 %.0f us  p99 %.0f us  p99.9 %.0f us\n", p50, p99,
+                p999);
+    std::printf("errors: %llu  timeouts: %llu  strays: %llu\n",
+                (unsigned long long)gen.Errors(),
+                (unsigned long long)gen.Timeouts(),
+                (unsigned long long)gen.Strays());
+  }
+  return 0;
+}
