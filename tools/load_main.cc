@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   if (pos.size() != 2) BadFlag("usage: ringtrack-load HOST:PORT [flags] (--help)");
   const LoadConfig config = ConfigFromFlags(pos[1]);
   const bool json = absl::GetFlag(FLAGS_json);
-  const bool quiet = absl::GetFlag(FLAGS_quiet) || json;
+  const bool quiet = absl::GetFlag(FLAGS_quiet);  // progress goes to stderr
 
   LoadGenerator gen(config);
   const absl::Time start = absl::Now();

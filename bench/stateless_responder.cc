@@ -1,0 +1,115 @@
+// The reference server for the announces/s benchmark: answers connect,
+// announce and scrape with no state at all (a fixed connection ID, zero
+// counts, no peers), from one thread with recvmmsg/sendmmsg batches of 64.
+// What it costs per response is what the kernel and the syscalls alone
+// cost on this machine; ringtrackd is measured against it.
+//   stateless_responder HOST:PORT
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+#include "core/protocol.h"
+#include "core/tracker.h"
+
+namespace {
+
+constexpr int kBatch = 64;
+volatile sig_atomic_t g_stop = 0;
+
+size_t Answer(std::span<const uint8_t> in, std::span<uint8_t> out) {
+  using namespace ringtrack::protocol;
+  Request r;
+  const ParseError e = ParseRequest(in, &r);
+  if (e != ParseError::kNone) return 0;
+  switch (r.action) {
+    case Action::kConnect:
+      return WriteConnectResponse(out, r.connect.transaction_id,
+                                  0x0123456789abcdefULL);
+    case Action::kAnnounce:
+      return WriteAnnounceResponseHeader(out, r.announce.transaction_id, 1800,
+                                         0, 0);
+    case Action::kScrape: {
+      size_t n = WriteScrapeResponseHeader(out, r.scrape.transaction_id);
+      for (size_t i = 0; i < r.scrape.hash_count; ++i) {
+        n += WriteScrapeEntry(out.subspan(n), 0, 0, 0);
+      }
+      return n;
+    }
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: stateless_responder IPV4:PORT\n");
+    return 2;
+  }
+  const std::string spec = argv[1];
+  const size_t colon = spec.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(spec.substr(colon + 1))));
+  if (colon == std::string::npos ||
+      inet_pton(AF_INET, spec.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+    std::fprintf(stderr, "stateless_responder: bad address %s\n", argv[1]);
+    return 2;
+  }
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  int buf = 8 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    std::perror("stateless_responder: bind");
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = 1; };
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  std::fprintf(stderr, "stateless_responder listening on %s\n", argv[1]);
+
+  static std::array<std::array<uint8_t, 2048>, kBatch> in;
+  static std::array<std::array<uint8_t, ringtrack::kMaxReplySize>, kBatch> out;
+  std::array<mmsghdr, kBatch> rx{}, tx{};
+  std::array<iovec, kBatch> rx_iov{}, tx_iov{};
+  std::array<sockaddr_storage, kBatch> from{};
+  while (!g_stop) {
+    for (int i = 0; i < kBatch; ++i) {
+      rx_iov[i] = {in[i].data(), in[i].size()};
+      rx[i].msg_hdr = {};
+      rx[i].msg_hdr.msg_name = &from[i];
+      rx[i].msg_hdr.msg_namelen = sizeof(from[i]);
+      rx[i].msg_hdr.msg_iov = &rx_iov[i];
+      rx[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int n = recvmmsg(fd, rx.data(), kBatch, MSG_WAITFORONE, nullptr);
+    if (n <= 0) continue;
+    int m = 0;
+    for (int i = 0; i < n; ++i) {
+      const size_t len = Answer({in[i].data(), rx[i].msg_len}, out[m]);
+      if (len == 0) continue;
+      tx_iov[m] = {out[m].data(), len};
+      tx[m].msg_hdr = {};
+      tx[m].msg_hdr.msg_name = &from[i];
+      tx[m].msg_hdr.msg_namelen = rx[i].msg_hdr.msg_namelen;
+      tx[m].msg_hdr.msg_iov = &tx_iov[m];
+      tx[m].msg_hdr.msg_iovlen = 1;
+      ++m;
+    }
+    for (int done = 0; done < m;) {
+      const int s = sendmmsg(fd, tx.data() + done, m - done, 0);
+      if (s <= 0) break;
+      done += s;
+    }
+  }
+  close(fd);
+  return 0;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""ringtrack-cli and ringtrack-load against ringtrackd and against Debian's
+opentracker, over loopback. Exits non-zero on the first failed check.
+
+Usage: tools_test.py --bin DIR   (DIR holds ringtrackd, ringtrack-cli,
+ringtrack-load)
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HASH = "0123456789abcdef0123456789abcdef01234567"
+checks = 0
+
+
+def check(cond, msg):
+    global checks
+    checks += 1
+    if not cond:
+        print("FAIL: " + msg, flush=True)
+        sys.exit(1)
+    print("ok: " + msg.splitlines()[0], flush=True)
+
+
+def run(args, timeout=60):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def start_ringtrackd(bindir, work):
+    log = os.path.join(work, "ringtrackd.log")
+    proc = subprocess.Popen(
+        [os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0",
+         "--workers=1", "--stats-interval=0"],
+        stderr=open(log, "w"), stdout=subprocess.DEVNULL)
+    for _ in range(200):
+        m = re.search(r"listen=127\.0\.0\.1:(\d+)", open(log).read())
+        if m:
+            return proc, int(m.group(1))
+        time.sleep(0.05)
+    sys.exit("ringtrackd did not start")
+
+
+def start_opentracker(bindir, work, port):
+    # Whitelist-only build: list HASH and the load's torrents. As root it
+    # chroots into -d and drops to nobody; -i must precede -p/-P.
+    root = os.path.join(work, "ot")
+    os.makedirs(root)
+    os.chmod(work, 0o755)
+    os.chmod(root, 0o755)
+    wl = os.path.join(root, "whitelist")
+    subprocess.run([os.path.join(bindir, "ringtrack-load"), "--torrents=1000",
+                    "--write_info_hashes=" + wl], check=True)
+    with open(wl, "a") as f:
+        f.write(HASH + "\n")
+    os.chmod(wl, 0o644)
+    proc = subprocess.Popen(
+        ["opentracker", "-i", "127.0.0.1", "-P", str(port), "-p",
+         str(port + 1), "-d", root, "-u", "nobody", "-w", "/whitelist"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = os.path.join(bindir, "ringtrack-cli")
+    for _ in range(50):
+        if run([cli, "connect", "127.0.0.1:%d" % port, "--timeout=0.2s"])[0] == 0:
+            return proc
+    sys.exit("opentracker did not start")
+
+
+def exercise(bindir, name, port):
+    cli = os.path.join(bindir, "ringtrack-cli")
+    url = "udp://127.0.0.1:%d/announce" % port
+    rc, out, err = run([cli, "announce", url, "--info-hash", HASH,
+                        "--port", "7001", "--left", "0", "--timeout=5s"])
+    check(rc == 0 and "seeders: 1" in out, name + ": cli announce as seeder\n" + out + err)
+    rc, out, err = run([cli, "announce", url, "--info-hash", HASH,
+                        "--port", "7002", "--timeout=5s"])
+    check(rc == 0 and "leechers: 1" in out and ":7001" in out,
+          name + ": cli announce as leecher gets the seeder\n" + out + err)
+    rc, out, err = run([cli, "scrape", url, HASH, "--timeout=5s"])
+    check(rc == 0 and re.search(r"seeders: 1 completed: \d+ leechers: 1", out),
+          name + ": cli scrape\n" + out + err)
+    load = os.path.join(bindir, "ringtrack-load")
+    rc, out, err = run([load, "127.0.0.1:%d" % port, "--duration=2s",
+                        "--torrents=1000", "--peers=20000", "--json"])
+    check(rc == 0, name + ": load ran\n" + err)
+    j = json.loads(out)
+    check(j["responses_per_s"] > 1000 and j["announce_per_s"] > 0 and
+          j["scrape_per_s"] > 0 and j["errors"] == 0,
+          name + ": load got answers of every type: " + out.strip())
+    check("responses/s=" in err, name + ": load printed progress")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="ringtrack_tools_")
+    procs = []
+    try:
+        rt, port = start_ringtrackd(a.bin, work)
+        procs.append(rt)
+        exercise(a.bin, "ringtrackd", port)
+        cli = os.path.join(a.bin, "ringtrack-cli")
+        rc, out, _ = run([cli, "announce", "127.0.0.1:%d" % port,
+                          "--info-hash", HASH, "--port", "0", "--timeout=5s"])
+        check(rc == 1 and "tracker error: invalid port" in out,
+              "cli prints an error reply as such")
+        rc, _, err = run([cli, "announce", "127.0.0.1:1", "--info-hash", HASH,
+                          "--timeout=0.5s"])
+        check(rc == 1 and "timed out" in err, "cli times out within --timeout")
+        rc, _, err = run([cli, "announce", "127.0.0.1:1", "--info-hash", "xyz"])
+        check(rc == 2 and "40 hexadecimal" in err, "cli rejects a bad hash")
+        rc, _, err = run([os.path.join(a.bin, "ringtrack-load"),
+                          "127.0.0.1:1", "--mix=1:2"])
+        check(rc == 2 and "--mix" in err, "load rejects a bad --mix")
+        if shutil.which("opentracker"):
+            ot_port = port + 1 if port < 60000 else port - 10
+            procs.append(start_opentracker(a.bin, work, ot_port))
+            exercise(a.bin, "opentracker", ot_port)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(5)
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d passed, 0 failed" % checks)
+
+
+if __name__ == "__main__":
+    main()
