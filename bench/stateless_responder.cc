@@ -1,6 +1,7 @@
 // The reference server for the announces/s benchmark: answers connect,
 // announce and scrape with no state at all (a fixed connection ID, zero
-// counts, no peers), from one thread with recvmmsg/sendmmsg batches of 64.
+// counts, min(numwant, 50) made-up peers so replies are as large as a
+// tracker's), from one thread with recvmmsg/sendmmsg batches of 64.
 // What it costs per response is what the kernel and the syscalls alone
 // cost on this machine; ringtrackd is measured against it.
 //   stateless_responder HOST:PORT
@@ -9,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <string>
@@ -30,9 +32,20 @@ size_t Answer(std::span<const uint8_t> in, std::span<uint8_t> out) {
     case Action::kConnect:
       return WriteConnectResponse(out, r.connect.transaction_id,
                                   0x0123456789abcdefULL);
-    case Action::kAnnounce:
-      return WriteAnnounceResponseHeader(out, r.announce.transaction_id, 1800,
-                                         0, 0);
+    case Action::kAnnounce: {
+      // As many (made-up) peers as a tracker would return, so replies are
+      // as large as ringtrackd's and only the state differs.
+      const int32_t want = r.announce.num_want < 0 ? 50 : r.announce.num_want;
+      const size_t peers = static_cast<size_t>(std::min(want, 50));
+      size_t n = WriteAnnounceResponseHeader(out, r.announce.transaction_id,
+                                             1800, 0, 0);
+      for (size_t i = 0; i < peers; ++i) {
+        n += WritePeerEntry(out.subspan(n),
+                            ringtrack::PeerEndpoint::V4(
+                                0x0a000001 + static_cast<uint32_t>(i), 6881));
+      }
+      return n;
+    }
     case Action::kScrape: {
       size_t n = WriteScrapeResponseHeader(out, r.scrape.transaction_id);
       for (size_t i = 0; i < r.scrape.hash_count; ++i) {
