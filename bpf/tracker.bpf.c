@@ -1,0 +1,290 @@
+/* ringtrack's XDP program: drops malformed and forged BEP 15 traffic before
+ * it reaches userspace, rate-limits sources, and answers connect requests in
+ * the kernel with XDP_TX.
+ *
+ * Scope: UDP to the ports in rt_ports, over IPv4 (no options, not a
+ * fragment) or IPv6 (UDP as the first next header), with at most one VLAN
+ * tag. Everything else passes untouched. Connection IDs are verified with
+ * core/siphash.h, the same code userspace uses, keyed by rt_keys, which the
+ * daemon fills at every key rotation. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "core/siphash.h"
+#include "bpf/tracker_shared.h"
+
+/* Read-only configuration, set by the loader before load. */
+const volatile __u32 rt_connect_in_kernel = 1;
+const volatile __u32 rt_rate_limit_pps = 0; /* 0 = no rate limit */
+const volatile __u32 rt_rate_burst = 0;     /* packets; 0 = one second's */
+
+/* Unix time = bpf_ktime_get_ns() + this; the daemon refreshes it. */
+__s64 rt_clock_offset_ns = 0;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, RT_XDP_MAX_PORTS);
+  __type(key, __u16); /* UDP port, network order */
+  __type(value, __u8);
+} rt_ports SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, RT_KEY_SLOTS);
+  __type(key, __u32);
+  __type(value, struct rt_conn_key);
+} rt_keys SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, RT_XDP_COUNTER_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+} rt_counters SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, RT_XDP_RATE_SOURCES);
+  __type(key, struct rt_rate_key);
+  __type(value, struct rt_rate_state);
+} rt_rate SEC(".maps");
+
+struct vlan_tag {
+  __be16 tci;
+  __be16 proto;
+};
+
+#define RT_MAGIC_HI 0x00000417U
+#define RT_MAGIC_LO 0x27101980U
+
+static __always_inline int count(__u32 what, int verdict) {
+  __u64 *c = bpf_map_lookup_elem(&rt_counters, &what);
+  if (c) *c += 1;
+  return verdict;
+}
+
+static __always_inline __u32 load_be32(const __u8 *p) {
+  return ((__u32)p[0] << 24) | ((__u32)p[1] << 16) | ((__u32)p[2] << 8) | p[3];
+}
+
+static __always_inline void store_be32(__u8 *p, __u32 v) {
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+}
+
+static __always_inline __u32 now_seconds(void) {
+  return (__u32)((bpf_ktime_get_ns() + rt_clock_offset_ns) / 1000000000ULL);
+}
+
+/* Returns 1 iff `id` (8 bytes, wire order) is valid for source `ip16` now;
+ * the same rules as ConnectionIds::Verify. */
+static __always_inline int conn_id_valid(const __u8 *id, const __u8 *ip16) {
+  __u32 issued = load_be32(id);
+  __u32 tag = load_be32(id + 4);
+  __u32 now = now_seconds();
+  if ((__u64)issued > (__u64)now + RT_CONN_ID_MAX_FUTURE_S) return 0;
+  if ((__u64)now > (__u64)issued + RT_CONN_ID_LIFETIME_S) return 0;
+  __u64 epoch = issued / RT_KEY_EPOCH_S;
+  __u32 slot = epoch % RT_KEY_SLOTS;
+  struct rt_conn_key *key = bpf_map_lookup_elem(&rt_keys, &slot);
+  if (!key || key->epoch != epoch) return 0;
+  __u64 expect = rt_conn_id_make(key, ip16, issued);
+  return (__u32)expect == tag;
+}
+
+/* Returns 1 iff the source is within the configured rate. */
+static __always_inline int rate_ok(const struct rt_rate_key *src) {
+  if (rt_rate_limit_pps == 0) return 1;
+  __u64 now = bpf_ktime_get_ns();
+  __u64 interval = 1000000000ULL / rt_rate_limit_pps;
+  __u64 burst = rt_rate_burst ? rt_rate_burst : rt_rate_limit_pps;
+  struct rt_rate_state *st = bpf_map_lookup_elem(&rt_rate, src);
+  if (!st) {
+    struct rt_rate_state fresh = {.tat_ns = now + interval};
+    bpf_map_update_elem(&rt_rate, src, &fresh, BPF_ANY);
+    return 1;
+  }
+  __u64 tat = st->tat_ns > now ? st->tat_ns : now;
+  if (tat - now > burst * interval) return 0;
+  st->tat_ns = tat + interval;
+  return 1;
+}
+
+static __always_inline __u16 fold(__u64 sum) {
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return (__u16)sum;
+}
+
+static __always_inline __u64 sum16(const __u8 *p, int words) {
+  __u64 s = 0;
+#pragma unroll
+  for (int i = 0; i < 16; i++) {
+    if (i < words) s += ((__u32)p[2 * i] << 8) | p[2 * i + 1];
+  }
+  return s;
+}
+
+/* Builds the 16-byte connect reply in place and returns XDP_TX.
+ * `l3_off`/`l4_off` are offsets from the frame start; v6 selects the header
+ * layout. The frame is first trimmed to end right after the reply. */
+static __always_inline int reply_connect(struct xdp_md *ctx, __u32 l3_off,
+                                         int v6, const __u8 *ip16) {
+  const __u32 l4_off = l3_off + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
+  const __u32 want = l4_off + sizeof(struct udphdr) + 16;
+  void *data = (void *)(long)ctx->data;
+  void *end = (void *)(long)ctx->data_end;
+  const int delta = (int)(want - (__u32)(end - data));
+  if (delta < 0 && bpf_xdp_adjust_tail(ctx, delta)) return XDP_PASS;
+  data = (void *)(long)ctx->data;
+  end = (void *)(long)ctx->data_end;
+  if (l3_off > 18) return XDP_PASS; /* keeps offsets bounded for the verifier */
+  struct ethhdr *eth = data;
+  struct udphdr *udp = data + l4_off;
+  __u8 *p = (__u8 *)(udp + 1);
+  if ((void *)(p + 16) > end || (void *)(eth + 1) > end) return XDP_PASS;
+
+  const __u32 tid = load_be32(p + 12);
+  const __u32 now = now_seconds();
+  const __u64 epoch = now / RT_KEY_EPOCH_S;
+  __u32 slot = epoch % RT_KEY_SLOTS;
+  struct rt_conn_key *key = bpf_map_lookup_elem(&rt_keys, &slot);
+  if (!key || key->epoch != epoch) return XDP_PASS; /* let userspace answer */
+  const __u64 id = rt_conn_id_make(key, ip16, now);
+
+  store_be32(p, 0); /* action: connect */
+  store_be32(p + 4, tid);
+  store_be32(p + 8, (__u32)(id >> 32));
+  store_be32(p + 12, (__u32)id);
+
+  __u8 mac[ETH_ALEN];
+  __builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
+  __builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+  __builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+  __be16 port = udp->source;
+  udp->source = udp->dest;
+  udp->dest = port;
+  udp->len = bpf_htons(sizeof(struct udphdr) + 16);
+  udp->check = 0;
+
+  if (!v6) {
+    struct iphdr *ip = data + l3_off;
+    if ((void *)(ip + 1) > end) return XDP_PASS;
+    __be32 a = ip->saddr;
+    ip->saddr = ip->daddr;
+    ip->daddr = a;
+    ip->tot_len = bpf_htons(sizeof(struct iphdr) + sizeof(struct udphdr) + 16);
+    ip->ttl = 64;
+    ip->check = 0;
+    ip->check = bpf_htons(~fold(sum16((const __u8 *)ip, 10)) & 0xffff);
+    /* IPv4 UDP may carry checksum 0 ("none"). */
+  } else {
+    struct ipv6hdr *ip6 = data + l3_off;
+    if ((void *)(ip6 + 1) > end) return XDP_PASS;
+    struct in6_addr a = ip6->saddr;
+    ip6->saddr = ip6->daddr;
+    ip6->daddr = a;
+    ip6->payload_len = bpf_htons(sizeof(struct udphdr) + 16);
+    ip6->hop_limit = 64;
+    /* IPv6 requires the UDP checksum: pseudo header + UDP header + data. */
+    __u64 s = sum16((const __u8 *)&ip6->saddr, 8) +
+              sum16((const __u8 *)&ip6->daddr, 8);
+    s += sizeof(struct udphdr) + 16; /* upper-layer length */
+    s += IPPROTO_UDP;
+    s += sum16((const __u8 *)udp, 4);
+    s += sum16(p, 8);
+    __u16 c = ~fold(s) & 0xffff;
+    udp->check = bpf_htons(c ? c : 0xffff);
+  }
+  return count(RT_XDP_TX_CONNECT, XDP_TX);
+}
+
+SEC("xdp")
+int rt_xdp(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *end = (void *)(long)ctx->data_end;
+  struct ethhdr *eth = data;
+  if ((void *)(eth + 1) > end) return XDP_PASS;
+  __u16 proto = eth->h_proto;
+  __u32 l3_off = sizeof(struct ethhdr);
+  if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+    struct vlan_tag *v = data + l3_off;
+    if ((void *)(v + 1) > end) return XDP_PASS;
+    proto = v->proto;
+    l3_off += sizeof(struct vlan_tag);
+  }
+
+  struct rt_rate_key src = {};
+  struct udphdr *udp;
+  int v6;
+  if (proto == bpf_htons(ETH_P_IP)) {
+    struct iphdr *ip = data + l3_off;
+    if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_UDP) return XDP_PASS;
+    udp = (void *)(ip + 1);
+    if ((void *)(udp + 1) > end) return XDP_PASS;
+    if (!bpf_map_lookup_elem(&rt_ports, &udp->dest)) return XDP_PASS;
+    /* Options or fragments: pass rather than misparse. */
+    if (ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff))) {
+      return count(RT_XDP_PASS_OTHER, XDP_PASS);
+    }
+    src.addr[10] = 0xff;
+    src.addr[11] = 0xff;
+    __builtin_memcpy(&src.addr[12], &ip->saddr, 4);
+    v6 = 0;
+  } else if (proto == bpf_htons(ETH_P_IPV6)) {
+    struct ipv6hdr *ip6 = data + l3_off;
+    if ((void *)(ip6 + 1) > end || ip6->nexthdr != IPPROTO_UDP) {
+      return XDP_PASS; /* extension headers (fragments among them) too */
+    }
+    udp = (void *)(ip6 + 1);
+    if ((void *)(udp + 1) > end) return XDP_PASS;
+    if (!bpf_map_lookup_elem(&rt_ports, &udp->dest)) return XDP_PASS;
+    __builtin_memcpy(src.addr, &ip6->saddr, 16);
+    v6 = 1;
+  } else {
+    return XDP_PASS;
+  }
+
+  const __u8 *p = (const __u8 *)(udp + 1);
+  const __u32 ulen = bpf_ntohs(udp->len);
+  if (ulen < sizeof(struct udphdr) || (void *)p + (ulen - 8) > end) {
+    return count(RT_XDP_PASS_OTHER, XDP_PASS); /* lengths disagree */
+  }
+  if (!rate_ok(&src)) return count(RT_XDP_DROP_RATE_LIMIT, XDP_DROP);
+  const __u32 len = ulen - sizeof(struct udphdr);
+  if (len < 16 || (void *)(p + 16) > end) {
+    return count(RT_XDP_DROP_SHORT, XDP_DROP);
+  }
+  const __u32 action = load_be32(p + 8);
+  if (action == 0) {
+    if (load_be32(p) != RT_MAGIC_HI || load_be32(p + 4) != RT_MAGIC_LO) {
+      return count(RT_XDP_DROP_BAD_MAGIC, XDP_DROP);
+    }
+    if (!rt_connect_in_kernel) return count(RT_XDP_PASS_CONNECT, XDP_PASS);
+    return reply_connect(ctx, l3_off, v6, src.addr);
+  }
+  if (action == 1) {
+    if (len < 98) return count(RT_XDP_DROP_ANNOUNCE_SHORT, XDP_DROP);
+  } else if (action == 2) {
+    if (len < 36 || (len - 16) % 20 != 0) {
+      return count(RT_XDP_DROP_SCRAPE_LENGTH, XDP_DROP);
+    }
+  } else if (action == 3) {
+    return count(RT_XDP_DROP_ERROR_ACTION, XDP_DROP);
+  } else {
+    return count(RT_XDP_DROP_UNKNOWN_ACTION, XDP_DROP);
+  }
+  if (!conn_id_valid(p, src.addr)) return count(RT_XDP_DROP_BAD_CONN_ID, XDP_DROP);
+  return count(RT_XDP_PASS, XDP_PASS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
