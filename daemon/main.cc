@@ -57,6 +57,22 @@ ABSL_FLAG(int, ring_buffers, 1024,
           "io_uring provided receive buffers per socket (2 KiB each), a "
           "power of two from 64 to 32768.");
 
+ABSL_FLAG(std::vector<std::string>, xdp, {},
+          "Attach the XDP fast path to this interface; repeatable (or "
+          "comma-separated). It drops malformed and forged BEP 15 traffic "
+          "and answers connects in the kernel. Needs CAP_BPF and "
+          "CAP_NET_ADMIN.");
+ABSL_FLAG(std::string, xdp_mode, "auto",
+          "native, generic (skb), or auto (native where the driver has it).");
+ABSL_FLAG(std::string, xdp_connect, "on",
+          "on: answer connects in XDP; off: pass them to userspace.");
+ABSL_FLAG(uint32_t, xdp_rate_limit, 0,
+          "Drop packets from any source above this many per second "
+          "(token bucket per address in XDP); 0 = off.");
+ABSL_FLAG(bool, xdp_optional, false,
+          "If XDP cannot be loaded or attached, warn and run without it "
+          "instead of exiting with code 1.");
+
 namespace {
 
 using ringtrack::IoMode;
@@ -70,14 +86,17 @@ using ringtrack::ServerConfig;
 bool IsPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
 // Rewrites argv for absl: flag names may be spelled with dashes
-// (--peer-timeout) as well as underscores, and --listen accumulates (absl
-// would keep only the last), so all its occurrences become one
-// comma-separated value. `storage` keeps the rewritten strings alive.
+// (--peer-timeout) as well as underscores, and --listen and --xdp
+// accumulate (absl would keep only the last), so all their occurrences
+// become one comma-separated value. `storage` keeps the rewritten strings
+// alive.
 std::vector<char*> NormalizeArgs(int argc, char** argv,
                                  std::vector<std::string>* storage) {
-  storage->reserve(argc + 1);
+  storage->reserve(argc + 4);  // no reallocation: argv points into it
   std::vector<char*> out;
-  std::vector<std::string> values;
+  // Repeatable list flags: every occurrence is kept.
+  std::vector<std::pair<std::string, std::vector<std::string>>> values = {
+      {"listen", {}}, {"xdp", {}}};
   for (int i = 0; i < argc; ++i) {
     if (i > 0 && argv[i][0] == '-' && argv[i][1] != '\0') {
       std::string arg = argv[i];
@@ -94,17 +113,22 @@ std::vector<char*> NormalizeArgs(int argc, char** argv,
       for (; i < argc; ++i) out.push_back(argv[i]);
       break;
     }
-    if ((a == "--listen" || a == "-listen") && i + 1 < argc) {
-      values.push_back(argv[++i]);
-    } else if (a.starts_with("--listen=") ||
-               a.starts_with("-listen=")) {
-      values.push_back(std::string(a.substr(a.find('=') + 1)));
-    } else {
-      out.push_back(argv[i]);
+    bool merged = false;
+    for (auto& [name, list] : values) {
+      const std::string bare = "--" + name, eq = bare + "=";
+      if ((a == bare || a == bare.substr(1)) && i + 1 < argc) {
+        list.push_back(argv[++i]);
+        merged = true;
+      } else if (a.starts_with(eq) || a.starts_with(eq.substr(1))) {
+        list.push_back(std::string(a.substr(a.find('=') + 1)));
+        merged = true;
+      }
     }
+    if (!merged) out.push_back(argv[i]);
   }
-  if (!values.empty()) {
-    storage->push_back(absl::StrCat("--listen=", absl::StrJoin(values, ",")));
+  for (auto& [name, list] : values) {
+    if (list.empty()) continue;
+    storage->push_back(absl::StrCat("--", name, "=", absl::StrJoin(list, ",")));
     out.insert(out.begin() + 1, storage->back().data());
   }
   return out;
@@ -187,6 +211,25 @@ ServerConfig ConfigFromFlags() {
   c.uring.buffers_per_socket = static_cast<unsigned>(ring);
   c.uring.sq_entries = std::min(256u, c.uring.buffers_per_socket);
   c.uring.cq_entries = 4 * c.uring.sq_entries;
+
+  c.xdp_interfaces = absl::GetFlag(FLAGS_xdp);
+  const std::string mode = absl::GetFlag(FLAGS_xdp_mode);
+  if (mode == "auto") {
+    c.xdp_mode = ringtrack::XdpMode::kAuto;
+  } else if (mode == "native") {
+    c.xdp_mode = ringtrack::XdpMode::kNative;
+  } else if (mode == "generic" || mode == "skb") {
+    c.xdp_mode = ringtrack::XdpMode::kGeneric;
+  } else {
+    BadFlag("--xdp_mode must be native, generic or auto, not '" + mode + "'");
+  }
+  const std::string connect = absl::GetFlag(FLAGS_xdp_connect);
+  if (connect != "on" && connect != "off") {
+    BadFlag("--xdp_connect must be on or off");
+  }
+  c.xdp_connect = connect == "on";
+  c.xdp_rate_limit_pps = absl::GetFlag(FLAGS_xdp_rate_limit);
+  c.xdp_optional = absl::GetFlag(FLAGS_xdp_optional);
   return c;
 }
 
@@ -244,11 +287,11 @@ int main(int argc, char** argv) {
   (*server)->Start();
   ringtrack::log::Info(
       "ringtrackd %s io=%s workers=%d listen=%s interval=%ds "
-      "peer_timeout=%ds max_torrents=%d",
+      "peer_timeout=%ds max_torrents=%d xdp=%s",
       RINGTRACK_VERSION,
       (*server)->io_path() == ringtrack::IoPath::kUring ? "uring" : "mmsg",
       config.workers, absl::StrJoin(addrs, ","), config.tracker.interval_s,
-      config.peer_timeout_s, config.max_torrents);
+      config.peer_timeout_s, config.max_torrents, (*server)->xdp_summary());
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "daemon/log.h"
 
 namespace ringtrack {
@@ -79,7 +80,36 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
       s->sockets_[w].push_back(std::move(*fd));
     }
   }
+  if (!config.xdp_interfaces.empty()) {
+    if (absl::Status x = s->SetUpXdp(); !x.ok()) {
+      if (!config.xdp_optional) return x;
+      log::Warning("running without XDP: %s", x.message());
+      s->xdp_.reset();
+      s->xdp_summary_ = "off";
+    }
+  }
   return s;
+}
+
+absl::Status Server::SetUpXdp() {
+  XdpOptions options;
+  options.connect_in_kernel = config_.xdp_connect;
+  options.rate_limit_pps = config_.xdp_rate_limit_pps;
+  for (const ListenAddress& a : bound_) options.ports.push_back(a.port());
+  absl::StatusOr<std::unique_ptr<XdpProgram>> prog = XdpProgram::Load(options);
+  if (!prog.ok()) return prog.status();
+  xdp_ = std::move(*prog);
+  if (absl::Status k = xdp_->UpdateKeys(ids_, clock_.now()); !k.ok()) return k;
+  std::vector<std::string> parts;
+  for (const std::string& ifname : config_.xdp_interfaces) {
+    absl::StatusOr<XdpMode> mode = xdp_->Attach(ifname, config_.xdp_mode);
+    if (!mode.ok()) return mode.status();
+    parts.push_back(absl::StrCat(
+        ifname, *mode == XdpMode::kNative ? "(native)" : "(generic)"));
+  }
+  xdp_summary_ = absl::StrJoin(parts, ",");
+  if (!config_.xdp_connect) absl::StrAppend(&xdp_summary_, " connect=userspace");
+  return absl::OkStatus();
 }
 
 void Server::Start() {
@@ -132,6 +162,12 @@ void Server::RunHousekeeping() {
     const uint32_t now = clock_.now();
     if (now != last_refresh) {
       ids_.Refresh(now);
+      if (xdp_) {
+        xdp_->SyncClock();
+        if (absl::Status k = xdp_->UpdateKeys(ids_, now); !k.ok()) {
+          log::Error("XDP key update failed: %s", k.message());
+        }
+      }
       last_refresh = now;
     }
     table_.Sweep(now, slots_per_tick);
@@ -180,6 +216,13 @@ std::string Server::StatsLine() const {
       outcomes[static_cast<size_t>(Outcome::kInvalid)], full, trunc, nobufs,
       rx_err, tx_err, bytes_in, bytes_out, t.torrents, t.peers_v4,
       t.peers_v6, table_.MemoryBytes());
+  if (xdp_) {
+    const auto counters = xdp_->Counters();
+    for (int i = 0; i < RT_XDP_COUNTER_MAX; ++i) {
+      absl::StrAppend(&line, " xdp_", std::string(XdpCounterName(i)), "=",
+                      counters[i]);
+    }
+  }
   for (size_t i = 1; i < std::size(invalid); ++i) {
     absl::StrAppend(&line, " invalid_",
                     std::string(protocol::ParseErrorName(

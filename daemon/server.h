@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "bpf/xdp_loader.h"
 #include "core/clock.h"
 #include "core/connection_id.h"
 #include "core/swarm_table.h"
@@ -39,6 +40,13 @@ struct ServerConfig {
   absl::Duration sweep_period = absl::Seconds(60);    // one full table pass
   SocketOptions socket;
   UringOptions uring;
+  // XDP: interfaces to attach to (none: no XDP), how, and what it does.
+  std::vector<std::string> xdp_interfaces;
+  XdpMode xdp_mode = XdpMode::kAuto;
+  bool xdp_connect = true;
+  uint32_t xdp_rate_limit_pps = 0;
+  // Run without XDP (with a warning) when it cannot be loaded or attached.
+  bool xdp_optional = false;
 };
 
 class Server {
@@ -55,6 +63,8 @@ class Server {
   void Stop();
 
   IoPath io_path() const { return io_path_; }
+  // "off", or the interfaces and modes XDP runs on.
+  const std::string& xdp_summary() const { return xdp_summary_; }
   // The addresses actually bound (port 0 resolved), one per listen address.
   const std::vector<ListenAddress>& bound() const { return bound_; }
   // Counters as space-separated key=value pairs, units in the key names.
@@ -62,6 +72,7 @@ class Server {
 
  private:
   explicit Server(const ServerConfig& config, MasterKey key);
+  absl::Status SetUpXdp();
   void RunWorker(size_t index);
   void RunHousekeeping();
 
@@ -77,6 +88,8 @@ class Server {
   std::vector<std::unique_ptr<WorkerCore>> cores_;
   std::vector<std::thread> threads_;
   std::atomic<int> uring_fallbacks_{0};
+  std::unique_ptr<XdpProgram> xdp_;  // detaches in its destructor
+  std::string xdp_summary_ = "off";
 };
 
 }  // namespace ringtrack

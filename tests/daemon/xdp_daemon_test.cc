@@ -1,0 +1,129 @@
+// ringtrackd with its XDP program attached to lo in generic mode: junk and
+// forged IDs die in the kernel, connects are answered there, valid clients
+// are served, and the program is detached at exit.
+#include <signal.h>
+
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/daemon/daemon_harness.h"
+
+namespace ringtrack::testing {
+namespace {
+
+using protocol::Action;
+using protocol::Event;
+using std::chrono::milliseconds;
+
+std::string LoLink() {
+  std::string out;
+  FILE* p = popen("ip -d link show dev lo", "r");
+  char buf[512];
+  while (p && fgets(buf, sizeof(buf), p)) out += buf;
+  if (p) pclose(p);
+  return out;
+}
+
+TEST(XdpDaemonTest, FloodDiesInKernelAndClientsAreServed) {
+  Daemon d({"--listen=127.0.0.1:0", "--workers=1", "--xdp=lo",
+            "--xdp-mode=generic"});
+  ASSERT_TRUE(d.started());
+  ASSERT_NE(d.start_line().find("xdp=lo(generic)"), std::string::npos)
+      << d.start_line();
+  EXPECT_NE(LoLink().find("xdpgeneric"), std::string::npos);
+
+  // A connect is answered by XDP with an ID userspace accepts.
+  Client c("127.0.0.2", d.port());
+  const uint64_t cid = c.Connect();
+  protocol::Response r;
+  ASSERT_TRUE(c.Parse(c.Exchange(AnnouncePacket(cid, 1, TestHash(1), 6881,
+                                                Event::kStarted, 0)),
+                      &r));
+  EXPECT_EQ(r.action, Action::kAnnounce);
+
+  // Junk and forged IDs from another source.
+  Client flood("127.0.0.3", d.port());
+  std::mt19937 rng(3);
+  constexpr int kJunk = 3000;
+  for (int i = 0; i < kJunk; ++i) {
+    std::vector<uint8_t> junk(rng() % 120);
+    for (auto& b : junk) b = static_cast<uint8_t>(rng());
+    if (junk.size() >= 16) junk[0] = 0x7f;  // never the connect magic
+    flood.Send(junk);
+    flood.Send(AnnouncePacket(rng(), 2, TestHash(2), 6881, Event::kStarted, 1));
+    if (i % 300 == 0) usleep(1000);
+  }
+  EXPECT_TRUE(flood.Receive(milliseconds(300)).empty());
+  // Still serving.
+  ASSERT_TRUE(c.Parse(c.Exchange(ScrapePacket(cid, 3, {TestHash(1)})), &r));
+  EXPECT_EQ(r.scrape.entry(0).seeders, 1u);
+
+  ASSERT_EQ(d.Stop(SIGTERM, milliseconds(2000)), 0);
+  auto s = d.FinalStats();
+  // Nothing invalid or forged reached userspace; XDP counted it all.
+  EXPECT_EQ(s["invalid"], 0u);
+  EXPECT_EQ(s["bad_connection_ids"], 0u);
+  EXPECT_EQ(s["connects"], 0u);  // answered in the kernel, never received
+  EXPECT_EQ(s["datagrams_received"], 2u);  // the announce and the scrape
+  EXPECT_GE(s["xdp_tx_connect"], 1u);
+  EXPECT_EQ(s["xdp_drop_bad_connection_id"], uint64_t{kJunk});
+  const uint64_t junk_drops =
+      s["xdp_drop_short"] + s["xdp_drop_bad_magic"] +
+      s["xdp_drop_unknown_action"] + s["xdp_drop_error_action"] +
+      s["xdp_drop_announce_short"] + s["xdp_drop_scrape_length"] +
+      s["xdp_drop_bad_connection_id"] - kJunk;
+  EXPECT_GT(junk_drops, kJunk * 9u / 10);
+  EXPECT_EQ(s["xdp_pass"], 2u);
+  // Detached on exit.
+  EXPECT_EQ(LoLink().find("prog/xdp"), std::string::npos) << LoLink();
+}
+
+TEST(XdpDaemonTest, ConnectToUserspaceWhenTurnedOff) {
+  Daemon d({"--listen=127.0.0.1:0", "--workers=1", "--xdp=lo",
+            "--xdp-mode=generic", "--xdp-connect=off"});
+  ASSERT_TRUE(d.started());
+  Client c("127.0.0.2", d.port());
+  c.Connect();
+  ASSERT_EQ(d.Stop(SIGTERM, milliseconds(2000)), 0);
+  auto s = d.FinalStats();
+  EXPECT_EQ(s["connects"], 1u);
+  EXPECT_EQ(s["xdp_pass_connect"], 1u);
+  EXPECT_EQ(s["xdp_tx_connect"], 0u);
+}
+
+TEST(XdpDaemonTest, RateLimitDropsAFloodingSource) {
+  Daemon d({"--listen=127.0.0.1:0", "--workers=1", "--xdp=lo",
+            "--xdp-mode=generic", "--xdp-rate-limit=100"});
+  ASSERT_TRUE(d.started());
+  Client flood("127.0.0.4", d.port());
+  std::vector<uint8_t> req(16);
+  protocol::WriteConnectRequest(req, 1);
+  for (int i = 0; i < 2000; ++i) flood.Send(req);
+  usleep(200000);
+  Client calm("127.0.0.5", d.port());
+  calm.Connect();  // another source is unaffected
+  ASSERT_EQ(d.Stop(SIGTERM, milliseconds(2000)), 0);
+  auto s = d.FinalStats();
+  EXPECT_GT(s["xdp_drop_rate_limit"], 1500u);
+  EXPECT_LE(s["xdp_tx_connect"], 400u);
+}
+
+TEST(XdpDaemonTest, FailedAttachExitsOneUnlessOptional) {
+  std::string err;
+  EXPECT_EQ(RunDaemonToExit({"--listen=127.0.0.1:0", "--xdp=rt-no-such0"},
+                            &err),
+            1);
+  EXPECT_NE(err.find("rt-no-such0"), std::string::npos) << err;
+  Daemon d({"--listen=127.0.0.1:0", "--workers=1", "--xdp=rt-no-such0",
+            "--xdp-optional"});
+  ASSERT_TRUE(d.started());
+  EXPECT_NE(d.start_line().find("xdp=off"), std::string::npos);
+  EXPECT_NE(d.Log().find("running without XDP"), std::string::npos);
+  Client c("127.0.0.2", d.port());
+  c.Connect();
+}
+
+}  // namespace
+}  // namespace ringtrack::testing

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""XDP_TX across a veth pair between two network namespaces this test makes
+(ULA addresses only): ringtrackd runs in one namespace with its XDP program
+on its end of the pair in generic mode, ringtrack-cli connects and announces
+from the other. Passes iff the connect is answered in the kernel (the
+daemon's own connect counter stays 0) and the announce with that ID is
+served. Needs root (ip netns). Usage: xdp_veth_test.py --bin DIR
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+checks = 0
+
+
+def check(cond, msg):
+    global checks
+    checks += 1
+    if not cond:
+        print("FAIL: " + msg, flush=True)
+        sys.exit(1)
+    print("ok: " + msg.splitlines()[0], flush=True)
+
+
+def sh(*args, check_rc=True):
+    p = subprocess.run(args, capture_output=True, text=True)
+    if check_rc and p.returncode != 0:
+        sys.exit("command failed: %s\n%s" % (" ".join(args), p.stderr))
+    return p
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    a = ap.parse_args()
+    tag = str(os.getpid())
+    srv_ns, cli_ns = "rt_srv_" + tag, "rt_cli_" + tag
+    srv_if, cli_if = "rts" + tag[-6:], "rtc" + tag[-6:]
+    srv_ip = "fd52:7274:%x::1" % (int(tag) % 65536)
+    cli_ip = srv_ip[:-1] + "2"
+    log_path = "/tmp/ringtrackd_veth_%s.log" % tag
+    daemon = None
+    try:
+        sh("ip", "netns", "add", srv_ns)
+        sh("ip", "netns", "add", cli_ns)
+        sh("ip", "link", "add", srv_if, "type", "veth", "peer", "name", cli_if)
+        sh("ip", "link", "set", srv_if, "netns", srv_ns)
+        sh("ip", "link", "set", cli_if, "netns", cli_ns)
+        for ns, ifname, ip in ((srv_ns, srv_if, srv_ip), (cli_ns, cli_if, cli_ip)):
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+            sh("ip", "-n", ns, "addr", "add", ip + "/64", "dev", ifname, "nodad")
+            sh("ip", "-n", ns, "link", "set", ifname, "up")
+        daemon = subprocess.Popen(
+            ["ip", "netns", "exec", srv_ns, os.path.join(a.bin, "ringtrackd"),
+             "--listen=[%s]:6969" % srv_ip, "--workers=1", "--xdp=" + srv_if,
+             "--xdp-mode=generic", "--stats-interval=0"],
+            stderr=open(log_path, "w"), stdout=subprocess.DEVNULL)
+        for _ in range(100):
+            if "INFO ringtrackd" in open(log_path).read():
+                break
+            time.sleep(0.05)
+        start = open(log_path).read()
+        check("xdp=%s(generic)" % srv_if in start, "XDP attached to the veth\n" + start)
+        cli = ["ip", "netns", "exec", cli_ns, os.path.join(a.bin, "ringtrack-cli")]
+        url = "udp://[%s]:6969/announce" % srv_ip
+        p = sh(*cli, "connect", url, "--timeout=3s", check_rc=False)
+        check(p.returncode == 0 and "connection_id" in p.stdout,
+              "connect answered across the veth\n" + p.stdout + p.stderr)
+        p = sh(*cli, "announce", url, "--info-hash",
+               "00112233445566778899aabbccddeeff00112233", "--left=0",
+               "--timeout=3s", check_rc=False)
+        check(p.returncode == 0 and "seeders: 1" in p.stdout,
+              "announce with the kernel's connection ID served\n" + p.stdout + p.stderr)
+        daemon.terminate()
+        daemon.wait(5)
+        final = open(log_path).read()
+        m = re.search(r"final .*", final)
+        stats = dict(kv.split("=") for kv in m.group(0).split()[1:] if "=" in kv)
+        check(stats.get("connects") == "0" and int(stats.get("xdp_tx_connect", 0)) >= 2,
+              "connects answered by XDP_TX, none by userspace: " + m.group(0)[:200])
+        check(stats.get("announces") == "1", "one announce reached userspace")
+    finally:
+        if daemon and daemon.poll() is None:
+            daemon.kill()
+        sh("ip", "netns", "del", srv_ns, check_rc=False)
+        sh("ip", "netns", "del", cli_ns, check_rc=False)
+        if os.path.exists(log_path):
+            os.remove(log_path)
+    print("%d passed, 0 failed" % checks)
+
+
+if __name__ == "__main__":
+    main()
