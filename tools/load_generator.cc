@@ -153,6 +153,47 @@ double LoadGenerator::LatencyPercentileUs(double p) const {
   return static_cast<double>(kHistBuckets - 1);
 }
 
+template <class Rng>
+void LoadGenerator::RunForgedFlood(int fd, const std::vector<uint32_t>& source_ips,
+                                   bool use_pktinfo, int64_t deadline, Rng& rng,
+                                   LoadCounters& ctr) {
+  std::array<std::array<uint8_t, protocol::kAnnounceRequestSize>, kBatch> req;
+  std::array<mmsghdr, kBatch> msgs{};
+  std::array<iovec, kBatch> iov{};
+  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(in_pktinfo))>, kBatch> ctl{};
+  const ZipfSampler zipf(config_.torrents, config_.zipf);
+  while (!stop_.load(std::memory_order_relaxed) && NowNs() < deadline) {
+    for (int i = 0; i < kBatch; ++i) {
+      protocol::AnnounceRequest a;
+      a.connection_id = rng();  // forged
+      a.transaction_id = static_cast<uint32_t>(rng());
+      a.info_hash = LoadInfoHash(zipf.Sample(rng()));
+      a.port = 6881;
+      protocol::WriteAnnounceRequest(req[i], a);
+      iov[i] = {req[i].data(), req[i].size()};
+      msghdr& h = msgs[i].msg_hdr;
+      h = {};
+      h.msg_name = const_cast<sockaddr_storage*>(&config_.target.addr);
+      h.msg_namelen = config_.target.len;
+      h.msg_iov = &iov[i];
+      h.msg_iovlen = 1;
+      if (use_pktinfo) {
+        h.msg_control = ctl[i].data();
+        h.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+        cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+        in_pktinfo pi{};
+        pi.ipi_spec_dst.s_addr = htonl(source_ips[rng() % source_ips.size()]);
+        std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+      }
+    }
+    const int n = sendmmsg(fd, msgs.data(), kBatch, 0);
+    if (n > 0) ctr.sent[kAnnounceReq].Add(static_cast<uint64_t>(n));
+  }
+}
+
 void LoadGenerator::RunThread(int index) {
   LoadCounters& ctr = *counters_[index];
   std::vector<uint32_t>& hist = results_[index].latency_us;
@@ -273,6 +314,14 @@ void LoadGenerator::RunThread(int index) {
     return protocol::WriteAnnounceRequest({out, kMaxRequest}, a);
   };
 
+  if (config_.flood_forged) {
+    std::vector<uint32_t> ips;
+    for (const Source& src : sources) ips.push_back(src.ip_v4);
+    RunForgedFlood(fd, ips, use_pktinfo, deadline, next_random, ctr);
+    close(fd);
+    running_.fetch_sub(1);
+    return;
+  }
   while (!stop_.load(std::memory_order_relaxed)) {
     int64_t now = NowNs();
     if (!config_.fill && now >= deadline) break;

@@ -41,6 +41,9 @@ struct LoadConfig {
   uint32_t window = 256;    // outstanding requests per thread
   absl::Duration timeout = absl::Seconds(1);
   bool fill = false;        // each peer announces once, then stop
+  // Open loop: announces with made-up connection IDs, as fast as the
+  // socket takes them, no replies expected (forged-ID flood for XDP tests).
+  bool flood_forged = false;
 };
 
 // The info hash of torrent `rank` (the same in every run).
@@ -88,6 +91,10 @@ class LoadGenerator {
 
  private:
   void RunThread(int index);
+  template <class Rng>
+  void RunForgedFlood(int fd, const std::vector<uint32_t>& source_ips,
+                      bool use_pktinfo, int64_t deadline, Rng& rng,
+                      LoadCounters& ctr);
 
   const LoadConfig config_;
   std::vector<std::unique_ptr<LoadCounters>> counters_;

@@ -45,6 +45,9 @@ ABSL_FLAG(bool, fill, false,
 ABSL_FLAG(std::string, write_info_hashes, "",
           "Write the hex info hashes of all --torrents to this file (e.g. an "
           "opentracker whitelist) and exit.");
+ABSL_FLAG(bool, flood_forged, false,
+          "Open loop: send announces with made-up connection IDs as fast as "
+          "possible and expect no replies (a forged-ID flood).");
 ABSL_FLAG(bool, json, false, "Print the summary as JSON.");
 ABSL_FLAG(bool, quiet, false, "No progress lines.");
 
@@ -117,6 +120,8 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
   c.timeout = absl::GetFlag(FLAGS_timeout);
   if (c.timeout <= absl::ZeroDuration()) BadFlag("--timeout must be > 0");
   c.fill = absl::GetFlag(FLAGS_fill);
+  c.flood_forged = absl::GetFlag(FLAGS_flood_forged);
+  if (c.fill && c.flood_forged) BadFlag("--fill and --flood_forged exclude each other");
   return c;
 }
 
@@ -183,9 +188,10 @@ int main(int argc, char** argv) {
             : 0.0;
     if (!quiet) {
       std::fprintf(stderr,
-                   "t=%5.1fs  responses/s=%.0f  loss=%.2f%%  errors=%llu  "
-                   "timeouts=%llu%s\n",
+                   "t=%5.1fs  sent/s=%.0f  responses/s=%.0f  loss=%.2f%%  "
+                   "errors=%llu  timeouts=%llu%s\n",
                    absl::ToDoubleSeconds(now - start),
+                   double(sent - last_sent) / secs,
                    double(answered - last_answered) / secs,
                    std::max(0.0, loss), (unsigned long long)gen.Errors(),
                    (unsigned long long)gen.Timeouts(),
@@ -218,12 +224,14 @@ int main(int argc, char** argv) {
         "\"connect_per_s\":%.1f,\"announce_per_s\":%.1f,\"scrape_per_s\":%.1f,"
         "\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f},"
         "\"errors\":%llu,\"timeouts\":%llu,\"strays\":%llu,"
-        "\"peers_returned\":%llu,\"filled\":%llu}\n",
+        "\"peers_returned\":%llu,\"filled\":%llu,\"sent_per_s\":%.1f}\n",
         config.target.text.c_str(), elapsed, double(total) / elapsed, rate[0], rate[1],
         rate[2], p50, p99, p999, (unsigned long long)gen.Errors(),
         (unsigned long long)gen.Timeouts(), (unsigned long long)gen.Strays(),
         (unsigned long long)gen.PeersReturned(),
-        (unsigned long long)gen.FillProgress());
+        (unsigned long long)gen.FillProgress(),
+        double(gen.Sent(kConnectReq) + gen.Sent(kAnnounceReq) +
+               gen.Sent(kScrapeReq)) / elapsed);
   } else {
     std::printf("target: %s  duration: %.2f s  threads: %d\n",
                 config.target.text.c_str(), elapsed, config.threads);
