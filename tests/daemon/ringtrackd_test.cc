@@ -30,6 +30,11 @@ struct Param {
   AddressFamily family;
 };
 
+// Keeps ctest's test names readable (no raw bytes of the parameter).
+void PrintTo(const Param& p, std::ostream* os) {
+  *os << p.io << (p.family == AddressFamily::kV4 ? "/v4" : "/v6");
+}
+
 std::string ParamName(const ::testing::TestParamInfo<Param>& p) {
   return std::string(p.param.io) +
          (p.param.family == AddressFamily::kV4 ? "_v4" : "_v6");
