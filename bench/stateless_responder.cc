@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   const size_t colon = spec.rfind(':');
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(spec.substr(colon + 1))));
+  addr.sin_port =
+      htons(static_cast<uint16_t>(std::stoi(spec.substr(colon + 1))));
   if (colon == std::string::npos ||
       inet_pton(AF_INET, spec.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
     std::fprintf(stderr, "stateless_responder: bad address %s\n", argv[1]);

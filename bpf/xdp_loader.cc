@@ -30,11 +30,18 @@ int64_t ClockNs(clockid_t c) {
 }  // namespace
 
 std::string_view XdpCounterName(int c) {
-  static constexpr std::string_view kNames[] = {
-      "pass",           "pass_other",       "drop_short",
-      "drop_bad_magic", "drop_unknown_action", "drop_error_action",
-      "drop_announce_short", "drop_scrape_length", "drop_bad_connection_id",
-      "drop_rate_limit", "tx_connect",       "pass_connect"};
+  static constexpr std::string_view kNames[] = {"pass",
+                                                "pass_other",
+                                                "drop_short",
+                                                "drop_bad_magic",
+                                                "drop_unknown_action",
+                                                "drop_error_action",
+                                                "drop_announce_short",
+                                                "drop_scrape_length",
+                                                "drop_bad_connection_id",
+                                                "drop_rate_limit",
+                                                "tx_connect",
+                                                "pass_connect"};
   static_assert(std::size(kNames) == RT_XDP_COUNTER_MAX);
   return c >= 0 && c < RT_XDP_COUNTER_MAX ? kNames[c] : "unknown";
 }
@@ -42,18 +49,19 @@ std::string_view XdpCounterName(int c) {
 absl::StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(
     const XdpOptions& options) {
   std::unique_ptr<XdpProgram> p(new XdpProgram());
-  libbpf_set_print([](libbpf_print_level level, const char* fmt,
-                      va_list args) -> int {
-    return level == LIBBPF_WARN ? vfprintf(stderr, fmt, args) : 0;
-  });
+  libbpf_set_print(
+      [](libbpf_print_level level, const char* fmt, va_list args) -> int {
+        return level == LIBBPF_WARN ? vfprintf(stderr, fmt, args) : 0;
+      });
   p->skel_ = tracker::open();
   if (p->skel_ == nullptr) return BpfError(errno, "opening the XDP program");
   p->skel_->rodata->rt_connect_in_kernel = options.connect_in_kernel ? 1 : 0;
   p->skel_->rodata->rt_rate_limit_pps = options.rate_limit_pps;
   p->skel_->rodata->rt_rate_burst = options.rate_burst;
   if (int err = tracker::load(p->skel_); err != 0) {
-    return BpfError(err, "loading the XDP program (needs CAP_BPF and "
-                         "CAP_NET_ADMIN, or root)");
+    return BpfError(err,
+                    "loading the XDP program (needs CAP_BPF and "
+                    "CAP_NET_ADMIN, or root)");
   }
   for (uint16_t port : options.ports) {
     const uint16_t key = htons(port);
@@ -105,8 +113,8 @@ absl::Status XdpProgram::UpdateKeys(const ConnectionIds& ids, uint32_t now) {
   for (uint64_t epoch = e - 1; epoch <= e + 1; ++epoch) {
     const rt_conn_key key = ids.KeyForEpoch(epoch);
     const uint32_t slot = static_cast<uint32_t>(epoch % RT_KEY_SLOTS);
-    if (int err = bpf_map__update_elem(skel_->maps.rt_keys, &slot,
-                                       sizeof(slot), &key, sizeof(key), 0)) {
+    if (int err = bpf_map__update_elem(skel_->maps.rt_keys, &slot, sizeof(slot),
+                                       &key, sizeof(key), 0)) {
       return BpfError(err, "updating the XDP key map");
     }
   }
@@ -147,8 +155,7 @@ absl::StatusOr<int> XdpProgram::TestRun(std::span<const uint8_t> frame,
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
               .data_out = out->data(),
               .data_size_in = static_cast<uint32_t>(frame.size()),
-              .data_size_out = static_cast<uint32_t>(out->size()),
-              .repeat = 1);
+              .data_size_out = static_cast<uint32_t>(out->size()), .repeat = 1);
   const int err =
       bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.rt_xdp), &opts);
   if (err != 0) return BpfError(err, "BPF_PROG_TEST_RUN");

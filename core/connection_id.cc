@@ -32,15 +32,15 @@ absl::StatusOr<MasterKey> LoadMasterKeyFile(const std::string& path,
   std::ifstream in(path);
   if (!in) {
     if (errno != ENOENT || !create) {
-      return absl::NotFoundError(absl::StrCat(
-          "connection key file ", path, ": ", std::strerror(errno)));
+      return absl::NotFoundError(absl::StrCat("connection key file ", path,
+                                              ": ", std::strerror(errno)));
     }
     const MasterKey key = RandomMasterKey();
     const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "cannot create connection key file ", path, ": ",
-          std::strerror(errno)));
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create connection key file ", path, ": ",
+                       std::strerror(errno)));
     }
     const std::string text = absl::StrFormat("%016x%016x\n", key.k0, key.k1);
     const bool ok = write(fd, text.data(), text.size()) ==
@@ -79,8 +79,7 @@ std::array<uint8_t, 16> ConnectionIdAddress(const PeerEndpoint& e) {
   return a;
 }
 
-ConnectionIds::ConnectionIds(MasterKey master, uint32_t now)
-    : master_(master) {
+ConnectionIds::ConnectionIds(MasterKey master, uint32_t now) : master_(master) {
   Refresh(now);
 }
 

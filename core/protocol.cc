@@ -16,23 +16,34 @@ using wire::StoreBe64;
 
 std::string_view ParseErrorName(ParseError e) {
   switch (e) {
-    case ParseError::kNone: return "none";
-    case ParseError::kTooShort: return "too_short";
-    case ParseError::kBadMagic: return "bad_magic";
-    case ParseError::kUnknownAction: return "unknown_action";
-    case ParseError::kErrorAction: return "error_action";
-    case ParseError::kBadScrapeLength: return "bad_scrape_length";
-    case ParseError::kNoScrapeHashes: return "no_scrape_hashes";
-    case ParseError::kCount: break;
+    case ParseError::kNone:
+      return "none";
+    case ParseError::kTooShort:
+      return "too_short";
+    case ParseError::kBadMagic:
+      return "bad_magic";
+    case ParseError::kUnknownAction:
+      return "unknown_action";
+    case ParseError::kErrorAction:
+      return "error_action";
+    case ParseError::kBadScrapeLength:
+      return "bad_scrape_length";
+    case ParseError::kNoScrapeHashes:
+      return "no_scrape_hashes";
+    case ParseError::kCount:
+      break;
   }
   return "unknown";
 }
 
 uint32_t Request::transaction_id() const {
   switch (action) {
-    case Action::kConnect: return connect.transaction_id;
-    case Action::kAnnounce: return announce.transaction_id;
-    default: return scrape.transaction_id;
+    case Action::kConnect:
+      return connect.transaction_id;
+    case Action::kAnnounce:
+      return announce.transaction_id;
+    default:
+      return scrape.transaction_id;
   }
 }
 
@@ -131,8 +142,7 @@ size_t WriteConnectRequest(std::span<uint8_t> out, uint32_t transaction_id) {
   return kConnectRequestSize;
 }
 
-size_t WriteAnnounceRequest(std::span<uint8_t> out,
-                            const AnnounceRequest& a) {
+size_t WriteAnnounceRequest(std::span<uint8_t> out, const AnnounceRequest& a) {
   size_t need = kAnnounceRequestSize;
   if (a.url_data_size > 0) {
     need += a.url_data_size + 2 * ((a.url_data_size + 254) / 255) + 1;
@@ -232,8 +242,7 @@ size_t WriteErrorResponse(std::span<uint8_t> out, uint32_t transaction_id,
   StoreBe32(&out[0], static_cast<uint32_t>(Action::kError));
   StoreBe32(&out[4], transaction_id);
   if (!message.empty()) {
-    std::memcpy(&out[kErrorResponseHeaderSize], message.data(),
-                message.size());
+    std::memcpy(&out[kErrorResponseHeaderSize], message.data(), message.size());
   }
   return need;
 }
@@ -256,10 +265,14 @@ ScrapeEntry ScrapeResponse::entry(size_t i) const {
 
 uint32_t Response::transaction_id() const {
   switch (action) {
-    case Action::kConnect: return connect.transaction_id;
-    case Action::kAnnounce: return announce.transaction_id;
-    case Action::kScrape: return scrape.transaction_id;
-    case Action::kError: return error.transaction_id;
+    case Action::kConnect:
+      return connect.transaction_id;
+    case Action::kAnnounce:
+      return announce.transaction_id;
+    case Action::kScrape:
+      return scrape.transaction_id;
+    case Action::kError:
+      return error.transaction_id;
   }
   return 0;
 }
@@ -295,8 +308,8 @@ ResponseParseError ParseResponse(std::span<const uint8_t> d,
       out->action = Action::kScrape;
       out->scrape.transaction_id = tid;
       const size_t body = d.size() - kScrapeResponseHeaderSize;
-      out->scrape.entries = d.subspan(kScrapeResponseHeaderSize,
-                                      body - body % kScrapeEntrySize);
+      out->scrape.entries =
+          d.subspan(kScrapeResponseHeaderSize, body - body % kScrapeEntrySize);
       return ResponseParseError::kNone;
     }
     case static_cast<uint32_t>(Action::kError):

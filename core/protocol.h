@@ -225,7 +225,11 @@ struct Response {
   uint32_t transaction_id() const;
 };
 
-enum class ResponseParseError : uint8_t { kNone = 0, kTooShort, kUnknownAction };
+enum class ResponseParseError : uint8_t {
+  kNone = 0,
+  kTooShort,
+  kUnknownAction
+};
 
 // Parses a tracker's reply. `family` says how to read announce peer entries
 // (BEP 15: the address family of the socket the reply came over).

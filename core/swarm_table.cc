@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "core/hash.h"
 #include "core/siphash.h"
 #include "core/wire.h"
 
@@ -47,15 +48,6 @@ constexpr uint16_t kSeederBit = 0x8000;
 
 inline uint16_t TickOf(uint32_t now) {
   return static_cast<uint16_t>((now / kTickSeconds) & kTickMask);
-}
-
-inline uint64_t Mix64(uint64_t x) {  // MurmurHash3's finalizer
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
 }
 
 struct PeerV4 {
@@ -509,8 +501,8 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
     if (TryLock(static_cast<size_t>(idx), w)) break;
   }
   Slot& s = slots_[idx];
-  const uint16_t meta = static_cast<uint16_t>(TickOf(p.now) |
-                                              (p.seeder ? kSeederBit : 0));
+  const uint16_t meta =
+      static_cast<uint16_t>(TickOf(p.now) | (p.seeder ? kSeederBit : 0));
 
   auto apply = [&](auto set, auto key, std::atomic<uint64_t>& family_peers) {
     using E = decltype(key);
@@ -697,7 +689,8 @@ bool SwarmTable::CheckInvariants(std::string* why) {
     const uint32_t w = s.word.load(std::memory_order_acquire);
     if (StateOf(w) != kLive) {
       if (StateOf(w) != kEmpty && StateOf(w) != kTomb) {
-        *why = absl::StrCat("slot ", i, " left in transient state ", StateOf(w));
+        *why =
+            absl::StrCat("slot ", i, " left in transient state ", StateOf(w));
         return false;
       }
       continue;
@@ -715,9 +708,8 @@ bool SwarmTable::CheckInvariants(std::string* why) {
       if (s.set6[j].meta & kSeederBit) ++seeders;
     }
     if (c4 != s.count4 || c6 != s.count6 || seeders != s.seeders) {
-      *why = absl::StrCat("slot ", i, ": counts ", s.count4, "/", s.count6,
-                          "/", s.seeders, " but peers ", c4, "/", c6, "/",
-                          seeders);
+      *why = absl::StrCat("slot ", i, ": counts ", s.count4, "/", s.count6, "/",
+                          s.seeders, " but peers ", c4, "/", c6, "/", seeders);
       return false;
     }
     v4 += c4;
@@ -735,10 +727,11 @@ bool SwarmTable::CheckInvariants(std::string* why) {
       return false;
     }
   }
-  if (v4 != peers_v4_.load() || v6 != peers_v6_.load() || live != live_.load()) {
-    *why = absl::StrCat("table totals ", peers_v4_.load(), "/",
-                        peers_v6_.load(), "/", live_.load(), " but found ", v4,
-                        "/", v6, "/", live);
+  if (v4 != peers_v4_.load() || v6 != peers_v6_.load() ||
+      live != live_.load()) {
+    *why =
+        absl::StrCat("table totals ", peers_v4_.load(), "/", peers_v6_.load(),
+                     "/", live_.load(), " but found ", v4, "/", v6, "/", live);
     return false;
   }
   return true;

@@ -67,17 +67,17 @@ struct AnnounceParams {
   InfoHash info_hash;
   PeerEndpoint peer;  // the requester; its family selects the peer set
   protocol::Event event = protocol::Event::kNone;
-  bool seeder = false;     // left == 0
-  uint32_t numwant = 50;   // already capped by the caller
-  uint32_t now = 0;        // seconds, any monotonic origin
-  uint64_t random = 0;     // randomizes peer selection
+  bool seeder = false;    // left == 0
+  uint32_t numwant = 50;  // already capped by the caller
+  uint32_t now = 0;       // seconds, any monotonic origin
+  uint64_t random = 0;    // randomizes peer selection
 };
 
 enum class AnnounceStatus : uint8_t { kOk, kTableFull };
 
 struct AnnounceResult {
   AnnounceStatus status = AnnounceStatus::kOk;
-  SwarmCounts counts;        // after this announce
+  SwarmCounts counts;          // after this announce
   uint32_t peers_written = 0;  // entries written to the output span
 };
 
@@ -101,7 +101,8 @@ class SwarmTable {
   // as BEP 15 peer entries into `peers_out`, as many as whole entries fit.
   // `stopped` removes the peer and writes no peers. `completed`, or a
   // leecher turning seeder, counts one download once.
-  AnnounceResult Announce(const AnnounceParams& p, std::span<uint8_t> peers_out);
+  AnnounceResult Announce(const AnnounceParams& p,
+                          std::span<uint8_t> peers_out);
 
   // Counts of one swarm; zeros for an unknown info hash.
   SwarmCounts Scrape(const InfoHash& h);

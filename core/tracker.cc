@@ -37,9 +37,8 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
     r.outcome = Outcome::kErrorReply;
   } else if (req.action == Action::kAnnounce) {
     r.outcome = Outcome::kAnnounce;
-    r.reply_size =
-        HandleAnnounce(req.announce, from, now, random, reply, stats,
-                       &r.outcome);
+    r.reply_size = HandleAnnounce(req.announce, from, now, random, reply, stats,
+                                  &r.outcome);
   } else {
     r.outcome = Outcome::kScrape;
     r.reply_size = HandleScrape(req.scrape, reply);
@@ -83,8 +82,7 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
                                         "tracker full");
   }
   protocol::WriteAnnounceResponseHeader(reply, a.transaction_id,
-                                        config_.interval_s,
-                                        res.counts.leechers,
+                                        config_.interval_s, res.counts.leechers,
                                         res.counts.seeders);
   return hdr + res.peers_written * protocol::PeerEntrySize(from.family);
 }

@@ -43,8 +43,7 @@ struct TrackerConfig {
 class Counter {
  public:
   void Add(uint64_t n = 1) {
-    v_.store(v_.load(std::memory_order_relaxed) + n,
-             std::memory_order_relaxed);
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   uint64_t value() const { return v_.load(std::memory_order_relaxed); }
 
@@ -56,9 +55,9 @@ enum class Outcome : uint8_t {
   kConnect = 0,
   kAnnounce,
   kScrape,
-  kErrorReply,        // answered with a BEP 15 error
-  kBadConnectionId,   // dropped
-  kInvalid,           // dropped: the codec refused it
+  kErrorReply,       // answered with a BEP 15 error
+  kBadConnectionId,  // dropped
+  kInvalid,          // dropped: the codec refused it
   kCount,
 };
 
@@ -92,9 +91,9 @@ class Tracker {
 
  private:
   size_t HandleAnnounce(const protocol::AnnounceRequest& a,
-                        const PeerEndpoint& from, uint32_t now,
-                        uint64_t random, std::span<uint8_t> reply,
-                        TrackerStats* stats, Outcome* outcome);
+                        const PeerEndpoint& from, uint32_t now, uint64_t random,
+                        std::span<uint8_t> reply, TrackerStats* stats,
+                        Outcome* outcome);
   size_t HandleScrape(const protocol::ScrapeRequest& s,
                       std::span<uint8_t> reply);
 

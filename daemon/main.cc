@@ -11,11 +11,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/command_line.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
 
@@ -85,55 +84,6 @@ using ringtrack::ServerConfig;
 
 bool IsPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
-// Rewrites argv for absl: flag names may be spelled with dashes
-// (--peer-timeout) as well as underscores, and --listen and --xdp
-// accumulate (absl would keep only the last), so all their occurrences
-// become one comma-separated value. `storage` keeps the rewritten strings
-// alive.
-std::vector<char*> NormalizeArgs(int argc, char** argv,
-                                 std::vector<std::string>* storage) {
-  storage->reserve(argc + 4);  // no reallocation: argv points into it
-  std::vector<char*> out;
-  // Repeatable list flags: every occurrence is kept.
-  std::vector<std::pair<std::string, std::vector<std::string>>> values = {
-      {"listen", {}}, {"xdp", {}}};
-  for (int i = 0; i < argc; ++i) {
-    if (i > 0 && argv[i][0] == '-' && argv[i][1] != '\0') {
-      std::string arg = argv[i];
-      const size_t start = arg.find_first_not_of('-');
-      const size_t end = std::min(arg.find('='), arg.size());
-      if (start != std::string::npos && start < end) {
-        std::replace(arg.begin() + start, arg.begin() + end, '-', '_');
-      }
-      storage->push_back(std::move(arg));
-      argv[i] = storage->back().data();
-    }
-    std::string_view a = argv[i];
-    if (a == "--") {
-      for (; i < argc; ++i) out.push_back(argv[i]);
-      break;
-    }
-    bool merged = false;
-    for (auto& [name, list] : values) {
-      const std::string bare = "--" + name, eq = bare + "=";
-      if ((a == bare || a == bare.substr(1)) && i + 1 < argc) {
-        list.push_back(argv[++i]);
-        merged = true;
-      } else if (a.starts_with(eq) || a.starts_with(eq.substr(1))) {
-        list.push_back(std::string(a.substr(a.find('=') + 1)));
-        merged = true;
-      }
-    }
-    if (!merged) out.push_back(argv[i]);
-  }
-  for (auto& [name, list] : values) {
-    if (list.empty()) continue;
-    storage->push_back(absl::StrCat("--", name, "=", absl::StrJoin(list, ",")));
-    out.insert(out.begin() + 1, storage->back().data());
-  }
-  return out;
-}
-
 ServerConfig ConfigFromFlags() {
   ServerConfig c;
   for (const std::string& text : absl::GetFlag(FLAGS_listen)) {
@@ -146,9 +96,10 @@ ServerConfig ConfigFromFlags() {
 
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 0 || workers > 1024) BadFlag("--workers must be 0..1024");
-  c.workers = workers == 0
-                  ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-                  : workers;
+  c.workers =
+      workers == 0
+          ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+          : workers;
 
   const std::string io = absl::GetFlag(FLAGS_io);
   if (io == "auto") {
@@ -186,7 +137,8 @@ ServerConfig ConfigFromFlags() {
   c.tracker.default_numwant = static_cast<uint32_t>(def);
 
   const int64_t torrents = absl::GetFlag(FLAGS_max_torrents);
-  if (!IsPowerOfTwo(torrents) || torrents < 8 || torrents > (int64_t{1} << 30)) {
+  if (!IsPowerOfTwo(torrents) || torrents < 8 ||
+      torrents > (int64_t{1} << 30)) {
     BadFlag("--max_torrents must be a power of two from 8 to 2^30, not " +
             std::to_string(torrents));
   }
@@ -239,15 +191,10 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "ringtrack BitTorrent UDP tracker (BEP 15).\n"
       "Usage: ringtrackd [--listen HOST:PORT]... [flags]");
-  // --help lists the flags of this file (absl looks for <program>.cc).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "daemon/main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  std::vector<std::string> storage;
-  std::vector<char*> args = NormalizeArgs(argc, argv, &storage);
+  ringtrack::HelpShowsFlagsFrom("daemon/main.cc");
+  std::deque<std::string> storage;
+  std::vector<char*> args =
+      ringtrack::NormalizeFlags(argc, argv, {"listen", "xdp"}, &storage);
   // absl exits with 1 on a malformed flag (and after --help); ringtrackd's
   // contract is 2 for a bad flag and 0 for help.
   static bool parsing = true;

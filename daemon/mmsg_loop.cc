@@ -42,7 +42,8 @@ void Drain(int fd, Batch& b, WorkerCore* core) {
     }
     const int n = recvmmsg(fd, b.in.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) {
-      if (n < 0 && errno != EAGAIN && errno != EINTR) core->io.recv_errors.Add();
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        core->io.recv_errors.Add();
       return;
     }
     int m = 0;
@@ -52,10 +53,10 @@ void Drain(int fd, Batch& b, WorkerCore* core) {
         core->io.truncated.Add();
         continue;
       }
-      const size_t len = core->Handle(
-          {b.data[i].data(), b.in[i].msg_len},
-          reinterpret_cast<const sockaddr*>(&b.from[i]), h.msg_namelen,
-          b.reply[m]);
+      const size_t len =
+          core->Handle({b.data[i].data(), b.in[i].msg_len},
+                       reinterpret_cast<const sockaddr*>(&b.from[i]),
+                       h.msg_namelen, b.reply[m]);
       if (len == 0) continue;
       b.out_iov[m] = {b.reply[m].data(), len};
       b.out[m].msg_hdr = {};

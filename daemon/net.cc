@@ -49,9 +49,9 @@ absl::StatusOr<ListenAddress> ParseListenAddress(std::string_view text_in) {
   const std::string h = host.empty() ? "0.0.0.0" : host;
   auto* sa = reinterpret_cast<sockaddr_in*>(&out.addr);
   if (inet_pton(AF_INET, h.c_str(), &sa->sin_addr) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listen address '", text,
-        "': bad IPv4 address (write IPv6 as [ADDR]:PORT)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address '", text,
+                     "': bad IPv4 address (write IPv6 as [ADDR]:PORT)"));
   }
   sa->sin_family = AF_INET;
   sa->sin_port = htons(static_cast<uint16_t>(port));

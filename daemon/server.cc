@@ -47,9 +47,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     if (probe.ok()) {
       s->io_path_ = IoPath::kUring;
     } else if (config.io == IoMode::kUring) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("--io=uring but io_uring is unavailable: ",
-                       probe.message()));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--io=uring but io_uring is unavailable: ", probe.message()));
     } else {
       log::Warning("io_uring unavailable (%s); using recvmmsg/sendmmsg",
                    probe.message());
@@ -108,7 +107,8 @@ absl::Status Server::SetUpXdp() {
         ifname, *mode == XdpMode::kNative ? "(native)" : "(generic)"));
   }
   xdp_summary_ = absl::StrJoin(parts, ",");
-  if (!config_.xdp_connect) absl::StrAppend(&xdp_summary_, " connect=userspace");
+  if (!config_.xdp_connect)
+    absl::StrAppend(&xdp_summary_, " connect=userspace");
   return absl::OkStatus();
 }
 
@@ -143,8 +143,8 @@ void Server::RunWorker(size_t index) {
       return;
     }
     uring_fallbacks_.fetch_add(1);
-    log::Warning("worker %d: io_uring setup failed (%s); using recvmmsg",
-                 index, loop.status().message());
+    log::Warning("worker %d: io_uring setup failed (%s); using recvmmsg", index,
+                 loop.status().message());
   }
   RunMmsgLoop(fds, core);
 }
@@ -152,8 +152,8 @@ void Server::RunWorker(size_t index) {
 void Server::RunHousekeeping() {
   const size_t slots_per_tick = std::max<size_t>(
       64, table_.capacity() /
-              std::max<int64_t>(1, absl::ToInt64Milliseconds(
-                                       config_.sweep_period) / 100));
+              std::max<int64_t>(
+                  1, absl::ToInt64Milliseconds(config_.sweep_period) / 100));
   uint32_t last_refresh = 0;
   absl::Time next_stats = absl::Now() + config_.stats_interval;
   while (!stop_.load()) {
@@ -214,8 +214,8 @@ std::string Server::StatsLine() const {
       outcomes[static_cast<size_t>(Outcome::kErrorReply)],
       outcomes[static_cast<size_t>(Outcome::kBadConnectionId)],
       outcomes[static_cast<size_t>(Outcome::kInvalid)], full, trunc, nobufs,
-      rx_err, tx_err, bytes_in, bytes_out, t.torrents, t.peers_v4,
-      t.peers_v6, table_.MemoryBytes());
+      rx_err, tx_err, bytes_in, bytes_out, t.torrents, t.peers_v4, t.peers_v6,
+      table_.MemoryBytes());
   if (xdp_) {
     const auto counters = xdp_->Counters();
     for (int i = 0; i < RT_XDP_COUNTER_MAX; ++i) {

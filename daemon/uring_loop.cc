@@ -1,8 +1,8 @@
 #include "daemon/uring_loop.h"
 
 #include <errno.h>
-#include <string.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include <cstring>
@@ -20,7 +20,7 @@ constexpr unsigned kBusyBatch = 32;
 constexpr long kBusyWaitNs = 50'000;
 
 // user_data layout: [type:8][unused:24][socket:16][buffer id:16].
-enum class OpType : uint64_t { kRecv = 1, kSend = 2 };
+enum class OpType : uint64_t { kRecv = 1, kSend = 2, kCancel = 3 };
 inline uint64_t EncodeUserData(OpType t, size_t socket, uint16_t bid) {
   return (static_cast<uint64_t>(t) << 56) | (uint64_t{socket} << 16) | bid;
 }
@@ -38,8 +38,8 @@ struct Mapping {
   size_t bytes = 0;
   bool Map(size_t n) {
     bytes = n;
-    addr = mmap(nullptr, n, PROT_READ | PROT_WRITE,
-                MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    addr = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
+                -1, 0);
     return addr != MAP_FAILED;
   }
   ~Mapping() {
@@ -165,8 +165,28 @@ absl::Status UringLoop::AddSocket(int fd) {
   return absl::OkStatus();
 }
 
+void UringLoop::CancelAll() {
+  // Cancel the multishot receives (and any send still queued) and reap
+  // their completions, so no request holds a socket once we return.
+  io_uring_sqe* sqe = GetSqe();
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kCancel, 0, 0));
+  for (int i = 0; i < 20; ++i) {  // at most ~200 ms
+    __kernel_timespec ts{0, 10'000'000};
+    io_uring_cqe* cqe = nullptr;
+    const int r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    unsigned head, count = 0;
+    io_uring_for_each_cqe(&ring_, head, cqe) { ++count; }
+    io_uring_cq_advance(&ring_, count);
+    if (r == -ETIME && count == 0) break;  // quiet: nothing left in flight
+  }
+}
+
 UringLoop::~UringLoop() {
   if (!ring_ready_) return;
+  // Registered files keep the sockets alive until the ring's (asynchronous)
+  // teardown; unregistering first lets the port be reused at once.
+  io_uring_unregister_files(&ring_);
   for (auto& s : sockets_) {
     if (s->registered) io_uring_unregister_buf_ring(&ring_, s->bgid);
   }
@@ -210,18 +230,23 @@ void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
     return;
   }
   if (!(cqe->flags & IORING_CQE_F_BUFFER)) return;
-  const uint16_t bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+  const uint16_t bid =
+      static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
   uint8_t* buf = s.buffer(bid);
-  io_uring_recvmsg_out* o = io_uring_recvmsg_validate(buf, cqe->res, &s.recv_msg);
+  io_uring_recvmsg_out* o =
+      io_uring_recvmsg_validate(buf, cqe->res, &s.recv_msg);
   if (o == nullptr || (o->flags & MSG_TRUNC)) {
     core_->io.truncated.Add();
     RecycleBuffer(s, bid);
     return;
   }
-  auto* payload = static_cast<const uint8_t*>(io_uring_recvmsg_payload(o, &s.recv_msg));
-  const unsigned len = io_uring_recvmsg_payload_length(o, cqe->res, &s.recv_msg);
+  auto* payload =
+      static_cast<const uint8_t*>(io_uring_recvmsg_payload(o, &s.recv_msg));
+  const unsigned len =
+      io_uring_recvmsg_payload_length(o, cqe->res, &s.recv_msg);
   auto* name = static_cast<sockaddr*>(io_uring_recvmsg_name(o));
-  const socklen_t name_len = std::min<socklen_t>(o->namelen, s.recv_msg.msg_namelen);
+  const socklen_t name_len =
+      std::min<socklen_t>(o->namelen, s.recv_msg.msg_namelen);
   ReplySlot& slot = s.replies[bid];
   const size_t n = core_->Handle({payload, len}, name, name_len, slot.data);
   if (n == 0) {
@@ -248,6 +273,8 @@ void UringLoop::ProcessCqe(const io_uring_cqe* cqe) {
     case OpType::kRecv:
       ProcessRecv(i, cqe);
       break;
+    case OpType::kCancel:
+      break;
     case OpType::kSend:
       if (cqe->res < 0) {
         core_->io.send_errors.Add();
@@ -271,8 +298,8 @@ void UringLoop::Run() {
     const bool busy = last_batch >= kBusyBatch;
     __kernel_timespec ts{0, busy ? kBusyWaitNs : kWaitTimeoutNs};
     io_uring_cqe* first = nullptr;
-    io_uring_submit_and_wait_timeout(&ring_, &first, busy ? kBusyBatch : 1,
-                                     &ts, nullptr);
+    io_uring_submit_and_wait_timeout(&ring_, &first, busy ? kBusyBatch : 1, &ts,
+                                     nullptr);
     unsigned head, count = 0;
     io_uring_cqe* cqe;
     io_uring_for_each_cqe(&ring_, head, cqe) {
@@ -288,6 +315,7 @@ void UringLoop::Run() {
       }
     }
   }
+  CancelAll();
 }
 
 }  // namespace ringtrack

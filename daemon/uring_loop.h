@@ -56,6 +56,7 @@ class UringLoop {
   void ProcessCqe(const io_uring_cqe* cqe);
   void ProcessRecv(size_t socket_index, const io_uring_cqe* cqe);
   void RecycleBuffer(Socket& s, uint16_t bid);
+  void CancelAll();
 
   const UringOptions options_;
   WorkerCore* const core_;

@@ -18,11 +18,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/command_line.h"
 #include "core/protocol.h"
 #include "tools/udp_target.h"
 
@@ -123,15 +122,17 @@ std::string FormatPeer(const PeerEndpoint& p) {
   char buf[INET6_ADDRSTRLEN] = "?";
   inet_ntop(p.family == AddressFamily::kV4 ? AF_INET : AF_INET6, p.ip.data(),
             buf, sizeof(buf));
-  return p.family == AddressFamily::kV4 ? absl::StrFormat("%s:%d", buf, p.port)
-                                        : absl::StrFormat("[%s]:%d", buf, p.port);
+  return p.family == AddressFamily::kV4
+             ? absl::StrFormat("%s:%d", buf, p.port)
+             : absl::StrFormat("[%s]:%d", buf, p.port);
 }
 
 int Announce(const UdpTarget& target) {
   const std::string hex = absl::GetFlag(FLAGS_info_hash);
   if (hex.empty()) Die(2, "announce needs --info-hash");
   absl::StatusOr<InfoHash> hash = ParseInfoHash(hex);
-  if (!hash.ok()) Die(2, "--info-hash: " + std::string(hash.status().message()));
+  if (!hash.ok())
+    Die(2, "--info-hash: " + std::string(hash.status().message()));
   const std::string ev = absl::GetFlag(FLAGS_event);
   protocol::AnnounceRequest a;
   if (ev == "started") {
@@ -193,8 +194,8 @@ int Scrape(const UdpTarget& target, const std::vector<char*>& hexes) {
   if (r.action != protocol::Action::kScrape) Die(1, "unexpected reply");
   for (size_t i = 0; i < r.scrape.entry_count() && i < names.size(); ++i) {
     const protocol::ScrapeEntry e = r.scrape.entry(i);
-    std::printf("%s seeders: %u completed: %u leechers: %u\n",
-                names[i].c_str(), e.seeders, e.completed, e.leechers);
+    std::printf("%s seeders: %u completed: %u leechers: %u\n", names[i].c_str(),
+                e.seeders, e.completed, e.leechers);
   }
   return 0;
 }
@@ -209,25 +210,11 @@ int main(int argc, char** argv) {
       "  ringtrack-cli scrape URL HEX...\n"
       "  ringtrack-cli connect URL\n"
       "URL is udp://HOST:PORT[/path] or HOST:PORT.");
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view f) {
-    return absl::EndsWith(f, "tools/cli_main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  // Accept --info-hash as well as --info_hash.
-  std::vector<std::string> storage;
-  storage.reserve(argc);
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--", 0) == 0) {
-      const size_t end = std::min(a.find('='), a.size());
-      std::replace(a.begin() + 2, a.begin() + end, '-', '_');
-      storage.push_back(a);
-      argv[i] = storage.back().data();
-    }
-  }
-  std::vector<char*> pos = absl::ParseCommandLine(argc, argv);
+  ringtrack::HelpShowsFlagsFrom("tools/cli_main.cc");
+  std::deque<std::string> storage;
+  std::vector<char*> args = ringtrack::NormalizeFlags(argc, argv, {}, &storage);
+  std::vector<char*> pos =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   if (pos.size() < 3) {
     Die(2, "usage: ringtrack-cli announce|scrape|connect URL ... (--help)");
   }

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/hash.h"
 #include "core/protocol.h"
 #include "tools/zipf.h"
 
@@ -30,19 +31,24 @@ int64_t NowNs() {
   return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
-uint64_t Mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
+// Makes `h` leave from IPv4 address `ip` (host order) via IP_PKTINFO.
+// REQUIRES: `control` has CMSG_SPACE(sizeof(in_pktinfo)) bytes.
+void SetSourceAddress(msghdr* h, uint8_t* control, uint32_t ip) {
+  h->msg_control = control;
+  h->msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+  cmsghdr* c = CMSG_FIRSTHDR(h);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+  in_pktinfo pi{};
+  pi.ipi_spec_dst.s_addr = htonl(ip);
+  std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 }
 
 struct Source {
   uint32_t ip_v4 = 0;  // host order; 0 for IPv6 (always ::1)
   uint64_t connection_id = 0;
-  int64_t connected_ns = -1;  // -1: no ID yet
+  int64_t connected_ns = -1;     // -1: no ID yet
   int64_t connect_sent_ns = -1;  // a refresh is in flight since then
 };
 
@@ -113,9 +119,9 @@ void LoadGenerator::Join() {
   threads_.clear();
 }
 
-#define RINGTRACK_SUM(expr)                      \
-  uint64_t s = 0;                                \
-  for (const auto& c : counters_) s += (expr);   \
+#define RINGTRACK_SUM(expr)                    \
+  uint64_t s = 0;                              \
+  for (const auto& c : counters_) s += (expr); \
   return s
 
 uint64_t LoadGenerator::Sent(RequestType t) const {
@@ -125,9 +131,7 @@ uint64_t LoadGenerator::Answered(RequestType t) const {
   RINGTRACK_SUM(c->answered[t].value());
 }
 uint64_t LoadGenerator::Errors() const { RINGTRACK_SUM(c->errors.value()); }
-uint64_t LoadGenerator::Timeouts() const {
-  RINGTRACK_SUM(c->timeouts.value());
-}
+uint64_t LoadGenerator::Timeouts() const { RINGTRACK_SUM(c->timeouts.value()); }
 uint64_t LoadGenerator::Strays() const { RINGTRACK_SUM(c->strays.value()); }
 uint64_t LoadGenerator::PeersReturned() const {
   RINGTRACK_SUM(c->peers_returned.value());
@@ -154,7 +158,8 @@ double LoadGenerator::LatencyPercentileUs(double p) const {
 }
 
 template <class Rng>
-void LoadGenerator::RunForgedFlood(int fd, const std::vector<uint32_t>& source_ips,
+void LoadGenerator::RunForgedFlood(int fd,
+                                   const std::vector<uint32_t>& source_ips,
                                    bool use_pktinfo, int64_t deadline, Rng& rng,
                                    LoadCounters& ctr) {
   std::array<std::array<uint8_t, protocol::kAnnounceRequestSize>, kBatch> req;
@@ -178,15 +183,8 @@ void LoadGenerator::RunForgedFlood(int fd, const std::vector<uint32_t>& source_i
       h.msg_iov = &iov[i];
       h.msg_iovlen = 1;
       if (use_pktinfo) {
-        h.msg_control = ctl[i].data();
-        h.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-        cmsghdr* c = CMSG_FIRSTHDR(&h);
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-        in_pktinfo pi{};
-        pi.ipi_spec_dst.s_addr = htonl(source_ips[rng() % source_ips.size()]);
-        std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+        SetSourceAddress(&h, ctl[i].data(),
+                         source_ips[rng() % source_ips.size()]);
       }
     }
     const int n = sendmmsg(fd, msgs.data(), kBatch, 0);
@@ -262,8 +260,8 @@ void LoadGenerator::RunThread(int index) {
         peer = next_random() % config_.peers;
       }
       const Source& src = sources[peer % num_sources];
-      const bool waiting = src.connect_sent_ns >= 0 &&
-                           now - src.connect_sent_ns < timeout_ns;
+      const bool waiting =
+          src.connect_sent_ns >= 0 && now - src.connect_sent_ns < timeout_ns;
       if (!waiting) break;
       if (config_.fill || attempt == 8) return 0;  // wait for the reply
     }
@@ -293,8 +291,8 @@ void LoadGenerator::RunThread(int index) {
         const InfoHash h = LoadInfoHash(zipf.Sample(next_random()));
         std::memcpy(&hashes[i * kInfoHashSize], h.bytes.data(), kInfoHashSize);
       }
-      return protocol::WriteScrapeRequest({out, kMaxRequest},
-                                          src.connection_id, tid,
+      return protocol::WriteScrapeRequest({out, kMaxRequest}, src.connection_id,
+                                          tid,
                                           {hashes.data(), n * kInfoHashSize});
     }
     slot.type = kAnnounceReq;
@@ -345,15 +343,7 @@ void LoadGenerator::RunThread(int index) {
       h.msg_iov = &b->send_iov[n];
       h.msg_iovlen = 1;
       if (use_pktinfo) {
-        h.msg_control = b->control[n].data();
-        h.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-        cmsghdr* c = CMSG_FIRSTHDR(&h);
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-        in_pktinfo pi{};
-        pi.ipi_spec_dst.s_addr = htonl(sources[slot.source].ip_v4);
-        std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+        SetSourceAddress(&h, b->control[n].data(), sources[slot.source].ip_v4);
       }
       b->send_slot[n] = si;
       ++n;

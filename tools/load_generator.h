@@ -29,7 +29,7 @@ struct LoadConfig {
   int threads = 1;
   absl::Duration duration = absl::Seconds(10);
   uint32_t torrents = 100'000;
-  double zipf = 1.0;        // popularity skew; 0 = uniform
+  double zipf = 1.0;  // popularity skew; 0 = uniform
   uint32_t peers = 1'000'000;
   double seeder_share = 0.3;
   double connect_weight = 0;  // extra connects beyond those IDs need
@@ -37,10 +37,10 @@ struct LoadConfig {
   double scrape_weight = 10;
   int numwant = 50;
   uint32_t scrape_hashes = 1;
-  uint32_t sources = 256;   // distinct source addresses (IPv4 loopback)
-  uint32_t window = 256;    // outstanding requests per thread
+  uint32_t sources = 256;  // distinct source addresses (IPv4 loopback)
+  uint32_t window = 256;   // outstanding requests per thread
   absl::Duration timeout = absl::Seconds(1);
-  bool fill = false;        // each peer announces once, then stop
+  bool fill = false;  // each peer announces once, then stop
   // Open loop: announces with made-up connection IDs, as fast as the
   // socket takes them, no replies expected (forged-ID flood for XDP tests).
   bool flood_forged = false;

@@ -10,11 +10,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "core/command_line.h"
 #include "tools/load_generator.h"
 
 ABSL_FLAG(int, threads, 1, "Load threads, each with its own socket.");
@@ -73,20 +72,23 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
   }
   absl::StatusOr<UdpTarget> t = ResolveTarget(target_spec, fam);
   if (!t.ok()) BadFlag(std::string(t.status().message()));
-  if (fam && t->family() != *fam) BadFlag("the target has no address of --family");
+  if (fam && t->family() != *fam)
+    BadFlag("the target has no address of --family");
   c.target = *t;
   c.threads = absl::GetFlag(FLAGS_threads);
   if (c.threads < 1 || c.threads > 64) BadFlag("--threads must be 1..64");
   c.duration = absl::GetFlag(FLAGS_duration);
   if (c.duration <= absl::ZeroDuration()) BadFlag("--duration must be > 0");
   c.torrents = absl::GetFlag(FLAGS_torrents);
-  if (c.torrents < 1 || c.torrents > (1u << 26)) BadFlag("--torrents must be 1..2^26");
+  if (c.torrents < 1 || c.torrents > (1u << 26))
+    BadFlag("--torrents must be 1..2^26");
   c.zipf = absl::GetFlag(FLAGS_zipf);
   if (c.zipf < 0 || c.zipf > 5) BadFlag("--zipf must be 0..5");
   c.peers = absl::GetFlag(FLAGS_peers);
   if (c.peers < 1) BadFlag("--peers must be at least 1");
   c.seeder_share = absl::GetFlag(FLAGS_seeders);
-  if (c.seeder_share < 0 || c.seeder_share > 1) BadFlag("--seeders must be 0..1");
+  if (c.seeder_share < 0 || c.seeder_share > 1)
+    BadFlag("--seeders must be 0..1");
   std::vector<std::string> w = absl::StrSplit(absl::GetFlag(FLAGS_mix), ':');
   double weights[3];
   if (w.size() != 3) BadFlag("--mix must be CONNECT:ANNOUNCE:SCRAPE");
@@ -121,7 +123,8 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
   if (c.timeout <= absl::ZeroDuration()) BadFlag("--timeout must be > 0");
   c.fill = absl::GetFlag(FLAGS_fill);
   c.flood_forged = absl::GetFlag(FLAGS_flood_forged);
-  if (c.fill && c.flood_forged) BadFlag("--fill and --flood_forged exclude each other");
+  if (c.fill && c.flood_forged)
+    BadFlag("--fill and --flood_forged exclude each other");
   return c;
 }
 
@@ -133,24 +136,11 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "load generator for BEP 15 trackers.\n"
       "Usage: ringtrack-load HOST:PORT|udp://HOST:PORT [flags]");
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view f) {
-    return absl::EndsWith(f, "tools/load_main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  std::vector<std::string> storage;
-  storage.reserve(argc);
-  for (int i = 1; i < argc; ++i) {  // --scrape-hashes == --scrape_hashes
-    std::string a = argv[i];
-    if (a.rfind("--", 0) == 0) {
-      const size_t end = std::min(a.find('='), a.size());
-      std::replace(a.begin() + 2, a.begin() + end, '-', '_');
-      storage.push_back(a);
-      argv[i] = storage.back().data();
-    }
-  }
-  std::vector<char*> pos = absl::ParseCommandLine(argc, argv);
+  ringtrack::HelpShowsFlagsFrom("tools/load_main.cc");
+  std::deque<std::string> storage;
+  std::vector<char*> args = ringtrack::NormalizeFlags(argc, argv, {}, &storage);
+  std::vector<char*> pos =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
 
   if (const std::string path = absl::GetFlag(FLAGS_write_info_hashes);
       !path.empty()) {
@@ -161,7 +151,8 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (pos.size() != 2) BadFlag("usage: ringtrack-load HOST:PORT [flags] (--help)");
+  if (pos.size() != 2)
+    BadFlag("usage: ringtrack-load HOST:PORT [flags] (--help)");
   const LoadConfig config = ConfigFromFlags(pos[1]);
   const bool json = absl::GetFlag(FLAGS_json);
   const bool quiet = absl::GetFlag(FLAGS_quiet);  // progress goes to stderr
@@ -181,25 +172,22 @@ int main(int argc, char** argv) {
       sent += gen.Sent(static_cast<RequestType>(t));
     }
     const double secs = absl::ToDoubleSeconds(now - last);
-    const double loss =
-        sent > last_sent
-            ? 100.0 * (1.0 - double(answered - last_answered) /
-                                 double(sent - last_sent))
-            : 0.0;
+    const double loss = sent > last_sent
+                            ? 100.0 * (1.0 - double(answered - last_answered) /
+                                                 double(sent - last_sent))
+                            : 0.0;
     if (!quiet) {
-      std::fprintf(stderr,
-                   "t=%5.1fs  sent/s=%.0f  responses/s=%.0f  loss=%.2f%%  "
-                   "errors=%llu  timeouts=%llu%s\n",
-                   absl::ToDoubleSeconds(now - start),
-                   double(sent - last_sent) / secs,
-                   double(answered - last_answered) / secs,
-                   std::max(0.0, loss), (unsigned long long)gen.Errors(),
-                   (unsigned long long)gen.Timeouts(),
-                   config.fill
-                       ? absl::StrFormat("  filled=%d/%d peers",
-                                         gen.FillProgress(), config.peers)
-                             .c_str()
-                       : "");
+      std::fprintf(
+          stderr,
+          "t=%5.1fs  sent/s=%.0f  responses/s=%.0f  loss=%.2f%%  "
+          "errors=%llu  timeouts=%llu%s\n",
+          absl::ToDoubleSeconds(now - start), double(sent - last_sent) / secs,
+          double(answered - last_answered) / secs, std::max(0.0, loss),
+          (unsigned long long)gen.Errors(), (unsigned long long)gen.Timeouts(),
+          config.fill ? absl::StrFormat("  filled=%d/%d peers",
+                                        gen.FillProgress(), config.peers)
+                            .c_str()
+                      : "");
     }
     last_answered = answered;
     last_sent = sent;
@@ -225,13 +213,14 @@ int main(int argc, char** argv) {
         "\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f},"
         "\"errors\":%llu,\"timeouts\":%llu,\"strays\":%llu,"
         "\"peers_returned\":%llu,\"filled\":%llu,\"sent_per_s\":%.1f}\n",
-        config.target.text.c_str(), elapsed, double(total) / elapsed, rate[0], rate[1],
-        rate[2], p50, p99, p999, (unsigned long long)gen.Errors(),
+        config.target.text.c_str(), elapsed, double(total) / elapsed, rate[0],
+        rate[1], rate[2], p50, p99, p999, (unsigned long long)gen.Errors(),
         (unsigned long long)gen.Timeouts(), (unsigned long long)gen.Strays(),
         (unsigned long long)gen.PeersReturned(),
         (unsigned long long)gen.FillProgress(),
         double(gen.Sent(kConnectReq) + gen.Sent(kAnnounceReq) +
-               gen.Sent(kScrapeReq)) / elapsed);
+               gen.Sent(kScrapeReq)) /
+            elapsed);
   } else {
     std::printf("target: %s  duration: %.2f s  threads: %d\n",
                 config.target.text.c_str(), elapsed, config.threads);

@@ -74,8 +74,8 @@ absl::StatusOr<UdpTarget> ResolveTarget(const std::string& spec,
 absl::StatusOr<InfoHash> ParseInfoHash(const std::string& hex) {
   if (hex.size() != 40 ||
       hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "info hash '", hex, "' must be 40 hexadecimal digits"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("info hash '", hex, "' must be 40 hexadecimal digits"));
   }
   const std::string bytes = absl::HexStringToBytes(hex);
   return InfoHash::FromBytes(reinterpret_cast<const uint8_t*>(bytes.data()));

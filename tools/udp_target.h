@@ -18,8 +18,7 @@ struct UdpTarget {
   socklen_t len = 0;
   std::string text;
   AddressFamily family() const {
-    return addr.ss_family == AF_INET6 ? AddressFamily::kV6
-                                      : AddressFamily::kV4;
+    return addr.ss_family == AF_INET6 ? AddressFamily::kV6 : AddressFamily::kV4;
   }
 };
 

@@ -17,13 +17,15 @@ namespace {
 
 static_assert(sizeof(rt_conn_key) == 24, "key map value layout");
 static_assert(sizeof(rt_rate_key) == 16 && sizeof(rt_rate_state) == 8);
-static_assert(offsetof(rt_conn_key, k0) == 8 && offsetof(rt_conn_key, k1) == 16);
+static_assert(offsetof(rt_conn_key, k0) == 8 &&
+              offsetof(rt_conn_key, k1) == 16);
 
 constexpr int kXdpDrop = 1, kXdpPass = 2, kXdpTx = 3;
 constexpr uint16_t kPort = 6969;
 constexpr MasterKey kKey{0x1111, 0x2222};
 // A Unix time just after a key-epoch boundary.
-constexpr uint32_t kBoundary = (1'800'000'000 / RT_KEY_EPOCH_S + 1) * RT_KEY_EPOCH_S;
+constexpr uint32_t kBoundary =
+    (1'800'000'000 / RT_KEY_EPOCH_S + 1) * RT_KEY_EPOCH_S;
 constexpr uint32_t kNow = kBoundary + 60;
 
 using Bytes = std::vector<uint8_t>;
@@ -119,14 +121,16 @@ class XdpTest : public ::testing::Test {
     return r.ok() ? *r : -1;
   }
   uint64_t Count(int c) { return prog_->Counters()[c]; }
-  uint64_t IdFor(const FrameSpec& f, uint32_t t) { return ids_.Make(SourceOf(f), t); }
+  uint64_t IdFor(const FrameSpec& f, uint32_t t) {
+    return ids_.Make(SourceOf(f), t);
+  }
 
   ConnectionIds ids_{kKey, kNow};
   std::unique_ptr<XdpProgram> prog_;
 };
 
-const FrameSpec kSpecs[] = {{false, false}, {false, true}, {true, false},
-                            {true, true}};
+const FrameSpec kSpecs[] = {
+    {false, false}, {false, true}, {true, false}, {true, true}};
 
 TEST_F(XdpTest, EachDropReasonAndPass) {
   for (const FrameSpec& f : kSpecs) {
@@ -189,8 +193,9 @@ TEST_F(XdpTest, ConnectionIdsForgedExpiredFutureAndAfterRotation) {
   prog_->SetClockForTest(later);
   ASSERT_TRUE(prog_->UpdateKeys(ids_, later).ok());
   ConnectionIds fresh(kKey, later);
-  EXPECT_EQ(Run(Frame(kSpecs[0], Announce(fresh.Make(SourceOf(kSpecs[0]), later)))),
-            kXdpPass);
+  EXPECT_EQ(
+      Run(Frame(kSpecs[0], Announce(fresh.Make(SourceOf(kSpecs[0]), later)))),
+      kXdpPass);
 }
 
 TEST_F(XdpTest, ConnectReplyMatchesCoreByteForByte) {
@@ -210,8 +215,10 @@ TEST_F(XdpTest, ConnectReplyMatchesCoreByteForByte) {
       protocol::WriteConnectResponse(want, 0xc0ffee, IdFor(f, kNow));
       EXPECT_EQ(Bytes(out.begin() + off, out.end()), want);
       // L2 and L4 swapped; lengths fixed.
-      EXPECT_EQ(Bytes(out.begin(), out.begin() + 6), Bytes(in.begin() + 6, in.begin() + 12));
-      EXPECT_EQ(Bytes(out.begin() + 6, out.begin() + 12), Bytes(in.begin(), in.begin() + 6));
+      EXPECT_EQ(Bytes(out.begin(), out.begin() + 6),
+                Bytes(in.begin() + 6, in.begin() + 12));
+      EXPECT_EQ(Bytes(out.begin() + 6, out.begin() + 12),
+                Bytes(in.begin(), in.begin() + 6));
       const size_t udp = off - 8;
       EXPECT_EQ(wire::LoadBe16(&out[udp]), kPort);
       EXPECT_EQ(wire::LoadBe16(&out[udp + 2]), 0xc350);
@@ -237,8 +244,8 @@ TEST_F(XdpTest, ConnectReplyMatchesCoreByteForByte) {
 }
 
 TEST_F(XdpTest, ConnectPassesWhenInKernelRepliesAreOff) {
-  auto p = XdpProgram::Load(XdpOptions{.connect_in_kernel = false,
-                                       .ports = {kPort}});
+  auto p = XdpProgram::Load(
+      XdpOptions{.connect_in_kernel = false, .ports = {kPort}});
   ASSERT_TRUE(p.ok()) << p.status();
   Bytes out;
   auto r = (*p)->TestRun(Frame(kSpecs[0], Connect(1)), &out);
@@ -280,10 +287,12 @@ TEST_F(XdpTest, RandomFramesGetOnlySaneVerdicts) {
     const FrameSpec& f = kSpecs[rng() % 4];
     Bytes payload(rng() % 120);
     for (auto& b : payload) b = static_cast<uint8_t>(rng());
-    if (payload.size() >= 12 && (i & 1)) payload[8] = payload[9] = payload[10] = 0;
+    if (payload.size() >= 12 && (i & 1))
+      payload[8] = payload[9] = payload[10] = 0;
     Bytes frame = Frame(f, payload);
     if (i % 3 == 0) {  // scramble headers too
-      for (int k = 0; k < 4; ++k) frame[rng() % frame.size()] = static_cast<uint8_t>(rng());
+      for (int k = 0; k < 4; ++k)
+        frame[rng() % frame.size()] = static_cast<uint8_t>(rng());
     }
     Bytes out;
     const int v = Run(frame, &out);
@@ -296,8 +305,8 @@ TEST_F(XdpTest, RandomFramesGetOnlySaneVerdicts) {
 }
 
 TEST_F(XdpTest, RateLimitPerSource) {
-  auto p = XdpProgram::Load(XdpOptions{.rate_limit_pps = 10, .rate_burst = 5,
-                                       .ports = {kPort}});
+  auto p = XdpProgram::Load(
+      XdpOptions{.rate_limit_pps = 10, .rate_burst = 5, .ports = {kPort}});
   ASSERT_TRUE(p.ok()) << p.status();
   (*p)->SetClockForTest(kNow);
   ASSERT_TRUE((*p)->UpdateKeys(ids_, kNow).ok());
@@ -306,7 +315,8 @@ TEST_F(XdpTest, RateLimitPerSource) {
   Bytes out;
   int passed = 0;
   for (int i = 0; i < 50; ++i) {
-    passed += *(*p)->TestRun(Frame(a, Announce(IdFor(a, kNow))), &out) == kXdpPass;
+    passed +=
+        *(*p)->TestRun(Frame(a, Announce(IdFor(a, kNow))), &out) == kXdpPass;
   }
   EXPECT_GE(passed, 5);
   EXPECT_LE(passed, 8);  // burst, plus what 10/s refills meanwhile

@@ -83,8 +83,7 @@ TEST(ConnectionIdTest, InstancesSharingAMasterAgree) {
 class KeyFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = ::testing::TempDir() + "/ringtrack_key_" +
-            std::to_string(getpid());
+    path_ = ::testing::TempDir() + "/ringtrack_key_" + std::to_string(getpid());
     std::remove(path_.c_str());
   }
   void TearDown() override { std::remove(path_.c_str()); }

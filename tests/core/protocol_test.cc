@@ -44,7 +44,7 @@ Bytes AnnouncePacket() {
 
 TEST(ProtocolTest, ParsesConnectFromBep15Bytes) {
   const Bytes b = {0x00, 0x00, 0x04, 0x17, 0x27, 0x10, 0x19, 0x80,
-                   0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef};
+                   0,    0,    0,    0,    0xde, 0xad, 0xbe, 0xef};
   Request r;
   ASSERT_EQ(ParseRequest(b, &r), ParseError::kNone);
   EXPECT_EQ(r.action, Action::kConnect);
@@ -53,7 +53,7 @@ TEST(ProtocolTest, ParsesConnectFromBep15Bytes) {
 
 TEST(ProtocolTest, ConnectWithWrongMagicIsBadMagic) {
   Bytes b = {0x00, 0x00, 0x04, 0x17, 0x27, 0x10, 0x19, 0x81,
-             0, 0, 0, 0, 1, 2, 3, 4};
+             0,    0,    0,    0,    1,    2,    3,    4};
   Request r;
   EXPECT_EQ(ParseRequest(b, &r), ParseError::kBadMagic);
   EXPECT_FALSE(IsAnswerable(ParseError::kBadMagic));
@@ -104,9 +104,9 @@ TEST(ProtocolTest, WalksBep41Options) {
   Bytes b = AnnouncePacket();
   // NOP, URL "/ann", unknown type 0x7 with 3 bytes (skipped), NOP,
   // URL "ounce?a=1", end, then garbage that must not be read.
-  const Bytes opts = {0x1, 0x2, 4,   '/', 'a', 'n', 'n', 0x7, 3,   9,   9,
-                      9,   0x1, 0x2, 9,   'o', 'u', 'n', 'c', 'e', '?', 'a',
-                      '=', '1', 0x0, 0x2, 5,   'x'};
+  const Bytes opts = {0x1, 0x2, 4,   '/', 'a', 'n', 'n', 0x7, 3,   9,
+                      9,   9,   0x1, 0x2, 9,   'o', 'u', 'n', 'c', 'e',
+                      '?', 'a', '=', '1', 0x0, 0x2, 5,   'x'};
   b.insert(b.end(), opts.begin(), opts.end());
   Request r;
   ASSERT_EQ(ParseRequest(b, &r), ParseError::kNone);
@@ -115,8 +115,8 @@ TEST(ProtocolTest, WalksBep41Options) {
 }
 
 TEST(ProtocolTest, TruncatedOptionEndsWalkButKeepsAnnounce) {
-  for (const Bytes& opts : {Bytes{0x2}, Bytes{0x2, 5, 'a', 'b'},
-                            Bytes{0x2, 1, 'x', 0x9}}) {
+  for (const Bytes& opts :
+       {Bytes{0x2}, Bytes{0x2, 5, 'a', 'b'}, Bytes{0x2, 1, 'x', 0x9}}) {
     Bytes b = AnnouncePacket();
     b.insert(b.end(), opts.begin(), opts.end());
     Request r;
@@ -224,7 +224,7 @@ TEST(ProtocolTest, LengthSweepNeverMisbehaves) {
 TEST(ProtocolTest, ConnectResponseBytes) {
   uint8_t out[16];
   ASSERT_EQ(WriteConnectResponse(out, 0x01020304, 0x1122334455667788ULL), 16u);
-  const Bytes want = {0, 0, 0, 0, 1, 2, 3, 4,
+  const Bytes want = {0,    0,    0,    0,    1,    2,    3,    4,
                       0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
   EXPECT_EQ(Bytes(out, out + 16), want);
   Response r;
@@ -272,8 +272,8 @@ TEST(ProtocolTest, ScrapeAndErrorResponses) {
   size_t n = WriteScrapeResponseHeader(out, 9);
   n += WriteScrapeEntry({out + n, 56}, 1, 2, 3);
   ASSERT_EQ(n, 20u);
-  const Bytes want = {0, 0, 0, 2, 0, 0, 0, 9, 0, 0, 0, 1,
-                      0, 0, 0, 2, 0, 0, 0, 3};
+  const Bytes want = {0, 0, 0, 2, 0, 0, 0, 9, 0, 0,
+                      0, 1, 0, 0, 0, 2, 0, 0, 0, 3};
   EXPECT_EQ(Bytes(out, out + n), want);
   Response r;
   ASSERT_EQ(ParseResponse({out, n}, AddressFamily::kV4, &r),

@@ -14,22 +14,41 @@ uint64_t ReferenceSipHash(uint64_t k0, uint64_t k1, const uint8_t* m,
   uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
   uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
   auto round = [&] {
-    v0 += v1; v1 = Rotl(v1, 13); v1 ^= v0; v0 = Rotl(v0, 32);
-    v2 += v3; v3 = Rotl(v3, 16); v3 ^= v2;
-    v0 += v3; v3 = Rotl(v3, 21); v3 ^= v0;
-    v2 += v1; v1 = Rotl(v1, 17); v1 ^= v2; v2 = Rotl(v2, 32);
+    v0 += v1;
+    v1 = Rotl(v1, 13);
+    v1 ^= v0;
+    v0 = Rotl(v0, 32);
+    v2 += v3;
+    v3 = Rotl(v3, 16);
+    v3 ^= v2;
+    v0 += v3;
+    v3 = Rotl(v3, 21);
+    v3 ^= v0;
+    v2 += v1;
+    v1 = Rotl(v1, 17);
+    v1 ^= v2;
+    v2 = Rotl(v2, 32);
   };
   size_t i = 0;
   for (; i + 8 <= len; i += 8) {
     uint64_t w = 0;
     for (int j = 7; j >= 0; --j) w = (w << 8) | m[i + j];
-    v3 ^= w; round(); round(); v0 ^= w;
+    v3 ^= w;
+    round();
+    round();
+    v0 ^= w;
   }
   uint64_t b = uint64_t{len & 0xff} << 56;
   for (size_t j = 0; i + j < len; ++j) b |= uint64_t{m[i + j]} << (8 * j);
-  v3 ^= b; round(); round(); v0 ^= b;
+  v3 ^= b;
+  round();
+  round();
+  v0 ^= b;
   v2 ^= 0xff;
-  round(); round(); round(); round();
+  round();
+  round();
+  round();
+  round();
   return v0 ^ v1 ^ v2 ^ v3;
 }
 

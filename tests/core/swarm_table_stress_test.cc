@@ -72,7 +72,7 @@ TEST_P(StressTest, InvariantsHoldAfterConcurrentChurn) {
         } else {
           p.peer = PeerEndpoint::V4(0x0a000000 + peer, 6881);
         }
-        p.event = r < 30 ? Event::kStopped
+        p.event = r < 30   ? Event::kStopped
                   : r < 35 ? Event::kCompleted
                            : Event::kStarted;
         p.seeder = (rng() % 3) == 0;

@@ -134,9 +134,8 @@ TEST_F(TrackerTest, NumwantCappedPerFamily) {
     const auto p = PeerEndpoint::V4(0x0a000000 + i, 1);
     Send(AnnouncePacket(Connect(p), 6881), p);
   }
-  const auto reply =
-      Send(AnnouncePacket(Connect(alice_), 6881, Event::kNone, 1, 1000),
-           alice_);
+  const auto reply = Send(
+      AnnouncePacket(Connect(alice_), 6881, Event::kNone, 1, 1000), alice_);
   EXPECT_EQ(Parse(reply).announce.peer_count(), 200u);
   EXPECT_LE(reply.size(), kMaxReplySize);
   const auto dflt = Send(AnnouncePacket(Connect(alice_), 6881), alice_);
@@ -172,12 +171,12 @@ TEST_F(TrackerTest, NoAmplificationForUnprovenSenders) {
     replies += !reply.empty();
   }
   EXPECT_GT(replies, 0u);  // the real connects were answered
-  EXPECT_GT(stats_.invalid[static_cast<size_t>(
-                               protocol::ParseError::kTooShort)].value(),
-            0u);
-  EXPECT_GT(stats_.outcomes[static_cast<size_t>(Outcome::kBadConnectionId)]
+  EXPECT_GT(stats_.invalid[static_cast<size_t>(protocol::ParseError::kTooShort)]
                 .value(),
             0u);
+  EXPECT_GT(
+      stats_.outcomes[static_cast<size_t>(Outcome::kBadConnectionId)].value(),
+      0u);
 }
 
 }  // namespace

@@ -42,8 +42,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   pid_t pid = -1;
-  const int r = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(),
-                            environ);
+  const int r =
+      posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   if (r != 0) throw std::runtime_error("posix_spawn ringtrackd failed");
   return pid;
@@ -76,7 +76,8 @@ Daemon::Daemon(std::vector<std::string> args) {
       const size_t colon = start_line_.find(' ', l);
       const std::string first = start_line_.substr(l + 7, colon - l - 7);
       const std::string addr = first.substr(0, first.find(','));
-      port_ = static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
+      port_ =
+          static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
       return;
     }
     int status;
@@ -216,9 +217,8 @@ uint64_t Client::Connect() {
 }
 
 bool Client::Parse(const std::vector<uint8_t>& reply, protocol::Response* out) {
-  return !reply.empty() &&
-         protocol::ParseResponse(reply, family_, out) ==
-             protocol::ResponseParseError::kNone;
+  return !reply.empty() && protocol::ParseResponse(reply, family_, out) ==
+                               protocol::ResponseParseError::kNone;
 }
 
 std::vector<uint8_t> AnnouncePacket(uint64_t cid, uint32_t tid,

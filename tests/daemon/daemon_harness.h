@@ -57,11 +57,11 @@ class Client {
   AddressFamily family() const { return family_; }
   void Send(const std::vector<uint8_t>& datagram);
   // Waits up to `timeout` for one datagram; empty on timeout.
-  std::vector<uint8_t> Receive(std::chrono::milliseconds timeout =
-                                   std::chrono::milliseconds(1000));
-  std::vector<uint8_t> Exchange(const std::vector<uint8_t>& datagram,
-                                std::chrono::milliseconds timeout =
-                                    std::chrono::milliseconds(1000));
+  std::vector<uint8_t> Receive(
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
+  std::vector<uint8_t> Exchange(
+      const std::vector<uint8_t>& datagram,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
   // BEP 15 steps, asserting a well-formed reply of the expected action.
   uint64_t Connect();
   // Parses into *out; the response aliases `storage`.

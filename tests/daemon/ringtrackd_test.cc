@@ -143,20 +143,20 @@ TEST_P(RingtrackdTest, NumwantStoppedCompletedAndScrape) {
                                      ca, p, h, 8000 + p, Event::kStarted, 5)));
     ASSERT_EQ(r.action, Action::kAnnounce);
   }
-  auto r = MustParse(*b, b->Exchange(AnnouncePacket(cb, 1, h, 9000,
-                                                    Event::kStarted, 5, 7)));
+  auto r = MustParse(
+      *b, b->Exchange(AnnouncePacket(cb, 1, h, 9000, Event::kStarted, 5, 7)));
   EXPECT_EQ(r.announce.peer_count(), 7u);
-  r = MustParse(*b, b->Exchange(AnnouncePacket(cb, 2, h, 9000, Event::kNone,
-                                               5, 0)));
+  r = MustParse(
+      *b, b->Exchange(AnnouncePacket(cb, 2, h, 9000, Event::kNone, 5, 0)));
   EXPECT_EQ(r.announce.peer_count(), 0u);
-  r = MustParse(*b, b->Exchange(AnnouncePacket(cb, 3, h, 9000, Event::kNone,
-                                               5, -1)));
+  r = MustParse(
+      *b, b->Exchange(AnnouncePacket(cb, 3, h, 9000, Event::kNone, 5, -1)));
   EXPECT_EQ(r.announce.peer_count(), 30u);
   EXPECT_EQ(r.announce.leechers, 31u);
   // completed: counted once even if repeated.
   for (int k = 0; k < 2; ++k) {
-    r = MustParse(*b, b->Exchange(AnnouncePacket(cb, 4, h, 9000,
-                                                 Event::kCompleted, 0)));
+    r = MustParse(
+        *b, b->Exchange(AnnouncePacket(cb, 4, h, 9000, Event::kCompleted, 0)));
     EXPECT_EQ(r.announce.seeders, 1u);
     EXPECT_EQ(r.announce.leechers, 30u);
   }
@@ -167,8 +167,8 @@ TEST_P(RingtrackdTest, NumwantStoppedCompletedAndScrape) {
   EXPECT_EQ(s.scrape.entry(0).completed, 1u);
   EXPECT_EQ(s.scrape.entry(0).leechers, 30u);
   // stopped: counts, no peers, and the peer is gone.
-  r = MustParse(*b, b->Exchange(AnnouncePacket(cb, 6, h, 9000,
-                                               Event::kStopped, 0)));
+  r = MustParse(
+      *b, b->Exchange(AnnouncePacket(cb, 6, h, 9000, Event::kStopped, 0)));
   EXPECT_EQ(r.action, Action::kAnnounce);
   EXPECT_EQ(r.announce.peer_count(), 0u);
   EXPECT_EQ(r.announce.seeders, 0u);
@@ -227,15 +227,15 @@ TEST_P(RingtrackdTest, BadConnectionIdsGetNoReply) {
                                            Event::kStarted, 1),
                             milliseconds(300))
                     .empty());
-    EXPECT_TRUE(c->Exchange(ScrapePacket(bad, 2, {TestHash(4)}),
-                            milliseconds(300))
-                    .empty());
+    EXPECT_TRUE(
+        c->Exchange(ScrapePacket(bad, 2, {TestHash(4)}), milliseconds(300))
+            .empty());
   }
   // The same client with a good ID is served, and the forged ones were
   // counted.
-  const auto r = MustParse(*c, c->Exchange(AnnouncePacket(
-                                   ids.Make(me, now), 3, TestHash(4), 6881,
-                                   Event::kStarted, 1)));
+  const auto r = MustParse(
+      *c, c->Exchange(AnnouncePacket(ids.Make(me, now), 3, TestHash(4), 6881,
+                                     Event::kStarted, 1)));
   EXPECT_EQ(r.action, Action::kAnnounce);
   ASSERT_EQ(daemon_->Stop(SIGTERM, milliseconds(2000)), 0);
   EXPECT_EQ(daemon_->FinalStats()["bad_connection_ids"], 10u);
@@ -263,9 +263,9 @@ TEST_P(RingtrackdTest, SurvivesFloodOfJunk) {
   EXPECT_TRUE(flood->Receive(milliseconds(500)).empty());
   // And real clients are still served.
   auto c = MakeClient(2);
-  const auto r = MustParse(*c, c->Exchange(AnnouncePacket(
-                                   c->Connect(), 2, TestHash(5), 6881,
-                                   Event::kStarted, 1)));
+  const auto r =
+      MustParse(*c, c->Exchange(AnnouncePacket(c->Connect(), 2, TestHash(5),
+                                               6881, Event::kStarted, 1)));
   EXPECT_EQ(r.action, Action::kAnnounce);
   ASSERT_EQ(daemon_->Stop(SIGTERM, milliseconds(2000)), 0);
   auto stats = daemon_->FinalStats();
@@ -283,8 +283,8 @@ TEST_P(RingtrackdTest, FiftyPipelinedAnnouncesAllAnswered) {
   for (uint32_t i = 0; i < 50; ++i) {
     const uint32_t tid = 0x1000 + i * 7;
     sent.insert(tid);
-    c->Send(AnnouncePacket(cid, tid, TestHash(6 + i % 5), 6881,
-                           Event::kStarted, 1));
+    c->Send(AnnouncePacket(cid, tid, TestHash(6 + i % 5), 6881, Event::kStarted,
+                           1));
   }
   for (int i = 0; i < 50; ++i) {
     const auto reply = c->Receive();
@@ -308,13 +308,32 @@ TEST_P(RingtrackdTest, StopsGracefullyWithinASecond) {
   EXPECT_EQ(daemon_->FinalStats()["connects"], 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    IoPaths, RingtrackdTest,
-    ::testing::Values(Param{"uring", AddressFamily::kV4},
-                      Param{"uring", AddressFamily::kV6},
-                      Param{"mmsg", AddressFamily::kV4},
-                      Param{"mmsg", AddressFamily::kV6}),
-    ParamName);
+// A restarted daemon (say by systemd) must get its port back at once: no
+// request or registered file may keep the old sockets alive after exit.
+TEST_P(RingtrackdTest, PortIsFreeRightAfterExit) {
+  auto c = MakeClient(2);
+  const uint64_t cid = c->Connect();
+  for (uint32_t i = 0; i < 20; ++i) {
+    c->Send(AnnouncePacket(cid, i, TestHash(i), 6881, Event::kStarted, 1));
+  }
+  ASSERT_EQ(daemon_->Stop(SIGTERM, milliseconds(2000)), 0);
+  const std::string addr =
+      (v4() ? "127.0.0.1:" : "[::1]:") + std::to_string(daemon_->port());
+  Daemon again({"--listen=" + addr, std::string("--io=") + GetParam().io,
+                "--workers=2"});
+  ASSERT_TRUE(again.started());
+  std::vector<uint8_t> req(16);
+  protocol::WriteConnectRequest(req, 5);
+  Client c2(v4() ? "127.0.0.3" : "::1", again.port());
+  EXPECT_EQ(c2.Exchange(req).size(), 16u);
+}
+
+INSTANTIATE_TEST_SUITE_P(IoPaths, RingtrackdTest,
+                         ::testing::Values(Param{"uring", AddressFamily::kV4},
+                                           Param{"uring", AddressFamily::kV6},
+                                           Param{"mmsg", AddressFamily::kV4},
+                                           Param{"mmsg", AddressFamily::kV6}),
+                         ParamName);
 
 TEST(RingtrackdCommandLineTest, BadFlagValueExitsTwoNamingTheFlag) {
   std::string err;
@@ -332,19 +351,18 @@ TEST(RingtrackdCommandLineTest, PortInUseExitsOne) {
   Daemon first({"--listen=127.0.0.1:0", "--workers=1"});
   ASSERT_TRUE(first.started());
   std::string err;
-  EXPECT_EQ(RunDaemonToExit({"--listen=127.0.0.1:" +
-                                 std::to_string(first.port()),
-                             "--workers=1"},
-                            &err),
-            1);
+  EXPECT_EQ(
+      RunDaemonToExit(
+          {"--listen=127.0.0.1:" + std::to_string(first.port()), "--workers=1"},
+          &err),
+      1);
   EXPECT_NE(err.find("already in use"), std::string::npos) << err;
 }
 
 TEST(RingtrackdCommandLineTest, RepeatedListenServesEveryAddress) {
   Daemon d({"--listen=127.0.0.1:0", "--listen", "[::1]:0", "--workers=1"});
   ASSERT_TRUE(d.started());
-  EXPECT_NE(d.start_line().find("[::1]:"), std::string::npos)
-      << d.start_line();
+  EXPECT_NE(d.start_line().find("[::1]:"), std::string::npos) << d.start_line();
 }
 
 }  // namespace

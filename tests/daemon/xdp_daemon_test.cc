@@ -38,9 +38,9 @@ TEST(XdpDaemonTest, FloodDiesInKernelAndClientsAreServed) {
   Client c("127.0.0.2", d.port());
   const uint64_t cid = c.Connect();
   protocol::Response r;
-  ASSERT_TRUE(c.Parse(c.Exchange(AnnouncePacket(cid, 1, TestHash(1), 6881,
-                                                Event::kStarted, 0)),
-                      &r));
+  ASSERT_TRUE(c.Parse(
+      c.Exchange(AnnouncePacket(cid, 1, TestHash(1), 6881, Event::kStarted, 0)),
+      &r));
   EXPECT_EQ(r.action, Action::kAnnounce);
 
   // Junk and forged IDs from another source.
@@ -112,9 +112,8 @@ TEST(XdpDaemonTest, RateLimitDropsAFloodingSource) {
 
 TEST(XdpDaemonTest, FailedAttachExitsOneUnlessOptional) {
   std::string err;
-  EXPECT_EQ(RunDaemonToExit({"--listen=127.0.0.1:0", "--xdp=rt-no-such0"},
-                            &err),
-            1);
+  EXPECT_EQ(
+      RunDaemonToExit({"--listen=127.0.0.1:0", "--xdp=rt-no-such0"}, &err), 1);
   EXPECT_NE(err.find("rt-no-such0"), std::string::npos) << err;
   Daemon d({"--listen=127.0.0.1:0", "--workers=1", "--xdp=rt-no-such0",
             "--xdp-optional"});

@@ -1,0 +1,74 @@
+#include "core/command_line.h"
+
+#include <algorithm>
+
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+
+namespace ringtrack {
+
+std::vector<char*> NormalizeFlags(
+    int argc, char** argv, std::initializer_list<std::string_view> repeatable,
+    std::deque<std::string>* storage) {
+  std::vector<char*> out;
+  std::vector<std::vector<std::string>> merged(repeatable.size());
+  for (int i = 0; i < argc; ++i) {
+    if (i == 0 || argv[i][0] != '-' || argv[i][1] == '\0') {
+      out.push_back(argv[i]);
+      continue;
+    }
+    if (std::string_view(argv[i]) == "--") {  // the rest is positional
+      for (; i < argc; ++i) out.push_back(argv[i]);
+      break;
+    }
+    std::string arg = argv[i];
+    const size_t start = arg.find_first_not_of('-');
+    const size_t end = std::min(arg.find('='), arg.size());
+    if (start != std::string::npos && start < end) {
+      std::replace(arg.begin() + start, arg.begin() + end, '-', '_');
+    }
+    const std::string name =
+        start == std::string::npos ? "" : arg.substr(start, end - start);
+    bool taken = false;
+    size_t k = 0;
+    for (std::string_view r : repeatable) {
+      if (name == r) {
+        if (end < arg.size()) {
+          merged[k].push_back(arg.substr(end + 1));
+          taken = true;
+        } else if (i + 1 < argc) {
+          merged[k].push_back(argv[++i]);
+          taken = true;
+        }
+      }
+      ++k;
+    }
+    if (taken) continue;
+    storage->push_back(std::move(arg));
+    out.push_back(storage->back().data());
+  }
+  size_t k = 0;
+  for (std::string_view r : repeatable) {
+    if (!merged[k].empty()) {
+      storage->push_back("--" + std::string(r) + "=" +
+                         absl::StrJoin(merged[k], ","));
+      out.insert(out.begin() + 1, storage->back().data());
+    }
+    ++k;
+  }
+  return out;
+}
+
+void HelpShowsFlagsFrom(std::string_view main_file) {
+  static std::string file;  // the callbacks below outlive this call
+  file = std::string(main_file);
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view f) {
+    return absl::EndsWith(f, file);
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+}
+
+}  // namespace ringtrack
