@@ -69,6 +69,13 @@ template <class E>
 inline bool SameEndpoint(const E& a, const E& b) {
   return a.port == b.port && std::memcmp(a.ip, b.ip, E::kIpLen) == 0;
 }
+// IPv4: one 64-bit compare of (ip, port), ignoring meta.
+inline bool SameEndpoint(const PeerV4& a, const PeerV4& b) {
+  uint64_t x, y;
+  std::memcpy(&x, &a, 8);
+  std::memcpy(&y, &b, 8);
+  return ((x ^ y) & 0x0000ffffffffffffULL) == 0;
+}
 
 inline uint64_t PeerHash(const PeerV4& e, uint64_t seed) {
   uint32_t ip;
@@ -217,12 +224,16 @@ struct PeerSet {
       // Stay a few cache lines ahead of the walk.
       if ((i & 7) == 0) __builtin_prefetch(&a[(i + 32) & mask]);
       const E& e = a[i];
-      if (e.port == 0 || SameEndpoint(e, self)) continue;
-      if (only_leechers && (e.meta & kSeederBit)) continue;
+      // Branch-free: entries are a random mix of empty, seeder and leecher,
+      // so branches here would mispredict about every other entry. Every
+      // entry is written at `out`, which only advances for the kept ones.
+      // (Writing at n < want stays inside the caller's span.)
+      const bool keep = (e.port != 0) & !SameEndpoint(e, self) &
+                        !(only_leechers & ((e.meta & kSeederBit) != 0));
       std::memcpy(out, e.ip, E::kIpLen);
       wire::StoreBe16(out + E::kIpLen, e.port);
-      out += E::kIpLen + 2;
-      ++n;
+      out += keep ? E::kIpLen + 2 : 0;
+      n += keep;
     }
     return n;
   }
