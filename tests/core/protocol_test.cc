@@ -159,12 +159,14 @@ TEST(ProtocolTest, ScrapeLengths) {
   EXPECT_TRUE(IsAnswerable(ParseError::kNoScrapeHashes));
   EXPECT_EQ(r.scrape.transaction_id, 7u);
   for (size_t n : {1, 2, 74}) {
-    ASSERT_EQ(ParseRequest(ScrapePacket(n), &r), ParseError::kNone);
+    const Bytes packet = ScrapePacket(n);  // r.scrape.hashes points into it
+    ASSERT_EQ(ParseRequest(packet, &r), ParseError::kNone);
     EXPECT_EQ(r.scrape.hash_count, n);
     EXPECT_FALSE(r.scrape.truncated);
     EXPECT_EQ(r.scrape.hash(n - 1).bytes[0], static_cast<uint8_t>(n - 1));
   }
-  ASSERT_EQ(ParseRequest(ScrapePacket(75), &r), ParseError::kNone);
+  const Bytes packet75 = ScrapePacket(75);
+  ASSERT_EQ(ParseRequest(packet75, &r), ParseError::kNone);
   EXPECT_EQ(r.scrape.hash_count, 74u);
   EXPECT_TRUE(r.scrape.truncated);
   Bytes odd = ScrapePacket(1);

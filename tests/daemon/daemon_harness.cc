@@ -216,9 +216,12 @@ uint64_t Client::Connect() {
   return r.connect.connection_id;
 }
 
-bool Client::Parse(const std::vector<uint8_t>& reply, protocol::Response* out) {
-  return !reply.empty() && protocol::ParseResponse(reply, family_, out) ==
-                               protocol::ResponseParseError::kNone;
+bool Client::Parse(const std::vector<uint8_t>& reply,
+                   protocol::Response* out) {
+  parsed_ = reply;
+  return !parsed_.empty() &&
+         protocol::ParseResponse(parsed_, family_, out) ==
+             protocol::ResponseParseError::kNone;
 }
 
 std::vector<uint8_t> AnnouncePacket(uint64_t cid, uint32_t tid,

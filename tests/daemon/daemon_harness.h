@@ -64,7 +64,8 @@ class Client {
       std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
   // BEP 15 steps, asserting a well-formed reply of the expected action.
   uint64_t Connect();
-  // Parses into *out; the response aliases `storage`.
+  // Parses a copy of `reply` into *out; the response stays valid until the
+  // next Parse() (it aliases that copy, not `reply`).
   bool Parse(const std::vector<uint8_t>& reply, protocol::Response* out);
   uint16_t local_port() const { return local_port_; }
 
@@ -75,6 +76,7 @@ class Client {
   socklen_t server_len_ = 0;
   uint16_t local_port_ = 0;
   uint32_t next_tid_ = 1;
+  std::vector<uint8_t> parsed_;  // what the last parsed response aliases
 };
 
 std::vector<uint8_t> AnnouncePacket(uint64_t connection_id, uint32_t tid,
