@@ -16,21 +16,12 @@ ROUNDS="${ROUNDS:-5}"
 DURATION="${DURATION:-8}"
 PORT="${PORT:-17969}"
 
-bash .ci/install-deps
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
-
+source bench/common.sh
+bench_build
 out=bench/results
 mkdir -p "$out"
-work="$(mktemp -d /tmp/ringtrack_bench.XXXXXX)"
-chmod 755 "$work"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-
-# opentracker's Debian build only serves whitelisted torrents; as root it
-# chroots into -d and drops to nobody, so the whitelist lives in the chroot.
-mkdir -p "$work/ot"
-build/bin/ringtrack-load --torrents 100000 --write_info_hashes "$work/ot/whitelist"
-chmod 755 "$work/ot"; chmod 644 "$work/ot/whitelist"
+bench_workdir
+bench_opentracker_whitelist 100000
 
 LOAD=(--threads 1 --torrents 100000 --zipf 1.0 --mix 0:90:10 --numwant 50
       --duration "${DURATION}s" --json --quiet)
@@ -50,10 +41,7 @@ start_server() {  # name → sets SERVER_PID
         2>"$work/server.log" & ;;
   esac
   SERVER_PID=$!
-  for _ in $(seq 50); do
-    build/bin/ringtrack-cli connect "127.0.0.1:$PORT" --timeout 0.2s \
-      >/dev/null 2>&1 && return 0
-  done
+  bench_wait_tracker "$PORT" && return 0
   echo "announce_bench: $1 did not start:" >&2; cat "$work/server.log" >&2
   exit 1
 }

@@ -11,15 +11,10 @@ PEERS="${PEERS:-2000000}"
 TORRENTS="${TORRENTS:-200000}"
 PORT="${PORT:-18969}"
 
-bash .ci/install-deps
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
-work="$(mktemp -d /tmp/ringtrack_mem.XXXXXX)"
-chmod 755 "$work"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-mkdir -p "$work/ot"
-build/bin/ringtrack-load --torrents "$TORRENTS" --write_info_hashes "$work/ot/whitelist"
-chmod 755 "$work/ot"; chmod 644 "$work/ot/whitelist"
+source bench/common.sh
+bench_build
+bench_workdir
+bench_opentracker_whitelist "$TORRENTS"
 
 # Smallest power of two that holds TORRENTS at ≤ 7/8 load.
 slots=8; while (( slots * 7 / 8 < TORRENTS )); do slots=$((slots * 2)); done
@@ -27,9 +22,7 @@ slots=8; while (( slots * 7 / 8 < TORRENTS )); do slots=$((slots * 2)); done
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 measure() {  # name pid preallocated-bytes (counted in the baseline RSS)
   local name="$1" pid="$2" pre="$3"
-  for _ in $(seq 50); do
-    build/bin/ringtrack-cli connect "127.0.0.1:$PORT" --timeout 0.2s >/dev/null 2>&1 && break
-  done
+  bench_wait_tracker "$PORT" || { echo "memory_bench: $name did not start" >&2; exit 1; }
   local before after
   before="$(rss_kib "$pid")"
   build/bin/ringtrack-load "127.0.0.1:$PORT" --fill --peers "$PEERS" \

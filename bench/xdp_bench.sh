@@ -12,11 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-6}"
 PORT="${PORT:-19969}"
-bash .ci/install-deps
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
-log="$(mktemp)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -f "$log"' EXIT
+source bench/common.sh
+bench_build
+bench_workdir
+log="$work/ringtrackd.log"
 
 start() {  # extra ringtrackd flags...
   taskset -c 1 build/bin/ringtrackd --workers 1 --listen "127.0.0.1:$PORT" \

@@ -119,24 +119,33 @@ void LoadGenerator::Join() {
   threads_.clear();
 }
 
-#define RINGTRACK_SUM(expr)                    \
-  uint64_t s = 0;                              \
-  for (const auto& c : counters_) s += (expr); \
-  return s
+template <class Get>
+uint64_t LoadGenerator::Sum(Get get) const {
+  uint64_t s = 0;
+  for (const auto& c : counters_) s += get(*c).value();
+  return s;
+}
 
 uint64_t LoadGenerator::Sent(RequestType t) const {
-  RINGTRACK_SUM(c->sent[t].value());
+  return Sum([t](const LoadCounters& c) -> const Counter& { return c.sent[t]; });
 }
 uint64_t LoadGenerator::Answered(RequestType t) const {
-  RINGTRACK_SUM(c->answered[t].value());
+  return Sum(
+      [t](const LoadCounters& c) -> const Counter& { return c.answered[t]; });
 }
-uint64_t LoadGenerator::Errors() const { RINGTRACK_SUM(c->errors.value()); }
-uint64_t LoadGenerator::Timeouts() const { RINGTRACK_SUM(c->timeouts.value()); }
-uint64_t LoadGenerator::Strays() const { RINGTRACK_SUM(c->strays.value()); }
+uint64_t LoadGenerator::Errors() const {
+  return Sum([](const LoadCounters& c) -> const Counter& { return c.errors; });
+}
+uint64_t LoadGenerator::Timeouts() const {
+  return Sum([](const LoadCounters& c) -> const Counter& { return c.timeouts; });
+}
+uint64_t LoadGenerator::Strays() const {
+  return Sum([](const LoadCounters& c) -> const Counter& { return c.strays; });
+}
 uint64_t LoadGenerator::PeersReturned() const {
-  RINGTRACK_SUM(c->peers_returned.value());
+  return Sum(
+      [](const LoadCounters& c) -> const Counter& { return c.peers_returned; });
 }
-#undef RINGTRACK_SUM
 
 double LoadGenerator::LatencyPercentileUs(double p) const {
   uint64_t total = 0;

@@ -91,6 +91,9 @@ class LoadGenerator {
 
  private:
   void RunThread(int index);
+  // Sums one counter, picked by `get`, over all threads.
+  template <class Get>
+  uint64_t Sum(Get get) const;
   template <class Rng>
   void RunForgedFlood(int fd, const std::vector<uint32_t>& source_ips,
                       bool use_pktinfo, int64_t deadline, Rng& rng,
