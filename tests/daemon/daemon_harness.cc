@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,8 +17,6 @@
 
 #include "gtest/gtest.h"
 
-extern char** environ;
-
 namespace ringtrack::testing {
 namespace {
 
@@ -29,23 +27,30 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+// Starts ringtrackd with stderr to `log`. The child gets SIGTERM if the test
+// process dies first (a crashed or aborted test leaves no daemon, nor an
+// XDP attachment, behind).
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<char*> argv;
-  std::string bin = RINGTRACKD_PATH;
-  argv.push_back(bin.data());
   std::vector<std::string> copy = args;
+  std::string bin = RINGTRACKD_PATH;
+  std::vector<char*> argv;
+  argv.push_back(bin.data());
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  const int r =
-      posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (r != 0) throw std::runtime_error("posix_spawn ringtrackd failed");
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork for ringtrackd failed");
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);  // the parent is already gone
+    const int err = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int out = open("/dev/null", O_WRONLY);
+    if (err < 0 || out < 0) _exit(127);
+    dup2(err, 2);
+    dup2(out, 1);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
   return pid;
 }
 
