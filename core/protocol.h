@@ -116,7 +116,9 @@ struct AnnounceRequest {
   int32_t num_want = -1;  // -1 = tracker's default
   uint16_t port = 0;
   // BEP 41 URL data, all 0x2 options concatenated (not NUL-terminated).
-  std::array<char, kMaxUrlData> url_data{};
+  // Not zeroed: parsing every datagram would pay for it; only the first
+  // url_data_size bytes are meaningful.
+  std::array<char, kMaxUrlData> url_data;
   uint16_t url_data_size = 0;
   bool url_data_truncated = false;
 
