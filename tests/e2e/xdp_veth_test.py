@@ -17,16 +17,8 @@ import subprocess
 import sys
 import time
 
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        print("FAIL: " + msg, flush=True)
-        sys.exit(1)
-    print("ok: " + msg.splitlines()[0], flush=True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from checks import check, summary  # noqa: E402
 
 
 def sh(*args, check_rc=True):
@@ -103,7 +95,7 @@ def main():
     a = ap.parse_args()
     for i, mode in enumerate(("generic", "native")):
         scenario(a, mode, str(os.getpid() * 2 + i))
-    print("%d passed, 0 failed" % checks)
+    summary()
 
 
 if __name__ == "__main__":

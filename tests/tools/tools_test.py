@@ -16,16 +16,8 @@ import tempfile
 import time
 
 HASH = "0123456789abcdef0123456789abcdef01234567"
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        print("FAIL: " + msg, flush=True)
-        sys.exit(1)
-    print("ok: " + msg.splitlines()[0], flush=True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from checks import check, summary  # noqa: E402
 
 
 def run(args, timeout=60):
@@ -127,7 +119,7 @@ def main():
             p.terminate()
             p.wait(5)
         shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, 0 failed" % checks)
+    summary()
 
 
 if __name__ == "__main__":
