@@ -142,7 +142,6 @@ void Server::RunWorker(size_t index) {
       (*loop)->Run();
       return;
     }
-    uring_fallbacks_.fetch_add(1);
     log::Warning("worker %d: io_uring setup failed (%s); using recvmmsg", index,
                  loop.status().message());
   }

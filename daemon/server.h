@@ -87,7 +87,6 @@ class Server {
   std::vector<std::vector<UniqueFd>> sockets_;  // [worker][listen address]
   std::vector<std::unique_ptr<WorkerCore>> cores_;
   std::vector<std::thread> threads_;
-  std::atomic<int> uring_fallbacks_{0};
   std::unique_ptr<XdpProgram> xdp_;  // detaches in its destructor
   std::string xdp_summary_ = "off";
 };

@@ -56,7 +56,6 @@ struct UringLoop::ReplySlot {
 };
 
 struct UringLoop::Socket {
-  int fd = -1;
   uint16_t bgid = 0;
   unsigned entries = 0;
   Mapping ring_mem;  // the io_uring_buf_ring shared with the kernel
@@ -102,8 +101,9 @@ absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(
     WorkerCore* core) {
   std::unique_ptr<UringLoop> loop(new UringLoop(options, core));
   if (absl::Status s = loop->SetUpRing(); !s.ok()) return s;
-  for (int fd : fds) {
-    if (absl::Status s = loop->AddSocket(fd); !s.ok()) return s;
+  // Socket i is fds[i]: SQEs name it by its index in the registered files.
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (absl::Status s = loop->AddSocket(); !s.ok()) return s;
   }
   // Registered files spare the kernel an fd lookup and reference count per
   // operation; SQEs then name socket i by its index.
@@ -130,9 +130,8 @@ absl::Status UringLoop::SetUpRing() {
   return absl::OkStatus();
 }
 
-absl::Status UringLoop::AddSocket(int fd) {
+absl::Status UringLoop::AddSocket() {
   auto s = std::make_unique<Socket>();
-  s->fd = fd;
   s->bgid = static_cast<uint16_t>(sockets_.size());
   s->entries = options_.buffers_per_socket;
   if (!s->ring_mem.Map(s->entries * sizeof(io_uring_buf)) ||
@@ -210,7 +209,6 @@ void UringLoop::ArmRecv(size_t i) {
   sqe->buf_group = s.bgid;
   io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kRecv, i, 0));
   s.needs_arm = false;
-  core_->io.rearms.Add();
 }
 
 void UringLoop::RecycleBuffer(Socket& s, uint16_t bid) {

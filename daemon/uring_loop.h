@@ -50,7 +50,8 @@ class UringLoop {
   UringLoop(const UringOptions& options, WorkerCore* core);
 
   absl::Status SetUpRing();
-  absl::Status AddSocket(int fd);
+  // Sets up the buffer ring and reply slots of the next socket.
+  absl::Status AddSocket();
   io_uring_sqe* GetSqe();
   void ArmRecv(size_t socket_index);
   void ProcessCqe(const io_uring_cqe* cqe);

@@ -24,7 +24,6 @@ struct IoCounters {
   Counter sent;
   Counter truncated;   // datagrams larger than a receive buffer, dropped
   Counter no_buffers;  // -ENOBUFS from the multishot receive
-  Counter rearms;      // multishot receives re-armed
   Counter recv_errors;
   Counter send_errors;
 };
