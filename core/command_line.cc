@@ -3,7 +3,10 @@
 #include <algorithm>
 
 #include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace ringtrack {
@@ -69,6 +72,36 @@ void HelpShowsFlagsFrom(std::string_view main_file) {
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
+}
+
+absl::StatusOr<uint64_t> ParseByteSize(std::string_view view) {
+  const std::string text(view);  // this abseil's string_view is its own type
+  size_t digits = 0;
+  while (digits < text.size() && absl::ascii_isdigit(text[digits])) ++digits;
+  uint64_t value = 0;
+  if (digits == 0 || digits > 18 ||
+      !absl::SimpleAtoi(text.substr(0, digits), &value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a byte count like 512M or 4G"));
+  }
+  std::string suffix = absl::AsciiStrToUpper(text.substr(digits));
+  if (absl::EndsWith(suffix, "IB")) suffix.resize(suffix.size() - 2);
+  if (suffix.size() == 2 && suffix[1] == 'B') suffix.resize(1);
+  int shift = -1;
+  if (suffix.empty() || suffix == "B") shift = 0;
+  if (suffix == "K") shift = 10;
+  if (suffix == "M") shift = 20;
+  if (suffix == "G") shift = 30;
+  if (suffix == "T") shift = 40;
+  if (shift < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "': unknown size suffix (use K, M, G or T)"));
+  }
+  if (value == 0 || value > (uint64_t{1} << (62 - shift))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is out of range"));
+  }
+  return value << shift;
 }
 
 }  // namespace ringtrack

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
+
 namespace ringtrack {
 
 // Rewrites argv for absl::ParseCommandLine: flag names may be written with
@@ -24,6 +26,11 @@ std::vector<char*> NormalizeFlags(
 // Makes --help list the flags defined in the source file whose path ends
 // with `main_file` (absl would look for a file named after the program).
 void HelpShowsFlagsFrom(std::string_view main_file);
+
+// Parses a byte count: digits with an optional binary suffix K, M, G or T
+// (also KiB/MiB/..., case-insensitive; "512M" = 512 × 2^20). Refuses zero,
+// fractions, unknown suffixes and values beyond 2^62.
+absl::StatusOr<uint64_t> ParseByteSize(std::string_view text);
 
 }  // namespace ringtrack
 

@@ -1,16 +1,16 @@
 #include "core/swarm_table.h"
 
+#include <sys/mman.h>
+
 #include <cassert>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/hash.h"
 #include "core/siphash.h"
-#include "core/wire.h"
 
 namespace ringtrack {
 namespace {
@@ -40,225 +40,49 @@ inline void CpuRelax() {
 #endif
 }
 
-// ---- Peers: meta = [seeder:1][last-seen tick:15], one tick = 4 s, so ages
-// up to 36 h are told apart; Sweep() removes peers long before that.
-constexpr uint32_t kTickSeconds = 4;
-constexpr uint16_t kTickMask = 0x7fff;
-constexpr uint16_t kSeederBit = 0x8000;
-
-inline uint16_t TickOf(uint32_t now) {
-  return static_cast<uint16_t>((now / kTickSeconds) & kTickMask);
-}
-
-struct PeerV4 {
-  uint8_t ip[4];  // network order
-  uint16_t port;  // host order; 0 marks an empty entry
-  uint16_t meta;
-  static constexpr size_t kIpLen = 4;
-};
-struct PeerV6 {
-  uint8_t ip[16];
-  uint16_t port;
-  uint16_t meta;
-  static constexpr size_t kIpLen = 16;
-};
-static_assert(sizeof(PeerV4) == 8, "compact IPv4 peer");
-static_assert(sizeof(PeerV6) == 20, "compact IPv6 peer");
-
-template <class E>
-inline bool SameEndpoint(const E& a, const E& b) {
-  return a.port == b.port && std::memcmp(a.ip, b.ip, E::kIpLen) == 0;
-}
-// IPv4: one 64-bit compare of (ip, port), ignoring meta.
-inline bool SameEndpoint(const PeerV4& a, const PeerV4& b) {
-  uint64_t x, y;
-  std::memcpy(&x, &a, 8);
-  std::memcpy(&y, &b, 8);
-  return ((x ^ y) & 0x0000ffffffffffffULL) == 0;
-}
-
-inline uint64_t PeerHash(const PeerV4& e, uint64_t seed) {
-  uint32_t ip;
-  std::memcpy(&ip, e.ip, 4);
-  return Mix64(((uint64_t{ip} << 16) | e.port) ^ seed);
-}
-inline uint64_t PeerHash(const PeerV6& e, uint64_t seed) {
-  uint64_t a, b;
-  std::memcpy(&a, e.ip, 8);
-  std::memcpy(&b, e.ip + 8, 8);
-  return Mix64(Mix64(a ^ seed) ^ b ^ (uint64_t{e.port} << 48));
-}
-
-template <class E>
-E MakeEntry(const PeerEndpoint& p) {
-  E e{};
-  std::memcpy(e.ip, p.ip.data(), E::kIpLen);
-  e.port = p.port;
-  return e;
-}
-
-// An open-addressing (linear probing) set of peers, stored in a swarm slot.
-// REQUIRES for all members: the slot's lock is held.
-template <class E>
-struct PeerSet {
-  E*& arr;
-  uint32_t& count;
-  uint32_t& cap;
-  uint64_t seed;
-  std::atomic<uint64_t>& bytes;
-
-  // Returns the entry for `key`, or nullptr; *hole (if given) is then the
-  // empty entry where `key` would be placed without growing.
-  E* Find(const E& key, E** hole = nullptr) const {
-    if (hole) *hole = nullptr;
-    if (cap == 0) return nullptr;
-    const uint32_t mask = cap - 1;
-    for (uint32_t i = PeerHash(key, seed) & mask;; i = (i + 1) & mask) {
-      if (arr[i].port == 0) {
-        if (hole) *hole = &arr[i];
-        return nullptr;
-      }
-      if (SameEndpoint(arr[i], key)) return &arr[i];
-    }
-  }
-
-  // Places `e` without growing. REQUIRES: absent, and a free entry exists.
-  static E* Place(E* a, uint32_t c, const E& e, uint64_t seed) {
-    const uint32_t mask = c - 1;
-    uint32_t i = PeerHash(e, seed) & mask;
-    while (a[i].port != 0) i = (i + 1) & mask;
-    a[i] = e;
-    return &a[i];
-  }
-
-  // Rebuilds with `new_cap` entries (0 frees), keeping entries that `keep`
-  // accepts. Returns false iff allocation failed (the set is unchanged).
-  template <class Keep>
-  bool Rebuild(uint32_t new_cap, Keep keep) {
-    E* fresh = nullptr;
-    if (new_cap > 0) {
-      fresh = static_cast<E*>(std::calloc(new_cap, sizeof(E)));
-      if (fresh == nullptr) return false;
-    }
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < cap; ++i) {
-      if (arr[i].port != 0 && keep(arr[i])) {
-        assert(fresh != nullptr);
-        Place(fresh, new_cap, arr[i], seed);
-        ++kept;
-      }
-    }
-    bytes.fetch_add(uint64_t{new_cap} * sizeof(E), std::memory_order_relaxed);
-    bytes.fetch_sub(uint64_t{cap} * sizeof(E), std::memory_order_relaxed);
-    std::free(arr);
-    arr = fresh;
-    cap = new_cap;
-    count = kept;
-    return true;
-  }
-
-  // Small sets (most swarms) run fuller to save memory; probe runs in them
-  // stay within one or two cache lines anyway.
-  static bool Overfull(uint32_t n, uint32_t c) {
-    return c <= 64 ? n * 8 > c * 7 : n * 4 > c * 3;
-  }
-
-  // REQUIRES: `e` absent; `hole` is what Find(e, &hole) returned. Returns
-  // the stored entry, or nullptr when out of memory.
-  E* Insert(const E& e, E* hole) {
-    if (Overfull(count + 1, cap)) {
-      const uint32_t new_cap = cap == 0 ? 2 : cap * 2;
-      if (new_cap < cap || !Rebuild(new_cap, [](const E&) { return true; })) {
-        return nullptr;
-      }
-      hole = nullptr;  // the array moved
-    }
-    ++count;
-    if (hole != nullptr) {
-      *hole = e;
-      return hole;
-    }
-    return Place(arr, cap, e, seed);
-  }
-
-  // Backward-shift deletion: no tombstones inside peer sets.
-  void Erase(E* at) {
-    const uint32_t mask = cap - 1;
-    uint32_t i = static_cast<uint32_t>(at - arr);
-    arr[i] = E{};
-    for (uint32_t j = (i + 1) & mask; arr[j].port != 0; j = (j + 1) & mask) {
-      const uint32_t home = PeerHash(arr[j], seed) & mask;
-      // Move arr[j] back to the hole at i unless its home lies in (i, j].
-      const bool home_between =
-          i <= j ? (home > i && home <= j) : (home > i || home <= j);
-      if (!home_between) {
-        arr[i] = arr[j];
-        arr[j] = E{};
-        i = j;
-      }
-    }
-    --count;
-    if (count == 0) {
-      Rebuild(0, [](const E&) { return false; });
-    } else if (cap > 8 && count * 8 < cap) {
-      Rebuild(cap / 2, [](const E&) { return true; });  // may fail: harmless
-    }
-  }
-
-  // Writes up to `want` entries starting at a random position, skipping
-  // `self` and, if only_leechers, seeders. Returns entries written. Entries
-  // sit in hash order, so a contiguous window from a random start is a
-  // random sample that reads whole cache lines, not `want` scattered ones.
-  uint32_t Select(const E& self, bool only_leechers, uint32_t want,
-                  uint64_t random, uint8_t* out) const {
-    // Locals: stores through `out` (uint8_t*) may alias anything, which
-    // would otherwise make the compiler reload arr and cap every entry.
-    const E* const a = arr;
-    const uint32_t c = cap;
-    if (c == 0 || want == 0) return 0;
-    const uint32_t mask = c - 1;
-    const uint32_t start = static_cast<uint32_t>(random) & mask;
-    uint32_t n = 0;
-    for (uint32_t k = 0, i = start; k < c && n < want;
-         ++k, i = (i + 1) & mask) {
-      // Stay a few cache lines ahead of the walk.
-      if ((i & 7) == 0) __builtin_prefetch(&a[(i + 32) & mask]);
-      const E& e = a[i];
-      // Branch-free: entries are a random mix of empty, seeder and leecher,
-      // so branches here would mispredict about every other entry. Every
-      // entry is written at `out`, which only advances for the kept ones.
-      // (Writing at n < want stays inside the caller's span.)
-      const bool keep = (e.port != 0) & !SameEndpoint(e, self) &
-                        !(only_leechers & ((e.meta & kSeederBit) != 0));
-      std::memcpy(out, e.ip, E::kIpLen);
-      wire::StoreBe16(out + E::kIpLen, e.port);
-      out += keep ? E::kIpLen + 2 : 0;
-      n += keep;
-    }
-    return n;
-  }
-};
+// Smallest sub-table grown when the budget is nearly spent.
+constexpr size_t kMinGrowSlots = 1024;
 
 }  // namespace
 
-struct alignas(64) SwarmTable::Slot {
-  std::atomic<uint32_t> word{0};
-  std::atomic<uint32_t> key2{0};  // info hash bytes 16..19
-  std::atomic<uint64_t> key0{0};  // bytes 0..7
-  std::atomic<uint64_t> key1{0};  // bytes 8..15
+struct alignas(32) SwarmTable::Slot {
+  std::atomic<uint32_t> word;
+  std::atomic<uint32_t> key2;  // info hash bytes 16..19
+  std::atomic<uint64_t> key0;  // bytes 0..7
+  std::atomic<uint64_t> key1;  // bytes 8..15
   // Guarded by the lock bit (owned by the claimer while CLAIMING/PENDING).
-  uint32_t completed = 0;
-  uint32_t seeders = 0;
-  uint32_t count4 = 0;
-  uint32_t cap4 = 0;
-  uint32_t count6 = 0;
-  uint32_t cap6 = 0;
-  PeerV4* set4 = nullptr;
-  PeerV6* set6 = nullptr;
+  PeerSet peers;
 };
-static_assert(sizeof(SwarmTable::Slot) == 64, "one cache line per swarm");
+static_assert(sizeof(SwarmTable::Slot) == 32, "two swarms per cache line");
+// Sub-tables are fresh anonymous mappings and are used without running
+// constructors: all-zero bytes are an EMPTY slot (word 0, no peer block),
+// and every member is a lock-free atomic or a plain pointer.
+static_assert(std::is_standard_layout_v<SwarmTable::Slot>);
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
+struct SwarmTable::SubTable {
+  Slot* slots = nullptr;  // mmap'd, `cap` entries
+  size_t cap = 0;
+  size_t max_live = 0;          // 3/4 of cap: probe runs stay short
+  size_t bytes = 0;             // mapped bytes, charged to the budget
+  std::atomic<uint64_t> live{0};  // CLAIMING + PENDING + LIVE slots
+};
 
 namespace {
+
+using SubTable = SwarmTable::SubTable;
+using Slot = SwarmTable::Slot;
+
+inline size_t HomeOf(uint64_t hash, size_t cap) {
+  return static_cast<size_t>(
+      (static_cast<unsigned __int128>(hash) * cap) >> 64);
+}
+inline size_t NextIndex(size_t i, size_t cap) {
+  return i + 1 == cap ? 0 : i + 1;
+}
+inline size_t PrevIndex(size_t i, size_t cap) {
+  return i == 0 ? cap - 1 : i - 1;
+}
 
 struct KeyWords {
   uint64_t k0, k1;
@@ -277,8 +101,7 @@ enum class KeyCheck { kMatch, kNoMatch, kChanged };
 // Seqlock read of a slot's key, validated against the word `w` it was read
 // under: the acquire fence orders the key loads before the re-check, and
 // pairs with the release fence a claimer issues before rewriting the key.
-inline KeyCheck CheckKey(const SwarmTable::Slot& s, uint32_t w,
-                         const KeyWords& k) {
+inline KeyCheck CheckKey(const Slot& s, uint32_t w, const KeyWords& k) {
   const bool eq = s.key0.load(std::memory_order_relaxed) == k.k0 &&
                   s.key1.load(std::memory_order_relaxed) == k.k1 &&
                   s.key2.load(std::memory_order_relaxed) == k.k2;
@@ -289,28 +112,34 @@ inline KeyCheck CheckKey(const SwarmTable::Slot& s, uint32_t w,
 }
 
 // Spins until slot `s` leaves word `w` (modulo the lock bit).
-inline void WaitForChange(const SwarmTable::Slot& s, uint32_t w) {
+inline void WaitForChange(const Slot& s, uint32_t w) {
   while (((s.word.load(std::memory_order_acquire) ^ w) & ~kLockBit) == 0) {
     CpuRelax();
   }
 }
 
+size_t PageRound(size_t n) { return (n + 4095) & ~size_t{4095}; }
+
 }  // namespace
 
 SwarmTable::SwarmTable(const SwarmTableConfig& config)
     : config_(config),
-      mask_(config.capacity - 1),
-      max_live_(config.capacity - config.capacity / 8) {
-  assert(config.capacity >= 8 && (config.capacity & mask_) == 0);
-  slots_ = new Slot[config.capacity];
+      own_budget_(config.budget ? nullptr
+                                : std::make_unique<MemoryBudget>(SIZE_MAX)),
+      budget_(config.budget ? config.budget : own_budget_.get()) {
+  assert(config.initial_slots >= 8);
+  Grow(0);  // the first sub-table; a budget too small for it leaves none
 }
 
 SwarmTable::~SwarmTable() {
-  for (size_t i = 0; i <= mask_; ++i) {
-    std::free(slots_[i].set4);
-    std::free(slots_[i].set6);
+  const uint32_t n = nsubs_.load();
+  for (uint32_t k = 0; k < n; ++k) {
+    SubTable* t = subs_[k].load();
+    for (size_t i = 0; i < t->cap; ++i) t->slots[i].peers.Clear(budget_);
+    munmap(t->slots, t->bytes);
+    budget_->Release(t->bytes);
+    delete t;
   }
-  delete[] slots_;
 }
 
 uint64_t SwarmTable::HashOf(const InfoHash& h) const {
@@ -320,157 +149,233 @@ uint64_t SwarmTable::HashOf(const InfoHash& h) const {
   return rt_siphash24_conn(config_.seed0, config_.seed1, h.bytes.data(), tail);
 }
 
-int64_t SwarmTable::Find(const InfoHash& h, uint64_t hash,
-                         uint32_t* word) const {
-  const KeyWords k = KeyOf(h);
-  const size_t home = hash & mask_;
-  for (size_t d = 0; d <= mask_; ++d) {
-    const size_t i = (home + d) & mask_;
-    const Slot& s = slots_[i];
-    const uint32_t w = s.word.load(std::memory_order_acquire);
-    const uint32_t st = StateOf(w);
-    if (st == kEmpty) return -1;
-    if (st != kLive) continue;  // a PENDING insert has not happened yet
-    const KeyCheck c = CheckKey(s, w, k);
-    if (c == KeyCheck::kChanged) {
-      --d;  // look at this slot again
-      continue;
-    }
-    if (c == KeyCheck::kMatch) {
-      *word = w;
-      return static_cast<int64_t>(i);
-    }
-  }
-  return -1;
+PeerSetContext SwarmTable::PeerContext() const {
+  PeerSetContext c;
+  c.seed = config_.seed0 ^ config_.seed1;
+  c.max_per_source = config_.max_peers_per_source;
+  c.max_per_swarm = config_.max_peers_per_swarm;
+  c.budget = budget_;
+  return c;
 }
 
-int64_t SwarmTable::FindOrInsert(const InfoHash& h, uint64_t hash,
-                                 uint32_t* word) {
-  const KeyWords k = KeyOf(h);
-  const size_t home = hash & mask_;
-  for (;;) {
-    // 1. Look for the swarm; remember the first tombstone and the EMPTY end.
-    int64_t target = -1;
-    uint32_t target_word = 0;
-    bool rescan = false;
-    for (size_t d = 0; d <= mask_; ++d) {
-      const size_t i = (home + d) & mask_;
-      Slot& s = slots_[i];
+bool SwarmTable::Grow(uint32_t seen) {
+  if (growing_.exchange(true, std::memory_order_acquire)) {
+    // Another thread is mapping a sub-table: wait for that one syscall.
+    while (growing_.load(std::memory_order_acquire)) CpuRelax();
+    return nsubs_.load(std::memory_order_acquire) != seen;
+  }
+  bool grew = true;
+  const uint32_t n = nsubs_.load(std::memory_order_acquire);
+  if (n == seen) {
+    size_t want = std::max(config_.initial_slots, capacity() / 2);
+    // Near the budget, a smaller sub-table still helps (not a tiny one).
+    const size_t fits = budget_->available() / sizeof(Slot);
+    bool worth_it = true;
+    if (n > 0 && want > fits) {
+      want = fits & ~size_t{63};
+      worth_it = want >= kMinGrowSlots;
+    }
+    grew = false;
+    if (n < kMaxSubTables && worth_it) {
+      const size_t bytes = PageRound(want * sizeof(Slot));
+      if (budget_->TryCharge(bytes)) {
+        void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED) {
+          budget_->Release(bytes);
+        } else {
+          auto* t = new SubTable;
+          t->slots = static_cast<Slot*>(mem);
+          t->cap = want;
+          t->max_live = want - want / 4;
+          t->bytes = bytes;
+          subs_[n].store(t, std::memory_order_release);
+          capacity_.fetch_add(want, std::memory_order_release);
+          // seq_cst: an inserter whose rescan loads the count after this
+          // store sees the new sub-table (see ConfirmUnique).
+          nsubs_.store(n + 1, std::memory_order_seq_cst);
+          grew = true;
+        }
+      }
+    }
+  }
+  growing_.store(false, std::memory_order_release);
+  return grew;
+}
+
+bool SwarmTable::Find(const InfoHash& h, uint64_t hash, SlotRef* at) const {
+  const KeyWords key = KeyOf(h);
+  const uint32_t n = nsubs_.load(std::memory_order_acquire);
+  for (uint32_t k = 0; k < n; ++k) {
+    SubTable* t = subs_[k].load(std::memory_order_acquire);
+    size_t i = HomeOf(hash, t->cap);
+    for (size_t d = 0; d < t->cap; ++d, i = NextIndex(i, t->cap)) {
+      const Slot& s = t->slots[i];
       const uint32_t w = s.word.load(std::memory_order_acquire);
       const uint32_t st = StateOf(w);
-      if (st == kEmpty) {
-        if (target < 0) {
-          target = static_cast<int64_t>(i);
-          target_word = w;
-        }
-        break;
+      if (st == kEmpty) break;
+      if (st != kLive) continue;  // a PENDING insert has not happened yet
+      const KeyCheck c = CheckKey(s, w, key);
+      if (c == KeyCheck::kChanged) {
+        // Look at this slot again.
+        i = PrevIndex(i, t->cap);
+        --d;
+        continue;
       }
-      if (st == kTomb) {
-        if (target < 0) {
-          target = static_cast<int64_t>(i);
-          target_word = w;
-        }
+      if (c == KeyCheck::kMatch) {
+        *at = {t, k, i, w};
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool SwarmTable::ScanForInsert(const InfoHash& h, uint64_t hash,
+                               SlotRef* found, SlotRef* free) const {
+  const KeyWords key = KeyOf(h);
+  const uint32_t n = nsubs_.load(std::memory_order_acquire);
+  for (uint32_t k = 0; k < n; ++k) {
+    SubTable* t = subs_[k].load(std::memory_order_acquire);
+    const bool room =
+        free->sub == nullptr &&
+        t->live.load(std::memory_order_relaxed) < t->max_live;
+    size_t i = HomeOf(hash, t->cap);
+    for (size_t d = 0; d < t->cap; ++d, i = NextIndex(i, t->cap)) {
+      Slot& s = t->slots[i];
+      const uint32_t w = s.word.load(std::memory_order_acquire);
+      const uint32_t st = StateOf(w);
+      if (st == kEmpty || st == kTomb) {
+        if (room && free->sub == nullptr) *free = {t, k, i, w};
+        if (st == kEmpty) break;
         continue;
       }
       if (st == kClaiming) continue;
-      const KeyCheck c = CheckKey(s, w, k);
-      if (c == KeyCheck::kChanged) {
-        rescan = true;
-        break;
-      }
+      const KeyCheck c = CheckKey(s, w, key);
+      if (c == KeyCheck::kChanged) return false;
       if (c == KeyCheck::kNoMatch) continue;
       if (st == kLive) {
-        *word = w;
-        return static_cast<int64_t>(i);
+        *found = {t, k, i, w};
+        return true;
       }
       WaitForChange(s, w);  // someone is inserting this very swarm
-      rescan = true;
-      break;
+      return false;
     }
-    if (rescan) continue;
-    if (target < 0) {
-      refused_full_.fetch_add(1, std::memory_order_relaxed);
-      return -1;
-    }
-    if (live_.fetch_add(1, std::memory_order_relaxed) >= max_live_) {
-      live_.fetch_sub(1, std::memory_order_relaxed);
-      refused_full_.fetch_add(1, std::memory_order_relaxed);
-      return -1;
-    }
+  }
+  return true;
+}
 
-    // 2. Claim the slot and publish our key as PENDING.
-    Slot& t = slots_[target];
-    const uint32_t claimed = NextVersion(target_word, kClaiming);
-    if (!t.word.compare_exchange_strong(target_word, claimed,
+bool SwarmTable::ConfirmUnique(const InfoHash& h, uint64_t hash,
+                               const SlotRef& own) {
+  // Abandon our slot if an EMPTY precedes it in its sub-table (Sweep
+  // cleared a tombstone: our slot would be unreachable), if the key is
+  // LIVE elsewhere, or if an earlier slot is PENDING with it; wait for a
+  // later PENDING one to resolve (it will see us and give way, or go LIVE
+  // first, and then we give way).
+  const KeyWords key = KeyOf(h);
+  const uint32_t n = nsubs_.load(std::memory_order_seq_cst);
+  for (uint32_t k = 0; k < n; ++k) {
+    SubTable* t = subs_[k].load(std::memory_order_acquire);
+    bool passed_own = k > own.k;  // later sub-tables come after us
+    size_t i = HomeOf(hash, t->cap);
+    for (size_t d = 0; d < t->cap; ++d, i = NextIndex(i, t->cap)) {
+      if (t == own.sub && i == own.i) {
+        passed_own = true;
+        continue;
+      }
+      Slot& s = t->slots[i];
+      const uint32_t w = s.word.load(std::memory_order_seq_cst);
+      const uint32_t st = StateOf(w);
+      if (st == kEmpty) {
+        if (t == own.sub && !passed_own) return false;
+        break;
+      }
+      if (st == kTomb || st == kClaiming) continue;
+      const KeyCheck c = CheckKey(s, w, key);
+      if (c == KeyCheck::kNoMatch) continue;
+      if (c == KeyCheck::kMatch && (st == kLive || !passed_own)) return false;
+      if (c == KeyCheck::kMatch) WaitForChange(s, w);
+      // Look at this slot again (changed, or waited for).
+      i = PrevIndex(i, t->cap);
+      --d;
+    }
+  }
+  return true;
+}
+
+bool SwarmTable::FindOrInsert(const InfoHash& h, uint64_t hash,
+                              const PeerEndpoint& src, uint32_t now,
+                              SlotRef* at, AnnounceStatus* why) {
+  const KeyWords key = KeyOf(h);
+  bool allowed = false;  // the limiter is asked once per new swarm
+  for (;;) {
+    SlotRef found, free;
+    const uint32_t seen = nsubs_.load(std::memory_order_acquire);
+    if (!ScanForInsert(h, hash, &found, &free)) continue;
+    if (found.sub != nullptr) {
+      *at = found;
+      return true;
+    }
+    if (!allowed) {
+      if (config_.limiter && !config_.limiter->Allow(src, now)) {
+        refused_torrent_rate_.fetch_add(1, std::memory_order_relaxed);
+        *why = AnnounceStatus::kRateLimited;
+        return false;
+      }
+      allowed = true;
+    }
+    const bool capped = config_.max_torrents != 0 &&
+                        live_.load(std::memory_order_relaxed) >=
+                            config_.max_torrents;
+    if (free.sub == nullptr || capped) {
+      if (!capped && Grow(seen)) continue;
+      refused_torrent_memory_.fetch_add(1, std::memory_order_relaxed);
+      *why = AnnounceStatus::kTableFull;
+      return false;
+    }
+    SubTable& t = *free.sub;
+    if (t.live.fetch_add(1, std::memory_order_relaxed) >= t.max_live) {
+      t.live.fetch_sub(1, std::memory_order_relaxed);
+      continue;
+    }
+    // Claim the slot and publish our key as PENDING.
+    Slot& s = t.slots[free.i];
+    uint32_t expect = free.word;
+    const uint32_t claimed = NextVersion(expect, kClaiming);
+    if (!s.word.compare_exchange_strong(expect, claimed,
                                         std::memory_order_acq_rel)) {
-      live_.fetch_sub(1, std::memory_order_relaxed);
+      t.live.fetch_sub(1, std::memory_order_relaxed);
       continue;
     }
     // Release fence: a reader that sees any of the key stores below also
     // sees the new version when it re-checks the word (see CheckKey).
     std::atomic_thread_fence(std::memory_order_release);
-    t.key0.store(k.k0, std::memory_order_relaxed);
-    t.key1.store(k.k1, std::memory_order_relaxed);
-    t.key2.store(k.k2, std::memory_order_relaxed);
-    t.completed = t.seeders = 0;
-    t.count4 = t.cap4 = t.count6 = t.cap6 = 0;
-    t.set4 = nullptr;
-    t.set6 = nullptr;
+    s.key0.store(key.k0, std::memory_order_relaxed);
+    s.key1.store(key.k1, std::memory_order_relaxed);
+    s.key2.store(key.k2, std::memory_order_relaxed);
     const uint32_t pending = WithState(claimed, kPending);
-    // seq_cst: with the seq_cst loads of the rescan below, of two inserters
+    // seq_cst: with the seq_cst loads of ConfirmUnique, of two inserters
     // of the same key at least one sees the other (store-load ordering).
-    t.word.store(pending, std::memory_order_seq_cst);
-
-    // 3. Rescan the whole chain. Abandon our slot if an EMPTY precedes it
-    // (Sweep cleared a tombstone: our slot would be unreachable), if the
-    // key is LIVE elsewhere, or if an earlier slot is PENDING with it; wait
-    // for a later PENDING one to resolve (it will see us and give way, or
-    // go LIVE first, and then we give way).
-    bool abandon = false;
-    bool passed_own = false;
-    for (size_t d = 0; d <= mask_ && !abandon; ++d) {
-      const size_t i = (home + d) & mask_;
-      if (i == static_cast<size_t>(target)) {
-        passed_own = true;
-        continue;
-      }
-      Slot& s = slots_[i];
-      const uint32_t w = s.word.load(std::memory_order_seq_cst);
-      const uint32_t st = StateOf(w);
-      if (st == kEmpty) {
-        abandon = !passed_own;
-        break;
-      }
-      if (st == kTomb || st == kClaiming) continue;
-      const KeyCheck c = CheckKey(s, w, k);
-      if (c == KeyCheck::kChanged) {
-        --d;
-        continue;
-      }
-      if (c == KeyCheck::kNoMatch) continue;
-      if (st == kLive || !passed_own) {
-        abandon = true;
-      } else {
-        WaitForChange(s, w);
-        --d;
-      }
-    }
-    if (abandon) {
-      t.word.store(NextVersion(pending, kTomb), std::memory_order_release);
-      live_.fetch_sub(1, std::memory_order_relaxed);
+    s.word.store(pending, std::memory_order_seq_cst);
+    free.word = pending;
+    if (!ConfirmUnique(h, hash, free)) {
+      s.word.store(NextVersion(pending, kTomb), std::memory_order_release);
+      t.live.fetch_sub(1, std::memory_order_relaxed);
       continue;
     }
+    live_.fetch_add(1, std::memory_order_relaxed);
     const uint32_t live = WithState(pending, kLive);
     // Release: a thread that locks this slot sees the initialized fields.
-    t.word.store(live, std::memory_order_release);
-    *word = live;
-    return target;
+    s.word.store(live, std::memory_order_release);
+    free.word = live;
+    *at = free;
+    return true;
   }
 }
 
-bool SwarmTable::TryLock(size_t i, uint32_t word) {
-  std::atomic<uint32_t>& w = slots_[i].word;
-  const uint32_t unlocked = word & ~kLockBit;
+bool SwarmTable::TryLock(const SlotRef& at) {
+  std::atomic<uint32_t>& w = at.sub->slots[at.i].word;
+  const uint32_t unlocked = at.word & ~kLockBit;
   uint32_t cur = w.load(std::memory_order_relaxed);
   for (;;) {
     if ((cur & ~kLockBit) != unlocked) return false;  // swarm gone
@@ -488,11 +393,25 @@ bool SwarmTable::TryLock(size_t i, uint32_t word) {
   }
 }
 
-void SwarmTable::Unlock(size_t i) {
-  std::atomic<uint32_t>& w = slots_[i].word;
+void SwarmTable::Unlock(const SlotRef& at) {
+  std::atomic<uint32_t>& w = at.sub->slots[at.i].word;
   // Only the holder changes a locked word, so a plain release store works.
   w.store(w.load(std::memory_order_relaxed) & ~kLockBit,
           std::memory_order_release);
+}
+
+void SwarmTable::CountDelta(const SwarmCounts& before, uint32_t v4_before,
+                            const Slot& s) {
+  const SwarmCounts after = s.peers.counts();
+  const uint32_t v4 = s.peers.peers(AddressFamily::kV4);
+  const uint32_t total_before = before.seeders + before.leechers;
+  const uint32_t total_after = after.seeders + after.leechers;
+  peers_v4_.fetch_add(uint64_t{v4} - v4_before, std::memory_order_relaxed);
+  peers_v6_.fetch_add(
+      (uint64_t{total_after} - v4) - (uint64_t{total_before} - v4_before),
+      std::memory_order_relaxed);
+  seeders_.fetch_add(uint64_t{after.seeders} - before.seeders,
+                     std::memory_order_relaxed);
 }
 
 AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
@@ -500,152 +419,96 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
   AnnounceResult r;
   const uint64_t hash = HashOf(p.info_hash);
   const bool stopped = p.event == protocol::Event::kStopped;
-  int64_t idx;
+  SlotRef at;
   for (;;) {
-    uint32_t w = 0;
-    idx = stopped ? Find(p.info_hash, hash, &w)
-                  : FindOrInsert(p.info_hash, hash, &w);
-    if (idx < 0) {
-      if (!stopped) r.status = AnnounceStatus::kTableFull;
+    if (stopped) {
+      if (!Find(p.info_hash, hash, &at)) return r;
+    } else if (!FindOrInsert(p.info_hash, hash, p.peer, p.now, &at,
+                             &r.status)) {
       return r;
     }
-    if (TryLock(static_cast<size_t>(idx), w)) break;
+    if (TryLock(at)) break;
   }
-  Slot& s = slots_[idx];
-  const uint16_t meta =
-      static_cast<uint16_t>(TickOf(p.now) | (p.seeder ? kSeederBit : 0));
-
-  auto apply = [&](auto set, auto key, std::atomic<uint64_t>& family_peers) {
-    using E = decltype(key);
-    E* hole = nullptr;
-    E* e = set.Find(key, &hole);
-    if (stopped) {
-      if (e != nullptr) {
-        if (e->meta & kSeederBit) --s.seeders;
-        set.Erase(e);
-        family_peers.fetch_sub(1, std::memory_order_relaxed);
-      }
-      return;
-    }
-    if (e == nullptr) {
-      e = set.Insert(key, hole);
-      if (e == nullptr) return;  // out of memory: answer without storing
-      family_peers.fetch_add(1, std::memory_order_relaxed);
-      if (p.seeder) {
-        ++s.seeders;
-        if (p.event == protocol::Event::kCompleted) ++s.completed;
-      }
-    } else {
-      const bool was_seeder = e->meta & kSeederBit;
-      if (!was_seeder && p.seeder) {
-        ++s.seeders;
-        ++s.completed;
-      } else if (was_seeder && !p.seeder) {
-        --s.seeders;
-      }
-    }
-    e->meta = meta;
-    const size_t entry = E::kIpLen + 2;
-    const uint32_t want = static_cast<uint32_t>(
-        std::min<size_t>(p.numwant, peers_out.size() / entry));
-    r.peers_written =
-        set.Select(key, p.seeder, want, p.random, peers_out.data());
-  };
-  if (p.peer.family == AddressFamily::kV4) {
-    apply(PeerSet<PeerV4>{s.set4, s.count4, s.cap4, config_.seed0, peer_bytes_},
-          MakeEntry<PeerV4>(p.peer), peers_v4_);
+  Slot& s = at.sub->slots[at.i];
+  const PeerSetContext ctx = PeerContext();
+  const SwarmCounts before = s.peers.counts();
+  const uint32_t v4_before = s.peers.peers(AddressFamily::kV4);
+  if (stopped) {
+    s.peers.Remove(p.peer, ctx);
   } else {
-    apply(PeerSet<PeerV6>{s.set6, s.count6, s.cap6, config_.seed1, peer_bytes_},
-          MakeEntry<PeerV6>(p.peer), peers_v6_);
+    PeerAnnounce a;
+    a.peer = p.peer;
+    a.seeder = p.seeder;
+    a.completed_event = p.event == protocol::Event::kCompleted;
+    a.now = p.now;
+    switch (s.peers.Announce(a, ctx)) {
+      case PeerChange::kNoMemory:
+        refused_peer_memory_.fetch_add(1, std::memory_order_relaxed);
+        r.status = AnnounceStatus::kNoMemory;
+        break;
+      case PeerChange::kSourceCapped:
+        refused_source_cap_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case PeerChange::kSwarmFull:
+        refused_swarm_cap_.fetch_add(1, std::memory_order_relaxed);
+        break;
+      default:
+        break;
+    }
+    if (r.status == AnnounceStatus::kOk) {
+      r.peers_written =
+          s.peers.Select(p.peer, p.seeder, p.numwant, p.random, peers_out);
+    }
   }
-  r.counts.seeders = s.seeders;
-  r.counts.leechers = s.count4 + s.count6 - s.seeders;
-  r.counts.completed = s.completed;
-  Unlock(static_cast<size_t>(idx));
+  CountDelta(before, v4_before, s);
+  r.counts = s.peers.counts();
+  Unlock(at);
   return r;
 }
 
 SwarmCounts SwarmTable::Scrape(const InfoHash& h) {
   const uint64_t hash = HashOf(h);
   for (;;) {
-    uint32_t w = 0;
-    const int64_t idx = Find(h, hash, &w);
-    if (idx < 0) return {};
-    if (!TryLock(static_cast<size_t>(idx), w)) continue;
-    const Slot& s = slots_[idx];
-    SwarmCounts c{s.seeders, s.count4 + s.count6 - s.seeders, s.completed};
-    Unlock(static_cast<size_t>(idx));
+    SlotRef at;
+    if (!Find(h, hash, &at)) return {};
+    if (!TryLock(at)) continue;
+    const SwarmCounts c = at.sub->slots[at.i].peers.counts();
+    Unlock(at);
     return c;
   }
 }
 
-void SwarmTable::SweepSlot(size_t i, uint32_t now) {
-  Slot& s = slots_[i];
+void SwarmTable::SweepSlot(SubTable& t, size_t i, uint32_t now) {
+  Slot& s = t.slots[i];
   const uint32_t w = s.word.load(std::memory_order_acquire);
   if (StateOf(w) != kLive || (w & kLockBit)) return;  // busy: next round
-  if (!TryLock(i, w)) return;
-  const uint16_t now_tick = TickOf(now);
-  const uint32_t timeout_ticks =
-      (config_.peer_timeout_s + kTickSeconds - 1) / kTickSeconds;
-  auto expire = [&](auto set, std::atomic<uint64_t>& family_peers) {
-    uint32_t expired = 0, expired_seeders = 0;
-    auto alive = [&](const auto& e) {
-      const uint32_t age = (now_tick - (e.meta & kTickMask)) & kTickMask;
-      return age <= timeout_ticks;
-    };
-    for (uint32_t j = 0; j < set.cap; ++j) {
-      const auto& e = set.arr[j];
-      if (e.port != 0 && !alive(e)) {
-        ++expired;
-        if (e.meta & kSeederBit) ++expired_seeders;
-      }
-    }
-    if (expired == 0) return 0u;
-    const uint32_t left = set.count - expired;
-    uint32_t cap = 0;
-    if (left > 0) {
-      cap = 2;
-      while (PeerSet<std::remove_cvref_t<decltype(set.arr[0])>>::Overfull(
-          left, cap)) {
-        cap *= 2;
-      }
-    }
-    if (!set.Rebuild(cap, alive)) return 0u;
-    s.seeders -= expired_seeders;
-    family_peers.fetch_sub(expired, std::memory_order_relaxed);
-    return expired;
-  };
-  expire(PeerSet<PeerV4>{s.set4, s.count4, s.cap4, config_.seed0, peer_bytes_},
-         peers_v4_);
-  expire(PeerSet<PeerV6>{s.set6, s.count6, s.cap6, config_.seed1, peer_bytes_},
-         peers_v6_);
-  if (s.count4 + s.count6 == 0) {
-    std::free(s.set4);
-    std::free(s.set6);
-    peer_bytes_.fetch_sub(
-        uint64_t{s.cap4} * sizeof(PeerV4) + uint64_t{s.cap6} * sizeof(PeerV6),
-        std::memory_order_relaxed);
-    s.set4 = nullptr;
-    s.set6 = nullptr;
-    s.cap4 = s.cap6 = 0;
-    // Release: the next claimer of this tombstone sees the freed fields.
+  const SlotRef at{&t, 0, i, w};
+  if (!TryLock(at)) return;
+  const SwarmCounts before = s.peers.counts();
+  const uint32_t v4_before = s.peers.peers(AddressFamily::kV4);
+  s.peers.Expire(now, config_.peer_timeout_s, PeerContext());
+  if (s.peers.empty()) s.peers.Clear(budget_);
+  CountDelta(before, v4_before, s);
+  if (s.peers.empty()) {
+    // Release: the next claimer of this tombstone sees the cleared set.
     s.word.store(NextVersion(w, kTomb), std::memory_order_release);
     live_.fetch_sub(1, std::memory_order_relaxed);
+    t.live.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
-  Unlock(i);
+  Unlock(at);
 }
 
-void SwarmTable::ClearTombstone(size_t i) {
+void SwarmTable::ClearTombstone(SubTable& t, size_t i) {
   // Turns a run of tombstones that ends at an EMPTY slot into EMPTY slots,
   // last one first. Clearing slot i is safe only while i+1 is EMPTY; the
   // check after the CAS catches an inserter that claimed i+1 meanwhile (its
   // own rescan may have missed our EMPTY), and puts the tombstone back.
-  for (size_t steps = 0; steps <= mask_; ++steps, i = (i - 1) & mask_) {
-    Slot& s = slots_[i];
+  for (size_t steps = 0; steps < t.cap; ++steps, i = PrevIndex(i, t.cap)) {
+    Slot& s = t.slots[i];
     uint32_t w = s.word.load(std::memory_order_seq_cst);
     if (StateOf(w) != kTomb) return;
-    const Slot& next = slots_[(i + 1) & mask_];
+    const Slot& next = t.slots[NextIndex(i, t.cap)];
     if (StateOf(next.word.load(std::memory_order_seq_cst)) != kEmpty) return;
     const uint32_t emptied = NextVersion(w, kEmpty);
     if (!s.word.compare_exchange_strong(w, emptied,
@@ -664,15 +527,34 @@ void SwarmTable::ClearTombstone(size_t i) {
 size_t SwarmTable::Sweep(uint32_t now, size_t max_slots) {
   const uint64_t before = peers_v4_.load(std::memory_order_relaxed) +
                           peers_v6_.load(std::memory_order_relaxed);
-  for (size_t n = 0; n < max_slots && n <= mask_; ++n) {
-    const size_t i = sweep_cursor_;
-    sweep_cursor_ = (sweep_cursor_ + 1) & mask_;
-    SweepSlot(i, now);
-    if (StateOf(slots_[i].word.load(std::memory_order_acquire)) == kTomb) {
-      ClearTombstone(i);
-    } else if (StateOf(slots_[i].word.load(std::memory_order_acquire)) ==
-               kEmpty) {
-      ClearTombstone((i - 1) & mask_);
+  const size_t total = capacity();
+  for (size_t n = 0; n < max_slots && n < total; ++n) {
+    const uint32_t subs = nsubs_.load(std::memory_order_acquire);
+    if (sweep_sub_ >= subs) sweep_sub_ = 0;
+    SubTable& t = *subs_[sweep_sub_].load(std::memory_order_acquire);
+    const size_t i = sweep_index_;
+    SweepSlot(t, i, now);
+    const uint32_t st = StateOf(t.slots[i].word.load(std::memory_order_acquire));
+    if (st == kTomb) {
+      ClearTombstone(t, i);
+    } else if (st == kEmpty) {
+      ClearTombstone(t, PrevIndex(i, t.cap));
+    }
+    // Probe statistics for the soak test: runs of non-EMPTY slots.
+    const uint32_t st2 =
+        StateOf(t.slots[i].word.load(std::memory_order_relaxed));
+    pass_run_ = st2 == kEmpty ? 0 : pass_run_ + 1;
+    pass_probe_ = std::max(pass_probe_, pass_run_);
+    pass_tombs_ += st2 == kTomb;
+    if (++sweep_index_ >= t.cap) {
+      sweep_index_ = 0;
+      pass_run_ = 0;
+      if (++sweep_sub_ >= subs) {
+        sweep_sub_ = 0;
+        max_probe_.store(pass_probe_, std::memory_order_relaxed);
+        tombstones_.store(pass_tombs_, std::memory_order_relaxed);
+        pass_probe_ = pass_tombs_ = 0;
+      }
     }
   }
   const uint64_t after = peers_v4_.load(std::memory_order_relaxed) +
@@ -681,68 +563,86 @@ size_t SwarmTable::Sweep(uint32_t now, size_t max_slots) {
 }
 
 SwarmTableStats SwarmTable::stats() const {
-  return {live_.load(std::memory_order_relaxed),
-          peers_v4_.load(std::memory_order_relaxed),
-          peers_v6_.load(std::memory_order_relaxed),
-          refused_full_.load(std::memory_order_relaxed)};
-}
-
-size_t SwarmTable::MemoryBytes() const {
-  return capacity() * sizeof(Slot) +
-         peer_bytes_.load(std::memory_order_relaxed);
+  SwarmTableStats s;
+  s.torrents = live_.load(std::memory_order_relaxed);
+  s.peers_v4 = peers_v4_.load(std::memory_order_relaxed);
+  s.peers_v6 = peers_v6_.load(std::memory_order_relaxed);
+  s.seeders = seeders_.load(std::memory_order_relaxed);
+  s.refused.torrent_memory =
+      refused_torrent_memory_.load(std::memory_order_relaxed);
+  s.refused.torrent_rate = refused_torrent_rate_.load(std::memory_order_relaxed);
+  s.refused.peer_memory = refused_peer_memory_.load(std::memory_order_relaxed);
+  s.refused.peer_source_cap =
+      refused_source_cap_.load(std::memory_order_relaxed);
+  s.refused.peer_swarm_cap = refused_swarm_cap_.load(std::memory_order_relaxed);
+  return s;
 }
 
 bool SwarmTable::CheckInvariants(std::string* why) {
-  uint64_t v4 = 0, v6 = 0, live = 0;
-  std::vector<InfoHash> seen;
-  for (size_t i = 0; i <= mask_; ++i) {
-    Slot& s = slots_[i];
-    const uint32_t w = s.word.load(std::memory_order_acquire);
-    if (StateOf(w) != kLive) {
-      if (StateOf(w) != kEmpty && StateOf(w) != kTomb) {
-        *why =
-            absl::StrCat("slot ", i, " left in transient state ", StateOf(w));
+  uint64_t v4 = 0, v6 = 0, live = 0, seeders = 0;
+  size_t bytes = 0;
+  const PeerSetContext ctx = PeerContext();
+  const uint32_t n = nsubs_.load();
+  for (uint32_t k = 0; k < n; ++k) {
+    SubTable& t = *subs_[k].load();
+    bytes += t.bytes;
+    uint64_t sub_live = 0;
+    for (size_t i = 0; i < t.cap; ++i) {
+      Slot& s = t.slots[i];
+      const uint32_t w = s.word.load(std::memory_order_acquire);
+      bytes += s.peers.bytes();
+      if (StateOf(w) != kLive) {
+        if (StateOf(w) != kEmpty && StateOf(w) != kTomb) {
+          *why = absl::StrCat("slot ", k, "/", i, " left in transient state ",
+                              StateOf(w));
+          return false;
+        }
+        if (s.peers.bytes() != 0) {
+          *why = absl::StrCat("slot ", k, "/", i, " is free but holds peers");
+          return false;
+        }
+        continue;
+      }
+      ++live;
+      ++sub_live;
+      if (!s.peers.Check(ctx, why)) {
+        *why = absl::StrCat("slot ", k, "/", i, ": ", *why);
         return false;
       }
-      continue;
+      v4 += s.peers.peers(AddressFamily::kV4);
+      v6 += s.peers.peers(AddressFamily::kV6);
+      seeders += s.peers.counts().seeders;
+      InfoHash h;
+      const uint64_t k0 = s.key0.load(std::memory_order_relaxed);
+      const uint64_t k1 = s.key1.load(std::memory_order_relaxed);
+      const uint32_t k2 = s.key2.load(std::memory_order_relaxed);
+      std::memcpy(h.bytes.data(), &k0, 8);
+      std::memcpy(h.bytes.data() + 8, &k1, 8);
+      std::memcpy(h.bytes.data() + 16, &k2, 4);
+      SlotRef at;
+      if (!Find(h, HashOf(h), &at) || at.sub != &t || at.i != i) {
+        *why = absl::StrCat("slot ", k, "/", i,
+                            " is unreachable or duplicated");
+        return false;
+      }
     }
-    ++live;
-    uint32_t c4 = 0, c6 = 0, seeders = 0;
-    for (uint32_t j = 0; j < s.cap4; ++j) {
-      if (s.set4[j].port == 0) continue;
-      ++c4;
-      if (s.set4[j].meta & kSeederBit) ++seeders;
-    }
-    for (uint32_t j = 0; j < s.cap6; ++j) {
-      if (s.set6[j].port == 0) continue;
-      ++c6;
-      if (s.set6[j].meta & kSeederBit) ++seeders;
-    }
-    if (c4 != s.count4 || c6 != s.count6 || seeders != s.seeders) {
-      *why = absl::StrCat("slot ", i, ": counts ", s.count4, "/", s.count6, "/",
-                          s.seeders, " but peers ", c4, "/", c6, "/", seeders);
-      return false;
-    }
-    v4 += c4;
-    v6 += c6;
-    InfoHash h;
-    const uint64_t k0 = s.key0.load(std::memory_order_relaxed);
-    const uint64_t k1 = s.key1.load(std::memory_order_relaxed);
-    const uint32_t k2 = s.key2.load(std::memory_order_relaxed);
-    std::memcpy(h.bytes.data(), &k0, 8);
-    std::memcpy(h.bytes.data() + 8, &k1, 8);
-    std::memcpy(h.bytes.data() + 16, &k2, 4);
-    uint32_t w2 = 0;
-    if (Find(h, HashOf(h), &w2) != static_cast<int64_t>(i)) {
-      *why = absl::StrCat("slot ", i, " is unreachable or duplicated");
+    if (sub_live != t.live.load()) {
+      *why = absl::StrCat("sub-table ", k, " counts ", t.live.load(),
+                          " live but holds ", sub_live);
       return false;
     }
   }
   if (v4 != peers_v4_.load() || v6 != peers_v6_.load() ||
-      live != live_.load()) {
-    *why =
-        absl::StrCat("table totals ", peers_v4_.load(), "/", peers_v6_.load(),
-                     "/", live_.load(), " but found ", v4, "/", v6, "/", live);
+      live != live_.load() || seeders != seeders_.load()) {
+    *why = absl::StrCat("table totals ", peers_v4_.load(), "/",
+                        peers_v6_.load(), "/", live_.load(), "/",
+                        seeders_.load(), " but found ", v4, "/", v6, "/", live,
+                        "/", seeders);
+    return false;
+  }
+  if (own_budget_ && bytes != budget_->used()) {
+    *why = absl::StrCat("budget counts ", budget_->used(), " bytes, table holds ",
+                        bytes);
     return false;
   }
   return true;

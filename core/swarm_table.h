@@ -1,21 +1,45 @@
 // SwarmTable: info hash → swarm of peers, the tracker's only shared state.
 //
-// A fixed-capacity open-addressing table (capacity a power of two chosen at
-// start). Probing is linear from a home slot picked by SipHash-2-4 keyed with
-// a random seed, so crafted info hashes cannot build long probe chains.
-// Finding or inserting a swarm takes no lock: each slot has one 32-bit state
-// word (state, lock bit, version) changed only by CAS. A swarm's peer set is
-// guarded by the lock bit in that same word: critical sections are a few
-// hundred nanoseconds (find/insert/erase one peer, copy up to numwant
-// entries), and acquiring the lock also validates that the slot still holds
-// the same swarm (same version), which is what makes reclamation safe.
-// bench/core/swarm_table_bench.cc shows two threads on the same popular
-// torrents against a sharded-mutex table.
+// Slots. Each swarm is one 32-byte slot (half a cache line): a 32-bit
+// state word (state, lock bit, version), the 20-byte info hash, and the
+// PeerSet pointer (core/peer_set.h). Probing is linear from a home picked by
+// SipHash-2-4 keyed with a random seed, so crafted info hashes cannot build
+// long probe chains. Finding or inserting a swarm takes no lock: a slot
+// changes state only by CAS on its word. A swarm's peer set is guarded by
+// the lock bit in that same word (critical sections are a few hundred
+// nanoseconds), and acquiring the lock also validates that the slot still
+// holds the same swarm (same version), which is what makes reclamation safe.
 //
-// Peers are keyed by (IP, port), never by peer_id, so nobody can replace
-// another's entry. IPv4 and IPv6 peers live in separate sets; a requester only
-// gets peers of its own family. Peer sets are small open-addressing arrays
-// (8 bytes per IPv4 peer, 20 per IPv6 peer, load ≤ 3/4).
+// Growth (folly AtomicHashMap's scheme). The table is a list of up to
+// kMaxSubTables sub-tables. The first holds kInitialSlots slots (1 MiB);
+// when no sub-table has room for a new swarm, one thread maps another
+// sub-table of half the total so far (the table grows ×1.5, so it is never
+// much emptier than 3/4 × 2/3 = 1/2) and publishes it. Nothing ever moves:
+// a swarm stays in the slot it was created in, so lookups and the slot
+// protocol are exactly those of a fixed table, run over each sub-table in
+// turn (oldest first: the oldest swarms, created while the table was
+// small, are the popular ones). We chose this over cooperative migration
+// (Click's NonBlockingHashMap, junction's Leapfrog) because migrating a
+// slot would mean moving a locked swarm and its peer pointer between
+// tables while other threads hold its version; chaining keeps every
+// invariant of the fixed table and costs one more probe run per sub-table
+// on a miss (announces for new torrents and scrapes of unknown ones).
+// Worst delay one request sees during a resize: the growing thread makes
+// one mmap() call (the pages are zero and faulted in later by whoever
+// touches them); an inserter that needs the new sub-table meanwhile spins
+// for that one syscall (a few microseconds). Lookups never wait.
+// The table never shrinks: at most `budget` bytes of slots exist, and
+// tombstones left by a flood are reused or cleared by the sweep.
+//
+// Memory. Every slot array and every peer block is charged to one
+// MemoryBudget. At the budget a new swarm or a new peer is refused
+// (kTableFull / kNoMemory: the tracker answers "tracker is full"); stored
+// peers keep announcing, expiring and changing role.
+//
+// Fairness. With a SourceLimiter, one source (IPv4 address, IPv6 /64) may
+// create new swarms only at its rate; PeerSet caps one source's entries per
+// swarm and the size of a swarm (such peers get peers back, but are not
+// stored).
 //
 // Thread safety: every public method may be called from any thread
 // concurrently. Sweep() is meant for one housekeeping thread at a time.
@@ -24,43 +48,54 @@
 //   EMPTY --claim(CAS)--> CLAIMING --key written--> PENDING --rescan ok--> LIVE
 //   PENDING --duplicate found--> TOMB      LIVE --swept while empty--> TOMB
 //   TOMB --claim(CAS)--> CLAIMING          TOMB --Sweep, next is EMPTY--> EMPTY
+// Slots are ordered by (sub-table, distance from home); an inserter's rescan
+// covers every sub-table, gives way to an earlier PENDING or any LIVE copy
+// of its key and waits for a later PENDING one.
 // Invariants:
-//   * At most one LIVE slot holds a given info hash.
+//   * At most one LIVE slot holds a given info hash, across all sub-tables.
 //   * A LIVE slot is reachable: no EMPTY slot lies between its home and it
-//     (except for the two atomic steps in which Sweep() checks and reverts a
-//     tombstone it cleared; a lookup racing exactly then may miss the swarm,
-//     so a scrape answers zeros once or a stopped event is ignored and the
-//     peer expires instead).
-//   * seeders ≤ count4 + count6, and both equal what the peer sets hold.
+//     in its sub-table (except for the two atomic steps in which Sweep()
+//     checks and reverts a tombstone it cleared; a lookup racing exactly
+//     then may miss the swarm, so a scrape answers zeros once or a stopped
+//     event is ignored and the peer expires instead).
+//   * Counts equal what the peer sets hold; budget used = slot arrays +
+//     peer blocks.
 //   * The version (upper 28 bits) changes whenever the slot changes swarm.
 #ifndef RINGTRACK_CORE_SWARM_TABLE_H_
 #define RINGTRACK_CORE_SWARM_TABLE_H_
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
+#include <string>
 
+#include "core/memory_budget.h"
+#include "core/peer_set.h"
 #include "core/protocol.h"
+#include "core/source_limiter.h"
 #include "core/types.h"
 
 namespace ringtrack {
 
 struct SwarmTableConfig {
-  // Number of slots; a power of two. At most 7/8 of them hold swarms.
-  size_t capacity = size_t{1} << 20;
+  // Slots of the first sub-table (32 bytes each); later ones grow the total
+  // by half. Tests use tiny tables; the daemon uses the default (1 MiB).
+  size_t initial_slots = 32768;
+  // Optional extra cap on torrents (0 = only the budget limits them).
+  size_t max_torrents = 0;
   // Keys the probe hash and the peer-set hashes.
   uint64_t seed0 = 0;
   uint64_t seed1 = 0;
   // A peer not seen for this long is removed by Sweep(). At most 86400 s.
   uint32_t peer_timeout_s = 3600;
-};
-
-struct SwarmCounts {
-  uint32_t seeders = 0;
-  uint32_t leechers = 0;
-  uint32_t completed = 0;
+  uint32_t max_peers_per_source = 8;
+  uint32_t max_peers_per_swarm = 100000;
+  // REQUIRES: outlives the table. nullptr: the table owns an unlimited one.
+  MemoryBudget* budget = nullptr;
+  // nullptr: new swarms are not rate limited per source.
+  SourceLimiter* limiter = nullptr;
 };
 
 struct AnnounceParams {
@@ -69,11 +104,16 @@ struct AnnounceParams {
   protocol::Event event = protocol::Event::kNone;
   bool seeder = false;    // left == 0
   uint32_t numwant = 50;  // already capped by the caller
-  uint32_t now = 0;       // seconds, any monotonic origin
+  uint32_t now = 0;       // seconds, Unix time
   uint64_t random = 0;    // randomizes peer selection
 };
 
-enum class AnnounceStatus : uint8_t { kOk, kTableFull };
+enum class AnnounceStatus : uint8_t {
+  kOk,           // answered (the peer may still be unstored: see counters)
+  kTableFull,    // new swarm refused: budget or --max-torrents
+  kRateLimited,  // new swarm refused: its source creates swarms too fast
+  kNoMemory,     // new peer refused: budget
+};
 
 struct AnnounceResult {
   AnnounceStatus status = AnnounceStatus::kOk;
@@ -81,16 +121,28 @@ struct AnnounceResult {
   uint32_t peers_written = 0;  // entries written to the output span
 };
 
+// Why announces were refused or left unstored, by kind.
+struct RefusalCounts {
+  uint64_t torrent_memory = 0;  // new swarm, budget (or --max-torrents)
+  uint64_t torrent_rate = 0;    // new swarm, source over its rate
+  uint64_t peer_memory = 0;     // new peer, budget
+  uint64_t peer_source_cap = 0; // new peer not stored: per-source cap
+  uint64_t peer_swarm_cap = 0;  // new peer not stored: swarm full
+};
+
 struct SwarmTableStats {
   uint64_t torrents = 0;
   uint64_t peers_v4 = 0;
   uint64_t peers_v6 = 0;
-  uint64_t refused_full = 0;
+  uint64_t seeders = 0;
+  RefusalCounts refused;
 };
 
 class SwarmTable {
  public:
-  // REQUIRES: config.capacity is a power of two ≥ 8.
+  static constexpr size_t kMaxSubTables = 48;
+
+  // REQUIRES: config.initial_slots ≥ 8.
   explicit SwarmTable(const SwarmTableConfig& config);
   ~SwarmTable();
   SwarmTable(const SwarmTable&) = delete;
@@ -100,53 +152,98 @@ class SwarmTable {
   // requester's family (never the requester; a seeder gets only leechers)
   // as BEP 15 peer entries into `peers_out`, as many as whole entries fit.
   // `stopped` removes the peer and writes no peers. `completed`, or a
-  // leecher turning seeder, counts one download once.
+  // leecher turning seeder, counts one download once per stored entry.
   AnnounceResult Announce(const AnnounceParams& p,
                           std::span<uint8_t> peers_out);
 
   // Counts of one swarm; zeros for an unknown info hash.
   SwarmCounts Scrape(const InfoHash& h);
 
-  // Visits the next `max_slots` slots (wrapping around): removes peers
-  // not seen for peer_timeout_s before `now`, reclaims swarms with no peers,
-  // and clears tombstones where that keeps every chain intact. Each slot is
-  // locked only while it is visited. Returns the number of peers removed.
+  // Visits the next `max_slots` slots (wrapping around all sub-tables):
+  // removes peers not seen for peer_timeout_s before `now`, reclaims swarms
+  // with no peers, and clears tombstones where that keeps every chain
+  // intact. Each slot is locked only while it is visited. Returns the
+  // number of peers removed.
   size_t Sweep(uint32_t now, size_t max_slots);
 
   SwarmTableStats stats() const;
-  size_t capacity() const { return mask_ + 1; }
-  // Bytes the table owns: slots plus peer arrays (malloc overhead excluded).
-  size_t MemoryBytes() const;
+  // Slots in all sub-tables.
+  size_t capacity() const { return capacity_.load(std::memory_order_acquire); }
+  size_t sub_tables() const { return nsubs_.load(std::memory_order_acquire); }
+  // Bytes charged to the budget by this table: slot arrays plus peer
+  // blocks, as the allocator holds them.
+  size_t MemoryBytes() const { return budget_->used(); }
+  // Longest probe run (slots from home to the first EMPTY) seen by the
+  // sweep's last full pass, and tombstones it counted. For the soak test.
+  size_t max_probe() const { return max_probe_.load(std::memory_order_relaxed); }
+  size_t tombstones() const {
+    return tombstones_.load(std::memory_order_relaxed);
+  }
 
   // For tests: walks every slot under its lock and returns false (with a
-  // message in *why) if a swarm's counts disagree with its peers or two
-  // LIVE slots hold the same info hash. Not for concurrent use.
+  // message in *why) if a swarm's counts disagree with its peers, two
+  // LIVE slots hold the same info hash, or the byte count is off. Not for
+  // concurrent use.
   bool CheckInvariants(std::string* why);
 
-  struct Slot;  // defined in swarm_table.cc
+  struct Slot;      // defined in swarm_table.cc
+  struct SubTable;  // a slot array and its live count
+
+  // A slot's address: which sub-table, which index.
+  struct SlotRef {
+    SubTable* sub = nullptr;
+    uint32_t k = 0;  // sub-table index
+    size_t i = 0;    // slot index
+    uint32_t word = 0;
+  };
 
  private:
   uint64_t HashOf(const InfoHash& h) const;
-  // Returns the index of the LIVE slot holding `h` and its word, or -1.
-  int64_t Find(const InfoHash& h, uint64_t hash, uint32_t* word) const;
-  // As Find, but inserts an empty swarm if there is none. -1 when full.
-  int64_t FindOrInsert(const InfoHash& h, uint64_t hash, uint32_t* word);
-  // Locks slot `i` iff it still has word `word` (modulo the lock bit).
-  bool TryLock(size_t i, uint32_t word);
-  void Unlock(size_t i);
-  void SweepSlot(size_t i, uint32_t now_tick);
-  void ClearTombstone(size_t i);
+  bool Find(const InfoHash& h, uint64_t hash, SlotRef* at) const;
+  // As Find, but inserts an empty swarm if there is none. On refusal
+  // returns false with *why set.
+  bool FindOrInsert(const InfoHash& h, uint64_t hash, const PeerEndpoint& src,
+                    uint32_t now, SlotRef* at, AnnounceStatus* why);
+  // Scans every sub-table for `h`: LIVE → *found; else the first free slot
+  // in a sub-table with room → *free. Returns false to ask for a rescan.
+  bool ScanForInsert(const InfoHash& h, uint64_t hash, SlotRef* found,
+                     SlotRef* free) const;
+  // The rescan after publishing PENDING at `own`. True: keep it.
+  bool ConfirmUnique(const InfoHash& h, uint64_t hash, const SlotRef& own);
+  // Maps another sub-table if none was added since `seen`. False when the
+  // budget leaves no room for one.
+  bool Grow(uint32_t seen);
+  bool TryLock(const SlotRef& at);
+  void Unlock(const SlotRef& at);
+  void SweepSlot(SubTable& t, size_t i, uint32_t now);
+  void ClearTombstone(SubTable& t, size_t i);
+  PeerSetContext PeerContext() const;
+  // Adds what one locked change did to the swarm to the table's totals.
+  void CountDelta(const SwarmCounts& before, uint32_t v4_before,
+                  const Slot& s);
 
   const SwarmTableConfig config_;
-  const size_t mask_;
-  const size_t max_live_;
-  Slot* slots_;  // owned; capacity() entries, 64-byte aligned
+  std::unique_ptr<MemoryBudget> own_budget_;  // when config has none
+  MemoryBudget* const budget_;
+  std::array<std::atomic<SubTable*>, kMaxSubTables> subs_{};
+  std::atomic<uint32_t> nsubs_{0};
+  std::atomic<size_t> capacity_{0};
+  std::atomic<bool> growing_{false};
   std::atomic<uint64_t> live_{0};
   std::atomic<uint64_t> peers_v4_{0};
   std::atomic<uint64_t> peers_v6_{0};
-  std::atomic<uint64_t> refused_full_{0};
-  std::atomic<uint64_t> peer_bytes_{0};
-  size_t sweep_cursor_ = 0;  // modified only by Sweep()
+  std::atomic<uint64_t> seeders_{0};
+  std::atomic<uint64_t> refused_torrent_memory_{0};
+  std::atomic<uint64_t> refused_torrent_rate_{0};
+  std::atomic<uint64_t> refused_peer_memory_{0};
+  std::atomic<uint64_t> refused_source_cap_{0};
+  std::atomic<uint64_t> refused_swarm_cap_{0};
+  // Modified only by Sweep().
+  uint32_t sweep_sub_ = 0;
+  size_t sweep_index_ = 0;
+  size_t pass_probe_ = 0, pass_run_ = 0, pass_tombs_ = 0;
+  std::atomic<size_t> max_probe_{0};
+  std::atomic<size_t> tombstones_{0};
 };
 
 }  // namespace ringtrack

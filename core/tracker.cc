@@ -37,8 +37,8 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
     r.outcome = Outcome::kErrorReply;
   } else if (req.action == Action::kAnnounce) {
     r.outcome = Outcome::kAnnounce;
-    r.reply_size = HandleAnnounce(req.announce, from, now, random, reply, stats,
-                                  &r.outcome);
+    r.reply_size =
+        HandleAnnounce(req.announce, from, now, random, reply, &r.outcome);
   } else {
     r.outcome = Outcome::kScrape;
     r.reply_size = HandleScrape(req.scrape, reply);
@@ -51,7 +51,7 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
 size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
                                const PeerEndpoint& from, uint32_t now,
                                uint64_t random, std::span<uint8_t> reply,
-                               TrackerStats* stats, Outcome* outcome) {
+                               Outcome* outcome) {
   if (a.port == 0) {
     *outcome = Outcome::kErrorReply;
     return protocol::WriteErrorResponse(reply, a.transaction_id,
@@ -75,11 +75,13 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
   p.random = random;
   const size_t hdr = protocol::kAnnounceResponseHeaderSize;
   const AnnounceResult res = table_->Announce(p, reply.subspan(hdr));
-  if (res.status == AnnounceStatus::kTableFull) {
-    stats->table_full.Add();
+  if (res.status != AnnounceStatus::kOk) {
     *outcome = Outcome::kErrorReply;
-    return protocol::WriteErrorResponse(reply, a.transaction_id,
-                                        "tracker full");
+    return protocol::WriteErrorResponse(
+        reply, a.transaction_id,
+        res.status == AnnounceStatus::kRateLimited
+            ? "too many new torrents from your address"
+            : "tracker is full");
   }
   protocol::WriteAnnounceResponseHeader(reply, a.transaction_id,
                                         config_.interval_s, res.counts.leechers,

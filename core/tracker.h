@@ -7,8 +7,10 @@
 //     16-byte request: no amplification before the sender is proven).
 //   * announce/scrape need a connection ID valid for the sender's address;
 //     otherwise no reply at all.
-//   * announce with port 0, scrape with no hashes, or a full table → a BEP 15
-//     error (the sender has proven its address by then).
+//   * announce with port 0, scrape with no hashes, a new torrent or peer at
+//     the memory budget ("tracker is full"), or a new torrent from a source
+//     creating torrents too fast → a BEP 15 error (the sender has proven
+//     its address by then). The table counts refusals by kind.
 //   * anything the codec refuses → no reply, counted by reason.
 //
 // Thread safety: Handle() may run on many threads at once; each passes its
@@ -65,7 +67,6 @@ struct TrackerStats {
   std::array<Counter, static_cast<size_t>(Outcome::kCount)> outcomes;
   std::array<Counter, static_cast<size_t>(protocol::ParseError::kCount)>
       invalid;  // by reason
-  Counter table_full;
   Counter bytes_in;
   Counter bytes_out;
 };
@@ -87,13 +88,10 @@ class Tracker {
                       const PeerEndpoint& from, uint32_t now, uint64_t random,
                       std::span<uint8_t> reply, TrackerStats* stats);
 
-  const TrackerConfig& config() const { return config_; }
-
  private:
   size_t HandleAnnounce(const protocol::AnnounceRequest& a,
                         const PeerEndpoint& from, uint32_t now, uint64_t random,
-                        std::span<uint8_t> reply, TrackerStats* stats,
-                        Outcome* outcome);
+                        std::span<uint8_t> reply, Outcome* outcome);
   size_t HandleScrape(const protocol::ScrapeRequest& s,
                       std::span<uint8_t> reply);
 

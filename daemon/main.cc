@@ -17,6 +17,7 @@
 #include "core/command_line.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
+#include "daemon/system_memory.h"
 
 ABSL_FLAG(std::vector<std::string>, listen,
           std::vector<std::string>({"0.0.0.0:6969", "[::]:6969"}),
@@ -37,10 +38,24 @@ ABSL_FLAG(int, default_numwant, 50,
 ABSL_FLAG(int, max_numwant, 200,
           "Most IPv4 peers in one reply (IPv6 replies are capped at 66 so a "
           "reply stays within ~1.2 KB).");
-ABSL_FLAG(int64_t, max_torrents, int64_t{1} << 20,
-          "Swarm table slots, a power of two fixed at start (64 bytes each); "
-          "7/8 of them can hold torrents. New torrents beyond that are "
-          "refused with an error, existing ones keep working.");
+ABSL_FLAG(std::string, max_memory, "",
+          "Memory budget for the swarm table and all peer sets, e.g. 512M or "
+          "4G. At the budget new torrents and new peers get the error "
+          "'tracker is full'; stored peers keep working. Default: half of "
+          "physical memory, or of the cgroup's limit when that is lower.");
+ABSL_FLAG(int64_t, max_torrents, 0,
+          "Optional cap on torrents, below what the memory budget allows; "
+          "0 = no cap (the budget decides).");
+ABSL_FLAG(int, max_peers_per_source, 8,
+          "Entries one source (an IPv4 address or an IPv6 /64) may hold in "
+          "one swarm; more are answered but not stored.");
+ABSL_FLAG(int, max_peers_per_swarm, 100000,
+          "Peers stored per swarm; newcomers to a full swarm get peers but "
+          "are not stored.");
+ABSL_FLAG(double, source_torrent_rate, 1.0,
+          "New torrents one source may create per second (sustained).");
+ABSL_FLAG(int, source_torrent_burst, 100,
+          "New torrents one quiet source may create at once.");
 ABSL_FLAG(std::string, connection_key_file, "",
           "File holding the 128-bit connection-ID key as 32 hex digits, so "
           "IDs survive restarts and can be shared; created with a random "
@@ -136,13 +151,39 @@ ServerConfig ConfigFromFlags() {
   }
   c.tracker.default_numwant = static_cast<uint32_t>(def);
 
-  const int64_t torrents = absl::GetFlag(FLAGS_max_torrents);
-  if (!IsPowerOfTwo(torrents) || torrents < 8 ||
-      torrents > (int64_t{1} << 30)) {
-    BadFlag("--max_torrents must be a power of two from 8 to 2^30, not " +
-            std::to_string(torrents));
+  const std::string memory = absl::GetFlag(FLAGS_max_memory);
+  if (memory.empty()) {
+    c.max_memory = ringtrack::DefaultMemoryBudgetBytes();
+  } else {
+    absl::StatusOr<uint64_t> bytes = ringtrack::ParseByteSize(memory);
+    if (!bytes.ok()) BadFlag(absl::StrCat("--max_memory: ", bytes.status().message()));
+    if (*bytes < (uint64_t{4} << 20)) {
+      BadFlag("--max_memory must be at least 4M (the first table is 1M)");
+    }
+    c.max_memory = *bytes;
   }
+  const int64_t torrents = absl::GetFlag(FLAGS_max_torrents);
+  if (torrents < 0) BadFlag("--max_torrents must not be negative");
   c.max_torrents = static_cast<size_t>(torrents);
+  const int per_source = absl::GetFlag(FLAGS_max_peers_per_source);
+  if (per_source < 1 || per_source > 65535) {
+    BadFlag("--max_peers_per_source must be 1..65535");
+  }
+  c.max_peers_per_source = static_cast<uint32_t>(per_source);
+  const int per_swarm = absl::GetFlag(FLAGS_max_peers_per_swarm);
+  if (per_swarm < 1 || per_swarm > 10000000) {
+    BadFlag("--max_peers_per_swarm must be 1..10000000");
+  }
+  c.max_peers_per_swarm = static_cast<uint32_t>(per_swarm);
+  c.source_torrent_rate = absl::GetFlag(FLAGS_source_torrent_rate);
+  if (!(c.source_torrent_rate >= 0.001 && c.source_torrent_rate <= 1000)) {
+    BadFlag("--source_torrent_rate must be 0.001..1000 per second");
+  }
+  const int burst = absl::GetFlag(FLAGS_source_torrent_burst);
+  if (burst < 1 || burst > 1000000) {
+    BadFlag("--source_torrent_burst must be 1..1000000");
+  }
+  c.source_torrent_burst = static_cast<uint32_t>(burst);
   c.connection_key_file = absl::GetFlag(FLAGS_connection_key_file);
 
   c.stats_interval = absl::GetFlag(FLAGS_stats_interval);
@@ -234,11 +275,11 @@ int main(int argc, char** argv) {
   (*server)->Start();
   ringtrack::log::Info(
       "ringtrackd %s io=%s workers=%d listen=%s interval=%ds "
-      "peer_timeout=%ds max_torrents=%d xdp=%s",
+      "peer_timeout=%ds max_memory=%dB xdp=%s",
       RINGTRACK_VERSION,
       (*server)->io_path() == ringtrack::IoPath::kUring ? "uring" : "mmsg",
       config.workers, absl::StrJoin(addrs, ","), config.tracker.interval_s,
-      config.peer_timeout_s, config.max_torrents, (*server)->xdp_summary());
+      config.peer_timeout_s, config.max_memory, (*server)->xdp_summary());
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

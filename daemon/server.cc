@@ -7,17 +7,33 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "daemon/log.h"
+#include "daemon/system_memory.h"
 
 namespace ringtrack {
 namespace {
 
-SwarmTableConfig TableConfig(const ServerConfig& c) {
+SourceLimiterConfig LimiterConfig(const ServerConfig& c) {
+  const MasterKey seed = RandomMasterKey();
+  SourceLimiterConfig l;
+  l.rate_per_s = c.source_torrent_rate;
+  l.burst = c.source_torrent_burst;
+  l.seed0 = seed.k0;
+  l.seed1 = seed.k1;
+  return l;
+}
+
+SwarmTableConfig TableConfig(const ServerConfig& c, MemoryBudget* budget,
+                             SourceLimiter* limiter) {
   const MasterKey seed = RandomMasterKey();
   SwarmTableConfig t;
-  t.capacity = c.max_torrents;
+  t.max_torrents = c.max_torrents;
   t.seed0 = seed.k0;
   t.seed1 = seed.k1;
   t.peer_timeout_s = c.peer_timeout_s;
+  t.max_peers_per_source = c.max_peers_per_source;
+  t.max_peers_per_swarm = c.max_peers_per_swarm;
+  t.budget = budget;
+  t.limiter = limiter;
   return t;
 }
 
@@ -26,7 +42,9 @@ SwarmTableConfig TableConfig(const ServerConfig& c) {
 Server::Server(const ServerConfig& config, MasterKey key)
     : config_(config),
       ids_(key, clock_.now()),
-      table_(TableConfig(config)),
+      budget_(config.max_memory),
+      limiter_(LimiterConfig(config)),
+      table_(TableConfig(config, &budget_, &limiter_)),
       tracker_(config.tracker, &table_, &ids_) {}
 
 Server::~Server() { Stop(); }
@@ -149,10 +167,8 @@ void Server::RunWorker(size_t index) {
 }
 
 void Server::RunHousekeeping() {
-  const size_t slots_per_tick = std::max<size_t>(
-      64, table_.capacity() /
-              std::max<int64_t>(
-                  1, absl::ToInt64Milliseconds(config_.sweep_period) / 100));
+  const int64_t ticks_per_pass = std::max<int64_t>(
+      1, absl::ToInt64Milliseconds(config_.sweep_period) / 100);
   uint32_t last_refresh = 0;
   absl::Time next_stats = absl::Now() + config_.stats_interval;
   while (!stop_.load()) {
@@ -169,7 +185,8 @@ void Server::RunHousekeeping() {
       }
       last_refresh = now;
     }
-    table_.Sweep(now, slots_per_tick);
+    // The table grows, so the share of it swept per tick is recomputed.
+    table_.Sweep(now, std::max<size_t>(64, table_.capacity() / ticks_per_pass));
     if (config_.stats_interval > absl::ZeroDuration() &&
         absl::Now() >= next_stats) {
       log::Info("stats %s", StatsLine());
@@ -181,7 +198,7 @@ void Server::RunHousekeeping() {
 std::string Server::StatsLine() const {
   uint64_t outcomes[static_cast<size_t>(Outcome::kCount)] = {};
   uint64_t invalid[static_cast<size_t>(protocol::ParseError::kCount)] = {};
-  uint64_t full = 0, rx = 0, tx = 0, trunc = 0, nobufs = 0, rx_err = 0,
+  uint64_t rx = 0, tx = 0, trunc = 0, nobufs = 0, rx_err = 0,
            tx_err = 0, bytes_in = 0, bytes_out = 0;
   for (const auto& c : cores_) {
     for (size_t i = 0; i < std::size(outcomes); ++i) {
@@ -190,7 +207,6 @@ std::string Server::StatsLine() const {
     for (size_t i = 0; i < std::size(invalid); ++i) {
       invalid[i] += c->stats.invalid[i].value();
     }
-    full += c->stats.table_full.value();
     bytes_in += c->stats.bytes_in.value();
     bytes_out += c->stats.bytes_out.value();
     rx += c->io.received.value();
@@ -204,17 +220,23 @@ std::string Server::StatsLine() const {
   std::string line = absl::StrFormat(
       "datagrams_received=%d replies_sent=%d connects=%d announces=%d "
       "scrapes=%d error_replies=%d bad_connection_ids=%d invalid=%d "
-      "table_full=%d truncated=%d no_buffers=%d recv_errors=%d "
-      "send_errors=%d bytes_in=%d bytes_out=%d torrents=%d peers_v4=%d "
-      "peers_v6=%d table_bytes=%d",
+      "refused_torrent_memory=%d refused_torrent_rate=%d "
+      "refused_peer_memory=%d unstored_peer_source_cap=%d "
+      "unstored_peer_swarm_cap=%d truncated=%d no_buffers=%d "
+      "recv_errors=%d send_errors=%d bytes_in=%d bytes_out=%d torrents=%d "
+      "peers_v4=%d peers_v6=%d seeders=%d table_slots=%d table_bytes=%d "
+      "memory_budget_bytes=%d rss_bytes=%d",
       rx, tx, outcomes[static_cast<size_t>(Outcome::kConnect)],
       outcomes[static_cast<size_t>(Outcome::kAnnounce)],
       outcomes[static_cast<size_t>(Outcome::kScrape)],
       outcomes[static_cast<size_t>(Outcome::kErrorReply)],
       outcomes[static_cast<size_t>(Outcome::kBadConnectionId)],
-      outcomes[static_cast<size_t>(Outcome::kInvalid)], full, trunc, nobufs,
+      outcomes[static_cast<size_t>(Outcome::kInvalid)],
+      t.refused.torrent_memory, t.refused.torrent_rate, t.refused.peer_memory,
+      t.refused.peer_source_cap, t.refused.peer_swarm_cap, trunc, nobufs,
       rx_err, tx_err, bytes_in, bytes_out, t.torrents, t.peers_v4, t.peers_v6,
-      table_.MemoryBytes());
+      t.seeders, table_.capacity(), table_.MemoryBytes(), budget_.limit(),
+      ResidentBytes());
   if (xdp_) {
     const auto counters = xdp_->Counters();
     for (int i = 0; i < RT_XDP_COUNTER_MAX; ++i) {

@@ -18,6 +18,8 @@
 #include "bpf/xdp_loader.h"
 #include "core/clock.h"
 #include "core/connection_id.h"
+#include "core/memory_budget.h"
+#include "core/source_limiter.h"
 #include "core/swarm_table.h"
 #include "core/tracker.h"
 #include "daemon/net.h"
@@ -33,7 +35,13 @@ struct ServerConfig {
   int workers = 1;
   IoMode io = IoMode::kAuto;
   TrackerConfig tracker;
-  size_t max_torrents = size_t{1} << 20;  // table slots, a power of two
+  // Bytes for the swarm table and every peer set (see core/memory_budget.h).
+  size_t max_memory = size_t{1} << 30;
+  size_t max_torrents = 0;  // optional extra cap; 0 = the budget decides
+  uint32_t max_peers_per_source = 8;
+  uint32_t max_peers_per_swarm = 100000;
+  double source_torrent_rate = 1.0;  // new swarms per second per source
+  uint32_t source_torrent_burst = 100;
   uint32_t peer_timeout_s = 3600;
   std::string connection_key_file;  // empty: random key at start
   absl::Duration stats_interval = absl::Seconds(60);  // 0: no periodic line
@@ -79,6 +87,8 @@ class Server {
   const ServerConfig config_;
   CoarseClock clock_;
   ConnectionIds ids_;
+  MemoryBudget budget_;
+  SourceLimiter limiter_;
   SwarmTable table_;
   Tracker tracker_;
   IoPath io_path_ = IoPath::kMmsg;

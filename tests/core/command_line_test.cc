@@ -43,5 +43,17 @@ TEST(CommandLineTest, RepeatableFlagsAccumulate) {
                                       "--listen=a:1,b:2", "--workers=2"}));
 }
 
+TEST(CommandLineTest, ByteSizesTakeBinarySuffixes) {
+  EXPECT_EQ(*ParseByteSize("4096"), 4096u);
+  EXPECT_EQ(*ParseByteSize("512M"), 512ull << 20);
+  EXPECT_EQ(*ParseByteSize("4G"), 4ull << 30);
+  EXPECT_EQ(*ParseByteSize("64k"), 64ull << 10);
+  EXPECT_EQ(*ParseByteSize("2GiB"), 2ull << 30);
+  EXPECT_EQ(*ParseByteSize("1T"), 1ull << 40);
+  for (const char* bad : {"", "M", "0", "1.5G", "12X", "-1G", "99999999T"}) {
+    EXPECT_FALSE(ParseByteSize(bad).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace ringtrack

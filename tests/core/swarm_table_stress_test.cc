@@ -1,6 +1,8 @@
 // Concurrency stress for SwarmTable: 2–8 threads announce, stop and scrape
-// over overlapping torrents and peers in a small table (so swarms are
-// reclaimed and slots reused all the time) while a sweeper expires peers.
+// over overlapping torrents and peers in a table that starts at 16 slots
+// and grows while they run (so inserts race sub-table publication, and
+// swarms are reclaimed and slots reused all the time) while a sweeper
+// expires peers.
 // CI also runs this under ThreadSanitizer.
 #include <gtest/gtest.h>
 
@@ -29,11 +31,11 @@ class StressTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(StressTest, InvariantsHoldAfterConcurrentChurn) {
   const int threads = GetParam();
-  constexpr uint32_t kTorrents = 96;  // capacity 128 → 112 swarms at most
+  constexpr uint32_t kTorrents = 400;
   constexpr uint32_t kPeers = 64;
   constexpr int kOpsPerThread = 60000;
   SwarmTableConfig config;
-  config.capacity = 128;
+  config.initial_slots = 16;
   config.seed0 = 5;
   config.seed1 = 6;
   config.peer_timeout_s = 8;
@@ -121,6 +123,7 @@ TEST_P(StressTest, InvariantsHoldAfterConcurrentChurn) {
   }
   EXPECT_EQ(table.stats().peers_v4, 0u);
   EXPECT_EQ(table.stats().peers_v6, 0u);
+  EXPECT_GT(table.sub_tables(), 3u);
   table.Sweep(clock.load(), table.capacity());
   EXPECT_EQ(table.stats().torrents, 0u);
   ASSERT_TRUE(table.CheckInvariants(&why)) << why;

@@ -35,9 +35,9 @@ PeerEndpoint V6(uint32_t n, uint16_t port = 6881) {
 class SwarmTableTest : public ::testing::Test {
  protected:
   SwarmTableTest() : table_(Config()) {}
-  static SwarmTableConfig Config(size_t capacity = 1024) {
+  static SwarmTableConfig Config(size_t initial_slots = 1024) {
     SwarmTableConfig c;
-    c.capacity = capacity;
+    c.initial_slots = initial_slots;
     c.seed0 = 11;
     c.seed1 = 22;
     c.peer_timeout_s = 100;
@@ -232,8 +232,10 @@ TEST_F(SwarmTableTest, SweepIsIncremental) {
   EXPECT_EQ(removed, 100u);
 }
 
-TEST_F(SwarmTableTest, FullTableRefusesNewTorrentsButServesOld) {
-  SwarmTable small(Config(16));  // at most 14 swarms
+TEST_F(SwarmTableTest, TorrentCapRefusesNewTorrentsButServesOld) {
+  SwarmTableConfig config = Config(16);
+  config.max_torrents = 14;
+  SwarmTable small(config);
   AnnounceResult r;
   for (uint32_t t = 0; t < 14; ++t) {
     Announce(small, t, V4(1), Event::kStarted, false, 50, 1000, &r);
@@ -241,15 +243,181 @@ TEST_F(SwarmTableTest, FullTableRefusesNewTorrentsButServesOld) {
   }
   Announce(small, 100, V4(1), Event::kStarted, false, 50, 1000, &r);
   EXPECT_EQ(r.status, AnnounceStatus::kTableFull);
-  EXPECT_EQ(small.stats().refused_full, 1u);
+  EXPECT_EQ(small.stats().refused.torrent_memory, 1u);
   Announce(small, 3, V4(2), Event::kStarted, false, 50, 1000, &r);
   EXPECT_EQ(r.status, AnnounceStatus::kOk);
   EXPECT_EQ(r.counts.leechers, 2u);
   ExpectConsistent(small);
 }
 
+TEST_F(SwarmTableTest, GrowsOnlineFromATinyStart) {
+  SwarmTable t(Config(16));
+  EXPECT_EQ(t.capacity(), 16u);
+  AnnounceResult r;
+  for (uint32_t n = 0; n < 5000; ++n) {
+    Announce(t, n, V4(n % 200 + 1), Event::kStarted, n % 4 == 0, 5, 1000, &r);
+    ASSERT_EQ(r.status, AnnounceStatus::kOk) << n;
+  }
+  EXPECT_EQ(t.stats().torrents, 5000u);
+  EXPECT_GT(t.sub_tables(), 5u);
+  // Each sub-table adds half the total: never less than half full at 3/4.
+  EXPECT_LE(t.capacity(), 5000u * 4 / 3 * 3 / 2 + 64);
+  for (uint32_t n = 0; n < 5000; ++n) {
+    const SwarmCounts c = t.Scrape(Hash(n));
+    ASSERT_EQ(c.seeders + c.leechers, 1u) << n;
+  }
+  ExpectConsistent(t);
+  // Swarms in every sub-table are reclaimed and their slots reused.
+  t.Sweep(1000 + 500, t.capacity());
+  EXPECT_EQ(t.stats().torrents, 0u);
+  const size_t cap = t.capacity();
+  for (uint32_t n = 0; n < 5000; ++n) {
+    Announce(t, n + 10000, V4(n % 200 + 1), Event::kStarted, false, 5, 2000,
+             &r);
+    ASSERT_EQ(r.status, AnnounceStatus::kOk) << n;
+  }
+  EXPECT_EQ(t.capacity(), cap);
+  ExpectConsistent(t);
+}
+
+TEST_F(SwarmTableTest, MemoryBudgetRefusesNewTorrentsAndPeersOnly) {
+  // The first sub-table (64 slots, one page) plus room for a few blocks.
+  MemoryBudget budget(4096 + 4000);
+  SwarmTableConfig config = Config(64);
+  config.budget = &budget;
+  SwarmTable t(config);
+  AnnounceResult r;
+  uint32_t accepted = 0;
+  bool refused = false;
+  for (uint32_t n = 0; n < 1000 && !refused; ++n) {
+    Announce(t, n / 10, V4(n + 1), Event::kStarted, n % 4 == 0, 50, 1000, &r);
+    if (r.status == AnnounceStatus::kOk) {
+      ++accepted;
+    } else {
+      refused = true;
+      EXPECT_TRUE(r.status == AnnounceStatus::kTableFull ||
+                  r.status == AnnounceStatus::kNoMemory);
+    }
+  }
+  ASSERT_TRUE(refused);
+  EXPECT_GT(accepted, 20u);
+  EXPECT_LE(budget.used(), budget.limit());
+  const SwarmTableStats s = t.stats();
+  EXPECT_EQ(s.refused.torrent_memory + s.refused.peer_memory, 1u);
+  EXPECT_EQ(s.peers_v4, accepted);
+  // Every stored peer keeps announcing, and may even change role.
+  for (uint32_t n = 0; n < accepted; ++n) {
+    Announce(t, n / 10, V4(n + 1), Event::kNone, n % 4 != 0, 50, 1010, &r);
+    EXPECT_EQ(r.status, AnnounceStatus::kOk) << n;
+  }
+  EXPECT_EQ(t.stats().peers_v4, accepted);
+  // Once peers expire, the memory is back and new torrents are welcome.
+  t.Sweep(5000, t.capacity());
+  EXPECT_EQ(budget.used(), 4096u);
+  Announce(t, 999, V4(1), Event::kStarted, false, 50, 5000, &r);
+  EXPECT_EQ(r.status, AnnounceStatus::kOk);
+  ExpectConsistent(t);
+}
+
+TEST_F(SwarmTableTest, OneSourceHoldsAtMostItsCapPerSwarm) {
+  for (uint16_t port = 1; port <= 20; ++port) {
+    Announce(1, V4(7, port));
+  }
+  EXPECT_EQ(table_.Scrape(Hash(1)).leechers, 8u);  // the default cap
+  EXPECT_EQ(table_.stats().refused.peer_source_cap, 12u);
+  // An unstored peer still gets the swarm's peers.
+  const auto peers = Announce(1, V4(7, 999));
+  EXPECT_EQ(peers.size(), 8u);
+  // Another source is unaffected; so is the same source in another swarm.
+  Announce(1, V4(8, 1));
+  Announce(2, V4(7, 1));
+  EXPECT_EQ(table_.Scrape(Hash(1)).leechers, 9u);
+  EXPECT_EQ(table_.Scrape(Hash(2)).leechers, 1u);
+  // IPv6: a /64 is one source, whatever the interface ID.
+  for (uint32_t host = 1; host <= 20; ++host) {
+    uint8_t ip[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1};
+    ip[15] = static_cast<uint8_t>(host);
+    Announce(3, PeerEndpoint::V6(ip, 6881));
+  }
+  EXPECT_EQ(table_.Scrape(Hash(3)).leechers, 8u);
+  ExpectConsistent(table_);
+}
+
+TEST_F(SwarmTableTest, FullSwarmServesNewcomersWithoutStoringThem) {
+  SwarmTableConfig config = Config();
+  config.max_peers_per_swarm = 5;
+  SwarmTable t(config);
+  for (uint32_t i = 1; i <= 5; ++i) Announce(t, 1, V4(i), Event::kStarted, false);
+  const auto peers = Announce(t, 1, V4(6), Event::kStarted, false);
+  EXPECT_EQ(peers.size(), 5u);
+  EXPECT_EQ(last_.status, AnnounceStatus::kOk);
+  EXPECT_EQ(t.Scrape(Hash(1)).leechers, 5u);
+  EXPECT_EQ(t.stats().refused.peer_swarm_cap, 1u);
+  // A stored peer leaving makes room again.
+  Announce(t, 1, V4(1), Event::kStopped, false);
+  Announce(t, 1, V4(6), Event::kStarted, false);
+  EXPECT_EQ(t.Scrape(Hash(1)).leechers, 5u);
+  ExpectConsistent(t);
+}
+
+TEST_F(SwarmTableTest, NewTorrentsAreRateLimitedPerSource) {
+  SourceLimiter limiter({.rate_per_s = 1, .burst = 3, .buckets = 64});
+  SwarmTableConfig config = Config();
+  config.limiter = &limiter;
+  SwarmTable t(config);
+  AnnounceResult r;
+  for (uint32_t n = 0; n < 3; ++n) {
+    Announce(t, n, V4(1), Event::kStarted, false, 50, 1000, &r);
+    EXPECT_EQ(r.status, AnnounceStatus::kOk);
+  }
+  Announce(t, 3, V4(1), Event::kStarted, false, 50, 1000, &r);
+  EXPECT_EQ(r.status, AnnounceStatus::kRateLimited);
+  EXPECT_EQ(t.stats().refused.torrent_rate, 1u);
+  // Existing torrents are not limited; other sources are not affected.
+  Announce(t, 0, V4(1, 2), Event::kStarted, false, 50, 1000, &r);
+  EXPECT_EQ(r.status, AnnounceStatus::kOk);
+  Announce(t, 3, V4(2), Event::kStarted, false, 50, 1000, &r);
+  EXPECT_EQ(r.status, AnnounceStatus::kOk);
+  // The bucket refills at the rate.
+  Announce(t, 4, V4(1), Event::kStarted, false, 50, 1001, &r);
+  EXPECT_EQ(r.status, AnnounceStatus::kOk);
+  Announce(t, 5, V4(1), Event::kStarted, false, 50, 1001, &r);
+  EXPECT_EQ(r.status, AnnounceStatus::kRateLimited);
+  ExpectConsistent(t);
+}
+
+TEST_F(SwarmTableTest, SeederAmongManySeedersGetsTheFewLeechers) {
+  for (uint32_t i = 1; i <= 3000; ++i) {
+    Announce(1, V4(i), Event::kStarted, true, 0);
+  }
+  for (uint32_t i = 5001; i <= 5003; ++i) Announce(1, V4(i));
+  const auto peers = Announce(1, V4(1), Event::kNone, true, 50);
+  ASSERT_EQ(peers.size(), 3u);
+  for (const auto& p : peers) EXPECT_GT(p.ip[2] * 256 + p.ip[3], 5000);
+  // A leecher gets both, up to numwant.
+  EXPECT_EQ(Announce(1, V4(5001), Event::kNone, false, 200).size(), 200u);
+  ExpectConsistent(table_);
+}
+
+TEST_F(SwarmTableTest, CompletedCannotBeInflatedByFlipping) {
+  for (int k = 0; k < 50; ++k) {
+    Announce(1, V4(1), Event::kNone, false);                  // left = 1
+    Announce(1, V4(1), Event::kCompleted, true);              // left = 0
+  }
+  EXPECT_EQ(table_.Scrape(Hash(1)).completed, 1u);
+  // A peer that left and came back is a new entry: it may count again.
+  Announce(1, V4(1), Event::kStopped, true);
+  Announce(1, V4(2), Event::kStarted, false);  // keeps the swarm alive
+  Announce(1, V4(1), Event::kStarted, false);
+  Announce(1, V4(1), Event::kCompleted, true);
+  EXPECT_EQ(table_.Scrape(Hash(1)).completed, 2u);
+  ExpectConsistent(table_);
+}
+
 TEST_F(SwarmTableTest, ReclaimedSlotsAreReused) {
-  SwarmTable small(Config(16));
+  SwarmTableConfig config = Config(16);
+  config.max_torrents = 10;  // no growth: reuse is the only way
+  SwarmTable small(config);
   AnnounceResult r;
   // Many generations of torrents through a 16-slot table.
   for (uint32_t gen = 0; gen < 50; ++gen) {

@@ -16,7 +16,7 @@ constexpr uint32_t kNow = 1'800'000'000;
 class TrackerTest : public ::testing::Test {
  protected:
   TrackerTest()
-      : table_(SwarmTableConfig{.capacity = 1024, .seed0 = 1, .seed1 = 2}),
+      : table_(SwarmTableConfig{.initial_slots = 1024, .seed0 = 1, .seed1 = 2}),
         ids_(MasterKey{3, 4}, kNow),
         tracker_(TrackerConfig{}, &table_, &ids_) {}
 

@@ -49,7 +49,9 @@ class RingtrackdTest : public ::testing::TestWithParam<Param> {
     daemon_ = std::make_unique<Daemon>(std::vector<std::string>{
         v4 ? "--listen=127.0.0.1:0" : "--listen=[::1]:0",
         std::string("--io=") + GetParam().io, "--workers=2",
-        "--max_torrents=4096", "--connection_key_file=" + key_file_});
+        // 30 peers of one test client share a swarm below.
+        "--max_memory=64M", "--max_peers_per_source=64",
+        "--connection_key_file=" + key_file_});
     ASSERT_TRUE(daemon_->started());
     ASSERT_NE(daemon_->start_line().find(std::string("io=") + GetParam().io),
               std::string::npos)
@@ -337,8 +339,10 @@ INSTANTIATE_TEST_SUITE_P(IoPaths, RingtrackdTest,
 
 TEST(RingtrackdCommandLineTest, BadFlagValueExitsTwoNamingTheFlag) {
   std::string err;
-  EXPECT_EQ(RunDaemonToExit({"--max-torrents=1000"}, &err), 2);
-  EXPECT_NE(err.find("--max_torrents"), std::string::npos) << err;
+  EXPECT_EQ(RunDaemonToExit({"--max-memory=12X"}, &err), 2);
+  EXPECT_NE(err.find("--max_memory"), std::string::npos) << err;
+  EXPECT_EQ(RunDaemonToExit({"--max-peers-per-source=0"}, &err), 2);
+  EXPECT_NE(err.find("--max_peers_per_source"), std::string::npos) << err;
   EXPECT_EQ(RunDaemonToExit({"--workers=many"}, &err), 2);
   EXPECT_NE(err.find("workers"), std::string::npos) << err;
   EXPECT_EQ(RunDaemonToExit({"--listen=nowhere"}, &err), 2);

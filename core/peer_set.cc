@@ -1,0 +1,529 @@
+#include "core/peer_set.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "core/hash.h"
+#include "core/wire.h"
+
+namespace ringtrack {
+namespace {
+
+// meta = [counted:1][last-seen tick:15]; one tick is 4 s, so ages up to
+// 36 h are told apart (peer timeouts are at most 24 h).
+constexpr uint32_t kTickSeconds = 4;
+constexpr uint16_t kTickMask = 0x7fff;
+constexpr uint16_t kCountedBit = 0x8000;
+
+inline uint16_t TickOf(uint32_t now) {
+  return static_cast<uint16_t>((now / kTickSeconds) & kTickMask);
+}
+
+struct PeerV4 {
+  uint8_t ip[4];  // network order
+  uint16_t port;  // host order; 0 marks an empty entry
+  uint16_t meta;
+  static constexpr size_t kIpLen = 4;
+};
+struct PeerV6 {
+  uint8_t ip[16];
+  uint16_t port;
+  uint16_t meta;
+  static constexpr size_t kIpLen = 16;
+};
+static_assert(sizeof(PeerV4) == 8, "compact IPv4 peer");
+static_assert(sizeof(PeerV6) == 20, "compact IPv6 peer");
+
+enum Region : int { kSeed4 = 0, kLeech4 = 1, kSeed6 = 2, kLeech6 = 3 };
+constexpr int kRegions = 4;
+
+// The source a per-source cap applies to: an IPv4 address, an IPv6 /64.
+inline uint64_t SourceHash(const PeerV4& e, uint64_t seed) {
+  uint32_t ip;
+  std::memcpy(&ip, e.ip, 4);
+  return Mix64(uint64_t{ip} ^ seed);
+}
+inline uint64_t SourceHash(const PeerV6& e, uint64_t seed) {
+  uint64_t prefix;
+  std::memcpy(&prefix, e.ip, 8);
+  return Mix64(prefix ^ ~seed);
+}
+inline bool SameSource(const PeerV4& a, const PeerV4& b) {
+  return std::memcmp(a.ip, b.ip, 4) == 0;
+}
+inline bool SameSource(const PeerV6& a, const PeerV6& b) {
+  return std::memcmp(a.ip, b.ip, 8) == 0;
+}
+inline bool SameEndpoint(const PeerV6& a, const PeerV6& b) {
+  return a.port == b.port && std::memcmp(a.ip, b.ip, 16) == 0;
+}
+// IPv4: one 64-bit compare of (ip, port), ignoring meta.
+inline bool SameEndpoint(const PeerV4& a, const PeerV4& b) {
+  uint64_t x, y;
+  std::memcpy(&x, &a, 8);
+  std::memcpy(&y, &b, 8);
+  return ((x ^ y) & 0x0000ffffffffffffULL) == 0;
+}
+
+template <class E>
+E MakeEntry(const PeerEndpoint& p) {
+  E e{};
+  std::memcpy(e.ip, p.ip.data(), E::kIpLen);
+  e.port = p.port;
+  return e;
+}
+
+// Scales a hash to [0, cap) without a division.
+inline uint32_t Scale(uint64_t h, uint32_t cap) {
+  return static_cast<uint32_t>(((h >> 32) * uint64_t{cap}) >> 32);
+}
+inline uint32_t Next(uint32_t i, uint32_t cap) {
+  return i + 1 == cap ? 0 : i + 1;
+}
+
+// Most entries a region of `cap` may hold: small regions may be full.
+inline uint32_t MaxLoad(uint32_t cap) {
+  return cap <= 16 ? cap : cap - cap / 8;
+}
+inline uint32_t GrownCap(uint32_t cap) {
+  if (cap < 8) return cap + 1;
+  if (cap < 16) return cap + 2;
+  return cap + cap / 4;
+}
+// Smallest capacity that holds n entries.
+inline uint32_t FitCap(uint32_t n) {
+  if (n <= 16) return n;
+  uint32_t c = n + n / 7;
+  while (MaxLoad(c) < n) ++c;
+  return c;
+}
+inline bool ShouldShrink(uint32_t count, uint32_t cap) {
+  return count == 0 ? cap > 0 : cap > 2 * FitCap(count) + 2;
+}
+
+// One region of a block: an open-addressing array and its count.
+template <class E>
+struct RegionRef {
+  E* arr;
+  uint32_t cap;
+
+  // Returns the entry equal to `key`, or nullptr; then *hole is the empty
+  // entry ending the probe run (nullptr if the region is full) and
+  // *same_source has been increased by the entries of key's source.
+  E* Find(const E& key, uint64_t seed, E** hole, uint32_t* same_source) const {
+    *hole = nullptr;
+    if (cap == 0) return nullptr;
+    uint32_t i = Scale(SourceHash(key, seed), cap);
+    for (uint32_t k = 0; k < cap; ++k, i = Next(i, cap)) {
+      if (arr[i].port == 0) {
+        *hole = &arr[i];
+        return nullptr;
+      }
+      if (SameEndpoint(arr[i], key)) return &arr[i];
+      *same_source += SameSource(arr[i], key);
+    }
+    return nullptr;
+  }
+
+  // REQUIRES: `e` absent and an empty entry exists.
+  void Place(const E& e, uint64_t seed) {
+    uint32_t i = Scale(SourceHash(e, seed), cap);
+    while (arr[i].port != 0) i = Next(i, cap);
+    arr[i] = e;
+  }
+
+  // Backward-shift deletion, so regions never hold tombstones.
+  void Erase(E* at, uint64_t seed) {
+    uint32_t hole = static_cast<uint32_t>(at - arr);
+    arr[hole] = E{};
+    uint32_t j = hole;
+    for (uint32_t k = 1; k < cap; ++k) {
+      j = Next(j, cap);
+      if (arr[j].port == 0) break;
+      const uint32_t home = Scale(SourceHash(arr[j], seed), cap);
+      // Move arr[j] into the hole unless its home lies after the hole.
+      const uint32_t from_home = (j + cap - home) % cap;
+      const uint32_t from_hole = (j + cap - hole) % cap;
+      if (from_home >= from_hole) {
+        arr[hole] = arr[j];
+        arr[j] = E{};
+        hole = j;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+struct PeerSet::Block {
+  uint32_t completed;
+  uint32_t reserved;
+  uint32_t count[kRegions];
+  uint32_t cap[kRegions];
+};
+
+namespace {
+
+using Block = PeerSet::Block;
+static_assert(sizeof(Block) == 40, "header of a peer block");
+
+size_t BlockBytes(const uint32_t cap[kRegions]) {
+  return sizeof(Block) + sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
+         sizeof(PeerV6) * (size_t{cap[2]} + cap[3]);
+}
+
+inline PeerV4* V4Base(Block* b) { return reinterpret_cast<PeerV4*>(b + 1); }
+inline PeerV6* V6Base(Block* b) {
+  return reinterpret_cast<PeerV6*>(reinterpret_cast<char*>(b + 1) +
+                                   sizeof(PeerV4) * (b->cap[0] + b->cap[1]));
+}
+template <class E>
+E* FamilyBase(Block* b);
+template <>
+PeerV4* FamilyBase<PeerV4>(Block* b) {
+  return V4Base(b);
+}
+template <>
+PeerV6* FamilyBase<PeerV6>(Block* b) {
+  return V6Base(b);
+}
+template <class E>
+constexpr int SeederRegion() {
+  return std::is_same_v<E, PeerV4> ? kSeed4 : kSeed6;
+}
+
+template <class E>
+RegionRef<E> RegionOf(Block* b, int r) {
+  E* base = FamilyBase<E>(b);
+  const int rs = SeederRegion<E>();
+  return {r == rs ? base : base + b->cap[rs], b->cap[r]};
+}
+
+// Rebuilds *pb with capacities `caps`, keeping the entries for which
+// keep(entry) is true. Frees the block when nothing remains to store
+// (no capacity and no completed count). Returns false, leaving *pb as it
+// was, if the budget or the allocator refuses.
+template <class Keep>
+bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
+             const PeerSetContext& ctx, bool force) {
+  Block* old = *pb;
+  const uint32_t completed = old ? old->completed : 0;
+  const size_t old_bytes = old ? MallocChunkBytes(BlockBytes(old->cap)) : 0;
+  Block* fresh = nullptr;
+  if (caps[0] + caps[1] + caps[2] + caps[3] != 0 || completed != 0) {
+    const size_t bytes = BlockBytes(caps);
+    if (!ctx.budget->TryCharge(MallocChunkBytes(bytes), force)) return false;
+    fresh = static_cast<Block*>(std::calloc(1, bytes));
+    if (fresh == nullptr) {
+      ctx.budget->Release(MallocChunkBytes(bytes));
+      return false;
+    }
+    fresh->completed = completed;
+    std::copy(caps, caps + kRegions, fresh->cap);
+  }
+  if (old != nullptr) {
+    auto move_family = [&](auto tag) {
+      using E = decltype(tag);
+      const int rs = SeederRegion<E>();
+      for (int r = rs; r < rs + 2; ++r) {
+        const RegionRef<E> from = RegionOf<E>(old, r);
+        RegionRef<E> to{nullptr, 0};
+        if (fresh != nullptr) to = RegionOf<E>(fresh, r);
+        for (uint32_t i = 0; i < from.cap; ++i) {
+          const E& e = from.arr[i];
+          if (e.port == 0 || !keep(e)) continue;
+          assert(fresh != nullptr && fresh->count[r] < MaxLoad(to.cap));
+          to.Place(e, ctx.seed);
+          ++fresh->count[r];
+        }
+      }
+    };
+    move_family(PeerV4{});
+    move_family(PeerV6{});
+    std::free(old);
+    ctx.budget->Release(old_bytes);
+  }
+  *pb = fresh;
+  return true;
+}
+
+constexpr auto kKeepAll = [](const auto&) { return true; };
+
+}  // namespace
+
+namespace {
+
+// The family-generic half of PeerSet, with the block pointer it works on.
+template <class E>
+struct FamilyOps {
+  Block*& block;
+  const PeerSetContext& ctx;
+  static constexpr int rs = SeederRegion<E>();
+  static constexpr int rl = rs + 1;
+
+  struct Lookup {
+    E* at = nullptr;
+    int region = -1;
+    E* hole[2] = {nullptr, nullptr};  // [seeders, leechers]
+    uint32_t same_source = 0;
+  };
+  Lookup Find(const E& key) const {
+    Lookup l;
+    if (block == nullptr) return l;
+    for (int r = rs; r <= rl; ++r) {
+      l.at = RegionOf<E>(block, r).Find(key, ctx.seed, &l.hole[r - rs],
+                                        &l.same_source);
+      if (l.at != nullptr) {
+        l.region = r;
+        return l;
+      }
+    }
+    return l;
+  }
+
+  // Stores `e` (absent) in region r; `hole` as Find left it, if unchanged.
+  bool Insert(int r, const E& e, E* hole, bool force) {
+    if (block == nullptr || block->count[r] + 1 > MaxLoad(block->cap[r])) {
+      uint32_t caps[kRegions] = {0, 0, 0, 0};
+      if (block != nullptr) std::copy(block->cap, block->cap + kRegions, caps);
+      const uint32_t need = (block ? block->count[r] : 0) + 1;
+      while (MaxLoad(caps[r]) < need) caps[r] = GrownCap(caps[r]);
+      if (!Rebuild(&block, caps, kKeepAll, ctx, force)) return false;
+      hole = nullptr;
+    }
+    if (hole != nullptr) {
+      *hole = e;
+    } else {
+      RegionOf<E>(block, r).Place(e, ctx.seed);
+    }
+    ++block->count[r];
+    return true;
+  }
+
+  void Erase(int r, E* at) {
+    RegionOf<E>(block, r).Erase(at, ctx.seed);
+    --block->count[r];
+  }
+
+  // Gives region r back its slack when it has far more than it needs
+  // (a failed shrink is harmless: the next one retries).
+  void MaybeShrink(int r) {
+    if (!ShouldShrink(block->count[r], block->cap[r])) return;
+    uint32_t caps[kRegions];
+    std::copy(block->cap, block->cap + kRegions, caps);
+    caps[r] = FitCap(block->count[r]);
+    Rebuild(&block, caps, kKeepAll, ctx, /*force=*/true);
+  }
+
+  PeerChange Announce(const PeerAnnounce& a) {
+    const E key = MakeEntry<E>(a.peer);
+    const int want = a.seeder ? rs : rl;
+    const uint16_t tick = TickOf(a.now);
+    Lookup l = Find(key);
+    if (l.at != nullptr) {
+      uint16_t counted = l.at->meta & kCountedBit;
+      if (l.region == want) {
+        l.at->meta = counted | tick;
+        return PeerChange::kUpdated;
+      }
+      // Role change: move the entry. It is already stored, so it may
+      // overshoot the budget rather than be lost.
+      Erase(l.region, l.at);
+      if (want == rs && counted == 0) {
+        ++block->completed;
+        counted = kCountedBit;
+      }
+      E moved = key;
+      moved.meta = counted | tick;
+      if (!Insert(want, moved, nullptr, /*force=*/true)) {
+        return PeerChange::kNoMemory;  // the allocator failed: dropped
+      }
+      MaybeShrink(l.region);
+      return PeerChange::kUpdated;
+    }
+    if (block != nullptr) {
+      const uint32_t total = block->count[0] + block->count[1] +
+                             block->count[2] + block->count[3];
+      if (total >= ctx.max_per_swarm) return PeerChange::kSwarmFull;
+    }
+    if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
+    E fresh = key;
+    fresh.meta = tick | (a.seeder ? kCountedBit : 0);
+    if (!Insert(want, fresh, l.hole[want - rs], /*force=*/false)) {
+      return PeerChange::kNoMemory;
+    }
+    if (a.seeder && a.completed_event) ++block->completed;
+    return PeerChange::kAdded;
+  }
+
+  PeerChange Remove(const PeerEndpoint& peer) {
+    Lookup l = Find(MakeEntry<E>(peer));
+    if (l.at == nullptr) return PeerChange::kAbsent;
+    Erase(l.region, l.at);
+    MaybeShrink(l.region);
+    return PeerChange::kRemoved;
+  }
+
+  uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
+                  uint64_t random, uint8_t* out) const {
+    if (block == nullptr || want == 0) return 0;
+    // The leecher region directly follows the seeder region.
+    const E* const a = FamilyBase<E>(block) + (seeder ? block->cap[rs] : 0);
+    const uint32_t c = block->cap[rl] + (seeder ? 0 : block->cap[rs]);
+    if (c == 0) return 0;
+    const E me = MakeEntry<E>(self);
+    uint32_t n = 0;
+    uint32_t i = Scale(random, c);
+    for (uint32_t k = 0; k < c && n < want; ++k, i = Next(i, c)) {
+      // Stay a few cache lines ahead of the walk.
+      if ((k & 7) == 0) __builtin_prefetch(&a[i + 32 < c ? i + 32 : i]);
+      const E& e = a[i];
+      // Branch-free: empty entries and the requester are written too, but
+      // `out` only advances past the kept ones. Writing at n < want stays
+      // inside the caller's span.
+      const bool keep = (e.port != 0) & !SameEndpoint(e, me);
+      std::memcpy(out, e.ip, E::kIpLen);
+      wire::StoreBe16(out + E::kIpLen, e.port);
+      out += keep ? E::kIpLen + 2 : 0;
+      n += keep;
+    }
+    return n;
+  }
+
+  bool Check(std::string* why) const {
+    for (int r = rs; r <= rl; ++r) {
+      const RegionRef<E> reg = RegionOf<E>(block, r);
+      uint32_t n = 0;
+      for (uint32_t i = 0; i < reg.cap; ++i) {
+        const E& e = reg.arr[i];
+        if (e.port == 0) continue;
+        ++n;
+        if (r == rs && (e.meta & kCountedBit) == 0) {
+          *why = absl::StrCat("region ", r, ": uncounted seeder");
+          return false;
+        }
+        const Lookup l = Find(e);
+        if (l.at != &reg.arr[i]) {
+          *why = absl::StrCat("region ", r, " entry ", i,
+                              " unreachable or stored twice");
+          return false;
+        }
+      }
+      if (n != block->count[r] || n > MaxLoad(reg.cap)) {
+        *why = absl::StrCat("region ", r, ": count ", block->count[r],
+                            " cap ", reg.cap, " but ", n, " entries");
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+PeerChange PeerSet::Announce(const PeerAnnounce& a, const PeerSetContext& ctx) {
+  if (a.peer.family == AddressFamily::kV4) {
+    return FamilyOps<PeerV4>{block_, ctx}.Announce(a);
+  }
+  return FamilyOps<PeerV6>{block_, ctx}.Announce(a);
+}
+
+PeerChange PeerSet::Remove(const PeerEndpoint& peer,
+                           const PeerSetContext& ctx) {
+  PeerChange c = peer.family == AddressFamily::kV4
+                     ? FamilyOps<PeerV4>{block_, ctx}.Remove(peer)
+                     : FamilyOps<PeerV6>{block_, ctx}.Remove(peer);
+  return c;
+}
+
+uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
+                         uint64_t random, std::span<uint8_t> out) const {
+  // Select reads only; the context's budget is not touched.
+  static const PeerSetContext kNoContext;
+  Block* b = block_;
+  if (self.family == AddressFamily::kV4) {
+    want = std::min<uint32_t>(want, out.size() / 6);
+    return FamilyOps<PeerV4>{b, kNoContext}.Select(self, seeder, want, random,
+                                                   out.data());
+  }
+  want = std::min<uint32_t>(want, out.size() / 18);
+  return FamilyOps<PeerV6>{b, kNoContext}.Select(self, seeder, want, random,
+                                                 out.data());
+}
+
+PeerSet::Expired PeerSet::Expire(uint32_t now, uint32_t timeout_s,
+                                 const PeerSetContext& ctx) {
+  Expired ex;
+  if (block_ == nullptr) return ex;
+  const uint16_t now_tick = TickOf(now);
+  const uint32_t timeout_ticks = (timeout_s + kTickSeconds - 1) / kTickSeconds;
+  auto alive = [&](const auto& e) {
+    const uint32_t age = (now_tick - (e.meta & kTickMask)) & kTickMask;
+    return age <= timeout_ticks;
+  };
+  uint32_t dead[kRegions] = {0, 0, 0, 0};
+  auto count_dead = [&](auto tag) {
+    using E = decltype(tag);
+    for (int r = SeederRegion<E>(); r < SeederRegion<E>() + 2; ++r) {
+      const RegionRef<E> reg = RegionOf<E>(block_, r);
+      for (uint32_t i = 0; i < reg.cap; ++i) {
+        dead[r] += reg.arr[i].port != 0 && !alive(reg.arr[i]);
+      }
+    }
+  };
+  count_dead(PeerV4{});
+  count_dead(PeerV6{});
+  if (dead[0] + dead[1] + dead[2] + dead[3] == 0) return ex;
+  uint32_t caps[kRegions];
+  for (int r = 0; r < kRegions; ++r) {
+    const uint32_t left = block_->count[r] - dead[r];
+    caps[r] = ShouldShrink(left, block_->cap[r]) ? FitCap(left)
+                                                  : block_->cap[r];
+  }
+  if (!Rebuild(&block_, caps, alive, ctx, /*force=*/true)) return ex;
+  ex.v4 = dead[kSeed4] + dead[kLeech4];
+  ex.v6 = dead[kSeed6] + dead[kLeech6];
+  return ex;
+}
+
+void PeerSet::Clear(MemoryBudget* budget) {
+  if (block_ == nullptr) return;
+  budget->Release(MallocChunkBytes(BlockBytes(block_->cap)));
+  std::free(block_);
+  block_ = nullptr;
+}
+
+SwarmCounts PeerSet::counts() const {
+  if (block_ == nullptr) return {};
+  const Block& b = *block_;
+  return {b.count[kSeed4] + b.count[kSeed6],
+          b.count[kLeech4] + b.count[kLeech6], b.completed};
+}
+
+uint32_t PeerSet::peers(AddressFamily f) const {
+  if (block_ == nullptr) return 0;
+  return f == AddressFamily::kV4 ? block_->count[kSeed4] + block_->count[kLeech4]
+                                 : block_->count[kSeed6] + block_->count[kLeech6];
+}
+
+bool PeerSet::empty() const {
+  return block_ == nullptr || block_->count[0] + block_->count[1] +
+                                      block_->count[2] + block_->count[3] ==
+                                  0;
+}
+
+size_t PeerSet::bytes() const {
+  return block_ ? MallocChunkBytes(BlockBytes(block_->cap)) : 0;
+}
+
+bool PeerSet::Check(const PeerSetContext& ctx, std::string* why) const {
+  if (block_ == nullptr) return true;
+  Block* b = block_;
+  return FamilyOps<PeerV4>{b, ctx}.Check(why) &&
+         FamilyOps<PeerV6>{b, ctx}.Check(why);
+}
+
+}  // namespace ringtrack

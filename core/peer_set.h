@@ -1,0 +1,120 @@
+// PeerSet: the peers of one swarm, in one heap block sized to fit.
+//
+// The block holds a 40-byte header (the swarm's `completed` count and the
+// count and capacity of four regions) followed by the entries of the four
+// regions: IPv4 seeders, IPv4 leechers, IPv6 seeders, IPv6 leechers. An IPv4
+// entry is 8 bytes (address, port, meta), an IPv6 entry 20. Each region is
+// an open-addressing array probed linearly from a home chosen by hashing the
+// peer's *source* (its IPv4 address, or its IPv6 /64), so all entries of one
+// source sit in one probe run: counting them for the per-source cap costs
+// no more than a lookup. Capacities are not powers of two (home = the hash
+// scaled to the capacity) and grow by about a quarter, so small swarms hold
+// almost no slack; regions of up to 16 entries may be completely full (a
+// probe then stops after `cap` entries).
+//
+// Seeders and leechers live apart, and the leecher region of a family
+// directly follows its seeder region, so a seeder's reply is a window over
+// the leechers only and a leecher's a window over both: either costs
+// O(numwant), never O(swarm size).
+//
+// `completed` counts a download once per stored entry: an entry remembers
+// that it was counted, so a client alternating left=1 / left=0 counts once.
+//
+// Thread safety: none; the swarm table calls every method with the swarm's
+// lock held. Memory is charged to a MemoryBudget before it is allocated.
+#ifndef RINGTRACK_CORE_PEER_SET_H_
+#define RINGTRACK_CORE_PEER_SET_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "core/memory_budget.h"
+#include "core/types.h"
+
+namespace ringtrack {
+
+struct SwarmCounts {
+  uint32_t seeders = 0;
+  uint32_t leechers = 0;
+  uint32_t completed = 0;
+};
+
+// What every PeerSet call needs from its table. Immutable during a call.
+struct PeerSetContext {
+  uint64_t seed = 0;  // keys the source hash
+  uint32_t max_per_source = 8;
+  uint32_t max_per_swarm = 100000;
+  MemoryBudget* budget = nullptr;  // REQUIRES: non-null
+};
+
+enum class PeerChange : uint8_t {
+  kUpdated,       // was stored; refreshed (and moved if its role changed)
+  kAdded,         // stored now
+  kRemoved,       // Remove(): was stored, is gone
+  kAbsent,        // Remove(): was not stored
+  kSourceCapped,  // not stored: its source holds max_per_source entries here
+  kSwarmFull,     // not stored: the swarm holds max_per_swarm peers
+  kNoMemory,      // not stored: the budget refused the growth
+};
+
+struct PeerAnnounce {
+  PeerEndpoint peer;
+  bool seeder = false;          // left == 0
+  bool completed_event = false; // event=completed
+  uint32_t now = 0;             // seconds
+};
+
+class PeerSet {
+ public:
+  PeerSet() = default;
+  PeerSet(const PeerSet&) = delete;
+  PeerSet& operator=(const PeerSet&) = delete;
+  // Does not free: the owner calls Clear() (the table's slot memory is
+  // raw, so no destructor runs there).
+  ~PeerSet() = default;
+
+  // Stores or refreshes `a.peer` in the region its role asks for. A peer
+  // already stored always succeeds (a role change may overshoot the budget
+  // by one block); a new one may be refused (see PeerChange).
+  PeerChange Announce(const PeerAnnounce& a, const PeerSetContext& ctx);
+  // Removes `peer` (event=stopped). Returns kRemoved or kAbsent.
+  PeerChange Remove(const PeerEndpoint& peer, const PeerSetContext& ctx);
+
+  // Writes up to `want` peers of self's family as BEP 15 entries into
+  // `out`, never `self`; a seeder gets leechers only. The window starts at
+  // a position chosen by `random`. Returns the number written.
+  // REQUIRES: out.size() >= want * entry size.
+  uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
+                  uint64_t random, std::span<uint8_t> out) const;
+
+  // Removes peers last seen more than `timeout_s` before `now`.
+  struct Expired {
+    uint32_t v4 = 0;
+    uint32_t v6 = 0;
+  };
+  Expired Expire(uint32_t now, uint32_t timeout_s, const PeerSetContext& ctx);
+
+  // Frees the block; counts and `completed` become 0.
+  void Clear(MemoryBudget* budget);
+
+  SwarmCounts counts() const;
+  uint32_t peers(AddressFamily f) const;
+  bool empty() const;
+  // Bytes the allocator holds for this set (0 when nothing is stored).
+  size_t bytes() const;
+
+  // For tests: checks counts against entries, reachability of every entry
+  // from its home, and that no endpoint is stored twice.
+  bool Check(const PeerSetContext& ctx, std::string* why) const;
+
+  struct Block;  // defined in peer_set.cc
+
+ private:
+  Block* block_ = nullptr;
+};
+
+}  // namespace ringtrack
+
+#endif  // RINGTRACK_CORE_PEER_SET_H_
