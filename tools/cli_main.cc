@@ -32,6 +32,9 @@ ABSL_FLAG(uint64_t, left, 1, "announce: bytes left (0 = seeder).");
 ABSL_FLAG(int, port, 6881, "announce: the port peers should connect to.");
 ABSL_FLAG(int, numwant, -1, "announce: peers wanted (-1 = tracker default).");
 ABSL_FLAG(std::string, peer_id, "-RT0001-ringtrackcli", "announce: 20 bytes.");
+ABSL_FLAG(std::string, bind, "",
+          "Send from this local IP address (e.g. 127.0.0.2); default: the "
+          "kernel's choice.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(60),
           "Give up after this long. Retries follow BEP 15's schedule "
           "(15 s, 30 s, 60 s, ...) within it.");
@@ -57,9 +60,31 @@ class Session {
   explicit Session(const UdpTarget& t) : target_(t) {
     fd_ = socket(t.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) Die(1, "socket: " + std::string(strerror(errno)));
+    BindLocal(absl::GetFlag(FLAGS_bind), t.addr.ss_family);
     deadline_ = absl::Now() + absl::GetFlag(FLAGS_timeout);
   }
   ~Session() { close(fd_); }
+
+  void BindLocal(const std::string& ip, int family) {
+    if (ip.empty()) return;
+    sockaddr_storage a{};
+    socklen_t len = 0;
+    if (family == AF_INET) {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&a);
+      v4->sin_family = AF_INET;
+      len = sizeof(*v4);
+      if (inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) != 1) len = 0;
+    } else {
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&a);
+      v6->sin6_family = AF_INET6;
+      len = sizeof(*v6);
+      if (inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) != 1) len = 0;
+    }
+    if (len == 0) Die(2, "--bind: '" + ip + "' is not an address of the tracker's family");
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0) {
+      Die(1, "--bind " + ip + ": " + std::string(strerror(errno)));
+    }
+  }
 
   // Sends `req` (whose transaction ID is `tid`) with BEP 15 retransmission
   // until a reply with that ID arrives; returns it.

@@ -1,0 +1,56 @@
+"""Starting ringtrackd from the Python-driven tests: start it on a free
+loopback port, read its resident memory, and parse its stats lines."""
+import os
+import re
+import subprocess
+import time
+
+
+class Ringtrackd:
+    """A running ringtrackd on 127.0.0.1 (port chosen by the kernel), with
+    its stderr in `work`/ringtrackd.log. Stop it with stop(), which returns
+    the final stats line as a dict."""
+
+    def __init__(self, bindir, work, args=(), name="ringtrackd"):
+        self.log_path = os.path.join(work, name + ".log")
+        self.proc = subprocess.Popen(
+            [os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0"] +
+            list(args),
+            stderr=open(self.log_path, "w"), stdout=subprocess.DEVNULL)
+        self.port = None
+        for _ in range(200):
+            m = re.search(r"listen=127\.0\.0\.1:(\d+)", self.log())
+            if m:
+                self.port = int(m.group(1))
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("ringtrackd did not start:\n" + self.log())
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def rss_bytes(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def last_stats(self):
+        """The newest 'stats' or 'final' line as {key: int}."""
+        lines = [l for l in self.log().splitlines()
+                 if " stats " in l or " final " in l]
+        return parse_stats(lines[-1]) if lines else {}
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        return self.last_stats()
+
+
+def parse_stats(line):
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)\b", line)}
