@@ -23,7 +23,7 @@ namespace ringtrack {
 struct UringOptions {
   unsigned sq_entries = 256;
   unsigned cq_entries = 1024;
-  unsigned buffers_per_socket = 1024;  // power of two, ≤ 32768
+  unsigned buffers_per_socket = 256;  // power of two, ≤ 32768
 };
 
 // Returns OK iff a ring with the features the loop needs can be set up here

@@ -297,7 +297,8 @@ void LoadGenerator::RunThread(int index) {
       std::array<uint8_t, protocol::kMaxScrapeHashes * kInfoHashSize> hashes;
       const uint32_t n = config_.scrape_hashes;
       for (uint32_t i = 0; i < n; ++i) {
-        const InfoHash h = LoadInfoHash(zipf.Sample(next_random()));
+        const InfoHash h =
+            LoadInfoHash(zipf.Sample(next_random()) + config_.torrent_offset);
         std::memcpy(&hashes[i * kInfoHashSize], h.bytes.data(), kInfoHashSize);
       }
       return protocol::WriteScrapeRequest({out, kMaxRequest}, src.connection_id,
@@ -308,14 +309,20 @@ void LoadGenerator::RunThread(int index) {
     protocol::AnnounceRequest a;
     a.connection_id = src.connection_id;
     a.transaction_id = tid;
-    a.info_hash = LoadInfoHash(config_.fill ? peer % config_.torrents
-                                            : zipf.Sample(next_random()));
+    a.info_hash = LoadInfoHash(
+        (config_.fill ? peer % config_.torrents : zipf.Sample(next_random())) +
+        config_.torrent_offset);
     const uint64_t pid = Mix64(peer);
     std::memcpy(a.peer_id.data(), "-RL0001-", 8);
     std::memcpy(a.peer_id.data() + 8, &pid, 8);
     const bool seeder = (pid % 1000) < seeder_per_mille;
     a.left = seeder ? 0 : 1 << 20;
     a.event = config_.fill ? protocol::Event::kStarted : protocol::Event::kNone;
+    if (!config_.fill && config_.stopped_share > 0 &&
+        static_cast<double>(next_random() >> 11) * 0x1.0p-53 <
+            config_.stopped_share) {
+      a.event = protocol::Event::kStopped;
+    }
     a.num_want = config_.numwant;
     a.port = static_cast<uint16_t>(10000 + peer / num_sources);
     return protocol::WriteAnnounceRequest({out, kMaxRequest}, a);

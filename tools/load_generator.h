@@ -32,6 +32,8 @@ struct LoadConfig {
   double zipf = 1.0;  // popularity skew; 0 = uniform
   uint32_t peers = 1'000'000;
   double seeder_share = 0.3;
+  double stopped_share = 0;     // announces sent with event=stopped
+  uint32_t torrent_offset = 0;  // torrent rank r uses LoadInfoHash(r + offset)
   double connect_weight = 0;  // extra connects beyond those IDs need
   double announce_weight = 90;
   double scrape_weight = 10;

@@ -24,6 +24,11 @@ ABSL_FLAG(double, zipf, 1.0,
           "uniform.");
 ABSL_FLAG(uint32_t, peers, 1000000, "Simulated peers.");
 ABSL_FLAG(double, seeders, 0.3, "Share of simulated peers that are seeders.");
+ABSL_FLAG(double, stopped, 0,
+          "Share of announces sent with event=stopped (peer churn).");
+ABSL_FLAG(uint32_t, torrent_offset, 0,
+          "Shifts the set of info hashes: torrent r is hash number r + N, so "
+          "successive runs with growing N bring new torrents.");
 ABSL_FLAG(std::string, mix, "0:90:10",
           "Request weights connect:announce:scrape (connects that connection "
           "IDs need are sent regardless).");
@@ -86,6 +91,9 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
   if (c.zipf < 0 || c.zipf > 5) BadFlag("--zipf must be 0..5");
   c.peers = absl::GetFlag(FLAGS_peers);
   if (c.peers < 1) BadFlag("--peers must be at least 1");
+  c.stopped_share = absl::GetFlag(FLAGS_stopped);
+  if (c.stopped_share < 0 || c.stopped_share > 1) BadFlag("--stopped must be 0..1");
+  c.torrent_offset = absl::GetFlag(FLAGS_torrent_offset);
   c.seeder_share = absl::GetFlag(FLAGS_seeders);
   if (c.seeder_share < 0 || c.seeder_share > 1)
     BadFlag("--seeders must be 0..1");
@@ -147,7 +155,8 @@ int main(int argc, char** argv) {
     std::ofstream out(path);
     if (!out) BadFlag("--write_info_hashes: cannot write " + path);
     for (uint32_t r = 0; r < absl::GetFlag(FLAGS_torrents); ++r) {
-      out << InfoHashHex(LoadInfoHash(r)) << "\n";
+      out << InfoHashHex(LoadInfoHash(r + absl::GetFlag(FLAGS_torrent_offset)))
+          << "\n";
     }
     return 0;
   }

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "bench/core/mutex_swarm_table.h"
@@ -141,6 +142,55 @@ BENCHMARK(BM_AnnounceHotTorrents<MutexSwarmTable>)
     ->Threads(1)
     ->Threads(2)
     ->UseRealTime();
+
+// A seeder's announce in a swarm of N seeders and 10 leechers: with
+// seeders and leechers apart it costs O(numwant) whatever N is. The
+// sharded-mutex table, in the same run, keeps one dense peer list and must
+// skip past the seeders: its cost grows with N.
+template <class Table>
+void BM_SeederAnnounce(benchmark::State& state) {
+  const uint32_t seeders = static_cast<uint32_t>(state.range(0));
+  std::unique_ptr<Table> table;
+  if constexpr (std::is_same_v<Table, SwarmTable>) {
+    SwarmTableConfig c;
+    c.seed0 = 1;
+    c.seed1 = 2;
+    c.max_peers_per_swarm = 1 << 20;
+    table = std::make_unique<SwarmTable>(c);
+  } else {
+    table = std::make_unique<Table>();
+  }
+  uint8_t out[1200];
+  auto params = [](uint32_t peer, bool seeder, uint64_t random) {
+    AnnounceParams p;
+    p.info_hash = HashOfRank(1);
+    p.peer = PeerEndpoint::V4(0x0a000000 + peer, 6881);
+    p.seeder = seeder;
+    p.numwant = 50;
+    p.now = 1000;
+    p.random = random;
+    return p;
+  };
+  for (uint32_t i = 0; i < seeders; ++i) table->Announce(params(i, true, i), out);
+  for (uint32_t i = 0; i < 10; ++i) {
+    table->Announce(params(seeders + i, false, i), out);
+  }
+  uint64_t i = 0;
+  for (auto _ : state) {
+    ++i;
+    benchmark::DoNotOptimize(table->Announce(
+        params(static_cast<uint32_t>((i * 7919) % seeders), true,
+               i * 0x9e3779b97f4a7c15ULL),
+        out));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SeederAnnounce<SwarmTable>)
+    ->Name("BM_SeederAnnounce/lockfree")
+    ->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000);
+BENCHMARK(BM_SeederAnnounce<MutexSwarmTable>)
+    ->Name("BM_SeederAnnounce/sharded_mutex")
+    ->Arg(100)->Arg(1000)->Arg(10000)->Arg(100000);
 
 size_t HeapInUse() { return mallinfo2().uordblks + mallinfo2().hblkhd; }
 
