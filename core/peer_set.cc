@@ -84,6 +84,35 @@ inline uint32_t Next(uint32_t i, uint32_t cap) {
   return i + 1 == cap ? 0 : i + 1;
 }
 
+// Region capacities come from a fixed ladder of 256 values, so a block's
+// header stores each as one byte: every size up to 64, then steps of 7 %
+// (up to ~26 M entries, past the largest --max-peers-per-swarm).
+struct CapLadder {
+  uint32_t v[256];
+  constexpr CapLadder() : v() {
+    for (uint32_t i = 0; i <= 64; ++i) v[i] = i;
+    for (int i = 65; i < 256; ++i) v[i] = v[i - 1] + (v[i - 1] * 7 + 99) / 100;
+  }
+};
+constexpr CapLadder kLadder;
+static_assert(kLadder.v[255] > 20'000'000, "ladder covers the largest swarm");
+
+// The smallest ladder capacity ≥ c.
+inline uint8_t CodeOf(uint32_t c) {
+  if (c <= 64) return static_cast<uint8_t>(c);
+  int lo = 65, hi = 255;
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (kLadder.v[mid] >= c) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return static_cast<uint8_t>(lo);
+}
+inline uint32_t LadderCap(uint32_t c) { return kLadder.v[CodeOf(c)]; }
+
 // Most entries a region of `cap` may hold: small regions may be full.
 inline uint32_t MaxLoad(uint32_t cap) {
   return cap <= 16 ? cap : cap - cap / 8;
@@ -91,13 +120,13 @@ inline uint32_t MaxLoad(uint32_t cap) {
 inline uint32_t GrownCap(uint32_t cap) {
   if (cap < 8) return cap + 1;
   if (cap < 16) return cap + 2;
-  return cap + cap / 4;
+  return LadderCap(cap + cap / 4);
 }
 // Smallest capacity that holds n entries.
 inline uint32_t FitCap(uint32_t n) {
   if (n <= 16) return n;
-  uint32_t c = n + n / 7;
-  while (MaxLoad(c) < n) ++c;
+  uint32_t c = LadderCap(n + n / 7);
+  while (MaxLoad(c) < n) c = kLadder.v[CodeOf(c) + 1];
   return c;
 }
 inline bool ShouldShrink(uint32_t count, uint32_t cap) {
@@ -160,25 +189,35 @@ struct RegionRef {
 
 struct PeerSet::Block {
   uint32_t completed;
-  uint32_t reserved;
   uint32_t count[kRegions];
-  uint32_t cap[kRegions];
+  uint8_t cap_code[kRegions];  // capacity = kLadder.v[code]
 };
 
 namespace {
 
 using Block = PeerSet::Block;
-static_assert(sizeof(Block) == 40, "header of a peer block");
+static_assert(sizeof(Block) == 24, "header of a peer block");
 
+inline uint32_t CapOf(const Block* b, int r) {
+  return kLadder.v[b->cap_code[r]];
+}
 size_t BlockBytes(const uint32_t cap[kRegions]) {
   return sizeof(Block) + sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
          sizeof(PeerV6) * (size_t{cap[2]} + cap[3]);
+}
+size_t BlockBytesOf(const Block* b) {
+  const uint32_t caps[kRegions] = {CapOf(b, 0), CapOf(b, 1), CapOf(b, 2),
+                                   CapOf(b, 3)};
+  return BlockBytes(caps);
+}
+void CopyCaps(const Block* b, uint32_t caps[kRegions]) {
+  for (int r = 0; r < kRegions; ++r) caps[r] = b ? CapOf(b, r) : 0;
 }
 
 inline PeerV4* V4Base(Block* b) { return reinterpret_cast<PeerV4*>(b + 1); }
 inline PeerV6* V6Base(Block* b) {
   return reinterpret_cast<PeerV6*>(reinterpret_cast<char*>(b + 1) +
-                                   sizeof(PeerV4) * (b->cap[0] + b->cap[1]));
+                                   sizeof(PeerV4) * (CapOf(b, 0) + CapOf(b, 1)));
 }
 template <class E>
 E* FamilyBase(Block* b);
@@ -199,7 +238,7 @@ template <class E>
 RegionRef<E> RegionOf(Block* b, int r) {
   E* base = FamilyBase<E>(b);
   const int rs = SeederRegion<E>();
-  return {r == rs ? base : base + b->cap[rs], b->cap[r]};
+  return {r == rs ? base : base + CapOf(b, rs), CapOf(b, r)};
 }
 
 // Rebuilds *pb with capacities `caps`, keeping the entries for which
@@ -211,7 +250,7 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
              const PeerSetContext& ctx, bool force) {
   Block* old = *pb;
   const uint32_t completed = old ? old->completed : 0;
-  const size_t old_bytes = old ? MallocChunkBytes(BlockBytes(old->cap)) : 0;
+  const size_t old_bytes = old ? MallocChunkBytes(BlockBytesOf(old)) : 0;
   Block* fresh = nullptr;
   if (caps[0] + caps[1] + caps[2] + caps[3] != 0 || completed != 0) {
     const size_t bytes = BlockBytes(caps);
@@ -222,7 +261,10 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
       return false;
     }
     fresh->completed = completed;
-    std::copy(caps, caps + kRegions, fresh->cap);
+    for (int r = 0; r < kRegions; ++r) {
+      fresh->cap_code[r] = CodeOf(caps[r]);
+      assert(kLadder.v[fresh->cap_code[r]] == caps[r]);
+    }
   }
   if (old != nullptr) {
     auto move_family = [&](auto tag) {
@@ -286,9 +328,9 @@ struct FamilyOps {
 
   // Stores `e` (absent) in region r; `hole` as Find left it, if unchanged.
   bool Insert(int r, const E& e, E* hole, bool force) {
-    if (block == nullptr || block->count[r] + 1 > MaxLoad(block->cap[r])) {
-      uint32_t caps[kRegions] = {0, 0, 0, 0};
-      if (block != nullptr) std::copy(block->cap, block->cap + kRegions, caps);
+    if (block == nullptr || block->count[r] + 1 > MaxLoad(CapOf(block, r))) {
+      uint32_t caps[kRegions];
+      CopyCaps(block, caps);
       const uint32_t need = (block ? block->count[r] : 0) + 1;
       while (MaxLoad(caps[r]) < need) caps[r] = GrownCap(caps[r]);
       if (!Rebuild(&block, caps, kKeepAll, ctx, force)) return false;
@@ -311,9 +353,9 @@ struct FamilyOps {
   // Gives region r back its slack when it has far more than it needs
   // (a failed shrink is harmless: the next one retries).
   void MaybeShrink(int r) {
-    if (!ShouldShrink(block->count[r], block->cap[r])) return;
+    if (!ShouldShrink(block->count[r], CapOf(block, r))) return;
     uint32_t caps[kRegions];
-    std::copy(block->cap, block->cap + kRegions, caps);
+    CopyCaps(block, caps);
     caps[r] = FitCap(block->count[r]);
     Rebuild(&block, caps, kKeepAll, ctx, /*force=*/true);
   }
@@ -371,8 +413,8 @@ struct FamilyOps {
                   uint64_t random, uint8_t* out) const {
     if (block == nullptr || want == 0) return 0;
     // The leecher region directly follows the seeder region.
-    const E* const a = FamilyBase<E>(block) + (seeder ? block->cap[rs] : 0);
-    const uint32_t c = block->cap[rl] + (seeder ? 0 : block->cap[rs]);
+    const E* const a = FamilyBase<E>(block) + (seeder ? CapOf(block, rs) : 0);
+    const uint32_t c = CapOf(block, rl) + (seeder ? 0 : CapOf(block, rs));
     if (c == 0) return 0;
     const E me = MakeEntry<E>(self);
     uint32_t n = 0;
@@ -480,8 +522,8 @@ PeerSet::Expired PeerSet::Expire(uint32_t now, uint32_t timeout_s,
   uint32_t caps[kRegions];
   for (int r = 0; r < kRegions; ++r) {
     const uint32_t left = block_->count[r] - dead[r];
-    caps[r] = ShouldShrink(left, block_->cap[r]) ? FitCap(left)
-                                                  : block_->cap[r];
+    caps[r] = ShouldShrink(left, CapOf(block_, r)) ? FitCap(left)
+                                                    : CapOf(block_, r);
   }
   if (!Rebuild(&block_, caps, alive, ctx, /*force=*/true)) return ex;
   ex.v4 = dead[kSeed4] + dead[kLeech4];
@@ -491,7 +533,7 @@ PeerSet::Expired PeerSet::Expire(uint32_t now, uint32_t timeout_s,
 
 void PeerSet::Clear(MemoryBudget* budget) {
   if (block_ == nullptr) return;
-  budget->Release(MallocChunkBytes(BlockBytes(block_->cap)));
+  budget->Release(MallocChunkBytes(BlockBytesOf(block_)));
   std::free(block_);
   block_ = nullptr;
 }
@@ -516,7 +558,7 @@ bool PeerSet::empty() const {
 }
 
 size_t PeerSet::bytes() const {
-  return block_ ? MallocChunkBytes(BlockBytes(block_->cap)) : 0;
+  return block_ ? MallocChunkBytes(BlockBytesOf(block_)) : 0;
 }
 
 bool PeerSet::Check(const PeerSetContext& ctx, std::string* why) const {

@@ -1,7 +1,8 @@
 // PeerSet: the peers of one swarm, in one heap block sized to fit.
 //
-// The block holds a 40-byte header (the swarm's `completed` count and the
-// count and capacity of four regions) followed by the entries of the four
+// The block holds a 24-byte header (the swarm's `completed` count, and the
+// count and a one-byte capacity code of each of four regions) followed by
+// the entries of the four
 // regions: IPv4 seeders, IPv4 leechers, IPv6 seeders, IPv6 leechers. An IPv4
 // entry is 8 bytes (address, port, meta), an IPv6 entry 20. Each region is
 // an open-addressing array probed linearly from a home chosen by hashing the

@@ -225,7 +225,7 @@ std::string Server::StatsLine() const {
       "unstored_peer_swarm_cap=%d truncated=%d no_buffers=%d "
       "recv_errors=%d send_errors=%d bytes_in=%d bytes_out=%d torrents=%d "
       "peers_v4=%d peers_v6=%d seeders=%d table_slots=%d table_bytes=%d "
-      "memory_budget_bytes=%d rss_bytes=%d",
+      "memory_budget_bytes=%d rss_bytes=%d max_probe_slots=%d tombstones=%d",
       rx, tx, outcomes[static_cast<size_t>(Outcome::kConnect)],
       outcomes[static_cast<size_t>(Outcome::kAnnounce)],
       outcomes[static_cast<size_t>(Outcome::kScrape)],
@@ -236,7 +236,7 @@ std::string Server::StatsLine() const {
       t.refused.peer_source_cap, t.refused.peer_swarm_cap, trunc, nobufs,
       rx_err, tx_err, bytes_in, bytes_out, t.torrents, t.peers_v4, t.peers_v6,
       t.seeders, table_.capacity(), table_.MemoryBytes(), budget_.limit(),
-      ResidentBytes());
+      ResidentBytes(), table_.max_probe(), table_.tombstones());
   if (xdp_) {
     const auto counters = xdp_->Counters();
     for (int i = 0; i < RT_XDP_COUNTER_MAX; ++i) {

@@ -77,8 +77,8 @@ TEST_F(PeerSetTest, SmallSwarmIsSizedToFit) {
   for (uint32_t i = 1; i <= 10; ++i) {
     EXPECT_EQ(Announce(V4(i), i <= 3), PeerChange::kAdded);
   }
-  // 40-byte header + 10 entries of 8 bytes, one malloc chunk: no slack.
-  EXPECT_EQ(set_.bytes(), MallocChunkBytes(40 + 10 * 8));
+  // 24-byte header + 10 entries of 8 bytes, one malloc chunk: no slack.
+  EXPECT_EQ(set_.bytes(), MallocChunkBytes(24 + 10 * 8));
   EXPECT_EQ(set_.counts().seeders, 3u);
   EXPECT_EQ(set_.counts().leechers, 7u);
   ExpectConsistent();
@@ -134,7 +134,7 @@ TEST_F(PeerSetTest, CapsRefuseNewPeersOnly) {
 TEST_F(PeerSetTest, BudgetRefusesGrowthButNotStoredPeers) {
   // Growing from 3 to 4 entries holds both blocks for a moment; the budget
   // allows exactly that, so the fifth peer does not fit.
-  MemoryBudget tight(MallocChunkBytes(40 + 4 * 8) + MallocChunkBytes(40 + 3 * 8));
+  MemoryBudget tight(MallocChunkBytes(24 + 4 * 8) + MallocChunkBytes(24 + 3 * 8));
   PeerSetContext c = ctx_;
   c.budget = &tight;
   PeerAnnounce a;
