@@ -254,13 +254,13 @@ int main(int argc, char** argv) {
   parsing = false;
   const ServerConfig config = ConfigFromFlags();
 
-  // Block the stop signals before any thread starts, so they are all
-  // delivered to sigwait() below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the signals we handle before any thread starts, so they are all
+  // delivered to sigwait() below. SIGHUP is reserved for reloading the
+  // configuration: it must never kill the daemon.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<std::unique_ptr<ringtrack::Server>> server =
@@ -282,7 +282,11 @@ int main(int argc, char** argv) {
       config.peer_timeout_s, config.max_memory, (*server)->xdp_summary());
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;  // SIGINT, SIGTERM and SIGQUIT stop cleanly
+    ringtrack::log::Info("SIGHUP: nothing to reload (no --config file)");
+  }
   (*server)->Stop();
   ringtrack::log::Info("stopped on signal %d; final %s", sig,
                        (*server)->StatsLine());

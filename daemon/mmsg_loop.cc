@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "daemon/pktinfo.h"
 #include "daemon/worker.h"
 
 namespace ringtrack {
@@ -24,9 +25,37 @@ struct Batch {
   std::array<iovec, kBatch> in_iov{};
   std::array<iovec, kBatch> out_iov{};
   std::array<sockaddr_storage, kBatch> from{};
+  // Destination in (pktinfo on wildcard sockets), reply source out.
+  struct alignas(cmsghdr) Control {
+    uint8_t bytes[kPktInfoSpace];
+  };
+  std::array<Control, kBatch> in_ctl{};
+  std::array<Control, kBatch> out_ctl{};
   std::array<std::array<uint8_t, kRecvSize>, kBatch> data{};
   std::array<std::array<uint8_t, kMaxReplySize>, kBatch> reply{};
 };
+
+// Sends msgs[0..m). sendmmsg stops at the first message that fails (a
+// blackholed route, EPERM from a firewall, a broadcast source) and reports
+// it on the next call: that one message is counted and skipped, never the
+// rest of the batch. A full socket buffer (EAGAIN) drops what is left.
+void SendAll(int fd, mmsghdr* msgs, int m, WorkerCore* core) {
+  for (int done = 0; done < m;) {
+    const int s = sendmmsg(fd, msgs + done, m - done, MSG_DONTWAIT);
+    if (s > 0) {
+      core->io.sent.Add(s);
+      done += s;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      core->io.send_errors.Add(m - done);
+      return;
+    } else {
+      core->io.send_errors.Add();
+      ++done;
+    }
+  }
+}
 
 // Serves one ready socket until it has no more queued datagrams (or a
 // bounded number of batches, so other sockets are not starved).
@@ -39,6 +68,8 @@ void Drain(int fd, Batch& b, WorkerCore* core) {
       b.in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
       b.in[i].msg_hdr.msg_iov = &b.in_iov[i];
       b.in[i].msg_hdr.msg_iovlen = 1;
+      b.in[i].msg_hdr.msg_control = b.in_ctl[i].bytes;
+      b.in[i].msg_hdr.msg_controllen = kPktInfoSpace;
     }
     const int n = recvmmsg(fd, b.in.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) {
@@ -64,18 +95,17 @@ void Drain(int fd, Batch& b, WorkerCore* core) {
       b.out[m].msg_hdr.msg_namelen = h.msg_namelen;
       b.out[m].msg_hdr.msg_iov = &b.out_iov[m];
       b.out[m].msg_hdr.msg_iovlen = 1;
+      for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+           c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
+        if (const size_t n = ReplyControlFrom(c, b.out_ctl[m].bytes); n > 0) {
+          b.out[m].msg_hdr.msg_control = b.out_ctl[m].bytes;
+          b.out[m].msg_hdr.msg_controllen = n;
+          break;
+        }
+      }
       ++m;
     }
-    for (int done = 0; done < m;) {
-      const int s = sendmmsg(fd, b.out.data() + done, m - done, 0);
-      if (s <= 0) {
-        if (errno == EINTR) continue;
-        core->io.send_errors.Add(m - done);
-        break;
-      }
-      core->io.sent.Add(s);
-      done += s;
-    }
+    SendAll(fd, b.out.data(), m, core);
     if (n < kBatch) return;
   }
 }

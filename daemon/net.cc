@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/pktinfo.h"
 
 namespace ringtrack {
 
@@ -90,6 +91,12 @@ absl::StatusOr<UniqueFd> OpenUdpSocket(const ListenAddress& a,
   }
   SetBuffer(fd.get(), SO_RCVBUFFORCE, SO_RCVBUF, options.buffer_bytes);
   SetBuffer(fd.get(), SO_SNDBUFFORCE, SO_SNDBUF, options.buffer_bytes);
+  if (IsWildcard(a)) {
+    // Replies must leave from the address each request came to.
+    if (absl::Status s = EnableDestinationInfo(fd.get(), a.family()); !s.ok()) {
+      return s;
+    }
+  }
   if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&a.addr), a.len) != 0) {
     if (errno == EADDRINUSE) {
       return absl::AlreadyExistsError(
@@ -98,6 +105,15 @@ absl::StatusOr<UniqueFd> OpenUdpSocket(const ListenAddress& a,
     return Errno("bind", a);
   }
   return fd;
+}
+
+bool IsWildcard(const ListenAddress& a) {
+  if (a.family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&a.addr)->sin_addr.s_addr ==
+           htonl(INADDR_ANY);
+  }
+  const in6_addr& ip = reinterpret_cast<const sockaddr_in6*>(&a.addr)->sin6_addr;
+  return IN6_IS_ADDR_UNSPECIFIED(&ip);
 }
 
 absl::StatusOr<ListenAddress> BoundAddress(int fd) {

@@ -58,10 +58,14 @@ struct SocketOptions {
   int buffer_bytes = 8 << 20;  // SO_RCVBUF/SO_SNDBUF target
 };
 
-// A UDP socket bound to `addr` (IPv6 sockets are V6ONLY). Fails with
+// A UDP socket bound to `addr` (IPv6 sockets are V6ONLY; wildcard sockets
+// report destinations for the reply's source). Fails with
 // kAlreadyExists if the address is in use by any other socket.
 absl::StatusOr<UniqueFd> OpenUdpSocket(const ListenAddress& addr,
                                        const SocketOptions& options);
+// True for 0.0.0.0 and ::, whose sockets report each datagram's destination
+// (see daemon/pktinfo.h).
+bool IsWildcard(const ListenAddress& a);
 // The address a socket is bound to (resolves port 0).
 absl::StatusOr<ListenAddress> BoundAddress(int fd);
 

@@ -199,7 +199,7 @@ std::string Server::StatsLine() const {
   uint64_t outcomes[static_cast<size_t>(Outcome::kCount)] = {};
   uint64_t invalid[static_cast<size_t>(protocol::ParseError::kCount)] = {};
   uint64_t rx = 0, tx = 0, trunc = 0, nobufs = 0, rx_err = 0,
-           tx_err = 0, bytes_in = 0, bytes_out = 0;
+           tx_err = 0, bytes_in = 0, bytes_out = 0, sq_full = 0, overflows = 0;
   for (const auto& c : cores_) {
     for (size_t i = 0; i < std::size(outcomes); ++i) {
       outcomes[i] += c->stats.outcomes[i].value();
@@ -215,6 +215,8 @@ std::string Server::StatsLine() const {
     nobufs += c->io.no_buffers.value();
     rx_err += c->io.recv_errors.value();
     tx_err += c->io.send_errors.value();
+    sq_full += c->io.sq_full.value();
+    overflows += c->io.cq_overflows.value();
   }
   const SwarmTableStats t = table_.stats();
   std::string line = absl::StrFormat(
@@ -225,7 +227,8 @@ std::string Server::StatsLine() const {
       "unstored_peer_swarm_cap=%d truncated=%d no_buffers=%d "
       "recv_errors=%d send_errors=%d bytes_in=%d bytes_out=%d torrents=%d "
       "peers_v4=%d peers_v6=%d seeders=%d table_slots=%d table_bytes=%d "
-      "memory_budget_bytes=%d rss_bytes=%d max_probe_slots=%d tombstones=%d",
+      "memory_budget_bytes=%d rss_bytes=%d max_probe_slots=%d tombstones=%d "
+      "sq_full=%d cq_overflows=%d",
       rx, tx, outcomes[static_cast<size_t>(Outcome::kConnect)],
       outcomes[static_cast<size_t>(Outcome::kAnnounce)],
       outcomes[static_cast<size_t>(Outcome::kScrape)],
@@ -236,7 +239,8 @@ std::string Server::StatsLine() const {
       t.refused.peer_source_cap, t.refused.peer_swarm_cap, trunc, nobufs,
       rx_err, tx_err, bytes_in, bytes_out, t.torrents, t.peers_v4, t.peers_v6,
       t.seeders, table_.capacity(), table_.MemoryBytes(), budget_.limit(),
-      ResidentBytes(), table_.max_probe(), table_.tombstones());
+      ResidentBytes(), table_.max_probe(), table_.tombstones(), sq_full,
+      overflows);
   if (xdp_) {
     const auto counters = xdp_->Counters();
     for (int i = 0; i < RT_XDP_COUNTER_MAX; ++i) {

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/pktinfo.h"
 
 namespace ringtrack {
 namespace {
@@ -52,6 +53,7 @@ struct Mapping {
 struct UringLoop::ReplySlot {
   msghdr msg;
   iovec iov;
+  alignas(cmsghdr) uint8_t control[kPktInfoSpace];  // the reply's source
   uint8_t data[kMaxReplySize];
 };
 
@@ -61,7 +63,7 @@ struct UringLoop::Socket {
   Mapping ring_mem;  // the io_uring_buf_ring shared with the kernel
   Mapping buffers;   // entries × kRecvBufferSize
   std::unique_ptr<ReplySlot[]> replies;
-  msghdr recv_msg{};  // the multishot template: name size, no control
+  msghdr recv_msg{};  // the multishot template: name and control sizes
   int to_recycle = 0;
   bool needs_arm = false;
   bool registered = false;
@@ -100,7 +102,7 @@ absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(
     const std::vector<int>& fds, const UringOptions& options,
     WorkerCore* core) {
   std::unique_ptr<UringLoop> loop(new UringLoop(options, core));
-  if (absl::Status s = loop->SetUpRing(); !s.ok()) return s;
+  if (absl::Status s = loop->SetUpRing(fds.size()); !s.ok()) return s;
   // Socket i is fds[i]: SQEs name it by its index in the registered files.
   for (size_t i = 0; i < fds.size(); ++i) {
     if (absl::Status s = loop->AddSocket(); !s.ok()) return s;
@@ -113,7 +115,12 @@ absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(
   return loop;
 }
 
-absl::Status UringLoop::SetUpRing() {
+absl::Status UringLoop::SetUpRing(size_t sockets) {
+  // A receive completion per buffer and a send completion per reply slot
+  // (one per buffer) can be outstanding on each socket at once.
+  const size_t need =
+      2 * size_t{options_.buffers_per_socket} * sockets + options_.sq_entries;
+  while (options_.cq_entries < need) options_.cq_entries *= 2;
   io_uring_params p{};
   p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
             IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
@@ -158,7 +165,10 @@ absl::Status UringLoop::AddSocket() {
                           static_cast<int>(i));
   }
   io_uring_buf_ring_advance(s->br(), static_cast<int>(s->entries));
-  s->recv_msg.msg_namelen = sizeof(sockaddr_in6);
+  // Rounded up so the control message after the name is aligned.
+  s->recv_msg.msg_namelen = CMSG_ALIGN(sizeof(sockaddr_in6));
+  // Room for IP_PKTINFO; the kernel writes it only on wildcard sockets.
+  s->recv_msg.msg_controllen = kPktInfoSpace;
   s->needs_arm = true;
   sockets_.push_back(std::move(s));
   return absl::OkStatus();
@@ -168,8 +178,10 @@ void UringLoop::CancelAll() {
   // Cancel the multishot receives (and any send still queued) and reap
   // their completions, so no request holds a socket once we return.
   io_uring_sqe* sqe = GetSqe();
-  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-  io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kCancel, 0, 0));
+  if (sqe != nullptr) {
+    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kCancel, 0, 0));
+  }
   for (int i = 0; i < 20; ++i) {  // at most ~200 ms
     __kernel_timespec ts{0, 10'000'000};
     io_uring_cqe* cqe = nullptr;
@@ -194,16 +206,30 @@ UringLoop::~UringLoop() {
 
 io_uring_sqe* UringLoop::GetSqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-  while (sqe == nullptr) {  // SQ full: flush it and retry
-    io_uring_submit(&ring_);
-    sqe = io_uring_get_sqe(&ring_);
+  if (sqe != nullptr) return sqe;
+  // SQ full: flush it once. If the kernel took nothing (it is short of
+  // memory, or returned an error), the caller gives up this operation.
+  if (io_uring_submit(&ring_) <= 0) {
+    core_->io.sq_full.Add();
+    return nullptr;
   }
-  return sqe;
+  return io_uring_get_sqe(&ring_);
+}
+
+void UringLoop::CountOverflow() {
+  // The kernel counts completions it could not post (only possible if the
+  // CQ were smaller than Create() makes it).
+  const unsigned now = *ring_.cq.koverflow;
+  if (now != last_overflow_) {
+    core_->io.cq_overflows.Add(now - last_overflow_);
+    last_overflow_ = now;
+  }
 }
 
 void UringLoop::ArmRecv(size_t i) {
   Socket& s = *sockets_[i];
   io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) return;  // still needs_arm: the next turn retries
   io_uring_prep_recvmsg_multishot(sqe, static_cast<int>(i), &s.recv_msg, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
   sqe->buf_group = s.bgid;
@@ -257,7 +283,20 @@ void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
   slot.msg.msg_namelen = name_len;
   slot.msg.msg_iov = &slot.iov;
   slot.msg.msg_iovlen = 1;
+  for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(o, &s.recv_msg);
+       c != nullptr; c = io_uring_recvmsg_cmsg_nexthdr(o, &s.recv_msg, c)) {
+    if (const size_t n = ReplyControlFrom(c, slot.control); n > 0) {
+      slot.msg.msg_control = slot.control;
+      slot.msg.msg_controllen = n;
+      break;
+    }
+  }
   io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) {
+    core_->io.send_errors.Add();
+    RecycleBuffer(s, bid);
+    return;
+  }
   io_uring_prep_sendmsg(sqe, static_cast<int>(i), &slot.msg, 0);
   sqe->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kSend, i, bid));
@@ -306,6 +345,7 @@ void UringLoop::Run() {
     }
     io_uring_cq_advance(&ring_, count);
     last_batch = count;
+    CountOverflow();
     for (auto& s : sockets_) {
       if (s->to_recycle > 0) {
         io_uring_buf_ring_advance(s->br(), s->to_recycle);

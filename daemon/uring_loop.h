@@ -7,6 +7,10 @@
 // A reply is written into a reply slot paired with the receive buffer it
 // answers, and its msg_name points at the source address the kernel wrote
 // into that buffer; the buffer returns to the ring when the send completes.
+// On wildcard sockets the receive also carries the datagram's destination,
+// which the reply's control message sends from (daemon/pktinfo.h). When
+// the SQ is full even after one submit, a reply is dropped and counted and
+// a re-arm waits for the next turn: the loop never spins on the kernel.
 #ifndef RINGTRACK_DAEMON_URING_LOOP_H_
 #define RINGTRACK_DAEMON_URING_LOOP_H_
 
@@ -22,6 +26,9 @@ namespace ringtrack {
 
 struct UringOptions {
   unsigned sq_entries = 256;
+  // At least this many; Create() raises it to hold a completion for every
+  // receive buffer and every in-flight send of every socket, so the CQ can
+  // never overflow (and a lost send completion would leak its buffer).
   unsigned cq_entries = 1024;
   unsigned buffers_per_socket = 256;  // power of two, ≤ 32768
 };
@@ -49,20 +56,23 @@ class UringLoop {
   struct ReplySlot;
   UringLoop(const UringOptions& options, WorkerCore* core);
 
-  absl::Status SetUpRing();
+  absl::Status SetUpRing(size_t sockets);
   // Sets up the buffer ring and reply slots of the next socket.
   absl::Status AddSocket();
+  // An SQE, submitting once if the SQ is full; nullptr if it stays full.
   io_uring_sqe* GetSqe();
+  void CountOverflow();
   void ArmRecv(size_t socket_index);
   void ProcessCqe(const io_uring_cqe* cqe);
   void ProcessRecv(size_t socket_index, const io_uring_cqe* cqe);
   void RecycleBuffer(Socket& s, uint16_t bid);
   void CancelAll();
 
-  const UringOptions options_;
+  UringOptions options_;  // cq_entries raised by SetUpRing()
   WorkerCore* const core_;
   io_uring ring_{};
   bool ring_ready_ = false;
+  unsigned last_overflow_ = 0;  // the kernel's CQ overflow count, last seen
   std::vector<std::unique_ptr<Socket>> sockets_;
 };
 

@@ -26,6 +26,8 @@ struct IoCounters {
   Counter no_buffers;  // -ENOBUFS from the multishot receive
   Counter recv_errors;
   Counter send_errors;
+  Counter sq_full;       // io_uring: no SQE even after a submit (dropped)
+  Counter cq_overflows;  // io_uring: completions the kernel could not post
 };
 
 // Everything a worker reads but does not own.

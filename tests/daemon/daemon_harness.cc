@@ -149,7 +149,8 @@ int RunDaemonToExit(const std::vector<std::string>& args, std::string* err) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-Client::Client(const std::string& local_ip, uint16_t server_port) {
+Client::Client(const std::string& local_ip, uint16_t server_port,
+               const std::string& server_ip) {
   const bool v6 = local_ip.find(':') != std::string::npos;
   family_ = v6 ? AddressFamily::kV6 : AddressFamily::kV4;
   fd_ = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -162,6 +163,7 @@ Client::Client(const std::string& local_ip, uint16_t server_port) {
     auto* s = reinterpret_cast<sockaddr_in6*>(&server_);
     s->sin6_family = AF_INET6;
     s->sin6_addr = in6addr_loopback;
+    if (!server_ip.empty()) inet_pton(AF_INET6, server_ip.c_str(), &s->sin6_addr);
     s->sin6_port = htons(server_port);
     len = server_len_ = sizeof(sockaddr_in6);
   } else {
@@ -171,11 +173,17 @@ Client::Client(const std::string& local_ip, uint16_t server_port) {
     auto* s = reinterpret_cast<sockaddr_in*>(&server_);
     s->sin_family = AF_INET;
     s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!server_ip.empty()) inet_pton(AF_INET, server_ip.c_str(), &s->sin_addr);
     s->sin_port = htons(server_port);
     len = server_len_ = sizeof(sockaddr_in);
   }
   if (bind(fd_, reinterpret_cast<sockaddr*>(&local), len) != 0) {
     throw std::runtime_error("bind client to " + local_ip);
+  }
+  // Connected, as libtorrent's tracker sockets are: the kernel then drops
+  // any reply that does not come from the address we sent to.
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&server_), server_len_) != 0) {
+    throw std::runtime_error("connect client from " + local_ip);
   }
   getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &len);
   local_port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&local)->sin6_port

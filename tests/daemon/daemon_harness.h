@@ -49,10 +49,13 @@ class Daemon {
 // returns its exit code; its stderr goes to *err.
 int RunDaemonToExit(const std::vector<std::string>& args, std::string* err);
 
-// A UDP client socket bound to `local_ip` (e.g. "127.0.0.5" or "::1").
+// A UDP client socket bound to `local_ip` (e.g. "127.0.0.5" or "::1") and
+// connected to `server_ip` (default: loopback of that family), so it only
+// receives replies sent from the address it sent to.
 class Client {
  public:
-  Client(const std::string& local_ip, uint16_t server_port);
+  Client(const std::string& local_ip, uint16_t server_port,
+         const std::string& server_ip = "");
   ~Client();
   AddressFamily family() const { return family_; }
   void Send(const std::vector<uint8_t>& datagram);

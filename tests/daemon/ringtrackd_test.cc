@@ -337,6 +337,72 @@ INSTANTIATE_TEST_SUITE_P(IoPaths, RingtrackdTest,
                                            Param{"mmsg", AddressFamily::kV6}),
                          ParamName);
 
+// A wildcard listener answers from the address each request was sent to:
+// a connected client talking to 127.0.0.2 (or 127.0.0.1) gets its
+// connect, announce and scrape replies. Both io paths.
+class WildcardTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(WildcardTest, RepliesComeFromTheAddressTheRequestWentTo) {
+  Daemon d({"--listen=0.0.0.0:0", std::string("--io=") + GetParam(),
+            "--workers=1"});
+  ASSERT_TRUE(d.started());
+  for (const char* server : {"127.0.0.2", "127.0.0.1", "127.0.0.3"}) {
+    Client c("127.0.0.9", d.port(), server);
+    const uint64_t cid = c.Connect();
+    protocol::Response r;
+    ASSERT_TRUE(c.Parse(c.Exchange(AnnouncePacket(cid, 1, TestHash(9), 7000,
+                                                  Event::kStarted, 5)),
+                        &r))
+        << server;
+    EXPECT_EQ(r.action, Action::kAnnounce);
+    ASSERT_TRUE(c.Parse(c.Exchange(ScrapePacket(cid, 2, {TestHash(9)})), &r));
+    EXPECT_EQ(r.action, Action::kScrape);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(IoPaths, WildcardTest,
+                         ::testing::Values("uring", "mmsg"));
+
+// An oversized datagram (MSG_TRUNC) and a flood past the receive buffer
+// ring (ENOBUFS) are counted, nothing is leaked, and service goes on.
+TEST(RingtrackdEdgeTest, OversizedDatagramAndBufferRingFlood) {
+  Daemon d({"--listen=127.0.0.1:0", "--io=uring", "--workers=1",
+            "--ring-buffers=64"});
+  ASSERT_TRUE(d.started());
+  Client c("127.0.0.1", d.port());
+  c.Send(std::vector<uint8_t>(4000, 0x41));
+  // 20 rounds of 3000 connects sent without reading: far more than 64
+  // buffers, so the multishot receive runs dry and is re-armed.
+  std::vector<uint8_t> req(protocol::kConnectRequestSize);
+  protocol::WriteConnectRequest(req, 77);
+  for (int round = 0; round < 20; ++round) {
+    for (int k = 0; k < 3000; ++k) c.Send(req);
+    while (!c.Receive(std::chrono::milliseconds(20)).empty()) {
+    }
+  }
+  // Still serving, with every buffer back in the ring: 64 × 3 requests in
+  // a row are all answered.
+  for (int k = 0; k < 64 * 3; ++k) ASSERT_NE(c.Connect(), 0u) << k;
+  ASSERT_TRUE(d.Stop(SIGTERM, std::chrono::seconds(5)).has_value());
+  const auto stats = d.FinalStats();
+  EXPECT_EQ(stats.at("truncated"), 1u);
+  EXPECT_GT(stats.at("no_buffers"), 0u);
+  EXPECT_EQ(stats.at("cq_overflows"), 0u);
+  EXPECT_EQ(stats.at("sq_full"), 0u);
+}
+
+TEST(RingtrackdSignalTest, HupDoesNotStopAndQuitStopsCleanly) {
+  Daemon d({"--listen=127.0.0.1:0", "--workers=1"});
+  ASSERT_TRUE(d.started());
+  ASSERT_FALSE(d.Stop(SIGHUP, std::chrono::milliseconds(500)).has_value());
+  Client c("127.0.0.1", d.port());
+  EXPECT_NE(c.Connect(), 0u);
+  const auto status = d.Stop(SIGQUIT, std::chrono::seconds(5));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+  EXPECT_NE(d.Log().find("final "), std::string::npos);
+}
+
 TEST(RingtrackdCommandLineTest, BadFlagValueExitsTwoNamingTheFlag) {
   std::string err;
   EXPECT_EQ(RunDaemonToExit({"--max-memory=12X"}, &err), 2);
