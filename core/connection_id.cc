@@ -1,13 +1,12 @@
 #include "core/connection_id.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -27,31 +26,16 @@ MasterKey RandomMasterKey() {
   return {buf[0], buf[1]};
 }
 
-absl::StatusOr<MasterKey> LoadMasterKeyFile(const std::string& path,
-                                            bool create) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno != ENOENT || !create) {
-      return absl::NotFoundError(absl::StrCat("connection key file ", path,
-                                              ": ", std::strerror(errno)));
-    }
-    const MasterKey key = RandomMasterKey();
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot create connection key file ", path, ": ",
-                       std::strerror(errno)));
-    }
-    const std::string text = absl::StrFormat("%016x%016x\n", key.k0, key.k1);
-    const bool ok = write(fd, text.data(), text.size()) ==
-                    static_cast<ssize_t>(text.size());
-    close(fd);
-    if (!ok) return absl::InternalError("short write to " + path);
-    return key;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text(absl::StripAsciiWhitespace(ss.str()));
+namespace {
+
+absl::Status KeyFileError(const std::string& path, absl::string_view why) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("connection key file ", path, ": ", why));
+}
+
+absl::StatusOr<MasterKey> ParseKey(const std::string& path,
+                                   const std::string& raw) {
+  const std::string text(absl::StripAsciiWhitespace(raw));
   if (text.size() != 32 ||
       text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -65,6 +49,98 @@ absl::StatusOr<MasterKey> LoadMasterKeyFile(const std::string& path,
     key.k1 = (key.k1 << 8) | static_cast<uint8_t>(bytes[8 + i]);
   }
   return key;
+}
+
+// Reads an open key file after checking what it is: a regular file, ours,
+// and private to us (whoever else can read it can mint IDs for anyone).
+absl::StatusOr<MasterKey> ReadKeyFd(const std::string& path, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return KeyFileError(path, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return KeyFileError(path, "is not a regular file");
+  if (st.st_uid != geteuid()) {
+    return KeyFileError(path, absl::StrFormat("is owned by uid %d, not by us "
+                                              "(uid %d)",
+                                              st.st_uid, geteuid()));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return KeyFileError(
+        path, absl::StrFormat("is readable or writable by group or others "
+                              "(mode %04o); chmod 600 it",
+                              st.st_mode & 07777));
+  }
+  char buf[256];
+  ssize_t n;
+  std::string raw;
+  while ((n = read(fd, buf, sizeof(buf))) > 0 && raw.size() < 4096) {
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  if (n < 0) return KeyFileError(path, std::strerror(errno));
+  return ParseKey(path, raw);
+}
+
+// Writes a fresh key to a temporary file beside `path`, fsyncs it and links
+// it into place, so `path` appears complete or not at all. Returns
+// kAlreadyExists if another process linked its key first.
+absl::StatusOr<MasterKey> CreateKeyFile(const std::string& path) {
+  const MasterKey key = RandomMasterKey();
+  std::string tmp = path + ".tmp.XXXXXX";
+  const int fd = mkostemp(tmp.data(), O_CLOEXEC);  // mode 0600
+  if (fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot create connection key file ", path, ": ", std::strerror(errno)));
+  }
+  const std::string text = absl::StrFormat("%016x%016x\n", key.k0, key.k1);
+  const bool written =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+      fsync(fd) == 0;
+  close(fd);
+  if (!written) {
+    unlink(tmp.c_str());
+    return absl::InternalError("cannot write connection key file " + path);
+  }
+  const int linked = link(tmp.c_str(), path.c_str());
+  const int link_errno = errno;
+  unlink(tmp.c_str());
+  if (linked != 0) {
+    if (link_errno == EEXIST) return absl::AlreadyExistsError(path);
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create connection key file ", path, ": ",
+                     std::strerror(link_errno)));
+  }
+  // Make the new directory entry durable too.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  if (const int d = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    fsync(d);
+    close(d);
+  }
+  return key;
+}
+
+}  // namespace
+
+absl::StatusOr<MasterKey> LoadMasterKeyFile(const std::string& path,
+                                            bool create) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    // O_NOFOLLOW: a symbolic link is refused (ELOOP); O_NONBLOCK: a FIFO
+    // cannot hang the start.
+    const int fd =
+        open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      absl::StatusOr<MasterKey> key = ReadKeyFd(path, fd);
+      close(fd);
+      return key;
+    }
+    if (errno == ELOOP) return KeyFileError(path, "is a symbolic link");
+    if (errno != ENOENT || !create) {
+      return absl::NotFoundError(absl::StrCat("connection key file ", path,
+                                              ": ", std::strerror(errno)));
+    }
+    absl::StatusOr<MasterKey> created = CreateKeyFile(path);
+    if (!absl::IsAlreadyExists(created.status())) return created;
+    // Another instance created it first: use its key.
+  }
+  return KeyFileError(path, "keeps appearing and disappearing");
 }
 
 std::array<uint8_t, 16> ConnectionIdAddress(const PeerEndpoint& e) {

@@ -41,8 +41,13 @@ struct MasterKey {
 // A fresh master key from the system's random source (getrandom).
 MasterKey RandomMasterKey();
 // Reads a key file: 32 hexadecimal characters (128 bits), surrounding
-// whitespace ignored. If the file does not exist and `create` is true, a
-// random key is written to it with mode 0600 and returned.
+// whitespace ignored. Refuses (kFailedPrecondition, naming the reason)
+// anything that is not a regular file (symbolic links included), a file
+// owned by another user, and a file readable or writable by group or
+// others. If the file does not exist and `create` is true, a random key is
+// written to a temporary file, fsynced and linked into place, so the file
+// is complete or absent even after a crash, and instances racing the first
+// start all end up with the key that was linked first.
 absl::StatusOr<MasterKey> LoadMasterKeyFile(const std::string& path,
                                             bool create);
 

@@ -1,6 +1,10 @@
 #include "core/connection_id.h"
 
 #include <gtest/gtest.h>
+#include <vector>
+#include <thread>
+#include <atomic>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -84,14 +88,29 @@ class KeyFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ = ::testing::TempDir() + "/ringtrack_key_" + std::to_string(getpid());
-    std::remove(path_.c_str());
+    Remove();
   }
-  void TearDown() override { std::remove(path_.c_str()); }
+  void TearDown() override { Remove(); }
+  void Remove() {
+    std::remove(path_.c_str());
+    rmdir(path_.c_str());
+  }
+  // Writes `text` as a private key file (mode 0600).
+  void Write(const std::string& text, mode_t mode = 0600) {
+    std::ofstream(path_) << text;
+    chmod(path_.c_str(), mode);
+  }
+  std::string Refusal() {
+    auto k = LoadMasterKeyFile(path_, true);
+    EXPECT_FALSE(k.ok());
+    return std::string(k.status().message());
+  }
+  static constexpr const char* kHex = "00112233445566778899aabbccddeeff\n";
   std::string path_;
 };
 
 TEST_F(KeyFileTest, ReadsHexKey) {
-  std::ofstream(path_) << "  00112233445566778899AABBCCDDEEFF\n";
+  Write("  00112233445566778899AABBCCDDEEFF\n");
   auto key = LoadMasterKeyFile(path_, false);
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_EQ(key->k0, 0x0011223344556677ULL);
@@ -109,12 +128,85 @@ TEST_F(KeyFileTest, CreatesMissingFileAndRereadsSameKey) {
 
 TEST_F(KeyFileTest, RejectsMalformedAndMissing) {
   EXPECT_FALSE(LoadMasterKeyFile(path_, false).ok());
-  std::ofstream(path_) << "0011";
+  Write("0011");
   auto bad = LoadMasterKeyFile(path_, false);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("32 hexadecimal"), std::string::npos);
-  std::ofstream(path_) << "zz112233445566778899aabbccddeeff";
+  Write("zz112233445566778899aabbccddeeff");
   EXPECT_FALSE(LoadMasterKeyFile(path_, false).ok());
+}
+
+TEST_F(KeyFileTest, CreatedFileIsPrivate) {
+  ASSERT_TRUE(LoadMasterKeyFile(path_, true).ok());
+  struct stat st;
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_uid, geteuid());
+}
+
+TEST_F(KeyFileTest, RefusesWhatIsNotARegularFile) {
+  ASSERT_EQ(mkdir(path_.c_str(), 0700), 0);
+  EXPECT_NE(Refusal().find("not a regular file"), std::string::npos);
+  rmdir(path_.c_str());
+  ASSERT_EQ(mkfifo(path_.c_str(), 0600), 0);  // must not hang either
+  EXPECT_NE(Refusal().find("not a regular file"), std::string::npos);
+  std::remove(path_.c_str());
+  const std::string target = path_ + ".target";
+  std::ofstream(target) << kHex;
+  chmod(target.c_str(), 0600);
+  ASSERT_EQ(symlink(target.c_str(), path_.c_str()), 0);
+  EXPECT_NE(Refusal().find("symbolic link"), std::string::npos);
+  std::remove(target.c_str());
+}
+
+TEST_F(KeyFileTest, RefusesAFileOthersCanReadOrWrite) {
+  for (mode_t mode : {0644, 0640, 0604, 0620, 0602}) {
+    Write(kHex, mode);
+    EXPECT_NE(Refusal().find("group or others"), std::string::npos) << mode;
+  }
+  Write(kHex, 0400);  // read-only for us is fine
+  EXPECT_TRUE(LoadMasterKeyFile(path_, false).ok());
+}
+
+TEST_F(KeyFileTest, RefusesAFileOwnedByAnotherUser) {
+  Write(kHex);
+  const uid_t other = geteuid() == 0 ? 65534 : geteuid();
+  if (other == geteuid()) GTEST_SKIP() << "needs root to chown";
+  ASSERT_EQ(chown(path_.c_str(), other, static_cast<gid_t>(-1)), 0);
+  EXPECT_NE(Refusal().find("owned by uid 65534"), std::string::npos);
+}
+
+TEST_F(KeyFileTest, RacingFirstStartsAgreeOnOneKey) {
+  for (int round = 0; round < 20; ++round) {
+    Remove();
+    std::vector<MasterKey> keys(8);
+    std::vector<std::thread> threads;
+    std::atomic<bool> go{false};
+    for (size_t t = 0; t < keys.size(); ++t) {
+      threads.emplace_back([&, t] {
+        while (!go.load()) {
+        }
+        auto k = LoadMasterKeyFile(path_, true);
+        ASSERT_TRUE(k.ok()) << k.status();
+        keys[t] = *k;
+      });
+    }
+    go = true;
+    for (auto& th : threads) th.join();
+    for (const MasterKey& k : keys) {
+      EXPECT_EQ(k.k0, keys[0].k0);
+      EXPECT_EQ(k.k1, keys[0].k1);
+    }
+  }
+}
+
+TEST_F(KeyFileTest, LeftoversOfACrashDoNotBlockTheNextStart) {
+  // A crash mid-creation leaves at most a temporary file, never a partial
+  // key at the real path.
+  std::ofstream(path_ + ".tmp.abc123") << "0011";
+  auto k = LoadMasterKeyFile(path_, true);
+  ASSERT_TRUE(k.ok()) << k.status();
+  std::remove((path_ + ".tmp.abc123").c_str());
 }
 
 }  // namespace

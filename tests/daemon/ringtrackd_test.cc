@@ -45,6 +45,7 @@ class RingtrackdTest : public ::testing::TestWithParam<Param> {
   void SetUp() override {
     key_file_ = ::testing::TempDir() + "/rt_key_" + std::to_string(getpid());
     std::ofstream(key_file_) << kKeyHex << "\n";
+    chmod(key_file_.c_str(), 0600);  // ringtrackd refuses a readable key
     const bool v4 = GetParam().family == AddressFamily::kV4;
     daemon_ = std::make_unique<Daemon>(std::vector<std::string>{
         v4 ? "--listen=127.0.0.1:0" : "--listen=[::1]:0",
@@ -401,6 +402,20 @@ TEST(RingtrackdSignalTest, HupDoesNotStopAndQuitStopsCleanly) {
   ASSERT_TRUE(status.has_value());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
   EXPECT_NE(d.Log().find("final "), std::string::npos);
+}
+
+TEST(RingtrackdCommandLineTest, UnsafeKeyFileExitsOneSayingWhy) {
+  const std::string key = ::testing::TempDir() + "/rt_open_key_" +
+                          std::to_string(getpid());
+  std::ofstream(key) << kKeyHex << "\n";
+  chmod(key.c_str(), 0644);
+  std::string err;
+  EXPECT_EQ(RunDaemonToExit({"--listen=127.0.0.1:0",
+                             "--connection-key-file=" + key},
+                            &err),
+            1);
+  EXPECT_NE(err.find("group or others"), std::string::npos) << err;
+  std::remove(key.c_str());
 }
 
 TEST(RingtrackdCommandLineTest, BadFlagValueExitsTwoNamingTheFlag) {
