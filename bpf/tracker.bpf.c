@@ -2,11 +2,31 @@
  * it reaches userspace, rate-limits sources, and answers connect requests in
  * the kernel with XDP_TX.
  *
- * Scope: UDP to the ports in rt_ports, over IPv4 (no options, not a
- * fragment) or IPv6 (UDP as the first next header), with at most one VLAN
- * tag. Everything else passes untouched. Connection IDs are verified with
- * core/siphash.h, the same code userspace uses, keyed by rt_keys, which the
- * daemon fills at every key rotation. */
+ * Scope: UDP addressed to this host's tracker, i.e. to a MAC in rt_ifmacs
+ * (the receiving interface's own) and an (address, port) in rt_dests (the
+ * daemon's listen addresses, or for a wildcard listen every local address,
+ * refreshed as they change), over IPv4 (no options, not a fragment) or IPv6
+ * (UDP as the first next header), with at most one VLAN tag. Everything
+ * else passes untouched. Connection IDs are verified with core/siphash.h,
+ * the same code userspace uses, keyed by rt_keys, which the daemon fills at
+ * every key rotation.
+ *
+ * Safety rules:
+ *   * A connect is answered only toward where the kernel would route the
+ *     reply: bpf_fib_lookup picks the next hop's MAC (never the sender's
+ *     MAC, which an attacker on the segment controls) and must route out of
+ *     the receiving interface. A bogus source (unspecified, loopback,
+ *     multicast, broadcast, this host's own) or a failed lookup passes the
+ *     packet to the kernel. The helper only answers where IP forwarding is
+ *     enabled on the interface (net.ipv4.conf.IF.forwarding,
+ *     net.ipv6.conf.all.forwarding); elsewhere every connect goes to
+ *     userspace, which is always safe.
+ *   * The rate limiter (per IPv4 address or IPv6 /64) counts connects, and
+ *     announces and scrapes only once their connection ID verifies, so a
+ *     spoofer cannot spend a victim's budget. Its update is a CAS on the
+ *     theoretical arrival time: exact across CPUs.
+ *   * Nothing but a valid connect is ever transmitted, and the reply is
+ *     never longer than the request. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -17,6 +37,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "core/siphash.h"
+#include "core/wire_constants.h"
 #include "bpf/tracker_shared.h"
 
 /* Read-only configuration, set by the loader before load. */
@@ -29,10 +50,17 @@ __s64 rt_clock_offset_ns = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, RT_XDP_MAX_PORTS);
-  __type(key, __u16); /* UDP port, network order */
+  __uint(max_entries, RT_XDP_MAX_DESTS);
+  __type(key, struct rt_dest_key);
   __type(value, __u8);
-} rt_ports SEC(".maps");
+} rt_dests SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, RT_XDP_MAX_IFACES);
+  __type(key, __u32); /* ifindex */
+  __type(value, struct rt_ifmac);
+} rt_ifmacs SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -60,8 +88,12 @@ struct vlan_tag {
   __be16 proto;
 };
 
-#define RT_MAGIC_HI 0x00000417U
-#define RT_MAGIC_LO 0x27101980U
+#define RT_MAGIC_HI ((__u32)(RT_PROTOCOL_MAGIC >> 32))
+#define RT_MAGIC_LO ((__u32)RT_PROTOCOL_MAGIC)
+#ifndef AF_INET
+#define AF_INET 2
+#define AF_INET6 10
+#endif
 
 static __always_inline int count(__u32 what, int verdict) {
   __u64 *c = bpf_map_lookup_elem(&rt_counters, &what);
@@ -100,22 +132,70 @@ static __always_inline int conn_id_valid(const __u8 *id, const __u8 *ip16) {
   return (__u32)expect == tag;
 }
 
-/* Returns 1 iff the source is within the configured rate. */
+/* Returns 1 iff the source is within the configured rate, taking one token.
+ * The update is a compare-and-swap on the theoretical arrival time, so
+ * concurrent CPUs never admit more than the rate allows (after a few lost
+ * races under extreme contention the packet counts as over the limit). */
 static __always_inline int rate_ok(const struct rt_rate_key *src) {
   if (rt_rate_limit_pps == 0) return 1;
-  __u64 now = bpf_ktime_get_ns();
-  __u64 interval = 1000000000ULL / rt_rate_limit_pps;
-  __u64 burst = rt_rate_burst ? rt_rate_burst : rt_rate_limit_pps;
+  const __u64 now = bpf_ktime_get_ns();
+  const __u64 interval = 1000000000ULL / rt_rate_limit_pps;
+  const __u64 burst = rt_rate_burst ? rt_rate_burst : rt_rate_limit_pps;
+  const __u64 tolerance = (burst - 1) * interval;
   struct rt_rate_state *st = bpf_map_lookup_elem(&rt_rate, src);
   if (!st) {
     struct rt_rate_state fresh = {.tat_ns = now + interval};
-    bpf_map_update_elem(&rt_rate, src, &fresh, BPF_ANY);
-    return 1;
+    /* NOEXIST: if another CPU created it meanwhile, take the slow path. */
+    if (bpf_map_update_elem(&rt_rate, src, &fresh, BPF_NOEXIST) == 0) return 1;
+    st = bpf_map_lookup_elem(&rt_rate, src);
+    if (!st) return 0;
   }
-  __u64 tat = st->tat_ns > now ? st->tat_ns : now;
-  if (tat - now > burst * interval) return 0;
-  st->tat_ns = tat + interval;
-  return 1;
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const __u64 old = st->tat_ns;
+    const __u64 tat = old > now ? old : now;
+    if (tat - now > tolerance) return 0;
+    if (__sync_val_compare_and_swap(&st->tat_ns, old, tat + interval) == old) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Returns 1 iff the frame's destination MAC is the interface's own. */
+static __always_inline int same_mac(const struct rt_ifmac *own, const __u8 *mac) {
+  if (!own) return 0;
+  int same = 1;
+#pragma unroll
+  for (int i = 0; i < ETH_ALEN; i++) same &= own->mac[i] == mac[i];
+  return same;
+}
+
+/* The rate-limiter key of a source: IPv6 sources by /64. */
+static __always_inline void rate_key_of(struct rt_rate_key *k, const __u8 *ip16,
+                                        int v6) {
+  __builtin_memcpy(k->addr, ip16, 16);
+  if (v6) __builtin_memset(&k->addr[8], 0, 8);
+}
+
+/* Returns 1 iff `ip16` (IPv4 as ::ffff:a.b.c.d) may not receive a reply
+ * built in the kernel: unspecified, loopback, multicast, broadcast,
+ * reserved, or v4-mapped on the wire. */
+static __always_inline int bogus_source(const __u8 *a, int v6) {
+  if (!v6) {
+    const __u8 b0 = a[12];
+    if (b0 == 0 || b0 == 127 || b0 >= 224) return 1; /* 0/8, lo, mcast+ */
+    return 0;
+  }
+  if (a[0] == 0xff) return 1; /* multicast */
+  __u64 hi, lo;
+  __builtin_memcpy(&hi, a, 8);
+  __builtin_memcpy(&lo, a + 8, 8);
+  if (hi == 0 && (lo == 0 || lo == bpf_cpu_to_be64(1))) return 1; /* ::, ::1 */
+  if (hi == 0 && a[8] == 0 && a[9] == 0 && a[10] == 0xff && a[11] == 0xff) {
+    return 1; /* ::ffff:0:0/96 on the wire */
+  }
+  return 0;
 }
 
 static __always_inline __u16 fold(__u64 sum) {
@@ -139,8 +219,45 @@ static __always_inline __u64 sum16(const __u8 *p, int words) {
  * layout. The frame is first trimmed to end right after the reply. */
 static __always_inline int reply_connect(struct xdp_md *ctx, __u32 l3_off,
                                          int v6, const __u8 *ip16) {
+  /* Where would the kernel send the reply? Decide before touching the
+   * frame, so that passing it leaves it as it came. */
+  struct bpf_fib_lookup fib = {};
+  {
+    void *d = (void *)(long)ctx->data;
+    void *e = (void *)(long)ctx->data_end;
+    if (l3_off > 18) return XDP_PASS;
+    if (!v6) {
+      struct iphdr *ip = d + l3_off;
+      struct udphdr *u = (void *)(ip + 1);
+      if ((void *)(u + 1) > e) return XDP_PASS;
+      fib.family = AF_INET;
+      fib.ipv4_src = ip->daddr;
+      fib.ipv4_dst = ip->saddr;
+      fib.tos = ip->tos;
+      fib.sport = u->dest;
+      fib.dport = u->source;
+    } else {
+      struct ipv6hdr *ip6 = d + l3_off;
+      struct udphdr *u = (void *)(ip6 + 1);
+      if ((void *)(u + 1) > e) return XDP_PASS;
+      fib.family = AF_INET6;
+      __builtin_memcpy(fib.ipv6_src, &ip6->daddr, 16);
+      __builtin_memcpy(fib.ipv6_dst, &ip6->saddr, 16);
+      fib.sport = u->dest;
+      fib.dport = u->source;
+    }
+    fib.l4_protocol = IPPROTO_UDP;
+    fib.ifindex = ctx->ingress_ifindex;
+    /* OUTPUT: route the reply as a locally sent packet would be routed, and
+     * only out of the receiving interface. */
+    const long rc =
+        bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+    if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != ctx->ingress_ifindex) {
+      return count(RT_XDP_PASS_NO_ROUTE, XDP_PASS);
+    }
+  }
   const __u32 l4_off = l3_off + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
-  const __u32 want = l4_off + sizeof(struct udphdr) + 16;
+  const __u32 want = l4_off + sizeof(struct udphdr) + RT_CONNECT_RESPONSE_SIZE;
   void *data = (void *)(long)ctx->data;
   void *end = (void *)(long)ctx->data_end;
   const int delta = (int)(want - (__u32)(end - data));
@@ -153,7 +270,7 @@ static __always_inline int reply_connect(struct xdp_md *ctx, __u32 l3_off,
   __u8 *p = (__u8 *)(udp + 1);
   if ((void *)(p + 16) > end || (void *)(eth + 1) > end) return XDP_PASS;
 
-  const __u32 tid = load_be32(p + 12);
+  const __u32 tid = load_be32(p + RT_OFF_TRANSACTION_ID);
   const __u32 now = now_seconds();
   const __u64 epoch = now / RT_KEY_EPOCH_S;
   __u32 slot = epoch % RT_KEY_SLOTS;
@@ -161,15 +278,14 @@ static __always_inline int reply_connect(struct xdp_md *ctx, __u32 l3_off,
   if (!key || key->epoch != epoch) return XDP_PASS; /* let userspace answer */
   const __u64 id = rt_conn_id_make(key, ip16, now);
 
-  store_be32(p, 0); /* action: connect */
+  store_be32(p, RT_ACTION_CONNECT);
   store_be32(p + 4, tid);
   store_be32(p + 8, (__u32)(id >> 32));
   store_be32(p + 12, (__u32)id);
 
-  __u8 mac[ETH_ALEN];
-  __builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
-  __builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
-  __builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+  /* The next hop the kernel would use, not the sender's MAC. */
+  __builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+  __builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
   __be16 port = udp->source;
   udp->source = udp->dest;
   udp->dest = port;
@@ -223,7 +339,11 @@ int rt_xdp(struct xdp_md *ctx) {
     l3_off += sizeof(struct vlan_tag);
   }
 
-  struct rt_rate_key src = {};
+  /* Only frames for this interface's own MAC. */
+  __u32 ifindex = ctx->ingress_ifindex;
+  struct rt_ifmac *own = bpf_map_lookup_elem(&rt_ifmacs, &ifindex);
+  struct rt_dest_key dst = {};
+  __u8 src[16] = {};
   struct udphdr *udp;
   int v6;
   if (proto == bpf_htons(ETH_P_IP)) {
@@ -231,14 +351,19 @@ int rt_xdp(struct xdp_md *ctx) {
     if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_UDP) return XDP_PASS;
     udp = (void *)(ip + 1);
     if ((void *)(udp + 1) > end) return XDP_PASS;
-    if (!bpf_map_lookup_elem(&rt_ports, &udp->dest)) return XDP_PASS;
+    dst.addr[10] = 0xff;
+    dst.addr[11] = 0xff;
+    __builtin_memcpy(&dst.addr[12], &ip->daddr, 4);
+    dst.port_be = udp->dest;
+    if (!bpf_map_lookup_elem(&rt_dests, &dst)) return XDP_PASS;
+    if (!same_mac(own, eth->h_dest)) return count(RT_XDP_PASS_NOT_OURS, XDP_PASS);
     /* Options or fragments: pass rather than misparse. */
     if (ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff))) {
       return count(RT_XDP_PASS_OTHER, XDP_PASS);
     }
-    src.addr[10] = 0xff;
-    src.addr[11] = 0xff;
-    __builtin_memcpy(&src.addr[12], &ip->saddr, 4);
+    src[10] = 0xff;
+    src[11] = 0xff;
+    __builtin_memcpy(&src[12], &ip->saddr, 4);
     v6 = 0;
   } else if (proto == bpf_htons(ETH_P_IPV6)) {
     struct ipv6hdr *ip6 = data + l3_off;
@@ -247,8 +372,11 @@ int rt_xdp(struct xdp_md *ctx) {
     }
     udp = (void *)(ip6 + 1);
     if ((void *)(udp + 1) > end) return XDP_PASS;
-    if (!bpf_map_lookup_elem(&rt_ports, &udp->dest)) return XDP_PASS;
-    __builtin_memcpy(src.addr, &ip6->saddr, 16);
+    __builtin_memcpy(dst.addr, &ip6->daddr, 16);
+    dst.port_be = udp->dest;
+    if (!bpf_map_lookup_elem(&rt_dests, &dst)) return XDP_PASS;
+    if (!same_mac(own, eth->h_dest)) return count(RT_XDP_PASS_NOT_OURS, XDP_PASS);
+    __builtin_memcpy(src, &ip6->saddr, 16);
     v6 = 1;
   } else {
     return XDP_PASS;
@@ -259,31 +387,44 @@ int rt_xdp(struct xdp_md *ctx) {
   if (ulen < sizeof(struct udphdr) || (void *)p + (ulen - 8) > end) {
     return count(RT_XDP_PASS_OTHER, XDP_PASS); /* lengths disagree */
   }
-  if (!rate_ok(&src)) return count(RT_XDP_DROP_RATE_LIMIT, XDP_DROP);
   const __u32 len = ulen - sizeof(struct udphdr);
-  if (len < 16 || (void *)(p + 16) > end) {
+  if (len < RT_MIN_REQUEST_SIZE || (void *)(p + RT_MIN_REQUEST_SIZE) > end) {
     return count(RT_XDP_DROP_SHORT, XDP_DROP);
   }
-  const __u32 action = load_be32(p + 8);
-  if (action == 0) {
-    if (load_be32(p) != RT_MAGIC_HI || load_be32(p + 4) != RT_MAGIC_LO) {
+  struct rt_rate_key rate_key;
+  rate_key_of(&rate_key, src, v6);
+  const __u32 action = load_be32(p + RT_OFF_ACTION);
+  if (action == RT_ACTION_CONNECT) {
+    if (load_be32(p + RT_OFF_PROTOCOL_ID) != RT_MAGIC_HI ||
+        load_be32(p + RT_OFF_PROTOCOL_ID + 4) != RT_MAGIC_LO) {
       return count(RT_XDP_DROP_BAD_MAGIC, XDP_DROP);
     }
+    if (!rate_ok(&rate_key)) return count(RT_XDP_DROP_RATE_LIMIT, XDP_DROP);
     if (!rt_connect_in_kernel) return count(RT_XDP_PASS_CONNECT, XDP_PASS);
-    return reply_connect(ctx, l3_off, v6, src.addr);
+    /* Our own address (a bogus source too) is only reachable through the
+     * kernel: the FIB lookup refuses it as a local destination. */
+    if (bogus_source(src, v6)) return count(RT_XDP_PASS_NO_ROUTE, XDP_PASS);
+    return reply_connect(ctx, l3_off, v6, src);
   }
-  if (action == 1) {
-    if (len < 98) return count(RT_XDP_DROP_ANNOUNCE_SHORT, XDP_DROP);
-  } else if (action == 2) {
-    if (len < 36 || (len - 16) % 20 != 0) {
+  if (action == RT_ACTION_ANNOUNCE) {
+    if (len < RT_ANNOUNCE_REQUEST_SIZE) {
+      return count(RT_XDP_DROP_ANNOUNCE_SHORT, XDP_DROP);
+    }
+  } else if (action == RT_ACTION_SCRAPE) {
+    if (len < RT_SCRAPE_REQUEST_HEADER_SIZE + RT_INFO_HASH_SIZE ||
+        (len - RT_SCRAPE_REQUEST_HEADER_SIZE) % RT_INFO_HASH_SIZE != 0) {
       return count(RT_XDP_DROP_SCRAPE_LENGTH, XDP_DROP);
     }
-  } else if (action == 3) {
+  } else if (action == RT_ACTION_ERROR) {
     return count(RT_XDP_DROP_ERROR_ACTION, XDP_DROP);
   } else {
     return count(RT_XDP_DROP_UNKNOWN_ACTION, XDP_DROP);
   }
-  if (!conn_id_valid(p, src.addr)) return count(RT_XDP_DROP_BAD_CONN_ID, XDP_DROP);
+  if (!conn_id_valid(p + RT_OFF_CONNECTION_ID, src)) {
+    return count(RT_XDP_DROP_BAD_CONN_ID, XDP_DROP);
+  }
+  /* Only a proven source spends its own budget. */
+  if (!rate_ok(&rate_key)) return count(RT_XDP_DROP_RATE_LIMIT, XDP_DROP);
   return count(RT_XDP_PASS, XDP_PASS);
 }
 

@@ -1,36 +1,65 @@
 /* Types and constants shared by the XDP program (bpf/tracker.bpf.c) and its
  * C++ loader (bpf/xdp_loader.h). Fixed-width types only; fields in network
  * byte order carry a _be suffix. tests/bpf/xdp_test.cc static_asserts the
- * layout the loader relies on. */
+ * layout the loader relies on. Wire constants come from core/wire_constants.h. */
 #ifndef RINGTRACK_BPF_TRACKER_SHARED_H_
 #define RINGTRACK_BPF_TRACKER_SHARED_H_
 
 #include <linux/types.h>
 
-/* Most UDP ports the program serves (keys of the port map: __u16 _be). */
-#define RT_XDP_MAX_PORTS 64
+/* Most (address, port) pairs the program serves. */
+#define RT_XDP_MAX_DESTS 4096
+/* Most interfaces it is attached to (their MACs are in a map). */
+#define RT_XDP_MAX_IFACES 64
 /* Sources tracked by the rate limiter (LRU: the least recent are evicted). */
 #define RT_XDP_RATE_SOURCES 65536
 
-/* Per-CPU counters, one slot per outcome. */
+/* The per-CPU counters: one list, from which the program's enum, the
+ * loader's names and the daemon's stats keys (xdp_<name>) all come. */
+#define RT_XDP_COUNTERS(X)                                                   \
+  X(RT_XDP_PASS, "pass")                 /* valid announce/scrape: up */     \
+  X(RT_XDP_PASS_OTHER, "pass_other")     /* fragments, IP options, bad    \
+                                            lengths: not parsed */          \
+  X(RT_XDP_DROP_SHORT, "drop_short")     /* payload under 16 bytes */        \
+  X(RT_XDP_DROP_BAD_MAGIC, "drop_bad_magic")                                 \
+  X(RT_XDP_DROP_UNKNOWN_ACTION, "drop_unknown_action")                       \
+  X(RT_XDP_DROP_ERROR_ACTION, "drop_error_action")                           \
+  X(RT_XDP_DROP_ANNOUNCE_SHORT, "drop_announce_short")                       \
+  X(RT_XDP_DROP_SCRAPE_LENGTH, "drop_scrape_length")                         \
+  X(RT_XDP_DROP_BAD_CONN_ID, "drop_bad_connection_id")                       \
+  X(RT_XDP_DROP_RATE_LIMIT, "drop_rate_limit")                               \
+  X(RT_XDP_TX_CONNECT, "tx_connect")     /* connect answered in kernel */    \
+  X(RT_XDP_PASS_CONNECT, "pass_connect") /* connect passed up: in-kernel  \
+                                            replies off */                  \
+  X(RT_XDP_PASS_NOT_OURS, "pass_not_ours") /* our port, but not our       \
+                                              address or MAC */             \
+  X(RT_XDP_PASS_NO_ROUTE, "pass_no_route") /* connect passed up: no FIB   \
+                                              route on this interface, or \
+                                              a bogus source */
+
 enum rt_xdp_counter {
-  RT_XDP_PASS = 0,             /* valid announce/scrape: up to userspace */
-  RT_XDP_PASS_OTHER,           /* tracker port, but not parsed: fragments,
-                                  IP options, inconsistent lengths */
-  RT_XDP_DROP_SHORT,           /* UDP payload shorter than 16 bytes */
-  RT_XDP_DROP_BAD_MAGIC,       /* connect with the wrong protocol id */
-  RT_XDP_DROP_UNKNOWN_ACTION,  /* action > 3 */
-  RT_XDP_DROP_ERROR_ACTION,    /* an error packet sent to the tracker */
-  RT_XDP_DROP_ANNOUNCE_SHORT,  /* announce shorter than 98 bytes */
-  RT_XDP_DROP_SCRAPE_LENGTH,   /* scrape length not 16 + 20·n, n ≥ 1 */
-  RT_XDP_DROP_BAD_CONN_ID,     /* forged, expired or future-dated ID */
-  RT_XDP_DROP_RATE_LIMIT,      /* source above the rate limit */
-  RT_XDP_TX_CONNECT,           /* connect answered in the kernel */
-  RT_XDP_PASS_CONNECT,         /* connect passed up (in-kernel reply off) */
+#define RT_XDP_COUNTER_ENUM(id, name) id,
+  RT_XDP_COUNTERS(RT_XDP_COUNTER_ENUM)
+#undef RT_XDP_COUNTER_ENUM
   RT_XDP_COUNTER_MAX,
 };
 
-/* Rate limiter key: the source address, IPv4 as ::ffff:a.b.c.d. */
+/* A destination the tracker serves: address (IPv4 as ::ffff:a.b.c.d) and
+ * UDP port. */
+struct rt_dest_key {
+  __u8 addr[16];
+  __u16 port_be;
+  __u16 pad; /* zero */
+};
+
+/* An attached interface's own MAC address. */
+struct rt_ifmac {
+  __u8 mac[6];
+  __u16 pad;
+};
+
+/* Rate limiter key: the source, IPv4 as ::ffff:a.b.c.d, IPv6 by its /64
+ * (the low 8 bytes are zero). */
 struct rt_rate_key {
   __u8 addr[16];
 };
@@ -39,5 +68,9 @@ struct rt_rate_key {
 struct rt_rate_state {
   __u64 tat_ns;
 };
+
+/* Limits the rate arithmetic holds exactly (interval = 1e9 / pps ns). */
+#define RT_XDP_MAX_RATE_PPS 10000000U
+#define RT_XDP_MAX_RATE_BURST 1000000U
 
 #endif /* RINGTRACK_BPF_TRACKER_SHARED_H_ */

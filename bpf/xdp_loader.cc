@@ -5,9 +5,12 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -30,24 +33,27 @@ int64_t ClockNs(clockid_t c) {
 }  // namespace
 
 std::string_view XdpCounterName(int c) {
-  static constexpr std::string_view kNames[] = {"pass",
-                                                "pass_other",
-                                                "drop_short",
-                                                "drop_bad_magic",
-                                                "drop_unknown_action",
-                                                "drop_error_action",
-                                                "drop_announce_short",
-                                                "drop_scrape_length",
-                                                "drop_bad_connection_id",
-                                                "drop_rate_limit",
-                                                "tx_connect",
-                                                "pass_connect"};
+  static constexpr std::string_view kNames[] = {
+#define RT_XDP_COUNTER_NAME(id, name) name,
+      RT_XDP_COUNTERS(RT_XDP_COUNTER_NAME)
+#undef RT_XDP_COUNTER_NAME
+  };
   static_assert(std::size(kNames) == RT_XDP_COUNTER_MAX);
   return c >= 0 && c < RT_XDP_COUNTER_MAX ? kNames[c] : "unknown";
 }
 
 absl::StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(
     const XdpOptions& options) {
+  if (options.rate_limit_pps > RT_XDP_MAX_RATE_PPS) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "XDP rate limit ", options.rate_limit_pps, " packets/s is beyond what "
+        "the limiter can time exactly (at most ", RT_XDP_MAX_RATE_PPS, ")"));
+  }
+  if (options.rate_burst > RT_XDP_MAX_RATE_BURST) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("XDP rate burst ", options.rate_burst,
+                     " is above the most allowed, ", RT_XDP_MAX_RATE_BURST));
+  }
   std::unique_ptr<XdpProgram> p(new XdpProgram());
   libbpf_set_print(
       [](libbpf_print_level level, const char* fmt, va_list args) -> int {
@@ -63,24 +69,51 @@ absl::StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(
                     "loading the XDP program (needs CAP_BPF and "
                     "CAP_NET_ADMIN, or root)");
   }
-  for (uint16_t port : options.ports) {
-    const uint16_t key = htons(port);
-    const uint8_t one = 1;
-    if (int err = bpf_map__update_elem(p->skel_->maps.rt_ports, &key,
-                                       sizeof(key), &one, sizeof(one), 0)) {
-      return BpfError(err, "filling the XDP port map");
-    }
-  }
   p->SyncClock();
   return p;
 }
 
 XdpProgram::~XdpProgram() {
-  for (const Attachment& a : attached_) {
-    bpf_xdp_detach(a.ifindex, a.flags, nullptr);
-  }
+  for (int fd : link_fds_) close(fd);  // detaches
   if (skel_ != nullptr) tracker::destroy(skel_);
 }
+
+namespace {
+
+// The name and id of the XDP program attached to `ifindex`, if any.
+std::string AttachedProgram(int ifindex) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  if (bpf_xdp_query(ifindex, 0, &q) != 0) return "";
+  for (uint32_t id : {q.drv_prog_id, q.skb_prog_id, q.hw_prog_id, q.prog_id}) {
+    if (id == 0) continue;
+    std::string name = "?";
+    const int fd = bpf_prog_get_fd_by_id(id);
+    if (fd >= 0) {
+      bpf_prog_info info{};
+      uint32_t len = sizeof(info);
+      if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) name = info.name;
+      close(fd);
+    }
+    return absl::StrCat("'", name, "' (id ", id, ")");
+  }
+  return "";
+}
+
+absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(const std::string& ifname) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
+  ifreq req{};
+  std::strncpy(req.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  const int r = ioctl(fd, SIOCGIFHWADDR, &req);
+  const int err = errno;
+  close(fd);
+  if (r != 0) return absl::ErrnoToStatus(err, "SIOCGIFHWADDR " + ifname);
+  std::array<uint8_t, 6> mac;
+  std::memcpy(mac.data(), req.ifr_hwaddr.sa_data, 6);
+  return mac;
+}
+
+}  // namespace
 
 absl::StatusOr<XdpMode> XdpProgram::Attach(const std::string& ifname,
                                            XdpMode mode) {
@@ -88,24 +121,79 @@ absl::StatusOr<XdpMode> XdpProgram::Attach(const std::string& ifname,
   if (ifindex == 0) {
     return absl::NotFoundError(absl::StrCat("no interface named ", ifname));
   }
-  const int fd = bpf_program__fd(skel_->progs.rt_xdp);
-  auto try_attach = [&](uint32_t flags) -> int {
-    const int err = bpf_xdp_attach(ifindex, fd, flags, nullptr);
-    if (err == 0) attached_.push_back({ifindex, flags, ifname});
-    return err;
+  if (const std::string there = AttachedProgram(ifindex); !there.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        ifname, " already has XDP program ", there,
+        " attached; ringtrackd will not replace it (detach it first, or run "
+        "without --xdp ", ifname, ")"));
+  }
+  absl::StatusOr<std::array<uint8_t, 6>> mac = InterfaceMac(ifname);
+  if (!mac.ok()) return mac.status();
+  if (absl::Status s = SetInterfaceMac(ifindex, *mac); !s.ok()) return s;
+  const int prog = bpf_program__fd(skel_->progs.rt_xdp);
+  auto try_link = [&](uint32_t flags) -> int {
+    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
+    const int fd = bpf_link_create(prog, ifindex, BPF_XDP, &opts);
+    if (fd >= 0) link_fds_.push_back(fd);
+    return fd < 0 ? fd : 0;
   };
   if (mode != XdpMode::kGeneric) {
-    const int err = try_attach(XDP_FLAGS_DRV_MODE);
+    const int err = try_link(XDP_FLAGS_DRV_MODE);
     if (err == 0) return XdpMode::kNative;
     if (mode == XdpMode::kNative) {
       return BpfError(err, absl::StrCat("attaching XDP (native) to ", ifname));
     }
   }
-  const int err = try_attach(XDP_FLAGS_SKB_MODE);
+  const int err = try_link(XDP_FLAGS_SKB_MODE);
   if (err != 0) {
     return BpfError(err, absl::StrCat("attaching XDP (generic) to ", ifname));
   }
   return XdpMode::kGeneric;
+}
+
+absl::Status XdpProgram::SetInterfaceMac(int ifindex,
+                                         const std::array<uint8_t, 6>& mac) {
+  const uint32_t key = static_cast<uint32_t>(ifindex);
+  rt_ifmac value{};
+  std::memcpy(value.mac, mac.data(), 6);
+  if (int err = bpf_map__update_elem(skel_->maps.rt_ifmacs, &key, sizeof(key),
+                                     &value, sizeof(value), 0)) {
+    return BpfError(err, "updating the XDP interface map");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> XdpProgram::SetDestinations(std::vector<XdpDest> dests) {
+  std::sort(dests.begin(), dests.end());
+  dests.erase(std::unique(dests.begin(), dests.end()), dests.end());
+  if (dests == dests_) return false;
+  if (dests.size() > RT_XDP_MAX_DESTS) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        dests.size(), " listen destinations; XDP serves at most ",
+        RT_XDP_MAX_DESTS));
+  }
+  auto key_of = [](const XdpDest& d) {
+    rt_dest_key k{};
+    std::memcpy(k.addr, d.addr.data(), 16);
+    k.port_be = htons(d.port);
+    return k;
+  };
+  // Add first, then remove: a destination in both sets never disappears.
+  const uint8_t one = 1;
+  for (const XdpDest& d : dests) {
+    const rt_dest_key k = key_of(d);
+    if (int err = bpf_map__update_elem(skel_->maps.rt_dests, &k, sizeof(k),
+                                       &one, sizeof(one), 0)) {
+      return BpfError(err, "updating the XDP destination map");
+    }
+  }
+  for (const XdpDest& d : dests_) {
+    if (std::binary_search(dests.begin(), dests.end(), d)) continue;
+    const rt_dest_key k = key_of(d);
+    bpf_map__delete_elem(skel_->maps.rt_dests, &k, sizeof(k), 0);
+  }
+  dests_ = std::move(dests);
+  return true;
 }
 
 absl::Status XdpProgram::UpdateKeys(const ConnectionIds& ids, uint32_t now) {
@@ -150,12 +238,17 @@ std::array<uint64_t, RT_XDP_COUNTER_MAX> XdpProgram::Counters() const {
 }
 
 absl::StatusOr<int> XdpProgram::TestRun(std::span<const uint8_t> frame,
-                                        std::vector<uint8_t>* out) const {
+                                        std::vector<uint8_t>* out,
+                                        int ifindex) const {
   out->assign(frame.size() + 256, 0);
+  xdp_md ctx{};
+  ctx.data_end = static_cast<uint32_t>(frame.size());
+  ctx.ingress_ifindex = static_cast<uint32_t>(ifindex);
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
               .data_out = out->data(),
               .data_size_in = static_cast<uint32_t>(frame.size()),
-              .data_size_out = static_cast<uint32_t>(out->size()), .repeat = 1);
+              .data_size_out = static_cast<uint32_t>(out->size()),
+              .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
   const int err =
       bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.rt_xdp), &opts);
   if (err != 0) return BpfError(err, "BPF_PROG_TEST_RUN");

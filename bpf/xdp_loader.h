@@ -1,9 +1,16 @@
 // XdpProgram: the thin loader for bpf/tracker.bpf.c. It owns the libbpf
 // skeleton (open → set read-only config → load; destroyed with the object),
-// the interfaces it attached to (detached in the destructor), and the map
-// updates the daemon makes: served ports, connection-ID keys at every
-// rotation, and the clock offset that turns bpf_ktime_get_ns() into Unix
-// time.
+// one bpf_link per interface it attached to, and the map updates the daemon
+// makes: served destinations, connection-ID keys at every rotation, and
+// the clock offset that turns bpf_ktime_get_ns() into Unix time.
+//
+// Attachment is through a bpf_link, never by netlink: the program goes away
+// when the link's fd is closed, which the kernel does when the process dies
+// in any way, SIGKILL and the OOM killer included; and no privilege is
+// needed to detach. Attach() refuses an interface that already has an XDP
+// program, naming it, rather than replacing an operator's filter. Every
+// later map update goes through fds the object already holds, so it keeps
+// working after the daemon drops its privileges.
 //
 // Thread safety: UpdateKeys(), SyncClock() and Counters() may be called
 // from the housekeeping thread while packets flow; the maps and the .bss
@@ -12,6 +19,7 @@
 #define RINGTRACK_BPF_XDP_LOADER_H_
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -31,26 +39,44 @@ enum class XdpMode { kAuto, kNative, kGeneric };
 
 struct XdpOptions {
   bool connect_in_kernel = true;
-  uint32_t rate_limit_pps = 0;  // 0: off
-  uint32_t rate_burst = 0;      // 0: one second's worth
-  std::vector<uint16_t> ports;  // UDP ports to serve, host order
+  // Per IPv4 address or IPv6 /64; 0: off. At most RT_XDP_MAX_RATE_PPS.
+  uint32_t rate_limit_pps = 0;
+  uint32_t rate_burst = 0;  // 0: one second's worth; ≤ RT_XDP_MAX_RATE_BURST
 };
 
-// Counter names, indexed by enum rt_xdp_counter.
+// A destination the program serves: an address (IPv4 as ::ffff:a.b.c.d,
+// network order) and a UDP port (host order).
+struct XdpDest {
+  std::array<uint8_t, 16> addr{};
+  uint16_t port = 0;
+  friend bool operator==(const XdpDest&, const XdpDest&) = default;
+  friend auto operator<=>(const XdpDest&, const XdpDest&) = default;
+};
+
+// Counter names (rt_xdp_counter order), from RT_XDP_COUNTERS.
 std::string_view XdpCounterName(int counter);
 
 class XdpProgram {
  public:
   // Loads the program (needs CAP_BPF or root). Attaches nowhere yet.
+  // Refuses (kInvalidArgument) rates the limiter's arithmetic cannot hold.
   static absl::StatusOr<std::unique_ptr<XdpProgram>> Load(
       const XdpOptions& options);
   ~XdpProgram();
   XdpProgram(const XdpProgram&) = delete;
   XdpProgram& operator=(const XdpProgram&) = delete;
 
-  // Attaches to `ifname` (native where the driver has it, for kAuto).
+  // Attaches to `ifname` through a bpf_link (native where the driver has it,
+  // for kAuto) and records the interface's MAC. Fails with
+  // kFailedPrecondition, naming the program, if one is already attached.
   // Returns the mode it attached in.
   absl::StatusOr<XdpMode> Attach(const std::string& ifname, XdpMode mode);
+
+  // Makes `dests` the set of (address, port) the program serves: entries
+  // not in it are removed, new ones added. Returns whether anything changed.
+  absl::StatusOr<bool> SetDestinations(std::vector<XdpDest> dests);
+  // For tests: records `mac` as the own MAC of interface `ifindex`.
+  absl::Status SetInterfaceMac(int ifindex, const std::array<uint8_t, 6>& mac);
 
   // Copies the keys of the epochs around `now` into the key map.
   absl::Status UpdateKeys(const ConnectionIds& ids, uint32_t now);
@@ -62,21 +88,17 @@ class XdpProgram {
   // Per-counter sums over all CPUs.
   std::array<uint64_t, RT_XDP_COUNTER_MAX> Counters() const;
 
-  // Runs the program once over `frame` without any interface
-  // (BPF_PROG_TEST_RUN); returns the XDP verdict and the frame as the
-  // program left it.
+  // Runs the program once over `frame` as if received on `ifindex`
+  // (BPF_PROG_TEST_RUN, no traffic); returns the XDP verdict and the frame
+  // as the program left it.
   absl::StatusOr<int> TestRun(std::span<const uint8_t> frame,
-                              std::vector<uint8_t>* out) const;
+                              std::vector<uint8_t>* out, int ifindex = 1) const;
 
  private:
   XdpProgram() = default;
-  struct Attachment {
-    int ifindex;
-    uint32_t flags;
-    std::string name;
-  };
   tracker* skel_ = nullptr;
-  std::vector<Attachment> attached_;
+  std::vector<int> link_fds_;      // one bpf_link per interface
+  std::vector<XdpDest> dests_;     // what rt_dests holds, sorted
 };
 
 }  // namespace ringtrack

@@ -18,16 +18,17 @@
 #include <string_view>
 
 #include "core/types.h"
+#include "core/wire_constants.h"
 
 namespace ringtrack::protocol {
 
-inline constexpr uint64_t kProtocolMagic = 0x41727101980ULL;
+inline constexpr uint64_t kProtocolMagic = RT_PROTOCOL_MAGIC;
 
 enum class Action : uint32_t {
-  kConnect = 0,
-  kAnnounce = 1,
-  kScrape = 2,
-  kError = 3,
+  kConnect = RT_ACTION_CONNECT,
+  kAnnounce = RT_ACTION_ANNOUNCE,
+  kScrape = RT_ACTION_SCRAPE,
+  kError = RT_ACTION_ERROR,
 };
 
 enum class Event : uint32_t {
@@ -37,35 +38,37 @@ enum class Event : uint32_t {
   kStopped = 3,
 };
 
-// Request layout (offsets in bytes).
-inline constexpr size_t kConnectRequestSize = 16;
-inline constexpr size_t kAnnounceRequestSize = 98;
-inline constexpr size_t kScrapeRequestHeaderSize = 16;
-inline constexpr size_t kMinRequestSize = 16;
-inline constexpr size_t kMaxScrapeHashes = 74;
+// Request layout (offsets in bytes), from core/wire_constants.h.
+inline constexpr size_t kConnectRequestSize = RT_CONNECT_REQUEST_SIZE;
+inline constexpr size_t kAnnounceRequestSize = RT_ANNOUNCE_REQUEST_SIZE;
+inline constexpr size_t kScrapeRequestHeaderSize = RT_SCRAPE_REQUEST_HEADER_SIZE;
+inline constexpr size_t kMinRequestSize = RT_MIN_REQUEST_SIZE;
+inline constexpr size_t kMaxScrapeHashes = RT_MAX_SCRAPE_HASHES;
 
-inline constexpr size_t kOffConnectionId = 0;
-inline constexpr size_t kOffAction = 8;
-inline constexpr size_t kOffTransactionId = 12;
-inline constexpr size_t kOffInfoHash = 16;
-inline constexpr size_t kOffPeerId = 36;
-inline constexpr size_t kOffDownloaded = 56;
-inline constexpr size_t kOffLeft = 64;
-inline constexpr size_t kOffUploaded = 72;
-inline constexpr size_t kOffEvent = 80;
-inline constexpr size_t kOffIp = 84;
-inline constexpr size_t kOffKey = 88;
-inline constexpr size_t kOffNumWant = 92;
-inline constexpr size_t kOffPort = 96;
+inline constexpr size_t kOffConnectionId = RT_OFF_CONNECTION_ID;
+inline constexpr size_t kOffAction = RT_OFF_ACTION;
+inline constexpr size_t kOffTransactionId = RT_OFF_TRANSACTION_ID;
+inline constexpr size_t kOffInfoHash = RT_OFF_INFO_HASH;
+inline constexpr size_t kOffPeerId = RT_OFF_PEER_ID;
+inline constexpr size_t kOffDownloaded = RT_OFF_DOWNLOADED;
+inline constexpr size_t kOffLeft = RT_OFF_LEFT;
+inline constexpr size_t kOffUploaded = RT_OFF_UPLOADED;
+inline constexpr size_t kOffEvent = RT_OFF_EVENT;
+inline constexpr size_t kOffIp = RT_OFF_IP;
+inline constexpr size_t kOffKey = RT_OFF_KEY;
+inline constexpr size_t kOffNumWant = RT_OFF_NUM_WANT;
+inline constexpr size_t kOffPort = RT_OFF_PORT;
 
 // Response layout.
-inline constexpr size_t kConnectResponseSize = 16;
-inline constexpr size_t kAnnounceResponseHeaderSize = 20;
-inline constexpr size_t kScrapeResponseHeaderSize = 8;
-inline constexpr size_t kScrapeEntrySize = 12;
-inline constexpr size_t kErrorResponseHeaderSize = 8;
-inline constexpr size_t kPeerEntrySizeV4 = 6;
-inline constexpr size_t kPeerEntrySizeV6 = 18;
+inline constexpr size_t kConnectResponseSize = RT_CONNECT_RESPONSE_SIZE;
+inline constexpr size_t kAnnounceResponseHeaderSize =
+    RT_ANNOUNCE_RESPONSE_HEADER_SIZE;
+inline constexpr size_t kScrapeResponseHeaderSize =
+    RT_SCRAPE_RESPONSE_HEADER_SIZE;
+inline constexpr size_t kScrapeEntrySize = RT_SCRAPE_ENTRY_SIZE;
+inline constexpr size_t kErrorResponseHeaderSize = RT_ERROR_RESPONSE_HEADER_SIZE;
+inline constexpr size_t kPeerEntrySizeV4 = RT_PEER_ENTRY_SIZE_V4;
+inline constexpr size_t kPeerEntrySizeV6 = RT_PEER_ENTRY_SIZE_V6;
 
 // BEP 41 option types.
 inline constexpr uint8_t kOptionEnd = 0x0;

@@ -81,8 +81,10 @@ ABSL_FLAG(std::string, xdp_mode, "auto",
 ABSL_FLAG(std::string, xdp_connect, "on",
           "on: answer connects in XDP; off: pass them to userspace.");
 ABSL_FLAG(uint32_t, xdp_rate_limit, 0,
-          "Drop packets from any source above this many per second "
-          "(token bucket per address in XDP); 0 = off.");
+          "Drop packets from any source (IPv4 address or IPv6 /64) above "
+          "this many per second, counting connects and only verified "
+          "announces and scrapes (exact token bucket in XDP); 0 = off; at "
+          "most 10000000.");
 ABSL_FLAG(bool, xdp_optional, false,
           "If XDP cannot be loaded or attached, warn and run without it "
           "instead of exiting with code 1.");
@@ -222,6 +224,11 @@ ServerConfig ConfigFromFlags() {
   }
   c.xdp_connect = connect == "on";
   c.xdp_rate_limit_pps = absl::GetFlag(FLAGS_xdp_rate_limit);
+  if (c.xdp_rate_limit_pps > RT_XDP_MAX_RATE_PPS) {
+    BadFlag(absl::StrCat("--xdp_rate_limit ", c.xdp_rate_limit_pps,
+                         " is beyond what the limiter can time exactly: at most ",
+                         RT_XDP_MAX_RATE_PPS, " packets/s per source"));
+  }
   c.xdp_optional = absl::GetFlag(FLAGS_xdp_optional);
   return c;
 }

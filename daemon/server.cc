@@ -1,6 +1,10 @@
 #include "daemon/server.h"
 
+#include <ifaddrs.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -35,6 +39,51 @@ SwarmTableConfig TableConfig(const ServerConfig& c, MemoryBudget* budget,
   t.budget = budget;
   t.limiter = limiter;
   return t;
+}
+
+// "1" or "0" from a /proc/sys file; -1 if unreadable.
+int ReadSysctl(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return -1;
+  int v = -1;
+  if (std::fscanf(f, "%d", &v) != 1) v = -1;
+  std::fclose(f);
+  return v;
+}
+
+// What the XDP program serves: each specific listen address, and for a
+// wildcard listen every local address of its family on this host (read
+// again every second, so added and removed addresses are followed).
+std::vector<XdpDest> XdpDestinations(const std::vector<ListenAddress>& bound) {
+  std::vector<XdpDest> out;
+  ifaddrs* list = nullptr;
+  const bool have_list = getifaddrs(&list) == 0;
+  for (const ListenAddress& a : bound) {
+    auto add = [&](const sockaddr* sa) {
+      XdpDest d;
+      d.port = a.port();
+      if (sa->sa_family == AF_INET) {
+        d.addr[10] = d.addr[11] = 0xff;
+        std::memcpy(&d.addr[12],
+                    &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, 4);
+      } else {
+        std::memcpy(d.addr.data(),
+                    &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, 16);
+      }
+      out.push_back(d);
+    };
+    if (!IsWildcard(a)) {
+      add(reinterpret_cast<const sockaddr*>(&a.addr));
+      continue;
+    }
+    for (ifaddrs* i = have_list ? list : nullptr; i != nullptr; i = i->ifa_next) {
+      if (i->ifa_addr != nullptr && i->ifa_addr->sa_family == a.family()) {
+        add(i->ifa_addr);
+      }
+    }
+  }
+  if (list != nullptr) freeifaddrs(list);
+  return out;
 }
 
 }  // namespace
@@ -112,10 +161,13 @@ absl::Status Server::SetUpXdp() {
   XdpOptions options;
   options.connect_in_kernel = config_.xdp_connect;
   options.rate_limit_pps = config_.xdp_rate_limit_pps;
-  for (const ListenAddress& a : bound_) options.ports.push_back(a.port());
   absl::StatusOr<std::unique_ptr<XdpProgram>> prog = XdpProgram::Load(options);
   if (!prog.ok()) return prog.status();
   xdp_ = std::move(*prog);
+  if (absl::StatusOr<bool> d = xdp_->SetDestinations(XdpDestinations(bound_));
+      !d.ok()) {
+    return d.status();
+  }
   if (absl::Status k = xdp_->UpdateKeys(ids_, clock_.now()); !k.ok()) return k;
   std::vector<std::string> parts;
   for (const std::string& ifname : config_.xdp_interfaces) {
@@ -123,6 +175,16 @@ absl::Status Server::SetUpXdp() {
     if (!mode.ok()) return mode.status();
     parts.push_back(absl::StrCat(
         ifname, *mode == XdpMode::kNative ? "(native)" : "(generic)"));
+    const int v4 = ReadSysctl("/proc/sys/net/ipv4/conf/" + ifname + "/forwarding");
+    const int v6 = ReadSysctl("/proc/sys/net/ipv6/conf/all/forwarding");
+    if (config_.xdp_connect && (v4 == 0 || v6 == 0)) {
+      log::Warning(
+          "XDP on %s: the kernel routes in-kernel connect replies only where "
+          "IP forwarding is on (net.ipv4.conf.%s.forwarding=%d, "
+          "net.ipv6.conf.all.forwarding=%d); other connects are answered in "
+          "userspace",
+          ifname, ifname, v4, v6);
+    }
   }
   xdp_summary_ = absl::StrJoin(parts, ",");
   if (!config_.xdp_connect)
@@ -181,6 +243,12 @@ void Server::RunHousekeeping() {
         xdp_->SyncClock();
         if (absl::Status k = xdp_->UpdateKeys(ids_, now); !k.ok()) {
           log::Error("XDP key update failed: %s", k.message());
+        }
+        absl::StatusOr<bool> d = xdp_->SetDestinations(XdpDestinations(bound_));
+        if (!d.ok()) {
+          log::Error("XDP destination update failed: %s", d.status().message());
+        } else if (*d) {
+          log::Info("XDP destinations updated (local addresses changed)");
         }
       }
       last_refresh = now;

@@ -1,7 +1,13 @@
-// The XDP program, run through BPF_PROG_TEST_RUN over crafted frames: no
-// interface needed, but root (CAP_BPF) is. CI runs as root.
+// The XDP program, run through BPF_PROG_TEST_RUN over crafted frames (no
+// traffic is sent). The test process first moves into a network namespace of
+// its own with a veth pair, link-local and ULA addresses, static neighbours
+// and one route through a gateway, so the program's FIB lookups see a real
+// routing table; frames are run as if received on that veth. Needs root
+// (CAP_BPF, CAP_SYS_ADMIN for unshare). CI runs as root.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
+#include <sched.h>
 
 #include <random>
 #include <vector>
@@ -12,8 +18,12 @@
 #include "core/protocol.h"
 #include "core/wire.h"
 
+#include <cstdlib>
+
 namespace ringtrack {
 namespace {
+
+using Bytes = std::vector<uint8_t>;
 
 static_assert(sizeof(rt_conn_key) == 24, "key map value layout");
 static_assert(sizeof(rt_rate_key) == 16 && sizeof(rt_rate_state) == 8);
@@ -21,6 +31,10 @@ static_assert(offsetof(rt_conn_key, k0) == 8 &&
               offsetof(rt_conn_key, k1) == 16);
 
 constexpr int kXdpDrop = 1, kXdpPass = 2, kXdpTx = 3;
+// Our interface's MAC, the sender's, and the gateway's (see NetnsSetup).
+const Bytes kOurMac = {0x02, 0, 0, 0, 0, 0xbb};
+const Bytes kPeerMac = {0x02, 0, 0, 0, 0, 0xaa};
+const Bytes kGatewayMac = {0x02, 0, 0, 0, 0, 0xfe};
 constexpr uint16_t kPort = 6969;
 constexpr MasterKey kKey{0x1111, 0x2222};
 // A Unix time just after a key-epoch boundary.
@@ -28,25 +42,37 @@ constexpr uint32_t kBoundary =
     (1'800'000'000 / RT_KEY_EPOCH_S + 1) * RT_KEY_EPOCH_S;
 constexpr uint32_t kNow = kBoundary + 60;
 
-using Bytes = std::vector<uint8_t>;
 
 struct FrameSpec {
   bool v6 = false;
   bool vlan = false;
   uint16_t dst_port = kPort;
-  uint8_t src_last = 7;  // last byte of the source address
+  uint8_t src_last = 7;    // last byte of the source address
+  uint8_t src_net = 0;     // IPv4 169.254.<net>.<last>, IPv6 fd12:0:0:<net>::<last>
+  uint8_t dst_last = 1;    // ours is 1
+  Bytes dst_mac = kOurMac;
+  // A source given whole (16 bytes; IPv4 as ::ffff:a.b.c.d), if not empty.
+  Bytes src_override;
 };
 
 PeerEndpoint SourceOf(const FrameSpec& f) {
-  if (!f.v6) return PeerEndpoint::V4(0x0a000000 | f.src_last, 0);
+  if (!f.src_override.empty()) {
+    if (!f.v6) {
+      return PeerEndpoint::V4(wire::LoadBe32(&f.src_override[12]), 0);
+    }
+    return PeerEndpoint::V6(f.src_override.data(), 0);
+  }
+  if (!f.v6) return PeerEndpoint::V4(0xa9fe0000 | (f.src_net << 8) | f.src_last, 0);
   uint8_t ip[16] = {0xfd, 0x12};
+  ip[7] = f.src_net;
   ip[15] = f.src_last;
   return PeerEndpoint::V6(ip, 0);
 }
 
 // Ethernet (+ one 802.1Q tag) + IPv4/IPv6 + UDP + payload.
 Bytes Frame(const FrameSpec& f, const Bytes& payload) {
-  Bytes b = {0x02, 0, 0, 0, 0, 0xbb, 0x02, 0, 0, 0, 0, 0xaa};
+  Bytes b = f.dst_mac;
+  b.insert(b.end(), kPeerMac.begin(), kPeerMac.end());
   if (f.vlan) b.insert(b.end(), {0x81, 0x00, 0x00, 0x2a});
   b.insert(b.end(), {static_cast<uint8_t>(f.v6 ? 0x86 : 0x08),
                      static_cast<uint8_t>(f.v6 ? 0xdd : 0x00)});
@@ -57,12 +83,13 @@ Bytes Frame(const FrameSpec& f, const Bytes& payload) {
     b.insert(b.end(), {0x45, 0, static_cast<uint8_t>(tot >> 8),
                        static_cast<uint8_t>(tot), 0, 1, 0x40, 0, 64, 17, 0, 0});
     b.insert(b.end(), src.ip.begin(), src.ip.begin() + 4);
-    b.insert(b.end(), {0x0a, 0, 0, 1});
+    b.insert(b.end(), {169, 254, 0, f.dst_last});
   } else {
     b.insert(b.end(), {0x60, 0, 0, 0, static_cast<uint8_t>(udp_len >> 8),
                        static_cast<uint8_t>(udp_len), 17, 64});
     b.insert(b.end(), src.ip.begin(), src.ip.end());
-    b.insert(b.end(), {0xfd, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+    b.insert(b.end(), {0xfd, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                       f.dst_last});
   }
   b.insert(b.end(), {0xc3, 0x50, static_cast<uint8_t>(f.dst_port >> 8),
                      static_cast<uint8_t>(f.dst_port),
@@ -105,18 +132,88 @@ uint16_t Checksum(const uint8_t* p, size_t n, uint32_t sum = 0) {
   return static_cast<uint16_t>(sum);
 }
 
+// The namespace the whole test binary runs in (see the file comment).
+int g_ifindex = 0;
+
+void Sh(const std::string& cmd) {
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+class NetnsSetup : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << "unshare (these tests need root)";
+    Sh("ip link set lo up");
+    Sh("ip link add rt0 address 02:00:00:00:00:bb type veth peer name rt1 "
+       "address 02:00:00:00:00:aa");
+    Sh("ip link set rt0 up && ip link set rt1 up");
+    Sh("ip addr add 169.254.0.1/16 dev rt0");
+    Sh("ip addr add fd12::1/64 dev rt0 nodad");
+    for (int last : {7, 8, 9, 99}) {
+      Sh("ip neigh add 169.254.0." + std::to_string(last) +
+         " lladdr 02:00:00:00:00:aa dev rt0");
+      Sh("ip neigh add fd12::" + std::to_string(last) +
+         " lladdr 02:00:00:00:00:aa dev rt0");
+    }
+    // 169.254.200.0/24 and fd12:0:0:c8::/64 sit behind a gateway.
+    Sh("ip neigh add 169.254.0.254 lladdr 02:00:00:00:00:fe dev rt0");
+    Sh("ip neigh add fd12::fe lladdr 02:00:00:00:00:fe dev rt0");
+    Sh("ip route add 169.254.200.0/24 via 169.254.0.254 dev rt0");
+    Sh("ip route add fd12:0:0:c8::/64 via fd12::fe dev rt0");
+    // The kernel's FIB helper answers only where forwarding is on (see
+    // bpf/tracker.bpf.c); this namespace's own setting.
+    Sh("sysctl -qw net.ipv4.conf.rt0.forwarding=1");
+    Sh("sysctl -qw net.ipv6.conf.all.forwarding=1");
+    g_ifindex = static_cast<int>(if_nametoindex("rt0"));
+    ASSERT_GT(g_ifindex, 0);
+  }
+};
+const auto* const kEnv =
+    ::testing::AddGlobalTestEnvironment(new NetnsSetup);
+
+XdpDest Dest(bool v6, uint16_t port) {
+  XdpDest d;
+  d.port = port;
+  if (!v6) {
+    d.addr[10] = d.addr[11] = 0xff;
+    d.addr[12] = 169;
+    d.addr[13] = 254;
+    d.addr[15] = 1;
+  } else {
+    d.addr[0] = 0xfd;
+    d.addr[1] = 0x12;
+    d.addr[15] = 1;
+  }
+  return d;
+}
+
+// Loads the program serving ports 6969 and 7070 on our two addresses, with
+// rt0's MAC recorded, its clock at kNow and keys for kNow.
+std::unique_ptr<XdpProgram> LoadForTest(const XdpOptions& options,
+                                        const ConnectionIds& ids) {
+  auto p = XdpProgram::Load(options);
+  EXPECT_TRUE(p.ok()) << p.status() << " (these tests need root)";
+  if (!p.ok()) return nullptr;
+  EXPECT_TRUE((*p)->SetDestinations({Dest(false, kPort), Dest(true, kPort),
+                                     Dest(false, 7070), Dest(true, 7070)})
+                  .ok());
+  std::array<uint8_t, 6> mac;
+  std::copy(kOurMac.begin(), kOurMac.end(), mac.begin());
+  EXPECT_TRUE((*p)->SetInterfaceMac(g_ifindex, mac).ok());
+  (*p)->SetClockForTest(kNow);
+  EXPECT_TRUE((*p)->UpdateKeys(ids, kNow).ok());
+  return std::move(*p);
+}
+
 class XdpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto p = XdpProgram::Load(XdpOptions{.ports = {kPort, 7070}});
-    ASSERT_TRUE(p.ok()) << p.status() << " (these tests need root)";
-    prog_ = std::move(*p);
-    prog_->SetClockForTest(kNow);
-    ASSERT_TRUE(prog_->UpdateKeys(ids_, kNow).ok());
+    prog_ = LoadForTest(XdpOptions{}, ids_);
+    ASSERT_NE(prog_, nullptr);
   }
   int Run(const Bytes& frame, Bytes* out = nullptr) {
     Bytes scratch;
-    auto r = prog_->TestRun(frame, out ? out : &scratch);
+    auto r = prog_->TestRun(frame, out ? out : &scratch, g_ifindex);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : -1;
   }
@@ -214,11 +311,10 @@ TEST_F(XdpTest, ConnectReplyMatchesCoreByteForByte) {
       Bytes want(16);
       protocol::WriteConnectResponse(want, 0xc0ffee, IdFor(f, kNow));
       EXPECT_EQ(Bytes(out.begin() + off, out.end()), want);
-      // L2 and L4 swapped; lengths fixed.
-      EXPECT_EQ(Bytes(out.begin(), out.begin() + 6),
-                Bytes(in.begin() + 6, in.begin() + 12));
-      EXPECT_EQ(Bytes(out.begin() + 6, out.begin() + 12),
-                Bytes(in.begin(), in.begin() + 6));
+      // L2 from the FIB (the sender is its own next hop here), L4 swapped,
+      // lengths fixed.
+      EXPECT_EQ(Bytes(out.begin(), out.begin() + 6), kPeerMac);
+      EXPECT_EQ(Bytes(out.begin() + 6, out.begin() + 12), kOurMac);
       const size_t udp = off - 8;
       EXPECT_EQ(wire::LoadBe16(&out[udp]), kPort);
       EXPECT_EQ(wire::LoadBe16(&out[udp + 2]), 0xc350);
@@ -244,14 +340,163 @@ TEST_F(XdpTest, ConnectReplyMatchesCoreByteForByte) {
 }
 
 TEST_F(XdpTest, ConnectPassesWhenInKernelRepliesAreOff) {
-  auto p = XdpProgram::Load(
-      XdpOptions{.connect_in_kernel = false, .ports = {kPort}});
-  ASSERT_TRUE(p.ok()) << p.status();
+  auto p = LoadForTest(XdpOptions{.connect_in_kernel = false}, ids_);
+  ASSERT_NE(p, nullptr);
   Bytes out;
-  auto r = (*p)->TestRun(Frame(kSpecs[0], Connect(1)), &out);
+  auto r = p->TestRun(Frame(kSpecs[0], Connect(1)), &out, g_ifindex);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, kXdpPass);
-  EXPECT_EQ((*p)->Counters()[RT_XDP_PASS_CONNECT], 1u);
+  EXPECT_EQ(p->Counters()[RT_XDP_PASS_CONNECT], 1u);
+}
+
+TEST_F(XdpTest, AnotherHostsAddressOrMacPassesUntouched) {
+  for (const FrameSpec& base : kSpecs) {
+    FrameSpec other_ip = base;
+    other_ip.dst_last = 2;  // not one of ours
+    FrameSpec other_mac = base;
+    other_mac.dst_mac = {0x02, 0, 0, 0, 0, 0xcc};
+    for (const FrameSpec& f : {other_ip, other_mac}) {
+      for (const Bytes& payload :
+           {Connect(1), Announce(1), Bytes(5, 0), Scrape(IdFor(f, kNow), 1)}) {
+        const Bytes in = Frame(f, payload);
+        Bytes out;
+        EXPECT_EQ(Run(in, &out), kXdpPass);
+        out.resize(in.size());
+        EXPECT_EQ(out, in) << "the frame must pass unchanged";
+      }
+    }
+  }
+  EXPECT_EQ(Count(RT_XDP_TX_CONNECT), 0u);
+  EXPECT_EQ(Count(RT_XDP_PASS_NOT_OURS), 16u);  // the wrong-MAC frames
+}
+
+TEST_F(XdpTest, BogusSourcesArePassedToTheKernelNotAnswered) {
+  const std::vector<Bytes> v4 = {
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0},
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1},
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 224, 0, 0, 1},
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 255, 255, 255, 255},
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 169, 254, 0, 1},  // ours
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 169, 254, 9, 9}};  // no neigh
+  const std::vector<Bytes> v6 = {
+      Bytes(16, 0),
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+      {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4},
+      {0xfd, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},   // ours
+      {0xfd, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 9}};  // no neigh
+  for (bool is_v6 : {false, true}) {
+    for (const Bytes& src : is_v6 ? v6 : v4) {
+      FrameSpec f;
+      f.v6 = is_v6;
+      f.src_override = src;
+      const Bytes in = Frame(f, Connect(3));
+      Bytes out;
+      EXPECT_EQ(Run(in, &out), kXdpPass);
+      out.resize(in.size());
+      EXPECT_EQ(out, in);
+    }
+  }
+  EXPECT_EQ(Count(RT_XDP_TX_CONNECT), 0u);
+  EXPECT_EQ(Count(RT_XDP_PASS_NO_ROUTE), 12u);
+}
+
+TEST_F(XdpTest, WithoutForwardingConnectsGoToTheKernel) {
+  Sh("sysctl -qw net.ipv4.conf.rt0.forwarding=0");
+  Sh("sysctl -qw net.ipv6.conf.all.forwarding=0");
+  for (const FrameSpec& f : kSpecs) {
+    EXPECT_EQ(Run(Frame(f, Connect(1))), kXdpPass);
+  }
+  Sh("sysctl -qw net.ipv4.conf.rt0.forwarding=1");
+  Sh("sysctl -qw net.ipv6.conf.all.forwarding=1");
+  EXPECT_EQ(Count(RT_XDP_PASS_NO_ROUTE), 4u);
+  EXPECT_EQ(Count(RT_XDP_TX_CONNECT), 0u);
+}
+
+TEST_F(XdpTest, ReplyGoesToTheRoutedNextHopNotTheSendersMac) {
+  for (bool v6 : {false, true}) {
+    FrameSpec f;
+    f.v6 = v6;
+    f.src_net = 200;  // behind the gateway (see NetnsSetup)
+    f.src_last = 5;
+    const Bytes in = Frame(f, Connect(0xbeef));
+    Bytes out;
+    ASSERT_EQ(Run(in, &out), kXdpTx) << "v6=" << v6;
+    EXPECT_EQ(Bytes(out.begin(), out.begin() + 6), kGatewayMac);
+    EXPECT_EQ(Bytes(out.begin() + 6, out.begin() + 12), kOurMac);
+    Bytes want(16);
+    protocol::WriteConnectResponse(want, 0xbeef, IdFor(f, kNow));
+    EXPECT_EQ(Bytes(out.end() - 16, out.end()), want);
+  }
+}
+
+TEST_F(XdpTest, SpoofedTrafficCannotSpendAVictimsRate) {
+  auto p = LoadForTest(XdpOptions{.rate_limit_pps = 10, .rate_burst = 5}, ids_);
+  ASSERT_NE(p, nullptr);
+  FrameSpec victim = kSpecs[0];
+  Bytes out;
+  // A spoofer floods announces and scrapes "from" the victim: it cannot
+  // know the victim's connection ID, so all of it dies as forged.
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_EQ(*p->TestRun(Frame(victim, Announce(0x1234 + i)), &out, g_ifindex),
+              kXdpDrop);
+  }
+  EXPECT_EQ(p->Counters()[RT_XDP_DROP_RATE_LIMIT], 0u);
+  EXPECT_EQ(p->Counters()[RT_XDP_DROP_BAD_CONN_ID], 500u);
+  // The victim's own verified requests still get its full burst.
+  int passed = 0;
+  for (int i = 0; i < 5; ++i) {
+    passed += *p->TestRun(Frame(victim, Announce(IdFor(victim, kNow))), &out,
+                          g_ifindex) == kXdpPass;
+  }
+  EXPECT_EQ(passed, 5);
+}
+
+TEST_F(XdpTest, Ipv6SourcesShareOneBudgetPerSlash64) {
+  auto p = LoadForTest(XdpOptions{.rate_limit_pps = 10, .rate_burst = 5}, ids_);
+  ASSERT_NE(p, nullptr);
+  Bytes out;
+  int passed = 0;
+  for (int host = 7; host < 7 + 40; ++host) {  // fd12::7 .. fd12::2e
+    FrameSpec f = kSpecs[2];
+    f.src_last = static_cast<uint8_t>(host);
+    passed += *p->TestRun(Frame(f, Announce(IdFor(f, kNow))), &out,
+                          g_ifindex) == kXdpPass;
+  }
+  EXPECT_GE(passed, 5);
+  EXPECT_LE(passed, 8);
+  FrameSpec other = kSpecs[2];
+  other.src_net = 1;  // fd12:0:0:1::7, another /64
+  EXPECT_EQ(*p->TestRun(Frame(other, Announce(IdFor(other, kNow))), &out,
+                        g_ifindex),
+            kXdpPass);
+}
+
+TEST(XdpLoadTest, RatesTheArithmeticCannotHoldAreRefused) {
+  auto p = XdpProgram::Load(XdpOptions{.rate_limit_pps = RT_XDP_MAX_RATE_PPS + 1});
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("packets/s"), std::string::npos);
+  EXPECT_FALSE(
+      XdpProgram::Load(XdpOptions{.rate_limit_pps = 10,
+                                  .rate_burst = RT_XDP_MAX_RATE_BURST + 1})
+          .ok());
+}
+
+TEST(XdpAttachTest, ForeignProgramIsNotReplacedAndLinksDetachOnClose) {
+  auto mine = XdpProgram::Load(XdpOptions{});
+  ASSERT_TRUE(mine.ok());
+  {
+    auto foreign = XdpProgram::Load(XdpOptions{});
+    ASSERT_TRUE(foreign.ok());
+    ASSERT_TRUE((*foreign)->Attach("rt1", XdpMode::kGeneric).ok());
+    auto refused = (*mine)->Attach("rt1", XdpMode::kGeneric);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(refused.status().message().find("'rt_xdp' (id "),
+              std::string::npos)
+        << refused.status();
+  }  // the foreign object closes its link: rt1 is free again
+  EXPECT_TRUE((*mine)->Attach("rt1", XdpMode::kGeneric).ok());
 }
 
 TEST_F(XdpTest, TruncatedHeadersAtEveryLayerNeverMisparse) {
@@ -305,23 +550,26 @@ TEST_F(XdpTest, RandomFramesGetOnlySaneVerdicts) {
 }
 
 TEST_F(XdpTest, RateLimitPerSource) {
-  auto p = XdpProgram::Load(
-      XdpOptions{.rate_limit_pps = 10, .rate_burst = 5, .ports = {kPort}});
-  ASSERT_TRUE(p.ok()) << p.status();
-  (*p)->SetClockForTest(kNow);
-  ASSERT_TRUE((*p)->UpdateKeys(ids_, kNow).ok());
+  auto p = LoadForTest(XdpOptions{.rate_limit_pps = 10, .rate_burst = 5}, ids_);
+  ASSERT_NE(p, nullptr);
   FrameSpec a = kSpecs[0], b = kSpecs[0];
   b.src_last = 99;
   Bytes out;
   int passed = 0;
   for (int i = 0; i < 50; ++i) {
-    passed +=
-        *(*p)->TestRun(Frame(a, Announce(IdFor(a, kNow))), &out) == kXdpPass;
+    passed += *p->TestRun(Frame(a, Announce(IdFor(a, kNow))), &out,
+                          g_ifindex) == kXdpPass;
   }
   EXPECT_GE(passed, 5);
   EXPECT_LE(passed, 8);  // burst, plus what 10/s refills meanwhile
-  EXPECT_GE((*p)->Counters()[RT_XDP_DROP_RATE_LIMIT], 40u);
-  EXPECT_EQ(*(*p)->TestRun(Frame(b, Announce(IdFor(b, kNow))), &out), kXdpPass);
+  EXPECT_GE(p->Counters()[RT_XDP_DROP_RATE_LIMIT], 40u);
+  // Connects count too.
+  int connects = 0;
+  for (int i = 0; i < 50; ++i) {
+    connects += *p->TestRun(Frame(b, Connect(i)), &out, g_ifindex) == kXdpTx;
+  }
+  EXPECT_GE(connects, 5);
+  EXPECT_LE(connects, 8);
 }
 
 }  // namespace

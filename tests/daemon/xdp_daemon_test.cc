@@ -1,9 +1,12 @@
 // ringtrackd with its XDP program attached to lo in generic mode: junk and
-// forged IDs die in the kernel, connects are answered there, valid clients
-// are served, and the program is detached at exit.
+// forged IDs die in the kernel, valid clients are served (connects from
+// loopback sources go up to userspace: a reply to this host's own address
+// is the kernel's to route), and the program is detached at exit, however
+// the daemon ends. It never replaces another XDP program.
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -34,7 +37,6 @@ TEST(XdpDaemonTest, FloodDiesInKernelAndClientsAreServed) {
       << d.start_line();
   EXPECT_NE(LoLink().find("xdpgeneric"), std::string::npos);
 
-  // A connect is answered by XDP with an ID userspace accepts.
   Client c("127.0.0.2", d.port());
   const uint64_t cid = c.Connect();
   protocol::Response r;
@@ -65,9 +67,10 @@ TEST(XdpDaemonTest, FloodDiesInKernelAndClientsAreServed) {
   // Nothing invalid or forged reached userspace; XDP counted it all.
   EXPECT_EQ(s["invalid"], 0u);
   EXPECT_EQ(s["bad_connection_ids"], 0u);
-  EXPECT_EQ(s["connects"], 0u);  // answered in the kernel, never received
-  EXPECT_EQ(s["datagrams_received"], 2u);  // the announce and the scrape
-  EXPECT_GE(s["xdp_tx_connect"], 1u);
+  EXPECT_EQ(s["connects"], 1u);  // a loopback source: passed up
+  EXPECT_EQ(s["xdp_pass_no_route"], 1u);
+  EXPECT_EQ(s["xdp_tx_connect"], 0u);
+  EXPECT_EQ(s["datagrams_received"], 3u);  // connect, announce, scrape
   EXPECT_EQ(s["xdp_drop_bad_connection_id"], uint64_t{kJunk});
   const uint64_t junk_drops =
       s["xdp_drop_short"] + s["xdp_drop_bad_magic"] +
@@ -107,7 +110,44 @@ TEST(XdpDaemonTest, RateLimitDropsAFloodingSource) {
   ASSERT_EQ(d.Stop(SIGTERM, milliseconds(2000)), 0);
   auto s = d.FinalStats();
   EXPECT_GT(s["xdp_drop_rate_limit"], 1500u);
-  EXPECT_LE(s["xdp_tx_connect"], 400u);
+  EXPECT_LE(s["connects"], 400u);
+  EXPECT_GE(s["connects"], 1u);
+}
+
+// The program hangs off a bpf_link the process holds: however the daemon
+// dies, the kernel closes the link and the interface is clean.
+TEST(XdpDaemonTest, SigkillLeavesNoProgramAttached) {
+  Daemon d({"--listen=127.0.0.1:0", "--workers=1", "--xdp=lo",
+            "--xdp-mode=generic"});
+  ASSERT_TRUE(d.started());
+  ASSERT_NE(LoLink().find("prog/xdp"), std::string::npos) << LoLink();
+  ASSERT_TRUE(d.Stop(SIGKILL, milliseconds(2000)).has_value());
+  std::string link;
+  for (int i = 0; i < 100; ++i) {  // the link is released asynchronously
+    link = LoLink();
+    if (link.find("prog/xdp") == std::string::npos) break;
+    usleep(20000);
+  }
+  EXPECT_EQ(link.find("prog/xdp"), std::string::npos) << link;
+}
+
+TEST(XdpDaemonTest, RefusesToReplaceAForeignProgram) {
+  // A program the daemon did not load (through iproute2, as an operator's
+  // filter would be).
+  ASSERT_EQ(std::system("ip link set dev lo xdpgeneric obj " RINGTRACK_BPF_OBJ
+                        " sec xdp"),
+            0);
+  std::string err;
+  EXPECT_EQ(RunDaemonToExit({"--listen=127.0.0.1:0", "--xdp=lo",
+                             "--xdp-mode=generic"},
+                            &err),
+            1);
+  EXPECT_NE(err.find("lo already has XDP program 'rt_xdp' (id "),
+            std::string::npos)
+      << err;
+  // It is still there, untouched.
+  EXPECT_NE(LoLink().find("prog/xdp"), std::string::npos);
+  ASSERT_EQ(std::system("ip link set dev lo xdpgeneric off"), 0);
 }
 
 TEST(XdpDaemonTest, FailedAttachExitsOneUnlessOptional) {

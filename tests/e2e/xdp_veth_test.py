@@ -45,6 +45,15 @@ def scenario(a, mode, tag):
             sh("ip", "-n", ns, "link", "set", "lo", "up")
             sh("ip", "-n", ns, "addr", "add", ip + "/64", "dev", ifname, "nodad")
             sh("ip", "-n", ns, "link", "set", ifname, "up")
+        # The FIB helper the program routes its replies with answers only
+        # where forwarding is on (this namespace's setting), and the
+        # client's MAC must be known as a neighbour, as after any exchange.
+        sh("ip", "netns", "exec", srv_ns, "sysctl", "-qw",
+           "net.ipv6.conf.all.forwarding=1")
+        cli_mac = re.search(r"link/ether (\S+)",
+                            sh("ip", "-n", cli_ns, "link", "show", cli_if).stdout).group(1)
+        sh("ip", "-n", srv_ns, "neigh", "replace", cli_ip, "lladdr", cli_mac,
+           "dev", srv_if)
         if mode == "native":
             sh("ip", "-n", cli_ns, "link", "set", "dev", cli_if, "xdpdrv",
                "obj", a.bpf_obj, "sec", "xdp")
