@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "core/command_line.h"
 #include "daemon/log.h"
+#include "daemon/privileges.h"
 #include "daemon/server.h"
 #include "daemon/system_memory.h"
 
@@ -85,6 +86,11 @@ ABSL_FLAG(uint32_t, xdp_rate_limit, 0,
           "this many per second, counting connects and only verified "
           "announces and scrapes (exact token bucket in XDP); 0 = off; at "
           "most 10000000.");
+ABSL_FLAG(std::string, user, "auto",
+          "User to run as once sockets are bound and XDP is attached; all "
+          "capabilities are dropped and no-new-privs is set. auto = nobody "
+          "when started as root, else the current user; empty (--user=) = "
+          "stay the current user.");
 ABSL_FLAG(bool, xdp_optional, false,
           "If XDP cannot be loaded or attached, warn and run without it "
           "instead of exiting with code 1.");
@@ -277,16 +283,24 @@ int main(int argc, char** argv) {
                  std::string(server.status().message()).c_str());
     return 1;
   }
+  std::string user = absl::GetFlag(FLAGS_user);
+  if (user == "auto") user = geteuid() == 0 ? "nobody" : "";
+  if (absl::Status s = ringtrack::DropPrivileges(user); !s.ok()) {
+    std::fprintf(stderr, "ringtrackd: dropping privileges: %s\n",
+                 std::string(s.message()).c_str());
+    return 1;
+  }
   std::vector<std::string> addrs;
   for (const auto& a : (*server)->bound()) addrs.push_back(a.text);
   (*server)->Start();
   ringtrack::log::Info(
       "ringtrackd %s io=%s workers=%d listen=%s interval=%ds "
-      "peer_timeout=%ds max_memory=%dB xdp=%s",
+      "peer_timeout=%ds max_memory=%dB xdp=%s user=%s",
       RINGTRACK_VERSION,
       (*server)->io_path() == ringtrack::IoPath::kUring ? "uring" : "mmsg",
       config.workers, absl::StrJoin(addrs, ","), config.tracker.interval_s,
-      config.peer_timeout_s, config.max_memory, (*server)->xdp_summary());
+      config.peer_timeout_s, config.max_memory, (*server)->xdp_summary(),
+      user.empty() ? "(unchanged)" : user);
 
   int sig = 0;
   for (;;) {

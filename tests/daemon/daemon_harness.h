@@ -29,6 +29,7 @@ class Daemon {
 
   bool started() const { return port_ != 0; }
   uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& start_line() const { return start_line_; }
   // Sends `sig`, waits up to `timeout` for exit. Returns the exit status
   // (as from waitpid) or nullopt on timeout.

@@ -7,6 +7,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+
+#include "core/clock.h"
+#include "core/connection_id.h"
 #include <random>
 #include <string>
 
@@ -148,6 +152,53 @@ TEST(XdpDaemonTest, RefusesToReplaceAForeignProgram) {
   // It is still there, untouched.
   EXPECT_NE(LoLink().find("prog/xdp"), std::string::npos);
   ASSERT_EQ(std::system("ip link set dev lo xdpgeneric off"), 0);
+}
+
+std::string StatusLine(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) return line;
+  }
+  return "";
+}
+
+// Started as root, ringtrackd serves as nobody with no capability, and its
+// XDP maps keep being refreshed through the fds it holds: the key map is
+// rewritten every second and each failure would be logged; an ID minted
+// seconds after the drop passes XDP and is served.
+TEST(XdpDaemonTest, ServesUnprivilegedAndXdpKeepsRefreshing) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  const std::string key_file =
+      ::testing::TempDir() + "/rt_xdp_key_" + std::to_string(getpid());
+  std::remove(key_file.c_str());
+  Daemon d({"--listen=127.0.0.1:0", "--workers=1", "--xdp=lo",
+            "--xdp-mode=generic", "--connection-key-file=" + key_file});
+  ASSERT_TRUE(d.started());
+  EXPECT_NE(d.start_line().find("user=nobody"), std::string::npos);
+  EXPECT_EQ(StatusLine(d.pid(), "Uid:"), "Uid:\t65534\t65534\t65534\t65534");
+  EXPECT_EQ(StatusLine(d.pid(), "CapEff:"), "CapEff:\t0000000000000000");
+  EXPECT_EQ(StatusLine(d.pid(), "NoNewPrivs:"), "NoNewPrivs:\t1");
+  // The daemon created the key file as root; the test reads it as root.
+  absl::StatusOr<MasterKey> key = LoadMasterKeyFile(key_file, false);
+  ASSERT_TRUE(key.ok()) << key.status();
+  sleep(3);  // several refreshes of the XDP clock and key maps
+  const uint32_t now = UnixSecondsNow();
+  ConnectionIds ids(*key, now);
+  Client c("127.0.0.2", d.port());
+  const uint64_t cid = ids.Make(PeerEndpoint::V4(0x7f000002, 0), now);
+  protocol::Response r;
+  ASSERT_TRUE(c.Parse(
+      c.Exchange(AnnouncePacket(cid, 1, TestHash(4), 6881, Event::kStarted, 0)),
+      &r));
+  EXPECT_EQ(r.action, Action::kAnnounce);
+  ASSERT_EQ(d.Stop(SIGTERM, milliseconds(2000)), 0);
+  auto s = d.FinalStats();
+  EXPECT_EQ(s["xdp_pass"], 1u);
+  EXPECT_EQ(s["announces"], 1u);
+  EXPECT_EQ(d.Log().find("update failed"), std::string::npos) << d.Log();
+  EXPECT_EQ(LoLink().find("prog/xdp"), std::string::npos);
+  std::remove(key_file.c_str());
 }
 
 TEST(XdpDaemonTest, FailedAttachExitsOneUnlessOptional) {

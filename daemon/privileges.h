@@ -1,0 +1,26 @@
+// Least privilege: ringtrackd needs root only to bind, attach XDP and force
+// socket buffer sizes, all done before its threads start. DropPrivileges()
+// then switches to an unprivileged user, keeps no capability (effective,
+// permitted, inheritable, ambient, bounding) and sets PR_SET_NO_NEW_PRIVS,
+// so nothing it runs later can regain them. What still works afterwards:
+// XDP map updates (through the map fds already held) and XDP detach (the
+// bpf_link goes away with its fd).
+#ifndef RINGTRACK_DAEMON_PRIVILEGES_H_
+#define RINGTRACK_DAEMON_PRIVILEGES_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace ringtrack {
+
+// `user`: a user name to switch to (REQUIRES root), or empty to stay the
+// current user (capabilities are dropped all the same).
+absl::Status DropPrivileges(const std::string& user);
+
+// Effective capabilities of this process (a bit mask), for checks and logs.
+unsigned long long EffectiveCapabilities();
+
+}  // namespace ringtrack
+
+#endif  // RINGTRACK_DAEMON_PRIVILEGES_H_
