@@ -357,8 +357,9 @@ int rt_xdp(struct xdp_md *ctx) {
     dst.port_be = udp->dest;
     if (!bpf_map_lookup_elem(&rt_dests, &dst)) return XDP_PASS;
     if (!same_mac(own, eth->h_dest)) return count(RT_XDP_PASS_NOT_OURS, XDP_PASS);
-    /* Options or fragments: pass rather than misparse. */
-    if (ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff))) {
+    /* Another version, options or fragments: pass rather than misparse
+     * (the kernel's own checks decide). */
+    if (ip->version != 4 || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff))) {
       return count(RT_XDP_PASS_OTHER, XDP_PASS);
     }
     src[10] = 0xff;
@@ -372,6 +373,7 @@ int rt_xdp(struct xdp_md *ctx) {
     }
     udp = (void *)(ip6 + 1);
     if ((void *)(udp + 1) > end) return XDP_PASS;
+    if (ip6->version != 6) return XDP_PASS;
     __builtin_memcpy(dst.addr, &ip6->daddr, 16);
     dst.port_be = udp->dest;
     if (!bpf_map_lookup_elem(&rt_dests, &dst)) return XDP_PASS;

@@ -524,6 +524,15 @@ TEST_F(XdpTest, IpOptionsAndFragmentsPassUnparsed) {
   opts[14] = 0x46;  // IHL 6: options
   EXPECT_EQ(Run(opts), kXdpPass);
   EXPECT_EQ(Count(RT_XDP_PASS_OTHER), other + 2);
+  // Found by tests/fuzz/xdp_frame_fuzzer: a connect in a packet whose IP
+  // version field is not 4 (or 6) is the kernel's to judge, not answered.
+  Bytes v12 = Frame(kSpecs[0], Connect(1));
+  v12[14] = 0xc5;
+  EXPECT_EQ(Run(v12), kXdpPass);
+  Bytes v6_as_v4 = Frame(kSpecs[2], Connect(1));
+  v6_as_v4[14] = 0x40;
+  EXPECT_EQ(Run(v6_as_v4), kXdpPass);
+  EXPECT_EQ(Count(RT_XDP_TX_CONNECT), 0u);
 }
 
 TEST_F(XdpTest, RandomFramesGetOnlySaneVerdicts) {
