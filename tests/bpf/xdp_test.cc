@@ -226,8 +226,14 @@ class XdpTest : public ::testing::Test {
   std::unique_ptr<XdpProgram> prog_;
 };
 
-const FrameSpec kSpecs[] = {
-    {false, false}, {false, true}, {true, false}, {true, true}};
+FrameSpec Spec(bool v6, bool vlan) {
+  FrameSpec f;
+  f.v6 = v6;
+  f.vlan = vlan;
+  return f;
+}
+const FrameSpec kSpecs[] = {Spec(false, false), Spec(false, true),
+                            Spec(true, false), Spec(true, true)};
 
 TEST_F(XdpTest, EachDropReasonAndPass) {
   for (const FrameSpec& f : kSpecs) {
