@@ -151,6 +151,18 @@ absl::StatusOr<XdpMode> XdpProgram::Attach(const std::string& ifname,
   return XdpMode::kGeneric;
 }
 
+int XdpProgram::AttachedInterfaces() const {
+  int n = 0;
+  for (int fd : link_fds_) {
+    bpf_link_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.xdp.ifindex != 0) {
+      ++n;
+    }
+  }
+  return n;
+}
+
 absl::Status XdpProgram::SetInterfaceMac(int ifindex,
                                          const std::array<uint8_t, 6>& mac) {
   const uint32_t key = static_cast<uint32_t>(ifindex);

@@ -85,6 +85,10 @@ class XdpProgram {
   // For tests: makes the program's clock read `unix_seconds` now.
   void SetClockForTest(uint32_t unix_seconds);
 
+  // Interfaces the kernel still has this program attached to (a link can
+  // be detached from outside, e.g. by `ip link set dev X xdp off`).
+  int AttachedInterfaces() const;
+
   // Per-counter sums over all CPUs.
   std::array<uint64_t, RT_XDP_COUNTER_MAX> Counters() const;
 

@@ -22,6 +22,9 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
   if (err != ParseError::kNone && !protocol::IsAnswerable(err)) {
     stats->invalid[static_cast<size_t>(err)].Add();
     stats->outcomes[static_cast<size_t>(Outcome::kInvalid)].Add();
+    stats->by_family[from.family == AddressFamily::kV6]
+                    [static_cast<size_t>(Outcome::kInvalid)]
+                        .Add();
     return r;
   }
   if (req.action == Action::kConnect) {
@@ -44,6 +47,9 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
     r.reply_size = HandleScrape(req.scrape, reply);
   }
   stats->outcomes[static_cast<size_t>(r.outcome)].Add();
+  stats->by_family[from.family == AddressFamily::kV6]
+                  [static_cast<size_t>(r.outcome)]
+                      .Add();
   stats->bytes_out.Add(r.reply_size);
   return r;
 }

@@ -65,6 +65,9 @@ enum class Outcome : uint8_t {
 
 struct TrackerStats {
   std::array<Counter, static_cast<size_t>(Outcome::kCount)> outcomes;
+  // The same outcomes by the sender's family: [0] IPv4, [1] IPv6.
+  std::array<std::array<Counter, static_cast<size_t>(Outcome::kCount)>, 2>
+      by_family;
   std::array<Counter, static_cast<size_t>(protocol::ParseError::kCount)>
       invalid;  // by reason
   Counter bytes_in;

@@ -11,6 +11,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -86,6 +87,9 @@ ABSL_FLAG(uint32_t, xdp_rate_limit, 0,
           "this many per second, counting connects and only verified "
           "announces and scrapes (exact token bucket in XDP); 0 = off; at "
           "most 10000000.");
+ABSL_FLAG(std::string, metrics, "",
+          "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. "
+          "127.0.0.1:9469; [::1]:9469 for IPv6); empty = off.");
 ABSL_FLAG(std::string, user, "auto",
           "User to run as once sockets are bound and XDP is attached; all "
           "capabilities are dropped and no-new-privs is set. auto = nobody "
@@ -213,6 +217,21 @@ ServerConfig ConfigFromFlags() {
   c.uring.sq_entries = std::min(256u, c.uring.buffers_per_socket);
   c.uring.cq_entries = 4 * c.uring.sq_entries;
 
+  if (const std::string m = absl::GetFlag(FLAGS_metrics); !m.empty()) {
+    const size_t colon = m.rfind(':');
+    int port = -1;
+    if (colon == std::string::npos || !absl::SimpleAtoi(m.substr(colon + 1), &port) ||
+        port < 0 || port > 65535) {
+      BadFlag("--metrics must be HOST:PORT, not '" + m + "'");
+    }
+    std::string host = m.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    if (host.empty()) BadFlag("--metrics needs a host, e.g. 127.0.0.1:9469");
+    c.metrics_host = host;
+    c.metrics_port = port;
+  }
   c.xdp_interfaces = absl::GetFlag(FLAGS_xdp);
   const std::string mode = absl::GetFlag(FLAGS_xdp_mode);
   if (mode == "auto") {
@@ -295,12 +314,15 @@ int main(int argc, char** argv) {
   (*server)->Start();
   ringtrack::log::Info(
       "ringtrackd %s io=%s workers=%d listen=%s interval=%ds "
-      "peer_timeout=%ds max_memory=%dB xdp=%s user=%s",
+      "peer_timeout=%ds max_memory=%dB xdp=%s user=%s metrics=%s",
       RINGTRACK_VERSION,
       (*server)->io_path() == ringtrack::IoPath::kUring ? "uring" : "mmsg",
       config.workers, absl::StrJoin(addrs, ","), config.tracker.interval_s,
       config.peer_timeout_s, config.max_memory, (*server)->xdp_summary(),
-      user.empty() ? "(unchanged)" : user);
+      user.empty() ? "(unchanged)" : user,
+      (*server)->metrics_port() == 0
+          ? std::string("off")
+          : absl::StrCat(config.metrics_host, ":", (*server)->metrics_port()));
 
   int sig = 0;
   for (;;) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/system_memory.h"
 
 namespace ringtrack {
@@ -146,6 +147,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
       s->sockets_[w].push_back(std::move(*fd));
     }
   }
+  if (!config.metrics_host.empty()) {
+    Server* raw = s.get();
+    absl::StatusOr<std::unique_ptr<MetricsServer>> m = MetricsServer::Create(
+        config.metrics_host, config.metrics_port,
+        [raw] { return raw->Prometheus(); });
+    if (!m.ok()) return m.status();
+    s->metrics_ = std::move(*m);
+  }
   if (!config.xdp_interfaces.empty()) {
     if (absl::Status x = s->SetUpXdp(); !x.ok()) {
       if (!config.xdp_optional) return x;
@@ -198,12 +207,14 @@ void Server::Start() {
         WorkerShared{&tracker_, &clock_, &stop_}, RandomMasterKey().k0));
   }
   threads_.emplace_back([this] { RunHousekeeping(); });
+  if (metrics_) metrics_->Start();
   for (int w = 0; w < config_.workers; ++w) {
     threads_.emplace_back([this, w] { RunWorker(static_cast<size_t>(w)); });
   }
 }
 
 void Server::Stop() {
+  if (metrics_) metrics_->Stop();
   stop_.store(true);
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
@@ -263,14 +274,18 @@ void Server::RunHousekeeping() {
   }
 }
 
-std::string Server::StatsLine() const {
-  uint64_t outcomes[static_cast<size_t>(Outcome::kCount)] = {};
+std::vector<MetricSample> Server::Samples() const {
+  constexpr size_t kOutcomes = static_cast<size_t>(Outcome::kCount);
+  uint64_t outcomes[kOutcomes] = {};
+  uint64_t by_family[2][kOutcomes] = {};
   uint64_t invalid[static_cast<size_t>(protocol::ParseError::kCount)] = {};
-  uint64_t rx = 0, tx = 0, trunc = 0, nobufs = 0, rx_err = 0,
-           tx_err = 0, bytes_in = 0, bytes_out = 0, sq_full = 0, overflows = 0;
+  uint64_t rx = 0, tx = 0, trunc = 0, nobufs = 0, rx_err = 0, tx_err = 0,
+           bytes_in = 0, bytes_out = 0, sq_full = 0, overflows = 0;
   for (const auto& c : cores_) {
-    for (size_t i = 0; i < std::size(outcomes); ++i) {
+    for (size_t i = 0; i < kOutcomes; ++i) {
       outcomes[i] += c->stats.outcomes[i].value();
+      by_family[0][i] += c->stats.by_family[0][i].value();
+      by_family[1][i] += c->stats.by_family[1][i].value();
     }
     for (size_t i = 0; i < std::size(invalid); ++i) {
       invalid[i] += c->stats.invalid[i].value();
@@ -287,42 +302,133 @@ std::string Server::StatsLine() const {
     overflows += c->io.cq_overflows.value();
   }
   const SwarmTableStats t = table_.stats();
-  std::string line = absl::StrFormat(
-      "datagrams_received=%d replies_sent=%d connects=%d announces=%d "
-      "scrapes=%d error_replies=%d bad_connection_ids=%d invalid=%d "
-      "refused_torrent_memory=%d refused_torrent_rate=%d "
-      "refused_peer_memory=%d unstored_peer_source_cap=%d "
-      "unstored_peer_swarm_cap=%d truncated=%d no_buffers=%d "
-      "recv_errors=%d send_errors=%d bytes_in=%d bytes_out=%d torrents=%d "
-      "peers_v4=%d peers_v6=%d seeders=%d table_slots=%d table_bytes=%d "
-      "memory_budget_bytes=%d rss_bytes=%d max_probe_slots=%d tombstones=%d "
-      "sq_full=%d cq_overflows=%d",
-      rx, tx, outcomes[static_cast<size_t>(Outcome::kConnect)],
-      outcomes[static_cast<size_t>(Outcome::kAnnounce)],
-      outcomes[static_cast<size_t>(Outcome::kScrape)],
-      outcomes[static_cast<size_t>(Outcome::kErrorReply)],
-      outcomes[static_cast<size_t>(Outcome::kBadConnectionId)],
-      outcomes[static_cast<size_t>(Outcome::kInvalid)],
-      t.refused.torrent_memory, t.refused.torrent_rate, t.refused.peer_memory,
-      t.refused.peer_source_cap, t.refused.peer_swarm_cap, trunc, nobufs,
-      rx_err, tx_err, bytes_in, bytes_out, t.torrents, t.peers_v4, t.peers_v6,
-      t.seeders, table_.capacity(), table_.MemoryBytes(), budget_.limit(),
-      ResidentBytes(), table_.max_probe(), table_.tombstones(), sq_full,
-      overflows);
-  if (xdp_) {
-    const auto counters = xdp_->Counters();
-    for (int i = 0; i < RT_XDP_COUNTER_MAX; ++i) {
-      absl::StrAppend(&line, " xdp_", std::string(XdpCounterName(i)), "=",
-                      counters[i]);
+  auto outcome = [&](Outcome o) { return outcomes[static_cast<size_t>(o)]; };
+  constexpr auto kC = MetricType::kCounter;
+  constexpr auto kG = MetricType::kGauge;
+
+  // The one list: each stats-line key beside the Prometheus series it is.
+  std::vector<MetricSample> v;
+  auto add = [&v](std::string key, std::string name, std::string labels,
+                  MetricType type, const char* help, double value) {
+    v.push_back({std::move(key), std::move(name), std::move(labels), type, help,
+                 value});
+  };
+  add("datagrams_received", "ringtrack_datagrams_received_total", "", kC,
+      "Datagrams received by the workers.", rx);
+  add("replies_sent", "ringtrack_replies_sent_total", "", kC,
+      "Replies the kernel accepted for sending.", tx);
+  const char* kResponses = "Requests answered, by reply type.";
+  add("connects", "ringtrack_responses_total", "type=\"connect\"", kC,
+      kResponses, outcome(Outcome::kConnect));
+  add("announces", "ringtrack_responses_total", "type=\"announce\"", kC,
+      kResponses, outcome(Outcome::kAnnounce));
+  add("scrapes", "ringtrack_responses_total", "type=\"scrape\"", kC,
+      kResponses, outcome(Outcome::kScrape));
+  add("error_replies", "ringtrack_responses_total", "type=\"error\"", kC,
+      kResponses, outcome(Outcome::kErrorReply));
+  const char* kDropped = "Datagrams dropped without a reply, by reason.";
+  add("bad_connection_ids", "ringtrack_dropped_total",
+      "reason=\"bad_connection_id\"", kC, kDropped,
+      outcome(Outcome::kBadConnectionId));
+  add("invalid", "ringtrack_invalid_total", "", kC,
+      "Datagrams the codec refused (all reasons).", outcome(Outcome::kInvalid));
+  for (size_t i = 1; i < std::size(invalid); ++i) {
+    const std::string reason(
+        protocol::ParseErrorName(static_cast<protocol::ParseError>(i)));
+    add("invalid_" + reason, "ringtrack_dropped_total",
+        absl::StrCat("reason=\"", reason, "\""), kC, kDropped, invalid[i]);
+  }
+  const char* kRequests = "Requests by outcome and the sender's IP version.";
+  const std::pair<Outcome, const char*> kTypes[] = {
+      {Outcome::kConnect, "connect"},   {Outcome::kAnnounce, "announce"},
+      {Outcome::kScrape, "scrape"},     {Outcome::kErrorReply, "error"},
+      {Outcome::kBadConnectionId, "bad_connection_id"},
+      {Outcome::kInvalid, "invalid"}};
+  for (int f = 0; f < 2; ++f) {
+    for (const auto& [o, type] : kTypes) {
+      add(absl::StrCat("requests_", type, f == 0 ? "_v4" : "_v6"),
+          "ringtrack_requests_total",
+          absl::StrCat("type=\"", type, "\",ip_version=\"", f == 0 ? 4 : 6,
+                       "\""),
+          kC, kRequests, by_family[f][static_cast<size_t>(o)]);
     }
   }
-  for (size_t i = 1; i < std::size(invalid); ++i) {
-    absl::StrAppend(&line, " invalid_",
-                    std::string(protocol::ParseErrorName(
-                        static_cast<protocol::ParseError>(i))),
-                    "=", invalid[i]);
+  const char* kRefused = "Announces refused with a BEP 15 error, by kind.";
+  add("refused_torrent_memory", "ringtrack_refused_total",
+      "kind=\"torrent_memory\"", kC, kRefused, t.refused.torrent_memory);
+  add("refused_torrent_rate", "ringtrack_refused_total",
+      "kind=\"torrent_rate\"", kC, kRefused, t.refused.torrent_rate);
+  add("refused_peer_memory", "ringtrack_refused_total",
+      "kind=\"peer_memory\"", kC, kRefused, t.refused.peer_memory);
+  const char* kUnstored = "Announces answered but not stored, by reason.";
+  add("unstored_peer_source_cap", "ringtrack_unstored_peers_total",
+      "reason=\"source_cap\"", kC, kUnstored, t.refused.peer_source_cap);
+  add("unstored_peer_swarm_cap", "ringtrack_unstored_peers_total",
+      "reason=\"swarm_cap\"", kC, kUnstored, t.refused.peer_swarm_cap);
+  const char* kIo = "I/O events: drops and errors below the protocol.";
+  add("truncated", "ringtrack_io_events_total", "event=\"truncated\"", kC, kIo,
+      trunc);
+  add("no_buffers", "ringtrack_io_events_total", "event=\"no_buffers\"", kC,
+      kIo, nobufs);
+  add("recv_errors", "ringtrack_io_events_total", "event=\"recv_error\"", kC,
+      kIo, rx_err);
+  add("send_errors", "ringtrack_io_events_total", "event=\"send_error\"", kC,
+      kIo, tx_err);
+  add("sq_full", "ringtrack_io_events_total", "event=\"sq_full\"", kC, kIo,
+      sq_full);
+  add("cq_overflows", "ringtrack_io_events_total", "event=\"cq_overflow\"", kC,
+      kIo, overflows);
+  add("bytes_in", "ringtrack_received_bytes_total", "", kC,
+      "UDP payload bytes received.", bytes_in);
+  add("bytes_out", "ringtrack_sent_bytes_total", "", kC,
+      "UDP payload bytes of the replies.", bytes_out);
+  add("torrents", "ringtrack_torrents", "", kG, "Swarms in the table.",
+      t.torrents);
+  const char* kPeers = "Peers stored, by IP version.";
+  add("peers_v4", "ringtrack_peers", "ip_version=\"4\"", kG, kPeers,
+      t.peers_v4);
+  add("peers_v6", "ringtrack_peers", "ip_version=\"6\"", kG, kPeers,
+      t.peers_v6);
+  add("seeders", "ringtrack_seeders", "", kG,
+      "Stored peers that are seeders (both IP versions).", t.seeders);
+  add("table_slots", "ringtrack_table_slots", "", kG,
+      "Swarm slots in all sub-tables.", table_.capacity());
+  add("table_bytes", "ringtrack_memory_bytes", "", kG,
+      "Bytes charged to the memory budget: slot arrays and peer blocks.",
+      table_.MemoryBytes());
+  add("memory_budget_bytes", "ringtrack_memory_budget_bytes", "", kG,
+      "The memory budget (--max-memory).", budget_.limit());
+  add("rss_bytes", "ringtrack_resident_memory_bytes", "", kG,
+      "Resident set size of the whole process.", ResidentBytes());
+  add("max_probe_slots", "ringtrack_table_max_probe_slots", "", kG,
+      "Longest probe run the last full sweep saw.", table_.max_probe());
+  add("tombstones", "ringtrack_table_tombstones", "", kG,
+      "Tombstones the last full sweep saw.", table_.tombstones());
+  if (xdp_) {
+    add("xdp_attached", "ringtrack_xdp_attached_interfaces", "", kG,
+        "Interfaces the kernel still has the XDP program on.",
+        xdp_->AttachedInterfaces());
+    const auto counters = xdp_->Counters();
+    for (int i = 0; i < RT_XDP_COUNTER_MAX; ++i) {
+      const std::string name(XdpCounterName(i));
+      const size_t us = name.find('_');
+      const std::string action = name.substr(0, us);
+      const std::string reason =
+          us == std::string::npos ? "valid" : name.substr(us + 1);
+      add("xdp_" + name, "ringtrack_xdp_packets_total",
+          absl::StrCat("action=\"", action, "\",reason=\"", reason, "\""),
+          kC, "Packets the XDP program handled, by verdict and reason.",
+          counters[i]);
+    }
   }
-  return line;
+  add("build_info", "ringtrack_build_info",
+      absl::StrCat("version=\"", RINGTRACK_VERSION, "\""), kG,
+      "The running version (always 1).", 1);
+  return v;
 }
+
+std::string Server::StatsLine() const { return FormatStatsLine(Samples()); }
+
+std::string Server::Prometheus() const { return FormatPrometheus(Samples()); }
 
 }  // namespace ringtrack

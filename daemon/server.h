@@ -22,6 +22,7 @@
 #include "core/source_limiter.h"
 #include "core/swarm_table.h"
 #include "core/tracker.h"
+#include "daemon/metrics.h"
 #include "daemon/net.h"
 #include "daemon/uring_loop.h"
 #include "daemon/worker.h"
@@ -55,6 +56,9 @@ struct ServerConfig {
   uint32_t xdp_rate_limit_pps = 0;
   // Run without XDP (with a warning) when it cannot be loaded or attached.
   bool xdp_optional = false;
+  // Serve GET /metrics on this address ("" = off).
+  std::string metrics_host;
+  int metrics_port = 0;
 };
 
 class Server {
@@ -75,8 +79,14 @@ class Server {
   const std::string& xdp_summary() const { return xdp_summary_; }
   // The addresses actually bound (port 0 resolved), one per listen address.
   const std::vector<ListenAddress>& bound() const { return bound_; }
+  // The metrics port actually bound (0: no --metrics).
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+  // Every counter and gauge, from one list (see daemon/metrics.h).
+  std::vector<MetricSample> Samples() const;
   // Counters as space-separated key=value pairs, units in the key names.
   std::string StatsLine() const;
+  // The same, in Prometheus' text exposition format.
+  std::string Prometheus() const;
 
  private:
   explicit Server(const ServerConfig& config, MasterKey key);
@@ -98,6 +108,7 @@ class Server {
   std::vector<std::unique_ptr<WorkerCore>> cores_;
   std::vector<std::thread> threads_;
   std::unique_ptr<XdpProgram> xdp_;  // detaches in its destructor
+  std::unique_ptr<MetricsServer> metrics_;
   std::string xdp_summary_ = "off";
 };
 
