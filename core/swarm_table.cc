@@ -512,29 +512,64 @@ void SwarmTable::SweepSlot(SubTable& t, size_t i, uint32_t now) {
   Unlock(at);
 }
 
-void SwarmTable::ClearTombstone(SubTable& t, size_t i) {
-  // Turns a run of tombstones that ends at an EMPTY slot into EMPTY slots,
-  // last one first. Clearing slot i is safe only while i+1 is EMPTY; the
-  // check after the CAS catches an inserter that claimed i+1 meanwhile (its
-  // own rescan may have missed our EMPTY), and puts the tombstone back.
-  for (size_t steps = 0; steps < t.cap; ++steps, i = PrevIndex(i, t.cap)) {
-    Slot& s = t.slots[i];
-    uint32_t w = s.word.load(std::memory_order_seq_cst);
-    if (StateOf(w) != kTomb) return;
-    const Slot& next = t.slots[NextIndex(i, t.cap)];
-    if (StateOf(next.word.load(std::memory_order_seq_cst)) != kEmpty) return;
-    const uint32_t emptied = NextVersion(w, kEmpty);
-    if (!s.word.compare_exchange_strong(w, emptied,
-                                        std::memory_order_seq_cst)) {
-      return;
+bool SwarmTable::ClearTombstone(SubTable& t, size_t i) {
+  // A tombstone may become EMPTY iff no swarm's probe path runs through it:
+  // for every slot j after it up to the run's end (the next EMPTY), j's
+  // home lies after i. A slot being claimed (key not yet known) or whose
+  // key changes while we read it counts as a path through i.
+  uint32_t w = t.slots[i].word.load(std::memory_order_seq_cst);
+  if (StateOf(w) != kTomb) return false;
+  struct Seen {
+    size_t j;
+    uint32_t word;
+  };
+  std::vector<Seen> run;
+  size_t j = i;
+  for (size_t steps = 1; steps < t.cap; ++steps) {
+    j = NextIndex(j, t.cap);
+    const Slot& s = t.slots[j];
+    const uint32_t wj = s.word.load(std::memory_order_seq_cst);
+    run.push_back({j, wj});
+    const uint32_t st = StateOf(wj);
+    if (st == kEmpty) break;
+    if (st == kTomb) continue;
+    if (st == kClaiming) return false;
+    InfoHash h;
+    const uint64_t k0 = s.key0.load(std::memory_order_relaxed);
+    const uint64_t k1 = s.key1.load(std::memory_order_relaxed);
+    const uint32_t k2 = s.key2.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (((s.word.load(std::memory_order_relaxed) ^ wj) & ~kLockBit) != 0) {
+      return false;  // the slot changed under us
     }
-    if (StateOf(next.word.load(std::memory_order_seq_cst)) != kEmpty) {
+    std::memcpy(h.bytes.data(), &k0, 8);
+    std::memcpy(h.bytes.data() + 8, &k1, 8);
+    std::memcpy(h.bytes.data() + 16, &k2, 4);
+    const size_t home = HomeOf(HashOf(h), t.cap);
+    const size_t from_home = (j + t.cap - home) % t.cap;
+    const size_t from_tomb = (j + t.cap - i) % t.cap;
+    if (from_home >= from_tomb) return false;  // its path runs through i
+  }
+  if (run.empty() || StateOf(run.back().word) != kEmpty) return false;
+  const uint32_t emptied = NextVersion(w, kEmpty);
+  if (!t.slots[i].word.compare_exchange_strong(w, emptied,
+                                               std::memory_order_seq_cst)) {
+    return false;
+  }
+  // seq_cst re-check: an inserter that claimed a slot of the run (or the
+  // EMPTY ending it) meanwhile either sees our EMPTY in its own rescan and
+  // gives way, or changed a word we read here, and we put the tombstone
+  // back (store-load ordering on both sides, as in ConfirmUnique).
+  for (const Seen& seen : run) {
+    const uint32_t now = t.slots[seen.j].word.load(std::memory_order_seq_cst);
+    if (((now ^ seen.word) & ~kLockBit) != 0) {
       uint32_t e = emptied;
-      s.word.compare_exchange_strong(e, NextVersion(emptied, kTomb),
-                                     std::memory_order_seq_cst);
-      return;
+      t.slots[i].word.compare_exchange_strong(e, NextVersion(emptied, kTomb),
+                                              std::memory_order_seq_cst);
+      return false;
     }
   }
+  return true;
 }
 
 size_t SwarmTable::Sweep(uint32_t now, size_t max_slots) {
@@ -547,11 +582,8 @@ size_t SwarmTable::Sweep(uint32_t now, size_t max_slots) {
     SubTable& t = *subs_[sweep_sub_].load(std::memory_order_acquire);
     const size_t i = sweep_index_;
     SweepSlot(t, i, now);
-    const uint32_t st = StateOf(t.slots[i].word.load(std::memory_order_acquire));
-    if (st == kTomb) {
+    if (StateOf(t.slots[i].word.load(std::memory_order_acquire)) == kTomb) {
       ClearTombstone(t, i);
-    } else if (st == kEmpty) {
-      ClearTombstone(t, PrevIndex(i, t.cap));
     }
     // Probe statistics for the soak test: runs of non-EMPTY slots.
     const uint32_t st2 =

@@ -47,17 +47,21 @@
 // Slot life cycle (state in the low 3 bits of the word):
 //   EMPTY --claim(CAS)--> CLAIMING --key written--> PENDING --rescan ok--> LIVE
 //   PENDING --duplicate found--> TOMB      LIVE --swept while empty--> TOMB
-//   TOMB --claim(CAS)--> CLAIMING          TOMB --Sweep, next is EMPTY--> EMPTY
+//   TOMB --claim(CAS)--> CLAIMING
+//   TOMB --Sweep, no probe path runs through it--> EMPTY
 // Slots are ordered by (sub-table, distance from home); an inserter's rescan
 // covers every sub-table, gives way to an earlier PENDING or any LIVE copy
 // of its key and waits for a later PENDING one.
 // Invariants:
 //   * At most one LIVE slot holds a given info hash, across all sub-tables.
 //   * A LIVE slot is reachable: no EMPTY slot lies between its home and it
-//     in its sub-table (except for the two atomic steps in which Sweep()
-//     checks and reverts a tombstone it cleared; a lookup racing exactly
+//     in its sub-table (except for the atomic steps in which Sweep()
+//     re-checks and reverts a tombstone it cleared; a lookup racing exactly
 //     then may miss the swarm, so a scrape answers zeros once or a stopped
 //     event is ignored and the peer expires instead).
+//   * Tombstones do not pile up: the sweep clears any tombstone no probe
+//     path runs through (it hashes the keys of the run after it), so probe
+//     runs stay those of a table at its live load.
 //   * Counts equal what the peer sets hold; budget used = slot arrays +
 //     peer blocks.
 //   * The version (upper 28 bits) changes whenever the slot changes swarm.
@@ -216,7 +220,9 @@ class SwarmTable {
   bool TryLock(const SlotRef& at);
   void Unlock(const SlotRef& at);
   void SweepSlot(SubTable& t, size_t i, uint32_t now);
-  void ClearTombstone(SubTable& t, size_t i);
+  // Turns tombstone i into EMPTY when no swarm's probe path runs through
+  // it. Returns whether it did.
+  bool ClearTombstone(SubTable& t, size_t i);
   PeerSetContext PeerContext() const;
   // Adds what one locked change did to the swarm to the table's totals.
   void CountDelta(const SwarmCounts& before, uint32_t v4_before,

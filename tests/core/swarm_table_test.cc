@@ -436,6 +436,33 @@ TEST_F(SwarmTableTest, ReclaimedSlotsAreReused) {
   }
 }
 
+TEST_F(SwarmTableTest, TombstonesDoNotPileUpUnderChurn) {
+  SwarmTable t(Config(1024));  // 768 swarms before it would grow
+  uint32_t now = 1000;
+  uint32_t next_torrent = 1000;
+  for (int gen = 0; gen < 60; ++gen) {
+    // 300 long-lived swarms stay, 400 short-lived ones come and go.
+    for (uint32_t k = 0; k < 300; ++k) {
+      Announce(t, k, V4(1), Event::kNone, false, 0, now);
+    }
+    for (uint32_t k = 0; k < 400; ++k) {
+      Announce(t, next_torrent++, V4(2), Event::kStarted, false, 0, now);
+    }
+    ASSERT_EQ(t.stats().torrents, 700u) << gen;
+    // The short-lived ones' peers stop; two full passes reclaim and clean.
+    for (uint32_t k = next_torrent - 400; k < next_torrent; ++k) {
+      Announce(t, k, V4(2), Event::kStopped, false, 0, now);
+    }
+    t.Sweep(now, 2 * t.capacity());
+    now += 10;
+  }
+  t.Sweep(now, t.capacity());
+  EXPECT_EQ(t.sub_tables(), 1u) << "churn alone must not grow the table";
+  EXPECT_LT(t.tombstones(), 60u);
+  EXPECT_LT(t.max_probe(), 200u);
+  ExpectConsistent(t);
+}
+
 TEST_F(SwarmTableTest, GrowsAndShrinksLargeSwarm) {
   for (uint32_t i = 0; i < 5000; ++i) Announce(1, V4(i), Event::kStarted);
   EXPECT_EQ(last_.counts.leechers, 5000u);
