@@ -1,5 +1,6 @@
 // ringtrackd: the ringtrack BitTorrent UDP tracker daemon (BEP 15 / BEP 41).
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -311,6 +312,14 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> addrs;
   for (const auto& a : (*server)->bound()) addrs.push_back(a.text);
+  // systemd (Type=notify): READY once serving, watchdog pings from the
+  // housekeeping thread at half the interval systemd asked for, STOPPING at
+  // the end. All no-ops without NOTIFY_SOCKET.
+  uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    (*server)->SetWatchdog([] { sd_notify(0, "WATCHDOG=1"); },
+                           absl::Microseconds(watchdog_usec / 2));
+  }
   (*server)->Start();
   ringtrack::log::Info(
       "ringtrackd %s io=%s workers=%d listen=%s interval=%ds "
@@ -324,12 +333,15 @@ int main(int argc, char** argv) {
           ? std::string("off")
           : absl::StrCat(config.metrics_host, ":", (*server)->metrics_port()));
 
+  sd_notifyf(0, "READY=1\nSTATUS=serving %s\nMAINPID=%d",
+             absl::StrJoin(addrs, ",").c_str(), static_cast<int>(getpid()));
   int sig = 0;
   for (;;) {
     sigwait(&signals, &sig);
     if (sig != SIGHUP) break;  // SIGINT, SIGTERM and SIGQUIT stop cleanly
     ringtrack::log::Info("SIGHUP: nothing to reload (no --config file)");
   }
+  sd_notify(0, "STOPPING=1");
   (*server)->Stop();
   ringtrack::log::Info("stopped on signal %d; final %s", sig,
                        (*server)->StatsLine());

@@ -201,6 +201,11 @@ absl::Status Server::SetUpXdp() {
   return absl::OkStatus();
 }
 
+void Server::SetWatchdog(std::function<void()> ping, absl::Duration every) {
+  watchdog_ping_ = std::move(ping);
+  watchdog_every_ = every;
+}
+
 void Server::Start() {
   for (int w = 0; w < config_.workers; ++w) {
     cores_.push_back(std::make_unique<WorkerCore>(
@@ -244,7 +249,12 @@ void Server::RunHousekeeping() {
       1, absl::ToInt64Milliseconds(config_.sweep_period) / 100);
   uint32_t last_refresh = 0;
   absl::Time next_stats = absl::Now() + config_.stats_interval;
+  absl::Time next_ping = absl::Now();
   while (!stop_.load()) {
+    if (watchdog_ping_ && absl::Now() >= next_ping) {
+      watchdog_ping_();
+      next_ping = absl::Now() + watchdog_every_;
+    }
     absl::SleepFor(absl::Milliseconds(100));
     clock_.Tick();
     const uint32_t now = clock_.now();

@@ -8,6 +8,7 @@
 #define RINGTRACK_DAEMON_SERVER_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -69,6 +70,10 @@ class Server {
       const ServerConfig& config);
   ~Server();
 
+  // Has the housekeeping thread call `ping` every `every` (systemd's
+  // watchdog: it only pings while housekeeping runs). REQUIRES: before Start().
+  void SetWatchdog(std::function<void()> ping, absl::Duration every);
+
   // Starts the workers and the housekeeping thread.
   void Start();
   // Asks every thread to stop and joins them (within ~200 ms).
@@ -109,6 +114,8 @@ class Server {
   std::vector<std::thread> threads_;
   std::unique_ptr<XdpProgram> xdp_;  // detaches in its destructor
   std::unique_ptr<MetricsServer> metrics_;
+  std::function<void()> watchdog_ping_;  // set before Start(), then read-only
+  absl::Duration watchdog_every_ = absl::InfiniteDuration();
   std::string xdp_summary_ = "off";
 };
 
