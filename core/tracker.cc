@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/time/clock.h"
+
 namespace ringtrack {
 
 using protocol::Action;
@@ -40,11 +42,11 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
     r.outcome = Outcome::kErrorReply;
   } else if (req.action == Action::kAnnounce) {
     r.outcome = Outcome::kAnnounce;
-    r.reply_size =
-        HandleAnnounce(req.announce, from, now, random, reply, &r.outcome);
+    r.reply_size = HandleAnnounce(req.announce, from, now, random, reply,
+                                  stats, &r.outcome);
   } else {
     r.outcome = Outcome::kScrape;
-    r.reply_size = HandleScrape(req.scrape, reply);
+    r.reply_size = HandleScrape(req.scrape, reply, stats, &r.outcome);
   }
   stats->outcomes[static_cast<size_t>(r.outcome)].Add();
   stats->by_family[from.family == AddressFamily::kV6]
@@ -57,7 +59,14 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
 size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
                                const PeerEndpoint& from, uint32_t now,
                                uint64_t random, std::span<uint8_t> reply,
-                               Outcome* outcome) {
+                               TrackerStats* stats, Outcome* outcome) {
+  if (const AccessList* l = access_.load(std::memory_order_acquire);
+      l != nullptr && !l->Allows(a.info_hash)) {
+    stats->not_allowed.Add();
+    *outcome = Outcome::kErrorReply;
+    return protocol::WriteErrorResponse(reply, a.transaction_id,
+                                        "torrent not allowed");
+  }
   if (a.port == 0) {
     *outcome = Outcome::kErrorReply;
     return protocol::WriteErrorResponse(reply, a.transaction_id,
@@ -96,7 +105,18 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
 }
 
 size_t Tracker::HandleScrape(const protocol::ScrapeRequest& s,
-                             std::span<uint8_t> reply) {
+                             std::span<uint8_t> reply, TrackerStats* stats,
+                             Outcome* outcome) {
+  if (const AccessList* l = access_.load(std::memory_order_acquire)) {
+    for (size_t i = 0; i < s.hash_count; ++i) {
+      if (!l->Allows(s.hash(i))) {
+        stats->not_allowed.Add();
+        *outcome = Outcome::kErrorReply;
+        return protocol::WriteErrorResponse(reply, s.transaction_id,
+                                            "torrent not allowed");
+      }
+    }
+  }
   size_t n = protocol::WriteScrapeResponseHeader(reply, s.transaction_id);
   for (size_t i = 0; i < s.hash_count; ++i) {
     const SwarmCounts c = table_->Scrape(s.hash(i));
@@ -104,6 +124,15 @@ size_t Tracker::HandleScrape(const protocol::ScrapeRequest& s,
                                     c.leechers);
   }
   return n;
+}
+
+void Tracker::SetAccessList(std::unique_ptr<const AccessList> list) {
+  std::lock_guard<std::mutex> lock(access_mu_);
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  access_.store(list.get(), std::memory_order_release);
+  if (access_owned_) retired_.emplace_back(now, std::move(access_owned_));
+  access_owned_ = std::move(list);
+  std::erase_if(retired_, [now](const auto& r) { return now - r.first >= 10; });
 }
 
 }  // namespace ringtrack

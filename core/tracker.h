@@ -11,19 +11,29 @@
 //     the memory budget ("tracker is full"), or a new torrent from a source
 //     creating torrents too fast → a BEP 15 error (the sender has proven
 //     its address by then). The table counts refusals by kind.
+//   * an announce or scrape for an info hash the access list refuses → the
+//     BEP 15 error "torrent not allowed" (counted), and no swarm is made.
 //   * anything the codec refuses → no reply, counted by reason.
 //
 // Thread safety: Handle() may run on many threads at once; each passes its
 // own TrackerStats, which only that thread writes (readers may load the
-// counters concurrently).
+// counters concurrently). SetAccessList() may run on another thread
+// concurrently: a request sees the old list or the new one, whole (an
+// atomic pointer swap); a replaced list is freed only after it has been out
+// of use for 10 s, far longer than any one request holds it.
 #ifndef RINGTRACK_CORE_TRACKER_H_
 #define RINGTRACK_CORE_TRACKER_H_
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <span>
+#include <utility>
+#include <vector>
 
+#include "core/access_list.h"
 #include "core/connection_id.h"
 #include "core/protocol.h"
 #include "core/swarm_table.h"
@@ -72,6 +82,7 @@ struct TrackerStats {
       invalid;  // by reason
   Counter bytes_in;
   Counter bytes_out;
+  Counter not_allowed;  // announces/scrapes refused by the access list
 };
 
 struct HandleResult {
@@ -91,16 +102,29 @@ class Tracker {
                       const PeerEndpoint& from, uint32_t now, uint64_t random,
                       std::span<uint8_t> reply, TrackerStats* stats);
 
+  // Makes `list` the access list (nullptr: serve every info hash).
+  void SetAccessList(std::unique_ptr<const AccessList> list);
+  const AccessList* access_list() const {
+    return access_.load(std::memory_order_acquire);
+  }
+
  private:
   size_t HandleAnnounce(const protocol::AnnounceRequest& a,
                         const PeerEndpoint& from, uint32_t now, uint64_t random,
-                        std::span<uint8_t> reply, Outcome* outcome);
+                        std::span<uint8_t> reply, TrackerStats* stats,
+                        Outcome* outcome);
   size_t HandleScrape(const protocol::ScrapeRequest& s,
-                      std::span<uint8_t> reply);
+                      std::span<uint8_t> reply, TrackerStats* stats,
+                      Outcome* outcome);
 
   const TrackerConfig config_;
   SwarmTable* const table_;
   ConnectionIds* const ids_;
+  // Acquire/release: a reader that sees the pointer sees the whole list.
+  std::atomic<const AccessList*> access_{nullptr};
+  std::mutex access_mu_;  // guards the owners below (SetAccessList only)
+  std::unique_ptr<const AccessList> access_owned_;
+  std::vector<std::pair<int64_t, std::unique_ptr<const AccessList>>> retired_;
 };
 
 }  // namespace ringtrack

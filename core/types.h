@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace ringtrack {
 
@@ -21,6 +22,11 @@ struct InfoHash {
     return h;
   }
   friend bool operator==(const InfoHash&, const InfoHash&) = default;
+  // For absl's hash containers (absl::Hash is seeded per process).
+  template <typename H>
+  friend H AbslHashValue(H h, const InfoHash& x) {
+    return H::combine_contiguous(std::move(h), x.bytes.data(), x.bytes.size());
+  }
 };
 
 enum class AddressFamily : uint8_t { kV4 = 4, kV6 = 6 };

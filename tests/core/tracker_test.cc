@@ -179,5 +179,36 @@ TEST_F(TrackerTest, NoAmplificationForUnprovenSenders) {
       0u);
 }
 
+TEST_F(TrackerTest, AccessListRefusesWithAnErrorAndCreatesNoSwarm) {
+  const PeerEndpoint from = PeerEndpoint::V4(0xa9fe0005, 40000);
+  const uint64_t cid = Connect(from);
+  InfoHash allowed;
+  allowed.bytes.fill(1);
+  std::string hex;
+  for (int i = 0; i < 20; ++i) hex += "01";
+  auto list = AccessList::Parse(hex, AccessList::Mode::kAllow, "test");
+  ASSERT_TRUE(list.ok());
+  tracker_.SetAccessList(std::move(*list));
+  protocol::Response r = Parse(Send(AnnouncePacket(cid, 7001, Event::kStarted, 1, -1, 2), from));
+  ASSERT_EQ(r.action, Action::kError);
+  EXPECT_EQ(r.error.message, "torrent not allowed");
+  EXPECT_EQ(table_.stats().torrents, 0u);
+  EXPECT_EQ(stats_.not_allowed.value(), 1u);
+  r = Parse(Send(AnnouncePacket(cid, 7001, Event::kStarted, 1, -1, 1), from));
+  EXPECT_EQ(r.action, Action::kAnnounce);
+  EXPECT_EQ(table_.stats().torrents, 1u);
+  // A scrape naming any refused hash is refused whole.
+  std::vector<uint8_t> hashes(40, 1);
+  std::fill(hashes.begin() + 20, hashes.end(), 2);
+  std::vector<uint8_t> scrape(16 + 40);
+  protocol::WriteScrapeRequest(scrape, cid, 9, hashes);
+  r = Parse(Send(scrape, from));
+  EXPECT_EQ(r.action, Action::kError);
+  // Without a list, everything is served again.
+  tracker_.SetAccessList(nullptr);
+  r = Parse(Send(AnnouncePacket(cid, 7001, Event::kStarted, 1, -1, 2), from));
+  EXPECT_EQ(r.action, Action::kAnnounce);
+}
+
 }  // namespace
 }  // namespace ringtrack
