@@ -88,6 +88,13 @@ ABSL_FLAG(uint32_t, xdp_rate_limit, 0,
           "this many per second, counting connects and only verified "
           "announces and scrapes (exact token bucket in XDP); 0 = off; at "
           "most 10000000.");
+ABSL_FLAG(std::string, access_list, "",
+          "File of info hashes (40 hex digits per line, # comments) to allow "
+          "or deny (--access-mode); re-read on SIGHUP. Refused announces and "
+          "scrapes get the error 'torrent not allowed'.");
+ABSL_FLAG(std::string, access_mode, "allow",
+          "allow: serve only the listed info hashes; deny: serve all but "
+          "them.");
 ABSL_FLAG(std::string, metrics, "",
           "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. "
           "127.0.0.1:9469; [::1]:9469 for IPv6); empty = off.");
@@ -218,6 +225,21 @@ ServerConfig ConfigFromFlags() {
   c.uring.sq_entries = std::min(256u, c.uring.buffers_per_socket);
   c.uring.cq_entries = 4 * c.uring.sq_entries;
 
+  c.access_list_path = absl::GetFlag(FLAGS_access_list);
+  const std::string access_mode = absl::GetFlag(FLAGS_access_mode);
+  if (access_mode == "allow") {
+    c.access_mode = ringtrack::AccessList::Mode::kAllow;
+  } else if (access_mode == "deny") {
+    c.access_mode = ringtrack::AccessList::Mode::kDeny;
+  } else {
+    BadFlag("--access_mode must be allow or deny, not '" + access_mode + "'");
+  }
+  if (!c.access_list_path.empty()) {
+    // A bad list at start is a configuration error: exit 2 naming the line.
+    absl::StatusOr<std::unique_ptr<const ringtrack::AccessList>> list =
+        ringtrack::AccessList::Load(c.access_list_path, c.access_mode);
+    if (!list.ok()) BadFlag(absl::StrCat("--access_list: ", list.status().message()));
+  }
   if (const std::string m = absl::GetFlag(FLAGS_metrics); !m.empty()) {
     const size_t colon = m.rfind(':');
     int port = -1;
@@ -339,7 +361,14 @@ int main(int argc, char** argv) {
   for (;;) {
     sigwait(&signals, &sig);
     if (sig != SIGHUP) break;  // SIGINT, SIGTERM and SIGQUIT stop cleanly
-    ringtrack::log::Info("SIGHUP: nothing to reload (no --config file)");
+    if (config.access_list_path.empty()) {
+      ringtrack::log::Info("SIGHUP: nothing to reload");
+      continue;
+    }
+    if (absl::Status a = (*server)->ReloadAccessList(); !a.ok()) {
+      ringtrack::log::Error("SIGHUP: keeping the old access list: %s",
+                            a.message());
+    }
   }
   sd_notify(0, "STOPPING=1");
   (*server)->Stop();

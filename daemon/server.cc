@@ -147,6 +147,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
       s->sockets_[w].push_back(std::move(*fd));
     }
   }
+  if (!config.access_list_path.empty()) {
+    if (absl::Status a = s->ReloadAccessList(); !a.ok()) return a;
+  }
   if (!config.metrics_host.empty()) {
     Server* raw = s.get();
     absl::StatusOr<std::unique_ptr<MetricsServer>> m = MetricsServer::Create(
@@ -198,6 +201,23 @@ absl::Status Server::SetUpXdp() {
   xdp_summary_ = absl::StrJoin(parts, ",");
   if (!config_.xdp_connect)
     absl::StrAppend(&xdp_summary_, " connect=userspace");
+  return absl::OkStatus();
+}
+
+absl::Status Server::ReloadAccessList() {
+  if (config_.access_list_path.empty()) {
+    return absl::FailedPreconditionError("no --access-list configured");
+  }
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<const AccessList>> list =
+      AccessList::Load(config_.access_list_path, config_.access_mode);
+  if (!list.ok()) return list.status();
+  const size_t n = (*list)->size();
+  tracker_.SetAccessList(std::move(*list));
+  log::Info("access list %s: %d info hashes (%s mode), loaded in %d ms",
+            config_.access_list_path, n,
+            config_.access_mode == AccessList::Mode::kAllow ? "allow" : "deny",
+            absl::ToInt64Milliseconds(absl::Now() - start));
   return absl::OkStatus();
 }
 
@@ -290,8 +310,10 @@ std::vector<MetricSample> Server::Samples() const {
   uint64_t by_family[2][kOutcomes] = {};
   uint64_t invalid[static_cast<size_t>(protocol::ParseError::kCount)] = {};
   uint64_t rx = 0, tx = 0, trunc = 0, nobufs = 0, rx_err = 0, tx_err = 0,
-           bytes_in = 0, bytes_out = 0, sq_full = 0, overflows = 0;
+           bytes_in = 0, bytes_out = 0, sq_full = 0, overflows = 0,
+           not_allowed = 0;
   for (const auto& c : cores_) {
+    not_allowed += c->stats.not_allowed.value();
     for (size_t i = 0; i < kOutcomes; ++i) {
       outcomes[i] += c->stats.outcomes[i].value();
       by_family[0][i] += c->stats.by_family[0][i].value();
@@ -370,6 +392,8 @@ std::vector<MetricSample> Server::Samples() const {
       "kind=\"torrent_rate\"", kC, kRefused, t.refused.torrent_rate);
   add("refused_peer_memory", "ringtrack_refused_total",
       "kind=\"peer_memory\"", kC, kRefused, t.refused.peer_memory);
+  add("refused_not_allowed", "ringtrack_refused_total",
+      "kind=\"not_allowed\"", kC, kRefused, not_allowed);
   const char* kUnstored = "Announces answered but not stored, by reason.";
   add("unstored_peer_source_cap", "ringtrack_unstored_peers_total",
       "reason=\"source_cap\"", kC, kUnstored, t.refused.peer_source_cap);

@@ -57,6 +57,9 @@ struct ServerConfig {
   uint32_t xdp_rate_limit_pps = 0;
   // Run without XDP (with a warning) when it cannot be loaded or attached.
   bool xdp_optional = false;
+  // Access list (empty path: serve every info hash).
+  std::string access_list_path;
+  AccessList::Mode access_mode = AccessList::Mode::kAllow;
   // Serve GET /metrics on this address ("" = off).
   std::string metrics_host;
   int metrics_port = 0;
@@ -73,6 +76,10 @@ class Server {
   // Has the housekeeping thread call `ping` every `every` (systemd's
   // watchdog: it only pings while housekeeping runs). REQUIRES: before Start().
   void SetWatchdog(std::function<void()> ping, absl::Duration every);
+
+  // Re-reads the access list file (SIGHUP). On error the old list stays in
+  // force and the error is returned (it names the file and line).
+  absl::Status ReloadAccessList();
 
   // Starts the workers and the housekeeping thread.
   void Start();
