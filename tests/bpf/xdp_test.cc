@@ -17,6 +17,7 @@
 #include "core/connection_id.h"
 #include "core/protocol.h"
 #include "core/wire.h"
+#include "tests/bpf/test_netns.h"
 
 #include <cstdlib>
 
@@ -142,29 +143,7 @@ void Sh(const std::string& cmd) {
 class NetnsSetup : public ::testing::Environment {
  public:
   void SetUp() override {
-    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << "unshare (these tests need root)";
-    Sh("ip link set lo up");
-    Sh("ip link add rt0 address 02:00:00:00:00:bb type veth peer name rt1 "
-       "address 02:00:00:00:00:aa");
-    Sh("ip link set rt0 up && ip link set rt1 up");
-    Sh("ip addr add 169.254.0.1/16 dev rt0");
-    Sh("ip addr add fd12::1/64 dev rt0 nodad");
-    for (int last : {7, 8, 9, 99}) {
-      Sh("ip neigh add 169.254.0." + std::to_string(last) +
-         " lladdr 02:00:00:00:00:aa dev rt0");
-      Sh("ip neigh add fd12::" + std::to_string(last) +
-         " lladdr 02:00:00:00:00:aa dev rt0");
-    }
-    // 169.254.200.0/24 and fd12:0:0:c8::/64 sit behind a gateway.
-    Sh("ip neigh add 169.254.0.254 lladdr 02:00:00:00:00:fe dev rt0");
-    Sh("ip neigh add fd12::fe lladdr 02:00:00:00:00:fe dev rt0");
-    Sh("ip route add 169.254.200.0/24 via 169.254.0.254 dev rt0");
-    Sh("ip route add fd12:0:0:c8::/64 via fd12::fe dev rt0");
-    // The kernel's FIB helper answers only where forwarding is on (see
-    // bpf/tracker.bpf.c); this namespace's own setting.
-    Sh("sysctl -qw net.ipv4.conf.rt0.forwarding=1");
-    Sh("sysctl -qw net.ipv6.conf.all.forwarding=1");
-    g_ifindex = static_cast<int>(if_nametoindex("rt0"));
+    g_ifindex = testing::EnterTestNetns();
     ASSERT_GT(g_ifindex, 0);
   }
 };

@@ -1,7 +1,7 @@
 // libFuzzer target: the XDP program over arbitrary frames, through
 // BPF_PROG_TEST_RUN (no traffic). Like tests/bpf/xdp_test.cc, it first moves
-// into a private network namespace with a veth, addresses, neighbours and
-// forwarding on, so that connects can really be answered. For every frame:
+// into the private network namespace of tests/bpf/test_netns.h, so that
+// connects can really be answered. For every frame:
 // the verdict is DROP, PASS or TX; TX only for a valid connect to one of
 // our (address, port) and our MAC; and the program never emits more bytes
 // than it received. Needs root.
@@ -19,6 +19,7 @@
 #include "core/connection_id.h"
 #include "core/protocol.h"
 #include "core/wire.h"
+#include "tests/bpf/test_netns.h"
 
 using namespace ringtrack;
 
@@ -29,13 +30,6 @@ constexpr uint16_t kPort = 6969;
 const uint8_t kOurMac[6] = {0x02, 0, 0, 0, 0, 0xbb};
 XdpProgram* g_prog = nullptr;
 int g_ifindex = 0;
-
-void Sh(const char* cmd) {
-  if (std::system(cmd) != 0) {
-    std::fprintf(stderr, "xdp_frame_fuzzer: failed: %s\n", cmd);
-    std::exit(1);
-  }
-}
 
 // True iff `f` is, by our own reading, a BEP 15 connect with the right
 // magic to 169.254.0.1 or fd12::1 port 6969, for our MAC.
@@ -76,19 +70,8 @@ bool IsValidConnectForUs(const uint8_t* f, size_t n) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (unshare(CLONE_NEWNET) != 0) {
-    std::perror("xdp_frame_fuzzer: unshare (needs root)");
-    std::exit(1);
-  }
-  Sh("ip link set lo up");
-  Sh("ip link add rt0 address 02:00:00:00:00:bb type veth peer name rt1 "
-     "address 02:00:00:00:00:aa");
-  Sh("ip link set rt0 up && ip link set rt1 up");
-  Sh("ip addr add 169.254.0.1/16 dev rt0 && ip addr add fd12::1/64 dev rt0 nodad");
-  Sh("ip neigh add 169.254.0.7 lladdr 02:00:00:00:00:aa dev rt0");
-  Sh("ip neigh add fd12::7 lladdr 02:00:00:00:00:aa dev rt0");
-  Sh("sysctl -qw net.ipv4.conf.rt0.forwarding=1 net.ipv6.conf.all.forwarding=1");
-  g_ifindex = static_cast<int>(if_nametoindex("rt0"));
+  g_ifindex = testing::EnterTestNetns();
+  if (g_ifindex == 0) std::exit(1);
   auto p = XdpProgram::Load(XdpOptions{.rate_limit_pps = 1000000});
   if (!p.ok()) {
     std::fprintf(stderr, "xdp_frame_fuzzer: %s\n",
