@@ -63,14 +63,19 @@ std::vector<char*> NormalizeFlags(
   return out;
 }
 
-void HelpShowsFlagsFrom(std::string_view main_file) {
+void HelpShowsFlagsFrom(std::string_view main_file, std::string_view version) {
   static std::string file;  // the callbacks below outlive this call
+  static std::string version_line;
   file = std::string(main_file);
+  version_line = std::string(version);
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view f) {
     return absl::EndsWith(f, file);
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
+  if (!version_line.empty()) {
+    usage.version_string = [] { return version_line + "\n"; };
+  }
   absl::SetFlagsUsageConfig(usage);
 }
 

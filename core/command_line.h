@@ -24,8 +24,10 @@ std::vector<char*> NormalizeFlags(
     std::deque<std::string>* storage);
 
 // Makes --help list the flags defined in the source file whose path ends
-// with `main_file` (absl would look for a file named after the program).
-void HelpShowsFlagsFrom(std::string_view main_file);
+// with `main_file` (absl would look for a file named after the program),
+// and --version print "<program> <version>".
+void HelpShowsFlagsFrom(std::string_view main_file,
+                        std::string_view version = "");
 
 // Parses a byte count: digits with an optional binary suffix K, M, G or T
 // (also KiB/MiB/..., case-insensitive; "512M" = 512 × 2^20). Refuses zero,

@@ -287,7 +287,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "ringtrack BitTorrent UDP tracker (BEP 15).\n"
       "Usage: ringtrackd [--listen HOST:PORT]... [flags]");
-  ringtrack::HelpShowsFlagsFrom("daemon/main.cc");
+  ringtrack::HelpShowsFlagsFrom("daemon/main.cc",
+                                "ringtrackd " RINGTRACK_VERSION);
   std::deque<std::string> storage;
   std::vector<char*> args =
       ringtrack::NormalizeFlags(argc, argv, {"listen", "xdp"}, &storage);

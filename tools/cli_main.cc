@@ -235,7 +235,8 @@ int main(int argc, char** argv) {
       "  ringtrack-cli scrape URL HEX...\n"
       "  ringtrack-cli connect URL\n"
       "URL is udp://HOST:PORT[/path] or HOST:PORT.");
-  ringtrack::HelpShowsFlagsFrom("tools/cli_main.cc");
+  ringtrack::HelpShowsFlagsFrom("tools/cli_main.cc",
+                                "ringtrack-cli " RINGTRACK_VERSION);
   std::deque<std::string> storage;
   std::vector<char*> args = ringtrack::NormalizeFlags(argc, argv, {}, &storage);
   std::vector<char*> pos =

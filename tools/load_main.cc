@@ -144,7 +144,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "load generator for BEP 15 trackers.\n"
       "Usage: ringtrack-load HOST:PORT|udp://HOST:PORT [flags]");
-  ringtrack::HelpShowsFlagsFrom("tools/load_main.cc");
+  ringtrack::HelpShowsFlagsFrom("tools/load_main.cc",
+                                "ringtrack-load " RINGTRACK_VERSION);
   std::deque<std::string> storage;
   std::vector<char*> args = ringtrack::NormalizeFlags(argc, argv, {}, &storage);
   std::vector<char*> pos =
