@@ -31,7 +31,7 @@ start_server() {  # name → sets SERVER_PID
     ringtrackd|ringtrackd-mmsg)
       local io=uring; [[ "$1" == ringtrackd-mmsg ]] && io=mmsg
       taskset -c 1 build/bin/ringtrackd --workers 1 --listen "127.0.0.1:$PORT" \
-        --io "$io" --stats-interval 0 --max-torrents 262144 \
+        --io "$io" --stats-interval 0 \
         2>"$work/server.log" & ;;
     opentracker)
       taskset -c 1 opentracker -i 127.0.0.1 -P "$PORT" -p "$((PORT + 1))" \
