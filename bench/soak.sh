@@ -59,20 +59,29 @@ PY
 
 if command -v gnuplot >/dev/null; then
   gnuplot <<GP
-set terminal pngcairo size 1000,600 noenhanced
+set terminal pngcairo size 1000,700 noenhanced
 set output "bench/results/soak.png"
 set datafile separator ","
-set multiplot layout 2,1 title "ringtrackd soak: churning load, 60 s peer timeout"
-set key outside right
+set multiplot layout 3,1 title "ringtrackd soak: churning load, 60 s peer timeout, new torrents every minute"
 set grid
-set ylabel "MiB / thousands"
+set key left bottom
+set ylabel "RSS (MiB)"
+set yrange [0:*]
+set y2label "torrents (thousands)"
+set y2range [0:*]
+set y2tics
 plot "$csv" using 1:2 skip 1 with linespoints title "RSS (MiB)", \
-     "$csv" using 1:(\$3/1000) skip 1 with linespoints title "torrents (k)", \
-     "$csv" using 1:(\$4/1000) skip 1 with linespoints title "peers (k)"
+     "$csv" using 1:(\$3/1000) skip 1 axes x1y2 with linespoints title "torrents (k)"
+set ylabel "peers (millions)"
+unset y2label
+unset y2tics
+plot "$csv" using 1:(\$4/1e6) skip 1 with linespoints title "stored peers (M)"
 set xlabel "minute"
-set ylabel "slots"
+set ylabel "longest probe run (slots)"
+set y2label "tombstones"
+set y2tics
 plot "$csv" using 1:5 skip 1 with linespoints title "longest probe run", \
-     "$csv" using 1:6 skip 1 with linespoints title "tombstones"
+     "$csv" using 1:6 skip 1 axes x1y2 with linespoints title "tombstones"
 unset multiplot
 GP
   echo "wrote bench/results/soak.png"
