@@ -34,12 +34,18 @@ class SourceLimiter {
   // Returns false, taking nothing, when the bucket is empty.
   bool Allow(const PeerEndpoint& source, uint32_t now_s);
 
+  // Changes rate and burst for the requests that follow (a reload).
+  // REQUIRES: as for the constructor.
+  void SetRate(double rate_per_s, uint32_t burst);
+
   size_t MemoryBytes() const { return (mask_ + 1) * sizeof(uint64_t); }
 
  private:
   const SourceLimiterConfig config_;
-  const uint64_t interval_ms_;   // ms between tokens
-  const uint64_t tolerance_ms_;  // burst - 1 intervals
+  // Live (SetRate), read relaxed per call: a new swarm may be judged by
+  // the old interval and the new tolerance once, harmlessly.
+  std::atomic<uint64_t> interval_ms_;   // ms between tokens
+  std::atomic<uint64_t> tolerance_ms_;  // burst - 1 intervals
   const size_t mask_;
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // [tag:16][tat ms:48]
 };

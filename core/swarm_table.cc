@@ -137,7 +137,10 @@ SwarmTable::SwarmTable(const SwarmTableConfig& config)
     : config_(config),
       own_budget_(config.budget ? nullptr
                                 : std::make_unique<MemoryBudget>(SIZE_MAX)),
-      budget_(config.budget ? config.budget : own_budget_.get()) {
+      budget_(config.budget ? config.budget : own_budget_.get()),
+      max_torrents_(config.max_torrents),
+      max_per_source_(config.max_peers_per_source),
+      max_per_swarm_(config.max_peers_per_swarm) {
   assert(config.initial_slots >= 8);
   Grow(0);  // the first sub-table; a budget too small for it leaves none
 }
@@ -163,8 +166,8 @@ uint64_t SwarmTable::HashOf(const InfoHash& h) const {
 PeerSetContext SwarmTable::PeerContext() const {
   PeerSetContext c;
   c.seed = config_.seed0 ^ config_.seed1;
-  c.max_per_source = config_.max_peers_per_source;
-  c.max_per_swarm = config_.max_peers_per_swarm;
+  c.max_per_source = max_per_source_.load(std::memory_order_relaxed);
+  c.max_per_swarm = max_per_swarm_.load(std::memory_order_relaxed);
   c.budget = budget_;
   return c;
 }
@@ -337,9 +340,9 @@ bool SwarmTable::FindOrInsert(const InfoHash& h, uint64_t hash,
       }
       allowed = true;
     }
-    const bool capped = config_.max_torrents != 0 &&
-                        live_.load(std::memory_order_relaxed) >=
-                            config_.max_torrents;
+    const size_t max_torrents = max_torrents_.load(std::memory_order_relaxed);
+    const bool capped = max_torrents != 0 &&
+                        live_.load(std::memory_order_relaxed) >= max_torrents;
     if (free.sub == nullptr || capped) {
       if (!capped && Grow(seen)) continue;
       refused_torrent_memory_.fetch_add(1, std::memory_order_relaxed);
@@ -605,6 +608,13 @@ size_t SwarmTable::Sweep(uint32_t now, size_t max_slots) {
   const uint64_t after = peers_v4_.load(std::memory_order_relaxed) +
                          peers_v6_.load(std::memory_order_relaxed);
   return before > after ? before - after : 0;
+}
+
+void SwarmTable::SetLimits(size_t max_torrents, uint32_t max_peers_per_source,
+                           uint32_t max_peers_per_swarm) {
+  max_torrents_.store(max_torrents, std::memory_order_relaxed);
+  max_per_source_.store(max_peers_per_source, std::memory_order_relaxed);
+  max_per_swarm_.store(max_peers_per_swarm, std::memory_order_relaxed);
 }
 
 SwarmTableStats SwarmTable::stats() const {

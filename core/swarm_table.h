@@ -170,6 +170,10 @@ class SwarmTable {
   // number of peers removed.
   size_t Sweep(uint32_t now, size_t max_slots);
 
+  // Changes the caps for the announces that follow (a reload).
+  void SetLimits(size_t max_torrents, uint32_t max_peers_per_source,
+                 uint32_t max_peers_per_swarm);
+
   SwarmTableStats stats() const;
   // Slots in all sub-tables.
   size_t capacity() const { return capacity_.load(std::memory_order_acquire); }
@@ -231,6 +235,10 @@ class SwarmTable {
   const SwarmTableConfig config_;
   std::unique_ptr<MemoryBudget> own_budget_;  // when config has none
   MemoryBudget* const budget_;
+  // Live caps (SetLimits), read relaxed per announce.
+  std::atomic<size_t> max_torrents_;
+  std::atomic<uint32_t> max_per_source_;
+  std::atomic<uint32_t> max_per_swarm_;
   std::array<std::atomic<SubTable*>, kMaxSubTables> subs_{};
   std::atomic<uint32_t> nsubs_{0};
   std::atomic<size_t> capacity_{0};

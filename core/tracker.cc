@@ -11,7 +11,28 @@ using protocol::ParseError;
 
 Tracker::Tracker(const TrackerConfig& config, SwarmTable* table,
                  ConnectionIds* ids)
-    : config_(config), table_(table), ids_(ids) {}
+    : interval_s_(config.interval_s),
+      default_numwant_(config.default_numwant),
+      max_numwant_v4_(config.max_numwant_v4),
+      max_numwant_v6_(config.max_numwant_v6),
+      table_(table),
+      ids_(ids) {}
+
+void Tracker::SetConfig(const TrackerConfig& c) {
+  interval_s_.store(c.interval_s, std::memory_order_relaxed);
+  default_numwant_.store(c.default_numwant, std::memory_order_relaxed);
+  max_numwant_v4_.store(c.max_numwant_v4, std::memory_order_relaxed);
+  max_numwant_v6_.store(c.max_numwant_v6, std::memory_order_relaxed);
+}
+
+TrackerConfig Tracker::config() const {
+  TrackerConfig c;
+  c.interval_s = interval_s_.load(std::memory_order_relaxed);
+  c.default_numwant = default_numwant_.load(std::memory_order_relaxed);
+  c.max_numwant_v4 = max_numwant_v4_.load(std::memory_order_relaxed);
+  c.max_numwant_v6 = max_numwant_v6_.load(std::memory_order_relaxed);
+  return c;
+}
 
 HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
                              const PeerEndpoint& from, uint32_t now,
@@ -81,9 +102,9 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
   p.event = a.event;
   p.seeder = a.left == 0;
   const uint32_t cap = from.family == AddressFamily::kV4
-                           ? config_.max_numwant_v4
-                           : config_.max_numwant_v6;
-  p.numwant = a.num_want < 0 ? config_.default_numwant
+                           ? max_numwant_v4_.load(std::memory_order_relaxed)
+                           : max_numwant_v6_.load(std::memory_order_relaxed);
+  p.numwant = a.num_want < 0 ? default_numwant_.load(std::memory_order_relaxed)
                              : static_cast<uint32_t>(a.num_want);
   p.numwant = std::min(p.numwant, cap);
   p.now = now;
@@ -99,7 +120,8 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
             : "tracker is full");
   }
   protocol::WriteAnnounceResponseHeader(reply, a.transaction_id,
-                                        config_.interval_s, res.counts.leechers,
+                                        interval_s_.load(std::memory_order_relaxed),
+                                        res.counts.leechers,
                                         res.counts.seeders);
   return hdr + res.peers_written * protocol::PeerEntrySize(from.family);
 }

@@ -102,6 +102,11 @@ class Tracker {
                       const PeerEndpoint& from, uint32_t now, uint64_t random,
                       std::span<uint8_t> reply, TrackerStats* stats);
 
+  // Changes interval and numwant limits for the requests that follow (a
+  // reload); each field is read on its own, relaxed.
+  void SetConfig(const TrackerConfig& config);
+  TrackerConfig config() const;
+
   // Makes `list` the access list (nullptr: serve every info hash).
   void SetAccessList(std::unique_ptr<const AccessList> list);
   const AccessList* access_list() const {
@@ -117,7 +122,12 @@ class Tracker {
                       std::span<uint8_t> reply, TrackerStats* stats,
                       Outcome* outcome);
 
-  const TrackerConfig config_;
+  // Live settings: written by SetConfig(), read per request (relaxed: each
+  // is a self-contained number).
+  std::atomic<uint32_t> interval_s_;
+  std::atomic<uint32_t> default_numwant_;
+  std::atomic<uint32_t> max_numwant_v4_;
+  std::atomic<uint32_t> max_numwant_v6_;
   SwarmTable* const table_;
   ConnectionIds* const ids_;
   // Acquire/release: a reader that sees the pointer sees the whole list.

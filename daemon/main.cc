@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
+#include <stdexcept>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -17,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/command_line.h"
+#include "daemon/config_file.h"
 #include "daemon/log.h"
 #include "daemon/privileges.h"
 #include "daemon/server.h"
@@ -88,6 +91,15 @@ ABSL_FLAG(uint32_t, xdp_rate_limit, 0,
           "this many per second, counting connects and only verified "
           "announces and scrapes (exact token bucket in XDP); 0 = off; at "
           "most 10000000.");
+ABSL_FLAG(std::string, config, "",
+          "TOML file of settings: every flag is a key of the same name "
+          "(e.g. interval = 900, listen = [\"0.0.0.0:6969\"]); flags on "
+          "the command line win. Re-read on SIGHUP: interval, numwant, "
+          "caps, the per-source torrent rate and the access list change "
+          "live; other changes are logged as needing a restart.");
+ABSL_FLAG(bool, print_config, false,
+          "Print the effective configuration as TOML (a valid --config "
+          "file) and exit.");
 ABSL_FLAG(std::string, access_list, "",
           "File of info hashes (40 hex digits per line, # comments) to allow "
           "or deny (--access-mode); re-read on SIGHUP. Refused announces and "
@@ -112,10 +124,51 @@ namespace {
 using ringtrack::IoMode;
 using ringtrack::ServerConfig;
 
-[[noreturn]] void BadFlag(const std::string& message) {
+// Flags that are not settings: they may not appear in a --config file.
+const std::set<std::string> kNotKeys = {"config", "print_config"};
+constexpr std::string_view kMainFile = "daemon/main.cc";
+
+// True while a SIGHUP reload validates a new configuration: a bad value
+// must then keep the old configuration instead of exiting.
+bool g_reloading = false;
+
+// Reports a bad setting: the message names the flag, and the file and line
+// it came from when a --config file set it. Exits 2 at start; during a
+// reload it throws, and the reload keeps the configuration in force.
+[[noreturn]] void BadFlag(std::string message) {
+  if (message.starts_with("--")) {
+    const size_t end = message.find_first_not_of(
+        "abcdefghijklmnopqrstuvwxyz_0123456789", 2);
+    const std::string origin = ringtrack::ConfigOrigin(message.substr(2, end - 2));
+    if (!origin.empty()) absl::StrAppend(&message, " (set in ", origin, ")");
+  }
+  if (g_reloading) throw std::runtime_error(message);
   std::fprintf(stderr, "ringtrackd: %s\n", message.c_str());
   std::exit(2);
 }
+
+// Flags given on the command line (they win over the --config file).
+std::set<std::string> CommandLineFlags(const std::vector<char*>& args) {
+  std::set<std::string> out;
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    if (a == "--") break;
+    if (!a.starts_with("-")) continue;
+    a.remove_prefix(a.find_first_not_of('-'));
+    std::string name(a.substr(0, a.find('=')));
+    out.insert(name);
+    if (name.starts_with("no")) out.insert(name.substr(2));  // --noflag
+  }
+  return out;
+}
+
+// Settings a reload may change while serving (ServerConfig fields the
+// server re-reads in ApplyLive()).
+const std::set<std::string> kLiveKeys = {
+    "interval",           "default_numwant",      "max_numwant",
+    "max_torrents",       "max_peers_per_source", "max_peers_per_swarm",
+    "source_torrent_rate", "source_torrent_burst", "access_list",
+    "access_mode"};
 
 bool IsPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
@@ -281,6 +334,65 @@ ServerConfig ConfigFromFlags() {
   return c;
 }
 
+// SIGHUP with --config: re-reads the file, validates the whole result, then
+// applies what can change live and logs each change; settings that need a
+// restart are logged as such. A bad file changes nothing.
+void Reload(const std::string& path, const std::set<std::string>& on_command_line,
+            ringtrack::Server* server, ServerConfig* config) {
+  const auto saved = ringtrack::SaveFlags(kMainFile, kNotKeys);
+  const auto before = ringtrack::EffectiveFlags(kMainFile, kNotKeys);
+  ServerConfig next;
+  g_reloading = true;
+  try {
+    if (absl::Status s =
+            ringtrack::ApplyConfigFile(path, kMainFile, kNotKeys, on_command_line);
+        !s.ok()) {
+      throw std::runtime_error(std::string(s.message()));
+    }
+    next = ConfigFromFlags();
+  } catch (const std::exception& e) {
+    g_reloading = false;
+    ringtrack::RestoreFlags(saved);
+    ringtrack::log::Error("SIGHUP: keeping the configuration in force: %s",
+                          e.what());
+    return;
+  }
+  g_reloading = false;
+  const auto after = ringtrack::EffectiveFlags(kMainFile, kNotKeys);
+  bool restart = false;
+  for (const auto& [key, value] : after) {
+    const std::string& old = before.at(key);
+    if (old == value) continue;
+    if (kLiveKeys.count(key)) {
+      ringtrack::log::Info("SIGHUP: %s %s -> %s", key, old, value);
+    } else {
+      ringtrack::log::Warning(
+          "SIGHUP: %s changed to %s in the file; it takes effect only after "
+          "a restart", key, value);
+      restart = true;
+    }
+  }
+  if (absl::Status a = server->ApplyLive(next); !a.ok()) {
+    ringtrack::log::Error("SIGHUP: keeping the old access list: %s", a.message());
+    next.access_list_path = config->access_list_path;
+    next.access_mode = config->access_mode;
+  }
+  // Remember what is live now; settings that need a restart keep their
+  // running values.
+  ServerConfig running = *config;
+  running.tracker = next.tracker;
+  running.max_torrents = next.max_torrents;
+  running.max_peers_per_source = next.max_peers_per_source;
+  running.max_peers_per_swarm = next.max_peers_per_swarm;
+  running.source_torrent_rate = next.source_torrent_rate;
+  running.source_torrent_burst = next.source_torrent_burst;
+  running.access_list_path = next.access_list_path;
+  running.access_mode = next.access_mode;
+  *config = running;
+  ringtrack::log::Info("SIGHUP: configuration reloaded from %s%s", path,
+                       restart ? " (some changes need a restart)" : "");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -308,7 +420,22 @@ int main(int argc, char** argv) {
   });
   absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   parsing = false;
-  const ServerConfig config = ConfigFromFlags();
+  const std::set<std::string> on_command_line = CommandLineFlags(args);
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  if (!config_path.empty()) {
+    if (absl::Status s = ringtrack::ApplyConfigFile(config_path, kMainFile,
+                                                    kNotKeys, on_command_line);
+        !s.ok()) {
+      std::fprintf(stderr, "ringtrackd: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+  }
+  ServerConfig config = ConfigFromFlags();
+  if (absl::GetFlag(FLAGS_print_config)) {
+    std::fputs(ringtrack::EffectiveConfigToml(kMainFile, kNotKeys).c_str(),
+               stdout);
+    return 0;
+  }
 
   // Block the signals we handle before any thread starts, so they are all
   // delivered to sigwait() below. SIGHUP is reserved for reloading the
@@ -362,14 +489,16 @@ int main(int argc, char** argv) {
   for (;;) {
     sigwait(&signals, &sig);
     if (sig != SIGHUP) break;  // SIGINT, SIGTERM and SIGQUIT stop cleanly
-    if (config.access_list_path.empty()) {
-      ringtrack::log::Info("SIGHUP: nothing to reload");
+    if (config_path.empty()) {
+      if (config.access_list_path.empty()) {
+        ringtrack::log::Info("SIGHUP: nothing to reload");
+      } else if (absl::Status a = (*server)->ReloadAccessList(); !a.ok()) {
+        ringtrack::log::Error("SIGHUP: keeping the old access list: %s",
+                              a.message());
+      }
       continue;
     }
-    if (absl::Status a = (*server)->ReloadAccessList(); !a.ok()) {
-      ringtrack::log::Error("SIGHUP: keeping the old access list: %s",
-                            a.message());
-    }
+    Reload(config_path, on_command_line, server->get(), &config);
   }
   sd_notify(0, "STOPPING=1");
   (*server)->Stop();

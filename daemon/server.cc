@@ -147,6 +147,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
       s->sockets_[w].push_back(std::move(*fd));
     }
   }
+  s->access_path_ = config.access_list_path;
+  s->access_mode_ = config.access_mode;
   if (!config.access_list_path.empty()) {
     if (absl::Status a = s->ReloadAccessList(); !a.ok()) return a;
   }
@@ -204,19 +206,40 @@ absl::Status Server::SetUpXdp() {
   return absl::OkStatus();
 }
 
+absl::Status Server::ApplyLive(const ServerConfig& next) {
+  tracker_.SetConfig(next.tracker);
+  table_.SetLimits(next.max_torrents, next.max_peers_per_source,
+                   next.max_peers_per_swarm);
+  limiter_.SetRate(next.source_torrent_rate, next.source_torrent_burst);
+  const std::string old_path = access_path_;
+  const AccessList::Mode old_mode = access_mode_;
+  access_path_ = next.access_list_path;
+  access_mode_ = next.access_mode;
+  if (access_path_.empty()) {
+    tracker_.SetAccessList(nullptr);
+    return absl::OkStatus();
+  }
+  absl::Status s = ReloadAccessList();
+  if (!s.ok()) {  // keep serving with the list that was in force
+    access_path_ = old_path;
+    access_mode_ = old_mode;
+  }
+  return s;
+}
+
 absl::Status Server::ReloadAccessList() {
-  if (config_.access_list_path.empty()) {
+  if (access_path_.empty()) {
     return absl::FailedPreconditionError("no --access-list configured");
   }
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<const AccessList>> list =
-      AccessList::Load(config_.access_list_path, config_.access_mode);
+      AccessList::Load(access_path_, access_mode_);
   if (!list.ok()) return list.status();
   const size_t n = (*list)->size();
   tracker_.SetAccessList(std::move(*list));
   log::Info("access list %s: %d info hashes (%s mode), loaded in %d ms",
-            config_.access_list_path, n,
-            config_.access_mode == AccessList::Mode::kAllow ? "allow" : "deny",
+            access_path_, n,
+            access_mode_ == AccessList::Mode::kAllow ? "allow" : "deny",
             absl::ToInt64Milliseconds(absl::Now() - start));
   return absl::OkStatus();
 }

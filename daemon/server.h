@@ -77,6 +77,12 @@ class Server {
   // watchdog: it only pings while housekeeping runs). REQUIRES: before Start().
   void SetWatchdog(std::function<void()> ping, absl::Duration every);
 
+  // Applies the settings that may change while serving (interval,
+  // numwant, caps, the per-source torrent rate, the access list, which is
+  // re-read) from `next`; the others are ignored (they need a restart).
+  // Errors come from the access list, whose old version then stays.
+  absl::Status ApplyLive(const ServerConfig& next);
+
   // Re-reads the access list file (SIGHUP). On error the old list stays in
   // force and the error is returned (it names the file and line).
   absl::Status ReloadAccessList();
@@ -121,6 +127,9 @@ class Server {
   std::vector<std::thread> threads_;
   std::unique_ptr<XdpProgram> xdp_;  // detaches in its destructor
   std::unique_ptr<MetricsServer> metrics_;
+  // The access list in force; changed only by ApplyLive() (main thread).
+  std::string access_path_;
+  AccessList::Mode access_mode_ = AccessList::Mode::kAllow;
   std::function<void()> watchdog_ping_;  // set before Start(), then read-only
   absl::Duration watchdog_every_ = absl::InfiniteDuration();
   std::string xdp_summary_ = "off";

@@ -41,7 +41,8 @@ def main():
                  "./usr/share/man/man1/ringtrack-cli.1.gz",
                  "./usr/share/man/man1/ringtrack-load.1.gz",
                  "./usr/share/ringtrack/prometheus/ringtrack-rules.yml",
-                 "./usr/share/doc/ringtrack/README.md"):
+                 "./usr/share/doc/ringtrack/README.md",
+                 "./etc/ringtrack/ringtrackd.toml"):
         check(path in listing, "the package holds " + path)
     info = subprocess.run(["dpkg-deb", "-I", debs[0]], capture_output=True, text=True).stdout
     check(re.search(r"Depends:.*libc6", info) is not None,
@@ -53,6 +54,12 @@ def main():
     check(".TH RINGTRACKD 8" in man and "\\-\\-max_memory" in man,
           "the man page is made from --help")
     rt = os.path.join(root, "usr/bin/ringtrackd")
+    default = open(os.path.join(root, "etc/ringtrack/ringtrackd.toml")).read()
+    check("# interval = 1800" in default and "# listen = " in default,
+          "the default configuration lists every setting, commented")
+    d = subprocess.run([rt, "--config=" + os.path.join(root, "etc/ringtrack/ringtrackd.toml"),
+                        "--print-config"], capture_output=True, text=True)
+    check(d.returncode == 0, "the default configuration loads\n" + d.stderr)
     v = subprocess.run([rt, "--version"], capture_output=True, text=True)
     check(("ringtrackd " + a.version) in v.stdout + v.stderr, "--version prints the version")
     log = os.path.join(out, "rt.log")
