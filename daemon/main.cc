@@ -338,7 +338,7 @@ ServerConfig ConfigFromFlags() {
 // applies what can change live and logs each change; settings that need a
 // restart are logged as such. A bad file changes nothing.
 void Reload(const std::string& path, const std::set<std::string>& on_command_line,
-            ringtrack::Server* server, ServerConfig* config) {
+            ringtrack::Server* server) {
   const auto saved = ringtrack::SaveFlags(kMainFile, kNotKeys);
   const auto before = ringtrack::EffectiveFlags(kMainFile, kNotKeys);
   ServerConfig next;
@@ -372,23 +372,10 @@ void Reload(const std::string& path, const std::set<std::string>& on_command_lin
       restart = true;
     }
   }
+  // The server keeps its old access list itself when the new one fails.
   if (absl::Status a = server->ApplyLive(next); !a.ok()) {
     ringtrack::log::Error("SIGHUP: keeping the old access list: %s", a.message());
-    next.access_list_path = config->access_list_path;
-    next.access_mode = config->access_mode;
   }
-  // Remember what is live now; settings that need a restart keep their
-  // running values.
-  ServerConfig running = *config;
-  running.tracker = next.tracker;
-  running.max_torrents = next.max_torrents;
-  running.max_peers_per_source = next.max_peers_per_source;
-  running.max_peers_per_swarm = next.max_peers_per_swarm;
-  running.source_torrent_rate = next.source_torrent_rate;
-  running.source_torrent_burst = next.source_torrent_burst;
-  running.access_list_path = next.access_list_path;
-  running.access_mode = next.access_mode;
-  *config = running;
   ringtrack::log::Info("SIGHUP: configuration reloaded from %s%s", path,
                        restart ? " (some changes need a restart)" : "");
 }
@@ -430,7 +417,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  ServerConfig config = ConfigFromFlags();
+  const ServerConfig config = ConfigFromFlags();
   if (absl::GetFlag(FLAGS_print_config)) {
     std::fputs(ringtrack::EffectiveConfigToml(kMainFile, kNotKeys).c_str(),
                stdout);
@@ -498,7 +485,7 @@ int main(int argc, char** argv) {
       }
       continue;
     }
-    Reload(config_path, on_command_line, server->get(), &config);
+    Reload(config_path, on_command_line, server->get());
   }
   sd_notify(0, "STOPPING=1");
   (*server)->Stop();

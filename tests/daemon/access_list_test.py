@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from checks import check, summary  # noqa: E402
@@ -37,14 +36,6 @@ def announce(bindir, port, h):
     return p.returncode, p.stdout + p.stderr
 
 
-def wait_log(d, text, n=1, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if d.log().count(text) >= n:
-            return True
-        time.sleep(0.05)
-    return False
-
 
 def main():
     ap = argparse.ArgumentParser()
@@ -65,12 +56,12 @@ def main():
               "an unlisted torrent is refused\n" + out)
         write(path, "%s\n%s  # added\n" % (A, B))
         d.proc.send_signal(signal.SIGHUP)
-        check(wait_log(d, "2 info hashes (allow mode)"), "SIGHUP reloads the list\n" + d.log())
+        check(d.wait_log("2 info hashes (allow mode)"), "SIGHUP reloads the list\n" + d.log())
         rc, out = announce(a.bin, d.port, B)
         check(rc == 0 and "leechers: 1" in out, "the added torrent is served\n" + out)
         write(path, "%s\n%s\nnot-a-hash\n" % (A, B))
         d.proc.send_signal(signal.SIGHUP)
-        check(wait_log(d, "keeping the old access list"),
+        check(d.wait_log("keeping the old access list"),
               "a malformed list is refused on SIGHUP\n" + d.log())
         check(path + ":3:" in d.log(), "the error names the file and line")
         rc, out = announce(a.bin, d.port, B)

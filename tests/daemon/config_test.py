@@ -45,14 +45,6 @@ def interval_of(bindir, port):
     return int(m.group(1)) if m else None
 
 
-def wait_log(d, text, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if text in d.log():
-            return True
-        time.sleep(0.05)
-    return False
-
 
 def main():
     ap = argparse.ArgumentParser()
@@ -93,7 +85,7 @@ def main():
         write(cfg, "interval = 600\nworkers = 1\nsweep_period = \"30s\"\n"
                    "max_peers_per_swarm = 50\n")
         d.proc.send_signal(signal.SIGHUP)
-        check(wait_log(d, "configuration reloaded"), "SIGHUP reloads\n" + d.log())
+        check(d.wait_log("configuration reloaded"), "SIGHUP reloads\n" + d.log())
         log = d.log()
         check("SIGHUP: interval 900 -> 600" in log and
               "SIGHUP: max_peers_per_swarm 100000 -> 50" in log,
@@ -103,7 +95,7 @@ def main():
         check(interval_of(a.bin, d.port) == 600, "the new interval is served at once")
         write(cfg, "interval = 7\n")
         d.proc.send_signal(signal.SIGHUP)
-        check(wait_log(d, "keeping the configuration in force"),
+        check(d.wait_log("keeping the configuration in force"),
               "a bad file on SIGHUP is refused\n" + d.log())
         check(interval_of(a.bin, d.port) == 600, "and the old configuration stays in force")
         write(cfg, "interval = 600\nbogus = true\n")

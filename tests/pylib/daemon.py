@@ -32,6 +32,15 @@ class Ringtrackd:
         with open(self.log_path) as f:
             return f.read()
 
+    def wait_log(self, text, count=1, timeout=5):
+        """Waits until `text` appears `count` times in the log."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.log().count(text) >= count:
+                return True
+            time.sleep(0.05)
+        return False
+
     def rss_bytes(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
