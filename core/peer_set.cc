@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "core/hash.h"
@@ -401,6 +402,48 @@ struct FamilyOps {
     return PeerChange::kAdded;
   }
 
+  PeerChange Restore(const PeerRecord& rec) {
+    E key = MakeEntry<E>(rec.peer);
+    const Lookup l = Find(key);
+    if (l.at != nullptr) return PeerChange::kUpdated;
+    if (block != nullptr) {
+      const uint32_t total = block->count[0] + block->count[1] +
+                             block->count[2] + block->count[3];
+      if (total >= ctx.max_per_swarm) return PeerChange::kSwarmFull;
+    }
+    if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
+    // A seeder is always counted (the invariant Check() tests).
+    key.meta = TickOf(rec.last_seen) |
+               (rec.seeder || rec.counted ? kCountedBit : 0);
+    const int want = rec.seeder ? rs : rl;
+    if (!Insert(want, key, l.hole[want - rs], /*force=*/false)) {
+      return PeerChange::kNoMemory;
+    }
+    return PeerChange::kAdded;
+  }
+
+  void Snapshot(uint32_t now, std::vector<PeerRecord>* out) const {
+    if (block == nullptr) return;
+    const uint16_t now_tick = TickOf(now);
+    for (int r = rs; r <= rl; ++r) {
+      const RegionRef<E> reg = RegionOf<E>(block, r);
+      for (uint32_t i = 0; i < reg.cap; ++i) {
+        const E& e = reg.arr[i];
+        if (e.port == 0) continue;
+        PeerRecord rec;
+        rec.peer.family =
+            std::is_same_v<E, PeerV4> ? AddressFamily::kV4 : AddressFamily::kV6;
+        std::memcpy(rec.peer.ip.data(), e.ip, E::kIpLen);
+        rec.peer.port = e.port;
+        const uint32_t age = (now_tick - (e.meta & kTickMask)) & kTickMask;
+        rec.last_seen = now - std::min(now, age * kTickSeconds);
+        rec.seeder = r == rs;
+        rec.counted = (e.meta & kCountedBit) != 0;
+        out->push_back(rec);
+      }
+    }
+  }
+
   PeerChange Remove(const PeerEndpoint& peer) {
     Lookup l = Find(MakeEntry<E>(peer));
     if (l.at == nullptr) return PeerChange::kAbsent;
@@ -529,6 +572,24 @@ PeerSet::Expired PeerSet::Expire(uint32_t now, uint32_t timeout_s,
   ex.v4 = dead[kSeed4] + dead[kLeech4];
   ex.v6 = dead[kSeed6] + dead[kLeech6];
   return ex;
+}
+
+void PeerSet::Snapshot(uint32_t now, std::vector<PeerRecord>* out) const {
+  static const PeerSetContext kNoContext;
+  Block* b = block_;
+  FamilyOps<PeerV4>{b, kNoContext}.Snapshot(now, out);
+  FamilyOps<PeerV6>{b, kNoContext}.Snapshot(now, out);
+}
+
+PeerChange PeerSet::Restore(const PeerRecord& r, const PeerSetContext& ctx) {
+  if (r.peer.family == AddressFamily::kV4) {
+    return FamilyOps<PeerV4>{block_, ctx}.Restore(r);
+  }
+  return FamilyOps<PeerV6>{block_, ctx}.Restore(r);
+}
+
+void PeerSet::SetCompleted(uint32_t completed) {
+  if (block_ != nullptr) block_->completed = completed;
 }
 
 void PeerSet::Clear(MemoryBudget* budget) {

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/memory_budget.h"
 #include "core/types.h"
@@ -58,6 +59,14 @@ enum class PeerChange : uint8_t {
   kSourceCapped,  // not stored: its source holds max_per_source entries here
   kSwarmFull,     // not stored: the swarm holds max_per_swarm peers
   kNoMemory,      // not stored: the budget refused the growth
+};
+
+// One stored peer as a snapshot (the state file) sees it.
+struct PeerRecord {
+  PeerEndpoint peer;
+  uint32_t last_seen = 0;  // Unix seconds, to the set's 4 s resolution
+  bool seeder = false;
+  bool counted = false;  // its download was counted in `completed`
 };
 
 struct PeerAnnounce {
@@ -96,6 +105,17 @@ class PeerSet {
     uint32_t v6 = 0;
   };
   Expired Expire(uint32_t now, uint32_t timeout_s, const PeerSetContext& ctx);
+
+  // Appends every stored peer to *out, their last-seen times read
+  // against `now` (which must not be earlier than the times stored).
+  void Snapshot(uint32_t now, std::vector<PeerRecord>* out) const;
+  // Stores a peer from a snapshot with its last-seen time, role and
+  // counted flag (a restart). Caps and budget apply as to a new peer; an
+  // endpoint already stored is left as it is (kUpdated).
+  PeerChange Restore(const PeerRecord& r, const PeerSetContext& ctx);
+  // Sets the `completed` count. Does nothing when no peer is stored (a set
+  // without peers is dropped by the table anyway).
+  void SetCompleted(uint32_t completed);
 
   // Frees the block; counts and `completed` become 0.
   void Clear(MemoryBudget* budget);

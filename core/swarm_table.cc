@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <new>
@@ -320,7 +321,7 @@ bool SwarmTable::ConfirmUnique(const InfoHash& h, uint64_t hash,
 }
 
 bool SwarmTable::FindOrInsert(const InfoHash& h, uint64_t hash,
-                              const PeerEndpoint& src, uint32_t now,
+                              const PeerEndpoint* src, uint32_t now,
                               SlotRef* at, AnnounceStatus* why) {
   const KeyWords key = KeyOf(h);
   bool allowed = false;  // the limiter is asked once per new swarm
@@ -333,7 +334,7 @@ bool SwarmTable::FindOrInsert(const InfoHash& h, uint64_t hash,
       return true;
     }
     if (!allowed) {
-      if (config_.limiter && !config_.limiter->Allow(src, now)) {
+      if (src && config_.limiter && !config_.limiter->Allow(*src, now)) {
         refused_torrent_rate_.fetch_add(1, std::memory_order_relaxed);
         *why = AnnounceStatus::kRateLimited;
         return false;
@@ -439,7 +440,7 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
   for (;;) {
     if (stopped) {
       if (!Find(p.info_hash, hash, &at)) return r;
-    } else if (!FindOrInsert(p.info_hash, hash, p.peer, p.now, &at,
+    } else if (!FindOrInsert(p.info_hash, hash, &p.peer, p.now, &at,
                              &r.status)) {
       return r;
     }
@@ -492,6 +493,80 @@ SwarmCounts SwarmTable::Scrape(const InfoHash& h) {
     Unlock(at);
     return c;
   }
+}
+
+size_t SwarmTable::ForEachSwarm(
+    uint32_t now, absl::FunctionRef<void(const SwarmRecord&)> visit) {
+  SwarmRecord rec;
+  size_t visited = 0;
+  const uint32_t n = nsubs_.load(std::memory_order_acquire);
+  for (uint32_t k = 0; k < n; ++k) {
+    SubTable& t = *subs_[k].load(std::memory_order_acquire);
+    for (size_t i = 0; i < t.cap; ++i) {
+      Slot& s = t.slots[i];
+      const uint32_t w = s.word.load(std::memory_order_acquire);
+      if (StateOf(w) != kLive) continue;
+      // TryLock fails only if the swarm left the slot: then it is gone.
+      if (!TryLock(SlotRef{&t, k, i, w})) continue;
+      const uint64_t k0 = s.key0.load(std::memory_order_relaxed);
+      const uint64_t k1 = s.key1.load(std::memory_order_relaxed);
+      const uint32_t k2 = s.key2.load(std::memory_order_relaxed);
+      std::memcpy(rec.info_hash.bytes.data(), &k0, 8);
+      std::memcpy(rec.info_hash.bytes.data() + 8, &k1, 8);
+      std::memcpy(rec.info_hash.bytes.data() + 16, &k2, 4);
+      rec.completed = s.peers.counts().completed;
+      rec.peers.clear();
+      s.peers.Snapshot(now, &rec.peers);
+      Unlock(SlotRef{&t, k, i, w});
+      if (rec.peers.empty()) continue;  // about to be reclaimed
+      visit(rec);
+      ++visited;
+    }
+  }
+  return visited;
+}
+
+void SwarmTable::Restore(const SwarmRecord& record, uint32_t now,
+                         RestoreCounts* counts) {
+  const uint32_t timeout = config_.peer_timeout_s;
+  size_t alive = 0;
+  for (const PeerRecord& p : record.peers) {
+    // A time after `now` (the clock went back) counts as seen now.
+    alive += p.last_seen > now || now - p.last_seen <= timeout;
+  }
+  counts->expired += record.peers.size() - alive;
+  if (alive == 0) return;
+  const uint64_t hash = HashOf(record.info_hash);
+  SlotRef at;
+  for (;;) {
+    AnnounceStatus why;
+    if (!FindOrInsert(record.info_hash, hash, nullptr, now, &at, &why)) {
+      counts->refused += alive;
+      return;
+    }
+    if (TryLock(at)) break;
+  }
+  Slot& s = at.sub->slots[at.i];
+  const PeerSetContext ctx = PeerContext();
+  const SwarmCounts before = s.peers.counts();
+  const uint32_t v4_before = s.peers.peers(AddressFamily::kV4);
+  uint64_t stored = 0;
+  for (PeerRecord p : record.peers) {
+    if (p.last_seen <= now && now - p.last_seen > timeout) continue;
+    p.last_seen = std::min(p.last_seen, now);
+    const PeerChange c = s.peers.Restore(p, ctx);
+    stored += c == PeerChange::kAdded;
+    counts->refused += c != PeerChange::kAdded && c != PeerChange::kUpdated;
+  }
+  if (!s.peers.empty()) {
+    s.peers.SetCompleted(std::max(before.completed, record.completed));
+  }
+  counts->peers += stored;
+  counts->swarms += stored != 0;
+  CountDelta(before, v4_before, s);
+  // A swarm left without peers is reclaimed by the sweep, as after a
+  // stopped event.
+  Unlock(at);
 }
 
 void SwarmTable::SweepSlot(SubTable& t, size_t i, uint32_t now) {

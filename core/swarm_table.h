@@ -74,7 +74,9 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "core/memory_budget.h"
 #include "core/peer_set.h"
 #include "core/protocol.h"
@@ -134,6 +136,21 @@ struct RefusalCounts {
   uint64_t peer_swarm_cap = 0;  // new peer not stored: swarm full
 };
 
+// One swarm as a snapshot (the state file) holds it.
+struct SwarmRecord {
+  InfoHash info_hash;
+  uint32_t completed = 0;
+  std::vector<PeerRecord> peers;
+};
+
+// What Restore() did with one swarm's peers.
+struct RestoreCounts {
+  uint64_t swarms = 0;   // swarms holding at least one restored peer
+  uint64_t peers = 0;    // peers stored
+  uint64_t expired = 0;  // peers skipped: their timeout had passed
+  uint64_t refused = 0;  // peers or swarms refused: budget or caps
+};
+
 struct SwarmTableStats {
   uint64_t torrents = 0;
   uint64_t peers_v4 = 0;
@@ -169,6 +186,21 @@ class SwarmTable {
   // intact. Each slot is locked only while it is visited. Returns the
   // number of peers removed.
   size_t Sweep(uint32_t now, size_t max_slots);
+
+  // Calls visit(record) for every swarm. Each swarm is copied under its
+  // lock (held for the copy only) and visited with no lock held, so the
+  // workers keep serving; a swarm changed meanwhile is seen before or
+  // after the change. Last-seen times are read against `now`. Returns the
+  // number of swarms visited.
+  size_t ForEachSwarm(uint32_t now,
+                      absl::FunctionRef<void(const SwarmRecord&)> visit);
+
+  // Stores a swarm from a snapshot, as at start-up: peers whose timeout
+  // has passed at `now` are skipped, the budget and the caps apply (not
+  // the per-source rate of new swarms), peers already stored stay, and
+  // `completed` becomes the record's when any peer is stored. Adds what it
+  // did to *counts.
+  void Restore(const SwarmRecord& record, uint32_t now, RestoreCounts* counts);
 
   // Changes the caps for the announces that follow (a reload).
   void SetLimits(size_t max_torrents, uint32_t max_peers_per_source,
@@ -208,9 +240,10 @@ class SwarmTable {
  private:
   uint64_t HashOf(const InfoHash& h) const;
   bool Find(const InfoHash& h, uint64_t hash, SlotRef* at) const;
-  // As Find, but inserts an empty swarm if there is none. On refusal
-  // returns false with *why set.
-  bool FindOrInsert(const InfoHash& h, uint64_t hash, const PeerEndpoint& src,
+  // As Find, but inserts an empty swarm if there is none; a new swarm
+  // from `src` is subject to the source limiter (nullptr: not limited). On
+  // refusal returns false with *why set.
+  bool FindOrInsert(const InfoHash& h, uint64_t hash, const PeerEndpoint* src,
                     uint32_t now, SlotRef* at, AnnounceStatus* why);
   // Scans every sub-table for `h`: LIVE → *found; else the first free slot
   // in a sub-table with room → *free. Returns false to ask for a rescan.
