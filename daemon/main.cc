@@ -115,6 +115,18 @@ ABSL_FLAG(std::string, user, "auto",
           "capabilities are dropped and no-new-privs is set. auto = nobody "
           "when started as root, else the current user; empty (--user=) = "
           "stay the current user.");
+ABSL_FLAG(std::string, state_file, "",
+          "Keep swarms, peers and completed counts across restarts in this "
+          "file: restored at start, saved every --state_interval and at "
+          "stop (temp file, fsync, rename). Its directory must be writable "
+          "by --user. Empty = no state.");
+ABSL_FLAG(absl::Duration, state_interval, absl::Minutes(5),
+          "How often the state file is saved while serving (0 = only at "
+          "stop).");
+ABSL_FLAG(bool, strict_state, false,
+          "Exit with code 1 when the state file is refused (corrupt, "
+          "truncated, another version, foreign) instead of setting it "
+          "aside and starting empty.");
 ABSL_FLAG(bool, xdp_optional, false,
           "If XDP cannot be loaded or attached, warn and run without it "
           "instead of exiting with code 1.");
@@ -277,6 +289,13 @@ ServerConfig ConfigFromFlags() {
   c.uring.buffers_per_socket = static_cast<unsigned>(ring);
   c.uring.sq_entries = std::min(256u, c.uring.buffers_per_socket);
   c.uring.cq_entries = 4 * c.uring.sq_entries;
+
+  c.state_file = absl::GetFlag(FLAGS_state_file);
+  c.state_interval = absl::GetFlag(FLAGS_state_interval);
+  if (c.state_interval < absl::ZeroDuration()) {
+    BadFlag("--state_interval must not be negative");
+  }
+  c.strict_state = absl::GetFlag(FLAGS_strict_state);
 
   c.access_list_path = absl::GetFlag(FLAGS_access_list);
   const std::string access_mode = absl::GetFlag(FLAGS_access_mode);
@@ -446,6 +465,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringtrackd: dropping privileges: %s\n",
                  std::string(s.message()).c_str());
     return 1;
+  }
+  if (!config.state_file.empty()) {
+    // Saving renames a temp file into place: the directory must be
+    // writable by the user we now are, or every save would fail.
+    const size_t slash = config.state_file.rfind('/');
+    const std::string dir =
+        slash == std::string::npos ? "."
+                                   : config.state_file.substr(0, std::max<size_t>(slash, 1));
+    if (access(dir.c_str(), W_OK | X_OK) != 0) {
+      std::fprintf(stderr,
+                   "ringtrackd: --state_file: directory %s is not writable "
+                   "by user %s (make it theirs, or choose --user)\n",
+                   dir.c_str(), user.empty() ? "(current)" : user.c_str());
+      return 1;
+    }
   }
   std::vector<std::string> addrs;
   for (const auto& a : (*server)->bound()) addrs.push_back(a.text);

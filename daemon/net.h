@@ -36,6 +36,8 @@ class UniqueFd {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
+  // Gives up ownership (the caller closes it).
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_ = -1;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/state_file.h"
 #include "daemon/system_memory.h"
 
 namespace ringtrack {
@@ -152,6 +153,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   if (!config.access_list_path.empty()) {
     if (absl::Status a = s->ReloadAccessList(); !a.ok()) return a;
   }
+  if (!config.state_file.empty()) {
+    if (absl::Status st = s->RestoreState(); !st.ok()) return st;
+  }
   if (!config.metrics_host.empty()) {
     Server* raw = s.get();
     absl::StatusOr<std::unique_ptr<MetricsServer>> m = MetricsServer::Create(
@@ -249,7 +253,76 @@ void Server::SetWatchdog(std::function<void()> ping, absl::Duration every) {
   watchdog_every_ = every;
 }
 
+absl::Status Server::RestoreState() {
+  const std::string& path = config_.state_file;
+  const uint32_t now = clock_.now();
+  absl::StatusOr<StateLoadResult> r =
+      LoadState(table_, path, now, tracker_.access_list());
+  if (r.ok()) {
+    log::Info(
+        "state file %s (saved %ds ago): restored %d swarms and %d peers in "
+        "%d ms; %d peers had expired, %d were refused (budget or caps), %d "
+        "swarms are not allowed by the access list",
+        path, static_cast<int64_t>(now) - static_cast<int64_t>(r->file.saved_at),
+        r->restored.swarms, r->restored.peers,
+        absl::ToInt64Milliseconds(r->took), r->restored.expired,
+        r->restored.refused, r->not_allowed);
+    return absl::OkStatus();
+  }
+  if (absl::IsNotFound(r.status())) {
+    log::Info("state file %s does not exist yet; starting empty", path);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> aside = SetStateFileAside(path, now);
+  const std::string where =
+      aside.ok() ? absl::StrCat("kept aside as ", *aside)
+                 : absl::StrCat("could not be moved aside: ",
+                                aside.status().message());
+  if (config_.strict_state) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("state file refused (--strict-state): ",
+                     r.status().message(), "; ", where));
+  }
+  log::Error("state file refused: %s; %s; starting empty",
+             r.status().message(), where);
+  return absl::OkStatus();
+}
+
+void Server::SaveStateNow(const char* why) {
+  absl::StatusOr<StateSaveResult> r =
+      SaveState(table_, config_.state_file, clock_.now());
+  if (!r.ok()) {
+    state_saves_failed_.fetch_add(1, std::memory_order_relaxed);
+    log::Error("state save (%s) failed: %s", why, r.status().message());
+    return;
+  }
+  state_saves_ok_.fetch_add(1, std::memory_order_relaxed);
+  state_last_save_unix_.store(absl::ToUnixSeconds(absl::Now()),
+                              std::memory_order_relaxed);
+  state_last_save_seconds_.store(absl::ToDoubleSeconds(r->took),
+                                 std::memory_order_relaxed);
+  state_last_peers_.store(r->peers, std::memory_order_relaxed);
+  log::Info("state saved (%s) to %s: %d swarms, %d peers, %d bytes in %d ms",
+            why, config_.state_file, r->swarms, r->peers, r->bytes,
+            absl::ToInt64Milliseconds(r->took));
+}
+
+void Server::RunStateSaver() {
+  absl::Time next = absl::Now() + config_.state_interval;
+  while (!stop_.load()) {
+    absl::SleepFor(absl::Milliseconds(100));
+    if (absl::Now() < next) continue;
+    SaveStateNow("periodic");
+    next = absl::Now() + config_.state_interval;
+  }
+}
+
 void Server::Start() {
+  started_ = true;
+  if (!config_.state_file.empty() &&
+      config_.state_interval > absl::ZeroDuration()) {
+    threads_.emplace_back([this] { RunStateSaver(); });
+  }
   for (int w = 0; w < config_.workers; ++w) {
     cores_.push_back(std::make_unique<WorkerCore>(
         WorkerShared{&tracker_, &clock_, &stop_}, RandomMasterKey().k0));
@@ -268,6 +341,11 @@ void Server::Stop() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  // After the workers stopped: the snapshot holds every last announce.
+  if (started_ && !final_saved_ && !config_.state_file.empty()) {
+    final_saved_ = true;
+    SaveStateNow("at stop");
+  }
 }
 
 void Server::RunWorker(size_t index) {
@@ -477,6 +555,23 @@ std::vector<MetricSample> Server::Samples() const {
           kC, "Packets the XDP program handled, by verdict and reason.",
           counters[i]);
     }
+  }
+  if (!config_.state_file.empty()) {
+    const char* kSaves = "State file saves, by result.";
+    add("state_saves", "ringtrack_state_saves_total", "result=\"ok\"", kC,
+        kSaves, state_saves_ok_.load(std::memory_order_relaxed));
+    add("state_save_failures", "ringtrack_state_saves_total",
+        "result=\"error\"", kC, kSaves,
+        state_saves_failed_.load(std::memory_order_relaxed));
+    add("state_last_save_unix_s", "ringtrack_state_last_save_timestamp_seconds",
+        "", kG, "Unix time of the last successful state save (0: none yet).",
+        state_last_save_unix_.load(std::memory_order_relaxed));
+    add("state_last_save_s", "ringtrack_state_last_save_duration_seconds", "",
+        kG, "How long the last successful state save took.",
+        state_last_save_seconds_.load(std::memory_order_relaxed));
+    add("state_last_save_peers", "ringtrack_state_saved_peers", "", kG,
+        "Peers in the last successful state save.",
+        state_last_peers_.load(std::memory_order_relaxed));
   }
   add("build_info", "ringtrack_build_info",
       absl::StrCat("version=\"", RINGTRACK_VERSION, "\""), kG,

@@ -60,6 +60,12 @@ struct ServerConfig {
   // Access list (empty path: serve every info hash).
   std::string access_list_path;
   AccessList::Mode access_mode = AccessList::Mode::kAllow;
+  // State file (empty: none): restored at Create(), saved every
+  // state_interval and at Stop(). strict_state: a refused file fails
+  // Create() instead of starting empty.
+  std::string state_file;
+  absl::Duration state_interval = absl::Minutes(5);
+  bool strict_state = false;
   // Serve GET /metrics on this address ("" = off).
   std::string metrics_host;
   int metrics_port = 0;
@@ -87,9 +93,11 @@ class Server {
   // force and the error is returned (it names the file and line).
   absl::Status ReloadAccessList();
 
-  // Starts the workers and the housekeeping thread.
+  // Starts the workers, the housekeeping thread and (with a state file)
+  // the state saver thread.
   void Start();
-  // Asks every thread to stop and joins them (within ~200 ms).
+  // Asks every thread to stop and joins them (within ~200 ms), then saves
+  // the state file once more if there is one (the first call only).
   void Stop();
 
   IoPath io_path() const { return io_path_; }
@@ -111,6 +119,11 @@ class Server {
   absl::Status SetUpXdp();
   void RunWorker(size_t index);
   void RunHousekeeping();
+  void RunStateSaver();
+  // Restores the state file at start (Create()); errors only when strict.
+  absl::Status RestoreState();
+  // Saves the state file now and logs the result.
+  void SaveStateNow(const char* why);
 
   const ServerConfig config_;
   CoarseClock clock_;
@@ -133,6 +146,15 @@ class Server {
   std::function<void()> watchdog_ping_;  // set before Start(), then read-only
   absl::Duration watchdog_every_ = absl::InfiniteDuration();
   std::string xdp_summary_ = "off";
+  // State saves: counted by the saver thread (or Stop() after joining it),
+  // read by Samples().
+  std::atomic<uint64_t> state_saves_ok_{0};
+  std::atomic<uint64_t> state_saves_failed_{0};
+  std::atomic<int64_t> state_last_save_unix_{0};
+  std::atomic<double> state_last_save_seconds_{0};
+  std::atomic<uint64_t> state_last_peers_{0};
+  bool started_ = false;
+  bool final_saved_ = false;
 };
 
 }  // namespace ringtrack
