@@ -26,7 +26,14 @@
  *     spoofer cannot spend a victim's budget. Its update is a CAS on the
  *     theoretical arrival time: exact across CPUs.
  *   * Nothing but a valid connect is ever transmitted, and the reply is
- *     never longer than the request. */
+ *     never longer than the request.
+ *
+ * Access list mirror: rt_access holds (in its one slot) a hash map of the
+ * daemon's access list, swapped whole on every reload, so a packet sees
+ * the old list or the new one. An announce or scrape from a proven source
+ * (its connection ID verified) for a refused info hash is dropped here
+ * (counted as drop_not_allowed), so a flood for banned torrents never
+ * reaches userspace. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -82,6 +89,24 @@ struct {
   __type(key, struct rt_rate_key);
   __type(value, struct rt_rate_state);
 } rt_rate SEC(".maps");
+
+/* The template of the access list maps the daemon swaps in. Sizes, not
+ * __type(): BTF reaches this struct only through a pointer, so its key
+ * type would be a bare forward declaration. */
+struct rt_access_inner {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 1);
+  __uint(key_size, sizeof(struct rt_info_hash));
+  __uint(value_size, sizeof(__u8));
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __array(values, struct rt_access_inner);
+} rt_access SEC(".maps");
 
 struct vlan_tag {
   __be16 tci;
@@ -324,6 +349,33 @@ static __always_inline int reply_connect(struct xdp_md *ctx, __u32 l3_off,
   return count(RT_XDP_TX_CONNECT, XDP_TX);
 }
 
+/* Whether the access list in force (if any) lets the request at `p`
+ * (`len` bytes, an announce or a scrape of a whole number of hashes)
+ * through. */
+static __always_inline int access_ok(const __u8 *p, __u32 len, __u32 action,
+                                     const void *end) {
+  __u32 zero = 0;
+  void *acl = bpf_map_lookup_elem(&rt_access, &zero);
+  if (!acl) return 1;
+  struct rt_info_hash key = {};
+  const __u8 *mode = bpf_map_lookup_elem(acl, &key);
+  if (!mode) return 1;
+  const int allow = (*mode & RT_ACCESS_MODE_ALLOW) != 0;
+  const __u32 n = action == RT_ACTION_ANNOUNCE
+                      ? 1
+                      : (len - RT_SCRAPE_REQUEST_HEADER_SIZE) / RT_INFO_HASH_SIZE;
+  for (__u32 i = 0; i < RT_MAX_SCRAPE_HASHES; i++) {
+    if (i >= n) break;
+    const __u8 *h = p + RT_OFF_INFO_HASH + i * RT_INFO_HASH_SIZE;
+    if ((const void *)(h + RT_INFO_HASH_SIZE) > end) return 1; /* userspace decides */
+    __builtin_memcpy(key.bytes, h, RT_INFO_HASH_SIZE);
+    const __u8 *v = bpf_map_lookup_elem(acl, &key);
+    const int listed = v && (*v & RT_ACCESS_LISTED);
+    if (listed != allow) return 0;
+  }
+  return 1;
+}
+
 SEC("xdp")
 int rt_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
@@ -427,6 +479,9 @@ int rt_xdp(struct xdp_md *ctx) {
   }
   /* Only a proven source spends its own budget. */
   if (!rate_ok(&rate_key)) return count(RT_XDP_DROP_RATE_LIMIT, XDP_DROP);
+  if (!access_ok(p, len, action, end)) {
+    return count(RT_XDP_DROP_NOT_ALLOWED, XDP_DROP);
+  }
   return count(RT_XDP_PASS, XDP_PASS);
 }
 

@@ -28,6 +28,9 @@
   X(RT_XDP_DROP_SCRAPE_LENGTH, "drop_scrape_length")                         \
   X(RT_XDP_DROP_BAD_CONN_ID, "drop_bad_connection_id")                       \
   X(RT_XDP_DROP_RATE_LIMIT, "drop_rate_limit")                               \
+  X(RT_XDP_DROP_NOT_ALLOWED, "drop_not_allowed") /* announce/scrape for an \
+                                                    info hash the access  \
+                                                    list refuses */       \
   X(RT_XDP_TX_CONNECT, "tx_connect")     /* connect answered in kernel */    \
   X(RT_XDP_PASS_CONNECT, "pass_connect") /* connect passed up: in-kernel  \
                                             replies off */                  \
@@ -68,6 +71,17 @@ struct rt_rate_key {
 struct rt_rate_state {
   __u64 tat_ns;
 };
+
+/* The access list mirror: an info hash as a map key. */
+struct rt_info_hash {
+  __u8 bytes[20];
+};
+/* Values in the access list map. Every listed hash has RT_ACCESS_LISTED;
+ * the all-zero hash's entry (always present while a list is in force)
+ * also carries the mode, so the mode and the list swap together. */
+#define RT_ACCESS_LISTED 1
+#define RT_ACCESS_MODE_ALLOW 2
+#define RT_ACCESS_MODE_DENY 4
 
 /* Limits the rate arithmetic holds exactly (interval = 1e9 / pps ns). */
 #define RT_XDP_MAX_RATE_PPS 10000000U

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "tracker.skel.h"
@@ -69,11 +70,28 @@ absl::StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(
                     "loading the XDP program (needs CAP_BPF and "
                     "CAP_NET_ADMIN, or root)");
   }
+  if (options.access_capacity > 0) {
+    // Created now, while the loader still has CAP_BPF; reloads after the
+    // privilege drop only update them through these fds.
+    p->access_capacity_ = options.access_capacity;
+    for (int i = 0; i < 2; ++i) {
+      LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+      p->acl_[i] = bpf_map_create(BPF_MAP_TYPE_HASH, i ? "rt_acl_b" : "rt_acl_a",
+                                  sizeof(rt_info_hash), 1,
+                                  options.access_capacity, &o);
+      if (p->acl_[i] < 0) {
+        return BpfError(errno, "creating the XDP access list map");
+      }
+    }
+  }
   p->SyncClock();
   return p;
 }
 
 XdpProgram::~XdpProgram() {
+  for (int fd : acl_) {
+    if (fd >= 0) close(fd);
+  }
   for (int fd : link_fds_) close(fd);  // detaches
   if (skel_ != nullptr) tracker::destroy(skel_);
 }
@@ -114,6 +132,84 @@ absl::StatusOr<std::array<uint8_t, 6>> InterfaceMac(const std::string& ifname) {
 }
 
 }  // namespace
+
+namespace {
+
+// Removes every entry of hash map `fd`.
+absl::Status ClearMap(int fd) {
+  constexpr uint32_t kBatch = 8192;
+  std::vector<rt_info_hash> keys(kBatch);
+  std::vector<uint8_t> values(kBatch);
+  for (;;) {
+    uint32_t n = kBatch;
+    uint64_t out_batch = 0;
+    const int r = bpf_map_lookup_and_delete_batch(
+        fd, nullptr, &out_batch, keys.data(), values.data(), &n, nullptr);
+    if (r != 0 && errno != ENOENT) {
+      return BpfError(errno, "clearing the XDP access list map");
+    }
+    if (r != 0 || n == 0) return absl::OkStatus();  // ENOENT: all done
+  }
+}
+
+}  // namespace
+
+absl::Status XdpProgram::SetAccessList(const AccessList* list) {
+  const uint32_t slot = 0;
+  const int outer = bpf_map__fd(skel_->maps.rt_access);
+  if (list == nullptr || acl_[0] < 0 || list->size() + 1 > access_capacity_) {
+    bpf_map_delete_elem(outer, &slot);  // ENOENT when none was in force
+    access_size_ = 0;
+    if (list != nullptr && acl_[0] >= 0) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the access list has ", list->size(),
+          " info hashes, more than the XDP mirror holds (",
+          access_capacity_ - 1, " until a restart); userspace enforces it"));
+    }
+    if (list != nullptr) {
+      return absl::FailedPreconditionError("XDP was loaded without a mirror");
+    }
+    return absl::OkStatus();
+  }
+  const int spare = acl_[1 - active_];
+  if (absl::Status s = ClearMap(spare); !s.ok()) return s;
+  std::vector<rt_info_hash> keys;
+  std::vector<uint8_t> values;
+  keys.reserve(list->size() + 1);
+  // The mode entry (the all-zero hash), plus its listed bit if listed.
+  rt_info_hash zero{};
+  const bool zero_listed = list->hashes().contains(InfoHash{});
+  keys.push_back(zero);
+  values.push_back(static_cast<uint8_t>(
+      (list->mode() == AccessList::Mode::kAllow ? RT_ACCESS_MODE_ALLOW
+                                                : RT_ACCESS_MODE_DENY) |
+      (zero_listed ? RT_ACCESS_LISTED : 0)));
+  for (const InfoHash& h : list->hashes()) {
+    if (h == InfoHash{}) continue;
+    rt_info_hash k;
+    std::memcpy(k.bytes, h.bytes.data(), sizeof(k.bytes));
+    keys.push_back(k);
+    values.push_back(RT_ACCESS_LISTED);
+  }
+  constexpr size_t kBatch = 65536;
+  for (size_t at = 0; at < keys.size(); at += kBatch) {
+    uint32_t n = static_cast<uint32_t>(std::min(kBatch, keys.size() - at));
+    if (bpf_map_update_batch(spare, &keys[at], &values[at], &n, nullptr) != 0) {
+      return BpfError(errno, "filling the XDP access list map");
+    }
+  }
+  // One update makes the new list the one in force.
+  if (bpf_map_update_elem(outer, &slot, &spare, BPF_ANY) != 0) {
+    return BpfError(errno, "installing the XDP access list map");
+  }
+  const int old = acl_[active_];
+  active_ = 1 - active_;
+  access_size_ = list->size();
+  // Frees the old entries. The update above returned only after an RCU
+  // grace period (the kernel waits for running programs after every
+  // map-in-map update), so no packet still reads the old map.
+  return ClearMap(old);
+}
 
 absl::StatusOr<XdpMode> XdpProgram::Attach(const std::string& ifname,
                                            XdpMode mode) {

@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "bpf/tracker_shared.h"
+#include "core/access_list.h"
 #include "core/connection_id.h"
 
 struct tracker;  // the generated skeleton
@@ -42,6 +43,11 @@ struct XdpOptions {
   // Per IPv4 address or IPv6 /64; 0: off. At most RT_XDP_MAX_RATE_PPS.
   uint32_t rate_limit_pps = 0;
   uint32_t rate_burst = 0;  // 0: one second's worth; ≤ RT_XDP_MAX_RATE_BURST
+  // Most info hashes the access list mirror holds (0: no mirror). The
+  // kernel allocates entries as they are added; only its bucket array
+  // (16 bytes per entry of capacity, rounded up to a power of two, in
+  // each of two maps) is reserved up front.
+  uint32_t access_capacity = 0;
 };
 
 // A destination the program serves: an address (IPv4 as ::ffff:a.b.c.d,
@@ -85,6 +91,16 @@ class XdpProgram {
   // For tests: makes the program's clock read `unix_seconds` now.
   void SetClockForTest(uint32_t unix_seconds);
 
+  // Makes the program enforce `list` (nullptr: no list) for announces and
+  // scrapes from proven sources. The new list is written to a spare map,
+  // which then replaces the one in force in one update, so packets see the
+  // old list or the new one, never a mix. A list larger than the capacity
+  // fails with kResourceExhausted, and the program then enforces no list
+  // (userspace still does).
+  absl::Status SetAccessList(const AccessList* list);
+  // Info hashes in the mirror in force (0: none).
+  size_t access_list_size() const { return access_size_; }
+
   // Interfaces the kernel still has this program attached to (a link can
   // be detached from outside, e.g. by `ip link set dev X xdp off`).
   int AttachedInterfaces() const;
@@ -103,6 +119,12 @@ class XdpProgram {
   tracker* skel_ = nullptr;
   std::vector<int> link_fds_;      // one bpf_link per interface
   std::vector<XdpDest> dests_;     // what rt_dests holds, sorted
+  // The two access list maps (-1: no mirror); acl_[active_] is in force
+  // when access_size_ > 0 or a list is set.
+  int acl_[2] = {-1, -1};
+  int active_ = 0;
+  uint32_t access_capacity_ = 0;
+  size_t access_size_ = 0;
 };
 
 }  // namespace ringtrack

@@ -36,6 +36,8 @@ class AccessList {
   }
   Mode mode() const { return mode_; }
   size_t size() const { return set_.size(); }
+  // Every listed hash (to mirror the list elsewhere, e.g. the XDP map).
+  const absl::flat_hash_set<InfoHash>& hashes() const { return set_; }
 
  private:
   explicit AccessList(Mode mode) : mode_(mode) {}

@@ -88,6 +88,11 @@ std::vector<XdpDest> XdpDestinations(const std::vector<ListenAddress>& bound) {
   return out;
 }
 
+// The XDP access list mirror's capacity: at least 64 Ki entries (1 MiB of
+// kernel buckets per map), at most 16 Mi (256 MiB per map).
+constexpr size_t kMinXdpAccessCapacity = size_t{1} << 16;
+constexpr size_t kMaxXdpAccessCapacity = size_t{1} << 24;
+
 }  // namespace
 
 Server::Server(const ServerConfig& config, MasterKey key)
@@ -179,9 +184,16 @@ absl::Status Server::SetUpXdp() {
   XdpOptions options;
   options.connect_in_kernel = config_.xdp_connect;
   options.rate_limit_pps = config_.xdp_rate_limit_pps;
+  // Room for the list in force and then some, so reloads that grow it
+  // stay mirrored (a list past this is enforced in userspace only).
+  const AccessList* list = tracker_.access_list();
+  options.access_capacity = static_cast<uint32_t>(std::min<size_t>(
+      std::max<size_t>(kMinXdpAccessCapacity, 2 * (list ? list->size() : 0)),
+      kMaxXdpAccessCapacity));
   absl::StatusOr<std::unique_ptr<XdpProgram>> prog = XdpProgram::Load(options);
   if (!prog.ok()) return prog.status();
   xdp_ = std::move(*prog);
+  MirrorAccessList();
   if (absl::StatusOr<bool> d = xdp_->SetDestinations(XdpDestinations(bound_));
       !d.ok()) {
     return d.status();
@@ -221,6 +233,7 @@ absl::Status Server::ApplyLive(const ServerConfig& next) {
   access_mode_ = next.access_mode;
   if (access_path_.empty()) {
     tracker_.SetAccessList(nullptr);
+    MirrorAccessList();
     return absl::OkStatus();
   }
   absl::Status s = ReloadAccessList();
@@ -245,7 +258,23 @@ absl::Status Server::ReloadAccessList() {
             access_path_, n,
             access_mode_ == AccessList::Mode::kAllow ? "allow" : "deny",
             absl::ToInt64Milliseconds(absl::Now() - start));
+  MirrorAccessList();
   return absl::OkStatus();
+}
+
+void Server::MirrorAccessList() {
+  if (!xdp_) return;
+  const absl::Time start = absl::Now();
+  const AccessList* list = tracker_.access_list();
+  if (absl::Status s = xdp_->SetAccessList(list); !s.ok()) {
+    log::Warning("XDP access list mirror off: %s", s.message());
+    return;
+  }
+  if (list != nullptr) {
+    log::Info("XDP access list mirror: %d info hashes swapped in in %d ms",
+              xdp_->access_list_size(),
+              absl::ToInt64Milliseconds(absl::Now() - start));
+  }
 }
 
 void Server::SetWatchdog(std::function<void()> ping, absl::Duration every) {

@@ -120,6 +120,8 @@ class Server {
   void RunWorker(size_t index);
   void RunHousekeeping();
   void RunStateSaver();
+  // Copies the access list in force into the XDP program (with --xdp).
+  void MirrorAccessList();
   // Restores the state file at start (Create()); errors only when strict.
   absl::Status RestoreState();
   // Saves the state file now and logs the result.

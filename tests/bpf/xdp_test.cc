@@ -14,6 +14,8 @@
 
 #include "bpf/tracker_shared.h"
 #include "bpf/xdp_loader.h"
+#include "absl/strings/str_format.h"
+#include "core/access_list.h"
 #include "core/connection_id.h"
 #include "core/protocol.h"
 #include "core/wire.h"
@@ -564,6 +566,103 @@ TEST_F(XdpTest, RateLimitPerSource) {
   }
   EXPECT_GE(connects, 5);
   EXPECT_LE(connects, 8);
+}
+
+InfoHash HashN(uint8_t n) {
+  InfoHash h;
+  h.bytes.fill(n);
+  return h;
+}
+Bytes AnnounceFor(uint64_t cid, const InfoHash& h) {
+  protocol::AnnounceRequest a;
+  a.connection_id = cid;
+  a.transaction_id = 9;
+  a.info_hash = h;
+  a.port = 6881;
+  Bytes b(protocol::kAnnounceRequestSize);
+  protocol::WriteAnnounceRequest(b, a);
+  return b;
+}
+Bytes ScrapeOf(uint64_t cid, const std::vector<InfoHash>& hashes) {
+  Bytes h;
+  for (const InfoHash& x : hashes) h.insert(h.end(), x.bytes.begin(), x.bytes.end());
+  Bytes b(16 + h.size());
+  protocol::WriteScrapeRequest(b, cid, 5, h);
+  return b;
+}
+std::unique_ptr<const AccessList> List(const std::vector<InfoHash>& hashes,
+                                       AccessList::Mode mode) {
+  std::string text;
+  for (const InfoHash& h : hashes) {
+    for (uint8_t b : h.bytes) absl::StrAppendFormat(&text, "%02x", b);
+    text += "\n";
+  }
+  auto l = AccessList::Parse(text, mode, "test");
+  EXPECT_TRUE(l.ok()) << l.status();
+  return std::move(*l);
+}
+
+TEST_F(XdpTest, AccessListMirrorDropsRefusedHashesOnly) {
+  auto p = LoadForTest(XdpOptions{.access_capacity = 16}, ids_);
+  ASSERT_NE(p, nullptr);
+  const InfoHash a = HashN(0xa1), b = HashN(0xb2), zero = HashN(0);
+  Bytes out;
+  auto verdict = [&](const FrameSpec& f, const Bytes& payload) {
+    return *p->TestRun(Frame(f, payload), &out, g_ifindex);
+  };
+  for (const FrameSpec& f : kSpecs) {
+    const uint64_t id = IdFor(f, kNow);
+    // No list yet: everything passes.
+    EXPECT_EQ(verdict(f, AnnounceFor(id, b)), kXdpPass);
+
+    auto allow = List({a}, AccessList::Mode::kAllow);
+    ASSERT_TRUE(p->SetAccessList(allow.get()).ok());
+    EXPECT_EQ(p->access_list_size(), 1u);
+    const uint64_t before = p->Counters()[RT_XDP_DROP_NOT_ALLOWED];
+    EXPECT_EQ(verdict(f, AnnounceFor(id, a)), kXdpPass);
+    EXPECT_EQ(verdict(f, AnnounceFor(id, b)), kXdpDrop);
+    EXPECT_EQ(verdict(f, AnnounceFor(id, zero)), kXdpDrop);  // the mode key is not a listing
+    EXPECT_EQ(verdict(f, ScrapeOf(id, {a})), kXdpPass);
+    EXPECT_EQ(verdict(f, ScrapeOf(id, {a, b})), kXdpDrop);
+    std::vector<InfoHash> many(RT_MAX_SCRAPE_HASHES, a);
+    EXPECT_EQ(verdict(f, ScrapeOf(id, many)), kXdpPass);
+    many.back() = b;  // the last of 74 is checked too
+    EXPECT_EQ(verdict(f, ScrapeOf(id, many)), kXdpDrop);
+    EXPECT_EQ(p->Counters()[RT_XDP_DROP_NOT_ALLOWED], before + 4);
+    // A forged ID is still dropped for its ID, not counted as refused.
+    EXPECT_EQ(verdict(f, AnnounceFor(id ^ 1, b)), kXdpDrop);
+    EXPECT_EQ(p->Counters()[RT_XDP_DROP_NOT_ALLOWED], before + 4);
+
+    // Swapped whole to a deny list, the zero hash listed too.
+    auto deny = List({b, zero}, AccessList::Mode::kDeny);
+    ASSERT_TRUE(p->SetAccessList(deny.get()).ok());
+    EXPECT_EQ(verdict(f, AnnounceFor(id, a)), kXdpPass);
+    EXPECT_EQ(verdict(f, AnnounceFor(id, b)), kXdpDrop);
+    EXPECT_EQ(verdict(f, AnnounceFor(id, zero)), kXdpDrop);
+    EXPECT_EQ(verdict(f, ScrapeOf(id, {a, HashN(7)})), kXdpPass);
+
+    // Past the capacity: no mirror (userspace enforces), all pass here.
+    std::vector<InfoHash> big;
+    for (int i = 1; i <= 16; ++i) big.push_back(HashN(static_cast<uint8_t>(i)));
+    auto too_big = List(big, AccessList::Mode::kDeny);
+    const absl::Status s = p->SetAccessList(too_big.get());
+    EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+    EXPECT_EQ(p->access_list_size(), 0u);
+    EXPECT_EQ(verdict(f, AnnounceFor(id, b)), kXdpPass);
+
+    // Back to a list, then to none.
+    ASSERT_TRUE(p->SetAccessList(allow.get()).ok());
+    EXPECT_EQ(verdict(f, AnnounceFor(id, b)), kXdpDrop);
+    ASSERT_TRUE(p->SetAccessList(nullptr).ok());
+    EXPECT_EQ(verdict(f, AnnounceFor(id, b)), kXdpPass);
+  }
+}
+
+TEST_F(XdpTest, AccessListNeedsAMirrorLoadedAtStart) {
+  auto allow = List({HashN(1)}, AccessList::Mode::kAllow);
+  EXPECT_TRUE(absl::IsFailedPrecondition(prog_->SetAccessList(allow.get())));
+  EXPECT_EQ(Run(Frame(kSpecs[0], AnnounceFor(IdFor(kSpecs[0], kNow), HashN(2)))),
+            kXdpPass);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 """Access lists against the real ringtrackd: refused torrents get 'torrent
 not allowed', SIGHUP swaps in an edited list, a malformed list on SIGHUP
 keeps the old one (the log names the line), a malformed list at start
-exits 2, and refusals are counted.
+exits 2, and refusals are counted. With --xdp on lo, announces for a
+refused torrent are dropped in the kernel (never reaching userspace) and a
+SIGHUP swaps the kernel's copy of the list too.
 
 Usage: access_list_test.py --bin DIR
 """
@@ -10,6 +12,8 @@ import argparse
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -35,6 +39,52 @@ def announce(bindir, port, h):
                        capture_output=True, text=True, timeout=30)
     return p.returncode, p.stdout + p.stderr
 
+
+
+def raw_announces(port, h, count):
+    """Connects, then sends `count` announces for `h`; returns replies."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", port))
+    s.settimeout(2)
+    s.send(struct.pack(">QII", 0x41727101980, 0, 1))
+    cid = struct.unpack(">Q", s.recv(64)[8:16])[0]
+    for i in range(count):
+        s.send(struct.pack(">QII20s20sQQQIIIiH", cid, 1, 100 + i, bytes.fromhex(h),
+                           b"-RT0001-xdpacltest00", 0, 5, 0, 2, 0, 0, -1, 7001))
+    s.settimeout(0.5)
+    replies = 0
+    try:
+        while True:
+            s.recv(2048)
+            replies += 1
+    except socket.timeout:
+        pass
+    s.close()
+    return replies
+
+
+def xdp_mirror(bindir, work, path):
+    if os.geteuid() != 0:
+        return
+    write(path, "%s\n" % A)
+    d = Ringtrackd(bindir, work, ["--workers=1", "--access-list=" + path,
+                                  "--xdp=lo", "--xdp-mode=generic"], name="xdp")
+    try:
+        check("XDP access list mirror: 1 info hashes" in d.log(),
+              "the list is mirrored into the XDP map\n" + d.log())
+        check(raw_announces(d.port, A, 5) == 5, "allowed announces are answered")
+        check(raw_announces(d.port, B, 50) == 0, "refused announces get no reply")
+        write(path, "%s\n%s\n" % (A, B))
+        d.proc.send_signal(signal.SIGHUP)
+        check(d.wait_log("XDP access list mirror: 2 info hashes"),
+              "SIGHUP swaps the kernel's list too\n" + d.log())
+        check(raw_announces(d.port, B, 5) == 5, "the added torrent is answered")
+    finally:
+        stats = d.stop()
+    check(stats.get("xdp_drop_not_allowed") == 50 and stats.get("refused_not_allowed") == 0,
+          "the 50 refused announces were dropped in the kernel, none reached "
+          "userspace: xdp_drop_not_allowed=%s refused_not_allowed=%s" %
+          (stats.get("xdp_drop_not_allowed"), stats.get("refused_not_allowed")))
 
 
 def main():
@@ -76,6 +126,7 @@ def main():
                         "--access-list=" + path], capture_output=True, text=True, timeout=10)
     check(p.returncode == 2 and path + ":2:" in p.stderr,
           "a malformed list at start exits 2 naming the line\n" + p.stderr)
+    xdp_mirror(a.bin, work, path)
     shutil.rmtree(work, ignore_errors=True)
     summary()
 
