@@ -49,8 +49,12 @@
 
 /* Read-only configuration, set by the loader before load. */
 const volatile __u32 rt_connect_in_kernel = 1;
-const volatile __u32 rt_rate_limit_pps = 0; /* 0 = no rate limit */
-const volatile __u32 rt_rate_burst = 0;     /* packets; 0 = one second's */
+
+/* The rate limit, changed live by the daemon (a reload) with one aligned
+ * 64-bit store, so rate and burst are always read as a pair: packets per
+ * second in the low half (0 = no limit), burst in the high half (packets;
+ * 0 = one second's worth). */
+__u64 rt_rate_config = 0;
 
 /* Unix time = bpf_ktime_get_ns() + this; the daemon refreshes it. */
 __s64 rt_clock_offset_ns = 0;
@@ -162,10 +166,13 @@ static __always_inline int conn_id_valid(const __u8 *id, const __u8 *ip16) {
  * concurrent CPUs never admit more than the rate allows (after a few lost
  * races under extreme contention the packet counts as over the limit). */
 static __always_inline int rate_ok(const struct rt_rate_key *src) {
-  if (rt_rate_limit_pps == 0) return 1;
+  const __u64 config = *(volatile __u64 *)&rt_rate_config;
+  const __u32 pps = (__u32)config;
+  const __u32 burst_cfg = (__u32)(config >> 32);
+  if (pps == 0) return 1;
   const __u64 now = bpf_ktime_get_ns();
-  const __u64 interval = 1000000000ULL / rt_rate_limit_pps;
-  const __u64 burst = rt_rate_burst ? rt_rate_burst : rt_rate_limit_pps;
+  const __u64 interval = 1000000000ULL / pps;
+  const __u64 burst = burst_cfg ? burst_cfg : pps;
   const __u64 tolerance = (burst - 1) * interval;
   struct rt_rate_state *st = bpf_map_lookup_elem(&rt_rate, src);
   if (!st) {

@@ -31,6 +31,20 @@ int64_t ClockNs(clockid_t c) {
   return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
+absl::Status CheckRate(uint32_t pps, uint32_t burst) {
+  if (pps > RT_XDP_MAX_RATE_PPS) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "XDP rate limit ", pps, " packets/s is beyond what "
+        "the limiter can time exactly (at most ", RT_XDP_MAX_RATE_PPS, ")"));
+  }
+  if (burst > RT_XDP_MAX_RATE_BURST) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("XDP rate burst ", burst,
+                     " is above the most allowed, ", RT_XDP_MAX_RATE_BURST));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string_view XdpCounterName(int c) {
@@ -45,15 +59,9 @@ std::string_view XdpCounterName(int c) {
 
 absl::StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(
     const XdpOptions& options) {
-  if (options.rate_limit_pps > RT_XDP_MAX_RATE_PPS) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "XDP rate limit ", options.rate_limit_pps, " packets/s is beyond what "
-        "the limiter can time exactly (at most ", RT_XDP_MAX_RATE_PPS, ")"));
-  }
-  if (options.rate_burst > RT_XDP_MAX_RATE_BURST) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("XDP rate burst ", options.rate_burst,
-                     " is above the most allowed, ", RT_XDP_MAX_RATE_BURST));
+  if (absl::Status s = CheckRate(options.rate_limit_pps, options.rate_burst);
+      !s.ok()) {
+    return s;
   }
   std::unique_ptr<XdpProgram> p(new XdpProgram());
   libbpf_set_print(
@@ -63,8 +71,6 @@ absl::StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(
   p->skel_ = tracker::open();
   if (p->skel_ == nullptr) return BpfError(errno, "opening the XDP program");
   p->skel_->rodata->rt_connect_in_kernel = options.connect_in_kernel ? 1 : 0;
-  p->skel_->rodata->rt_rate_limit_pps = options.rate_limit_pps;
-  p->skel_->rodata->rt_rate_burst = options.rate_burst;
   if (int err = tracker::load(p->skel_); err != 0) {
     return BpfError(err,
                     "loading the XDP program (needs CAP_BPF and "
@@ -85,7 +91,20 @@ absl::StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(
     }
   }
   p->SyncClock();
+  if (absl::Status s = p->SetRateLimit(options.rate_limit_pps, options.rate_burst);
+      !s.ok()) {
+    return s;
+  }
   return p;
+}
+
+absl::Status XdpProgram::SetRateLimit(uint32_t pps, uint32_t burst) {
+  if (absl::Status s = CheckRate(pps, burst); !s.ok()) return s;
+  // One aligned 64-bit store into the mmapped .bss: the program reads the
+  // pair with one load.
+  __atomic_store_n(&skel_->bss->rt_rate_config,
+                   (uint64_t{burst} << 32) | pps, __ATOMIC_RELAXED);
+  return absl::OkStatus();
 }
 
 XdpProgram::~XdpProgram() {

@@ -13,8 +13,9 @@
 // working after the daemon drops its privileges.
 //
 // Thread safety: UpdateKeys(), SyncClock() and Counters() may be called
-// from the housekeeping thread while packets flow; the maps and the .bss
-// clock are updated with single writes the program reads independently.
+// from the housekeeping thread, SetRateLimit() and SetAccessList() from
+// the main thread, while packets flow; the maps and the .bss clock and
+// rate are updated with single writes the program reads independently.
 #ifndef RINGTRACK_BPF_XDP_LOADER_H_
 #define RINGTRACK_BPF_XDP_LOADER_H_
 
@@ -90,6 +91,10 @@ class XdpProgram {
   void SyncClock();
   // For tests: makes the program's clock read `unix_seconds` now.
   void SetClockForTest(uint32_t unix_seconds);
+
+  // Changes the per-source rate limit for the packets that follow (0 pps:
+  // off; burst 0: one second's worth). Refuses what Load() refuses.
+  absl::Status SetRateLimit(uint32_t pps, uint32_t burst);
 
   // Makes the program enforce `list` (nullptr: no list) for announces and
   // scrapes from proven sources. The new list is written to a spare map,

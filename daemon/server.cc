@@ -227,6 +227,13 @@ absl::Status Server::ApplyLive(const ServerConfig& next) {
   table_.SetLimits(next.max_torrents, next.max_peers_per_source,
                    next.max_peers_per_swarm);
   limiter_.SetRate(next.source_torrent_rate, next.source_torrent_burst);
+  if (xdp_) {
+    // Validated by the flag parser; a refusal here keeps the old rate.
+    if (absl::Status r = xdp_->SetRateLimit(next.xdp_rate_limit_pps, 0);
+        !r.ok()) {
+      log::Error("XDP rate limit unchanged: %s", r.message());
+    }
+  }
   const std::string old_path = access_path_;
   const AccessList::Mode old_mode = access_mode_;
   access_path_ = next.access_list_path;

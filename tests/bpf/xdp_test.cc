@@ -566,6 +566,24 @@ TEST_F(XdpTest, RateLimitPerSource) {
   }
   EXPECT_GE(connects, 5);
   EXPECT_LE(connects, 8);
+  // Changed live (a reload): off, then back on for a fresh source.
+  ASSERT_TRUE(p->SetRateLimit(0, 0).ok());
+  int unlimited = 0;
+  for (int i = 0; i < 50; ++i) {
+    unlimited += *p->TestRun(Frame(a, Announce(IdFor(a, kNow))), &out,
+                             g_ifindex) == kXdpPass;
+  }
+  EXPECT_EQ(unlimited, 50);
+  ASSERT_TRUE(p->SetRateLimit(1, 1).ok());
+  FrameSpec c = kSpecs[0];
+  c.src_last = 77;
+  int limited = 0;
+  for (int i = 0; i < 20; ++i) {
+    limited += *p->TestRun(Frame(c, Announce(IdFor(c, kNow))), &out,
+                           g_ifindex) == kXdpPass;
+  }
+  EXPECT_EQ(limited, 1);
+  EXPECT_TRUE(absl::IsInvalidArgument(p->SetRateLimit(RT_XDP_MAX_RATE_PPS + 1, 0)));
 }
 
 InfoHash HashN(uint8_t n) {
