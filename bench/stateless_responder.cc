@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <string>
 
+#include "core/batch_io.h"
 #include "core/protocol.h"
 #include "core/tracker.h"
 
@@ -90,39 +90,16 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   std::fprintf(stderr, "stateless_responder listening on %s\n", argv[1]);
 
-  static std::array<std::array<uint8_t, 2048>, kBatch> in;
-  static std::array<std::array<uint8_t, ringtrack::kMaxReplySize>, kBatch> out;
-  std::array<mmsghdr, kBatch> rx{}, tx{};
-  std::array<iovec, kBatch> rx_iov{}, tx_iov{};
-  std::array<sockaddr_storage, kBatch> from{};
+  ringtrack::RecvBatch in(kBatch, 2048);
+  ringtrack::SendBatch out(kBatch, ringtrack::kMaxReplySize);
   while (!g_stop) {
-    for (int i = 0; i < kBatch; ++i) {
-      rx_iov[i] = {in[i].data(), in[i].size()};
-      rx[i].msg_hdr = {};
-      rx[i].msg_hdr.msg_name = &from[i];
-      rx[i].msg_hdr.msg_namelen = sizeof(from[i]);
-      rx[i].msg_hdr.msg_iov = &rx_iov[i];
-      rx[i].msg_hdr.msg_iovlen = 1;
-    }
-    const int n = recvmmsg(fd, rx.data(), kBatch, MSG_WAITFORONE, nullptr);
-    if (n <= 0) continue;
-    int m = 0;
+    const int n = in.Receive(fd, MSG_WAITFORONE);
     for (int i = 0; i < n; ++i) {
-      const size_t len = Answer({in[i].data(), rx[i].msg_len}, out[m]);
-      if (len == 0) continue;
-      tx_iov[m] = {out[m].data(), len};
-      tx[m].msg_hdr = {};
-      tx[m].msg_hdr.msg_name = &from[i];
-      tx[m].msg_hdr.msg_namelen = rx[i].msg_hdr.msg_namelen;
-      tx[m].msg_hdr.msg_iov = &tx_iov[m];
-      tx[m].msg_hdr.msg_iovlen = 1;
-      ++m;
+      const std::span<uint8_t> reply = out.buffer();
+      const size_t len = Answer(in.data(i), reply);
+      if (len > 0) out.Push(reply.first(len), in.from(i), in.from_len(i));
     }
-    for (int done = 0; done < m;) {
-      const int s = sendmmsg(fd, tx.data() + done, m - done, 0);
-      if (s <= 0) break;
-      done += s;
-    }
+    out.Flush(fd, 0);
   }
   close(fd);
   return 0;

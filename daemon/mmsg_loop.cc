@@ -5,10 +5,11 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <array>
 #include <memory>
+#include <span>
 #include <vector>
 
+#include "core/batch_io.h"
 #include "daemon/pktinfo.h"
 #include "daemon/worker.h"
 
@@ -19,93 +20,48 @@ constexpr int kBatch = 64;
 constexpr size_t kRecvSize = 2048;
 constexpr int kPollTimeoutMs = 200;  // bounds the time to notice a stop
 
-struct Batch {
-  std::array<mmsghdr, kBatch> in{};
-  std::array<mmsghdr, kBatch> out{};
-  std::array<iovec, kBatch> in_iov{};
-  std::array<iovec, kBatch> out_iov{};
-  std::array<sockaddr_storage, kBatch> from{};
-  // Destination in (pktinfo on wildcard sockets), reply source out.
-  struct alignas(cmsghdr) Control {
-    uint8_t bytes[kPktInfoSpace];
-  };
-  std::array<Control, kBatch> in_ctl{};
-  std::array<Control, kBatch> out_ctl{};
-  std::array<std::array<uint8_t, kRecvSize>, kBatch> data{};
-  std::array<std::array<uint8_t, kMaxReplySize>, kBatch> reply{};
+// Received datagrams (with the destination address on wildcard sockets)
+// and their replies (with the reply's source address).
+struct Batches {
+  RecvBatch in{kBatch, kRecvSize, kPktInfoSpace};
+  SendBatch out{kBatch, kMaxReplySize, kPktInfoSpace};
 };
-
-// Sends msgs[0..m). sendmmsg stops at the first message that fails (a
-// blackholed route, EPERM from a firewall, a broadcast source) and reports
-// it on the next call: that one message is counted and skipped, never the
-// rest of the batch. A full socket buffer (EAGAIN) drops what is left.
-void SendAll(int fd, mmsghdr* msgs, int m, WorkerCore* core) {
-  for (int done = 0; done < m;) {
-    const int s = sendmmsg(fd, msgs + done, m - done, MSG_DONTWAIT);
-    if (s > 0) {
-      core->io.sent.Add(s);
-      done += s;
-    } else if (errno == EINTR) {
-      continue;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      core->io.send_errors.Add(m - done);
-      return;
-    } else {
-      core->io.send_errors.Add();
-      ++done;
-    }
-  }
-}
 
 // Serves one ready socket until it has no more queued datagrams (or a
 // bounded number of batches, so other sockets are not starved).
-void Drain(int fd, Batch& b, WorkerCore* core) {
+void Drain(int fd, Batches& b, WorkerCore* core) {
   for (int round = 0; round < 16; ++round) {
-    for (int i = 0; i < kBatch; ++i) {
-      b.in_iov[i] = {b.data[i].data(), kRecvSize};
-      b.in[i].msg_hdr = {};
-      b.in[i].msg_hdr.msg_name = &b.from[i];
-      b.in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      b.in[i].msg_hdr.msg_iov = &b.in_iov[i];
-      b.in[i].msg_hdr.msg_iovlen = 1;
-      b.in[i].msg_hdr.msg_control = b.in_ctl[i].bytes;
-      b.in[i].msg_hdr.msg_controllen = kPktInfoSpace;
-    }
-    const int n = recvmmsg(fd, b.in.data(), kBatch, MSG_DONTWAIT, nullptr);
+    const int n = b.in.Receive(fd, MSG_DONTWAIT);
     if (n <= 0) {
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         core->io.recv_errors.Add();
       return;
     }
-    int m = 0;
     for (int i = 0; i < n; ++i) {
-      const msghdr& h = b.in[i].msg_hdr;
-      if (h.msg_flags & MSG_TRUNC) {
+      if (b.in.truncated(i)) {
         core->io.truncated.Add();
         continue;
       }
+      const std::span<uint8_t> reply = b.out.buffer();
       const size_t len =
-          core->Handle({b.data[i].data(), b.in[i].msg_len},
-                       reinterpret_cast<const sockaddr*>(&b.from[i]),
-                       h.msg_namelen, b.reply[m]);
+          core->Handle(b.in.data(i), b.in.from(i), b.in.from_len(i), reply);
       if (len == 0) continue;
-      b.out_iov[m] = {b.reply[m].data(), len};
-      b.out[m].msg_hdr = {};
-      b.out[m].msg_hdr.msg_name = &b.from[i];
-      b.out[m].msg_hdr.msg_namelen = h.msg_namelen;
-      b.out[m].msg_hdr.msg_iov = &b.out_iov[m];
-      b.out[m].msg_hdr.msg_iovlen = 1;
+      // The reply leaves from the address the request came to.
+      const msghdr& h = b.in.header(i);
+      size_t control_len = 0;
       for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
            c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
-        if (const size_t n = ReplyControlFrom(c, b.out_ctl[m].bytes); n > 0) {
-          b.out[m].msg_hdr.msg_control = b.out_ctl[m].bytes;
-          b.out[m].msg_hdr.msg_controllen = n;
-          break;
-        }
+        control_len = ReplyControlFrom(c, b.out.control());
+        if (control_len > 0) break;
       }
-      ++m;
+      b.out.Push(reply.first(len), b.in.from(i), b.in.from_len(i),
+                 control_len);
     }
-    SendAll(fd, b.out.data(), m, core);
+    const int m = b.out.size();
+    const SendBatch::Outcome o = b.out.Flush(fd, MSG_DONTWAIT);
+    core->io.sent.Add(o.sent);
+    // A refused message, and on a full socket buffer all that was left.
+    core->io.send_errors.Add(o.failed + (m - o.first_unsent));
     if (n < kBatch) return;
   }
 }
@@ -113,14 +69,14 @@ void Drain(int fd, Batch& b, WorkerCore* core) {
 }  // namespace
 
 void RunMmsgLoop(const std::vector<int>& fds, WorkerCore* core) {
-  auto batch = std::make_unique<Batch>();
+  auto batches = std::make_unique<Batches>();
   std::vector<pollfd> pfds;
   for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
   while (!core->stopping()) {
     const int r = poll(pfds.data(), pfds.size(), kPollTimeoutMs);
     if (r <= 0) continue;
     for (const pollfd& p : pfds) {
-      if (p.revents & POLLIN) Drain(p.fd, *batch, core);
+      if (p.revents & POLLIN) Drain(p.fd, *batches, core);
     }
   }
 }

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/batch_io.h"
 #include "core/hash.h"
 #include "core/protocol.h"
 #include "tools/zipf.h"
@@ -31,18 +32,21 @@ int64_t NowNs() {
   return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
-// Makes `h` leave from IPv4 address `ip` (host order) via IP_PKTINFO.
+// Writes an IP_PKTINFO control message that makes a datagram leave from
+// IPv4 address `ip` (host order) into `control`; returns its length.
 // REQUIRES: `control` has CMSG_SPACE(sizeof(in_pktinfo)) bytes.
-void SetSourceAddress(msghdr* h, uint8_t* control, uint32_t ip) {
-  h->msg_control = control;
-  h->msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-  cmsghdr* c = CMSG_FIRSTHDR(h);
+size_t WriteSourceAddress(uint8_t* control, uint32_t ip) {
+  msghdr h{};
+  h.msg_control = control;
+  h.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+  cmsghdr* c = CMSG_FIRSTHDR(&h);
   c->cmsg_level = IPPROTO_IP;
   c->cmsg_type = IP_PKTINFO;
   c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
   in_pktinfo pi{};
   pi.ipi_spec_dst.s_addr = htonl(ip);
   std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+  return h.msg_controllen;
 }
 
 struct Source {
@@ -52,29 +56,218 @@ struct Source {
   int64_t connect_sent_ns = -1;  // a refresh is in flight since then
 };
 
-struct Slot {
-  bool busy = false;
-  uint16_t generation = 0;
-  RequestType type = kConnectReq;
-  uint32_t source = 0;
-  int64_t sent_ns = 0;
+// The window of outstanding requests of one thread: a slot per request in
+// flight, each with its request bytes, and a free list. A slot's
+// transaction ID is (generation << 16) | index, so a late reply to a slot
+// that has been reused since is recognised as a stray.
+class Window {
+ public:
+  struct Slot {
+    bool busy = false;
+    uint16_t generation = 0;
+    RequestType type = kConnectReq;
+    uint32_t source = 0;
+    int64_t sent_ns = 0;
+  };
+
+  explicit Window(uint32_t size)
+      : slots_(size), requests_(size), free_(size) {
+    for (uint32_t i = 0; i < size; ++i) free_[i] = size - 1 - i;
+    free_count_ = size;
+  }
+  bool has_free() const { return free_count_ > 0; }
+  bool idle() const { return free_count_ == slots_.size(); }
+
+  // The next free slot (not yet taken: Take() it once its request is
+  // written). REQUIRES: has_free().
+  uint32_t PeekFree() const { return free_[free_count_ - 1]; }
+  // Marks slot `si` (the one PeekFree() gave) in flight since `now`.
+  void Take(uint32_t si, int64_t now) {
+    --free_count_;
+    slots_[si].busy = true;
+    slots_[si].sent_ns = now;
+  }
+  void Release(uint32_t si) {
+    slots_[si].busy = false;
+    free_[free_count_++] = si;
+  }
+  Slot& slot(uint32_t si) { return slots_[si]; }
+  std::span<uint8_t> request(uint32_t si) { return requests_[si]; }
+  // A fresh transaction ID for slot `si`'s next request.
+  uint32_t NextTransactionId(uint32_t si) {
+    return (uint32_t{++slots_[si].generation} << 16) | si;
+  }
+  // The busy slot a reply's transaction ID names, or nullptr (a stray).
+  Slot* Match(uint32_t tid, uint32_t* si) {
+    *si = tid & 0xffff;
+    if (*si >= slots_.size() || !slots_[*si].busy ||
+        slots_[*si].generation != (tid >> 16)) {
+      return nullptr;
+    }
+    return &slots_[*si];
+  }
+  // Releases every slot in flight since before `cutoff_ns`; returns how
+  // many.
+  uint32_t ExpireBefore(int64_t cutoff_ns) {
+    uint32_t n = 0;
+    for (uint32_t si = 0; si < slots_.size(); ++si) {
+      if (slots_[si].busy && slots_[si].sent_ns < cutoff_ns) {
+        Release(si);
+        ++n;
+      }
+    }
+    return n;
+  }
+
+ private:
+  std::vector<Slot> slots_;
+  std::vector<std::array<uint8_t, kMaxRequest>> requests_;
+  std::vector<uint32_t> free_;  // stack of free slot indexes
+  uint32_t free_count_ = 0;
 };
 
-// All per-thread buffers, in one allocation.
-struct ThreadBuffers {
-  explicit ThreadBuffers(uint32_t window)
-      : slots(window), requests(window), free(window) {}
-  std::vector<Slot> slots;
-  std::vector<std::array<uint8_t, kMaxRequest>> requests;
-  std::vector<uint32_t> free;  // stack of free slot indexes
-  std::array<mmsghdr, kBatch> send{};
-  std::array<iovec, kBatch> send_iov{};
-  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(in6_pktinfo))>, kBatch>
-      control{};
-  std::array<uint32_t, kBatch> send_slot{};
-  std::array<mmsghdr, kBatch> recv{};
-  std::array<iovec, kBatch> recv_iov{};
-  std::array<std::array<uint8_t, kRecvSize>, kBatch> recv_data{};
+// Decides what each request of one thread is and writes it: which
+// simulated peer speaks, whether its source needs a (fresh) connection ID
+// first, and then a connect, announce or scrape by the configured mix
+// (with --fill: every peer of this thread announces once, in order).
+class RequestBuilder {
+ public:
+  RequestBuilder(const LoadConfig& config, int index)
+      : config_(config),
+        index_(index),
+        v6_(config.target.family() == AddressFamily::kV6),
+        sources_(v6_ ? 1 : std::max(1u, config.sources)),
+        zipf_(config.torrents, config.zipf),
+        total_weight_(config.connect_weight + config.announce_weight +
+                      config.scrape_weight),
+        seeder_per_mille_(static_cast<uint32_t>(config.seeder_share * 1000)),
+        timeout_ns_(absl::ToInt64Nanoseconds(config.timeout)),
+        rng_(Mix64(index + 1)) {
+    for (uint32_t s = 0; s < sources_.size(); ++s) {
+      sources_[s].ip_v4 = sources_.size() > 1 ? kV4SourceBase + s : 0;
+    }
+  }
+
+  // Whether requests pick their IPv4 source address per datagram.
+  bool use_pktinfo() const { return !v6_ && sources_.size() > 1; }
+  uint32_t source_ip(uint32_t s) const { return sources_[s].ip_v4; }
+  std::vector<uint32_t> source_ips() const {
+    std::vector<uint32_t> ips;
+    for (const Source& src : sources_) ips.push_back(src.ip_v4);
+    return ips;
+  }
+  // False once --fill has sent every peer of this thread.
+  bool issuing() const { return issuing_; }
+
+  uint64_t Random() {
+    rng_ ^= rng_ >> 12;
+    rng_ ^= rng_ << 25;
+    rng_ ^= rng_ >> 27;
+    return rng_ * 0x2545F4914F6CDD1DULL;
+  }
+
+  // Writes the next request, with transaction ID `tid`, into `out` and
+  // records its type and source in `slot`. Returns its size, or 0 when
+  // nothing can be sent now (fill finished, or waiting for a source's
+  // connect reply).
+  size_t Build(uint32_t tid, int64_t now, std::span<uint8_t> out,
+               Window::Slot* slot) {
+    uint64_t peer = 0;
+    for (int attempt = 0;; ++attempt) {
+      if (config_.fill) {
+        peer = uint64_t(index_) + fill_cursor_ * uint64_t(config_.threads);
+        if (peer >= config_.peers) {
+          issuing_ = false;
+          return 0;
+        }
+      } else {
+        peer = Random() % config_.peers;
+      }
+      const Source& src = sources_[peer % sources_.size()];
+      const bool waiting =
+          src.connect_sent_ns >= 0 && now - src.connect_sent_ns < timeout_ns_;
+      if (!waiting) break;
+      if (config_.fill || attempt == 8) return 0;  // wait for the reply
+    }
+    slot->source = static_cast<uint32_t>(peer % sources_.size());
+    Source& src = sources_[slot->source];
+    if (src.connected_ns < 0 || now - src.connected_ns > kConnectionIdTtlNs) {
+      slot->type = kConnectReq;
+      src.connect_sent_ns = now;
+      return protocol::WriteConnectRequest(out, tid);
+    }
+    if (config_.fill) ++fill_cursor_;
+    double pick = config_.fill ? config_.connect_weight
+                               : static_cast<double>(Random() >> 11) *
+                                     0x1.0p-53 * total_weight_;
+    if (pick < config_.connect_weight && !config_.fill) {
+      slot->type = kConnectReq;
+      return protocol::WriteConnectRequest(out, tid);
+    }
+    pick -= config_.connect_weight;
+    if (!config_.fill && pick >= config_.announce_weight) {
+      slot->type = kScrapeReq;
+      return WriteScrape(tid, src, out);
+    }
+    slot->type = kAnnounceReq;
+    return WriteAnnounce(tid, peer, src, out);
+  }
+
+  // A connect reply for `source` arrived at `now`.
+  void Connected(uint32_t source, uint64_t connection_id, int64_t now) {
+    sources_[source].connection_id = connection_id;
+    sources_[source].connected_ns = now;
+    sources_[source].connect_sent_ns = -1;
+  }
+
+ private:
+  size_t WriteScrape(uint32_t tid, const Source& src, std::span<uint8_t> out) {
+    std::array<uint8_t, protocol::kMaxScrapeHashes * kInfoHashSize> hashes;
+    const uint32_t n = config_.scrape_hashes;
+    for (uint32_t i = 0; i < n; ++i) {
+      const InfoHash h =
+          LoadInfoHash(zipf_.Sample(Random()) + config_.torrent_offset);
+      std::memcpy(&hashes[i * kInfoHashSize], h.bytes.data(), kInfoHashSize);
+    }
+    return protocol::WriteScrapeRequest(out, src.connection_id, tid,
+                                        {hashes.data(), n * kInfoHashSize});
+  }
+
+  size_t WriteAnnounce(uint32_t tid, uint64_t peer, const Source& src,
+                       std::span<uint8_t> out) {
+    protocol::AnnounceRequest a;
+    a.connection_id = src.connection_id;
+    a.transaction_id = tid;
+    a.info_hash = LoadInfoHash(
+        (config_.fill ? peer % config_.torrents : zipf_.Sample(Random())) +
+        config_.torrent_offset);
+    const uint64_t pid = Mix64(peer);
+    std::memcpy(a.peer_id.data(), "-RL0001-", 8);
+    std::memcpy(a.peer_id.data() + 8, &pid, 8);
+    const bool seeder = (pid % 1000) < seeder_per_mille_;
+    a.left = seeder ? 0 : 1 << 20;
+    a.event = config_.fill ? protocol::Event::kStarted : protocol::Event::kNone;
+    if (!config_.fill && config_.stopped_share > 0 &&
+        static_cast<double>(Random() >> 11) * 0x1.0p-53 <
+            config_.stopped_share) {
+      a.event = protocol::Event::kStopped;
+    }
+    a.num_want = config_.numwant;
+    a.port = static_cast<uint16_t>(10000 + peer / sources_.size());
+    return protocol::WriteAnnounceRequest(out, a);
+  }
+
+  const LoadConfig& config_;
+  const int index_;
+  const bool v6_;
+  std::vector<Source> sources_;
+  const ZipfSampler zipf_;
+  const double total_weight_;
+  const uint32_t seeder_per_mille_;
+  const int64_t timeout_ns_;
+  uint64_t rng_;
+  uint64_t fill_cursor_ = 0;  // fill: this thread's peers are index + k·threads
+  bool issuing_ = true;
 };
 
 }  // namespace
@@ -169,51 +362,33 @@ double LoadGenerator::LatencyPercentileUs(double p) const {
 template <class Rng>
 void LoadGenerator::RunForgedFlood(int fd,
                                    const std::vector<uint32_t>& source_ips,
-                                   bool use_pktinfo, int64_t deadline, Rng& rng,
+                                   bool use_pktinfo, int64_t deadline, Rng rng,
                                    LoadCounters& ctr) {
-  std::array<std::array<uint8_t, protocol::kAnnounceRequestSize>, kBatch> req;
-  std::array<mmsghdr, kBatch> msgs{};
-  std::array<iovec, kBatch> iov{};
-  std::array<std::array<uint8_t, CMSG_SPACE(sizeof(in_pktinfo))>, kBatch> ctl{};
+  SendBatch out(kBatch, protocol::kAnnounceRequestSize,
+                CMSG_SPACE(sizeof(in_pktinfo)));
+  const auto* target = reinterpret_cast<const sockaddr*>(&config_.target.addr);
   const ZipfSampler zipf(config_.torrents, config_.zipf);
   while (!stop_.load(std::memory_order_relaxed) && NowNs() < deadline) {
-    for (int i = 0; i < kBatch; ++i) {
+    while (!out.full()) {
       protocol::AnnounceRequest a;
       a.connection_id = rng();  // forged
       a.transaction_id = static_cast<uint32_t>(rng());
       a.info_hash = LoadInfoHash(zipf.Sample(rng()));
       a.port = 6881;
-      protocol::WriteAnnounceRequest(req[i], a);
-      iov[i] = {req[i].data(), req[i].size()};
-      msghdr& h = msgs[i].msg_hdr;
-      h = {};
-      h.msg_name = const_cast<sockaddr_storage*>(&config_.target.addr);
-      h.msg_namelen = config_.target.len;
-      h.msg_iov = &iov[i];
-      h.msg_iovlen = 1;
-      if (use_pktinfo) {
-        SetSourceAddress(&h, ctl[i].data(),
-                         source_ips[rng() % source_ips.size()]);
-      }
+      const std::span<uint8_t> req = out.buffer();
+      protocol::WriteAnnounceRequest(req, a);
+      const size_t control_len =
+          use_pktinfo ? WriteSourceAddress(
+                            out.control(), source_ips[rng() % source_ips.size()])
+                      : 0;
+      out.Push(req.first(protocol::kAnnounceRequestSize), target,
+               config_.target.len, control_len);
     }
-    const int n = sendmmsg(fd, msgs.data(), kBatch, 0);
-    if (n > 0) ctr.sent[kAnnounceReq].Add(static_cast<uint64_t>(n));
+    ctr.sent[kAnnounceReq].Add(static_cast<uint64_t>(out.Flush(fd, 0).sent));
   }
 }
 
-void LoadGenerator::RunThread(int index) {
-  LoadCounters& ctr = *counters_[index];
-  std::vector<uint32_t>& hist = results_[index].latency_us;
-  hist.assign(kHistBuckets, 0);
-  const bool v6 = config_.target.family() == AddressFamily::kV6;
-  const uint32_t num_sources = v6 ? 1 : std::max(1u, config_.sources);
-  const bool use_pktinfo = !v6 && num_sources > 1;
-  const ZipfSampler zipf(config_.torrents, config_.zipf);
-  const double total_weight =
-      config_.connect_weight + config_.announce_weight + config_.scrape_weight;
-  const uint32_t seeder_per_mille =
-      static_cast<uint32_t>(config_.seeder_share * 1000);
-
+int OpenLoadSocket(bool v6) {
   const int fd = socket(v6 ? AF_INET6 : AF_INET,
                         SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int buf = 16 << 20;
@@ -223,201 +398,90 @@ void LoadGenerator::RunThread(int index) {
   any.ss_family = v6 ? AF_INET6 : AF_INET;
   bind(fd, reinterpret_cast<sockaddr*>(&any),
        v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+  return fd;
+}
 
-  std::vector<Source> sources(num_sources);
-  for (uint32_t s = 0; s < num_sources; ++s) {
-    sources[s].ip_v4 = num_sources > 1 ? kV4SourceBase + s : 0;
-  }
-  const uint32_t window = config_.window;
-  auto b = std::make_unique<ThreadBuffers>(window);
-  for (uint32_t i = 0; i < window; ++i) b->free[i] = window - 1 - i;
-  uint32_t free_count = window;
-  for (int i = 0; i < kBatch; ++i) {
-    b->recv_iov[i] = {b->recv_data[i].data(), kRecvSize};
-    b->recv[i].msg_hdr.msg_iov = &b->recv_iov[i];
-    b->recv[i].msg_hdr.msg_iovlen = 1;
-  }
-  uint64_t rng = Mix64(index + 1);
-  auto next_random = [&rng] {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 0x2545F4914F6CDD1DULL;
-  };
-
+void LoadGenerator::RunThread(int index) {
+  LoadCounters& ctr = *counters_[index];
+  std::vector<uint32_t>& hist = results_[index].latency_us;
+  hist.assign(kHistBuckets, 0);
+  const int fd = OpenLoadSocket(config_.target.family() == AddressFamily::kV6);
+  RequestBuilder builder(config_, index);
   const int64_t start = NowNs();
   const int64_t deadline = start + absl::ToInt64Nanoseconds(config_.duration);
-  const int64_t timeout_ns = absl::ToInt64Nanoseconds(config_.timeout);
-  int64_t next_timeout_scan = start + 10'000'000;
-  bool issuing = true;
-
-  // Writes one request into slot `si`; returns its size, or 0 when nothing
-  // can be sent now (fill finished, or waiting for a source's connect).
-  uint64_t fill_cursor = 0;  // fill: this thread's peers are index + k·threads
-  auto build = [&](uint32_t si, int64_t now) -> size_t {
-    Slot& slot = b->slots[si];
-    uint8_t* out = b->requests[si].data();
-    uint64_t peer = 0;
-    for (int attempt = 0;; ++attempt) {
-      if (config_.fill) {
-        peer = uint64_t(index) + fill_cursor * uint64_t(config_.threads);
-        if (peer >= config_.peers) {
-          issuing = false;
-          return 0;
-        }
-      } else {
-        peer = next_random() % config_.peers;
-      }
-      const Source& src = sources[peer % num_sources];
-      const bool waiting =
-          src.connect_sent_ns >= 0 && now - src.connect_sent_ns < timeout_ns;
-      if (!waiting) break;
-      if (config_.fill || attempt == 8) return 0;  // wait for the reply
-    }
-    slot.source = static_cast<uint32_t>(peer % num_sources);
-    Source& src = sources[slot.source];
-    slot.generation++;
-    const uint32_t tid = (uint32_t{slot.generation} << 16) | si;
-    if (src.connected_ns < 0 || now - src.connected_ns > kConnectionIdTtlNs) {
-      slot.type = kConnectReq;
-      src.connect_sent_ns = now;
-      return protocol::WriteConnectRequest({out, kMaxRequest}, tid);
-    }
-    if (config_.fill) ++fill_cursor;
-    double pick = config_.fill ? config_.connect_weight
-                               : static_cast<double>(next_random() >> 11) *
-                                     0x1.0p-53 * total_weight;
-    if (pick < config_.connect_weight && !config_.fill) {
-      slot.type = kConnectReq;
-      return protocol::WriteConnectRequest({out, kMaxRequest}, tid);
-    }
-    pick -= config_.connect_weight;
-    if (!config_.fill && pick >= config_.announce_weight) {
-      slot.type = kScrapeReq;
-      std::array<uint8_t, protocol::kMaxScrapeHashes * kInfoHashSize> hashes;
-      const uint32_t n = config_.scrape_hashes;
-      for (uint32_t i = 0; i < n; ++i) {
-        const InfoHash h =
-            LoadInfoHash(zipf.Sample(next_random()) + config_.torrent_offset);
-        std::memcpy(&hashes[i * kInfoHashSize], h.bytes.data(), kInfoHashSize);
-      }
-      return protocol::WriteScrapeRequest({out, kMaxRequest}, src.connection_id,
-                                          tid,
-                                          {hashes.data(), n * kInfoHashSize});
-    }
-    slot.type = kAnnounceReq;
-    protocol::AnnounceRequest a;
-    a.connection_id = src.connection_id;
-    a.transaction_id = tid;
-    a.info_hash = LoadInfoHash(
-        (config_.fill ? peer % config_.torrents : zipf.Sample(next_random())) +
-        config_.torrent_offset);
-    const uint64_t pid = Mix64(peer);
-    std::memcpy(a.peer_id.data(), "-RL0001-", 8);
-    std::memcpy(a.peer_id.data() + 8, &pid, 8);
-    const bool seeder = (pid % 1000) < seeder_per_mille;
-    a.left = seeder ? 0 : 1 << 20;
-    a.event = config_.fill ? protocol::Event::kStarted : protocol::Event::kNone;
-    if (!config_.fill && config_.stopped_share > 0 &&
-        static_cast<double>(next_random() >> 11) * 0x1.0p-53 <
-            config_.stopped_share) {
-      a.event = protocol::Event::kStopped;
-    }
-    a.num_want = config_.numwant;
-    a.port = static_cast<uint16_t>(10000 + peer / num_sources);
-    return protocol::WriteAnnounceRequest({out, kMaxRequest}, a);
-  };
-
   if (config_.flood_forged) {
-    std::vector<uint32_t> ips;
-    for (const Source& src : sources) ips.push_back(src.ip_v4);
-    RunForgedFlood(fd, ips, use_pktinfo, deadline, next_random, ctr);
+    RunForgedFlood(fd, builder.source_ips(), builder.use_pktinfo(), deadline,
+                   [&builder] { return builder.Random(); }, ctr);
     close(fd);
     running_.fetch_sub(1);
     return;
   }
+  const int64_t timeout_ns = absl::ToInt64Nanoseconds(config_.timeout);
+  const auto* target = reinterpret_cast<const sockaddr*>(&config_.target.addr);
+  Window window(config_.window);
+  SendBatch out(kBatch, 0, CMSG_SPACE(sizeof(in6_pktinfo)));
+  std::array<uint32_t, kBatch> out_slot{};
+  RecvBatch in(kBatch, kRecvSize);
+  int64_t next_timeout_scan = start + 10'000'000;
   while (!stop_.load(std::memory_order_relaxed)) {
     int64_t now = NowNs();
     if (!config_.fill && now >= deadline) break;
-    if (config_.fill && !issuing && free_count == window) break;
+    if (config_.fill && !builder.issuing() && window.idle()) break;
 
     // 1. Fill the window, one sendmmsg per batch.
-    int n = 0;
-    while (issuing && free_count > 0 && n < kBatch) {
-      const uint32_t si = b->free[free_count - 1];
-      const size_t len = build(si, now);
+    while (builder.issuing() && window.has_free() && !out.full()) {
+      const uint32_t si = window.PeekFree();
+      const size_t len = builder.Build(window.NextTransactionId(si), now,
+                                       window.request(si), &window.slot(si));
       if (len == 0) break;
-      --free_count;
-      Slot& slot = b->slots[si];
-      slot.busy = true;
-      slot.sent_ns = now;
-      msghdr& h = b->send[n].msg_hdr;
-      h = {};
-      h.msg_name = const_cast<sockaddr_storage*>(&config_.target.addr);
-      h.msg_namelen = config_.target.len;
-      b->send_iov[n] = {b->requests[si].data(), len};
-      h.msg_iov = &b->send_iov[n];
-      h.msg_iovlen = 1;
-      if (use_pktinfo) {
-        SetSourceAddress(&h, b->control[n].data(), sources[slot.source].ip_v4);
-      }
-      b->send_slot[n] = si;
-      ++n;
+      window.Take(si, now);
+      const size_t control_len =
+          builder.use_pktinfo()
+              ? WriteSourceAddress(out.control(),
+                                   builder.source_ip(window.slot(si).source))
+              : 0;
+      out_slot[out.size()] = si;
+      out.Push(window.request(si).first(len), target, config_.target.len,
+               control_len);
     }
-    int sent = 0;
-    while (sent < n) {
-      const int r = sendmmsg(fd, b->send.data() + sent, n - sent, 0);
-      if (r <= 0) break;
-      sent += r;
-    }
+    const int n = out.size();
+    const SendBatch::Outcome o = out.Flush(fd, 0);
     for (int i = 0; i < n; ++i) {
-      const uint32_t si = b->send_slot[i];
-      if (i < sent) {
-        ctr.sent[b->slots[si].type].Add();
+      const uint32_t si = out_slot[i];
+      if (i < o.first_unsent) {
+        ctr.sent[window.slot(si).type].Add();
       } else {  // the socket buffer is full: retry these later
-        b->slots[si].busy = false;
-        b->free[free_count++] = si;
+        window.Release(si);
       }
     }
 
     // 2. Collect replies.
-    for (int i = 0; i < kBatch; ++i) b->recv[i].msg_hdr.msg_flags = 0;
-    const int got = recvmmsg(fd, b->recv.data(), kBatch, MSG_DONTWAIT, nullptr);
+    const int got = in.Receive(fd, MSG_DONTWAIT);
     now = NowNs();
     for (int i = 0; i < got; ++i) {
-      const std::span<const uint8_t> d(b->recv_data[i].data(),
-                                       b->recv[i].msg_len);
       protocol::Response r;
-      if (protocol::ParseResponse(d, config_.target.family(), &r) !=
-          protocol::ResponseParseError::kNone) {
+      uint32_t si = 0;
+      Window::Slot* slot = nullptr;
+      if (protocol::ParseResponse(in.data(i), config_.target.family(), &r) !=
+              protocol::ResponseParseError::kNone ||
+          (slot = window.Match(r.transaction_id(), &si)) == nullptr) {
         ctr.strays.Add();
         continue;
       }
-      const uint32_t tid = r.transaction_id();
-      const uint32_t si = tid & 0xffff;
-      if (si >= window || !b->slots[si].busy ||
-          b->slots[si].generation != (tid >> 16)) {
-        ctr.strays.Add();
-        continue;
-      }
-      Slot& slot = b->slots[si];
       if (r.action == protocol::Action::kError) {
         ctr.errors.Add();
       } else if (r.action == protocol::Action::kConnect) {
-        sources[slot.source].connection_id = r.connect.connection_id;
-        sources[slot.source].connected_ns = now;
-        sources[slot.source].connect_sent_ns = -1;
+        builder.Connected(slot->source, r.connect.connection_id, now);
       } else if (r.action == protocol::Action::kAnnounce) {
         ctr.peers_returned.Add(r.announce.peer_count());
         if (config_.fill) fill_done_.fetch_add(1, std::memory_order_relaxed);
       }
-      ctr.answered[slot.type].Add();
-      const int64_t us = (now - slot.sent_ns) / 1000;
+      ctr.answered[slot->type].Add();
+      const int64_t us = (now - slot->sent_ns) / 1000;
       hist[std::min<int64_t>(us, kHistBuckets - 1)]++;
-      slot.busy = false;
-      b->free[free_count++] = si;
+      window.Release(si);
     }
-    if (got <= 0 && (n == 0 || sent == 0)) {
+    if (got <= 0 && (n == 0 || o.first_unsent == 0)) {
       pollfd p{fd, POLLIN, 0};
       poll(&p, 1, 1);
     }
@@ -425,14 +489,7 @@ void LoadGenerator::RunThread(int index) {
     // 3. Give up on requests older than the timeout.
     if (now >= next_timeout_scan) {
       next_timeout_scan = now + 10'000'000;
-      for (uint32_t si = 0; si < window; ++si) {
-        Slot& slot = b->slots[si];
-        if (slot.busy && now - slot.sent_ns > timeout_ns) {
-          ctr.timeouts.Add();
-          slot.busy = false;
-          b->free[free_count++] = si;
-        }
-      }
+      ctr.timeouts.Add(window.ExpireBefore(now - timeout_ns));
     }
   }
   close(fd);

@@ -98,7 +98,7 @@ class LoadGenerator {
   uint64_t Sum(Get get) const;
   template <class Rng>
   void RunForgedFlood(int fd, const std::vector<uint32_t>& source_ips,
-                      bool use_pktinfo, int64_t deadline, Rng& rng,
+                      bool use_pktinfo, int64_t deadline, Rng rng,
                       LoadCounters& ctr);
 
   const LoadConfig config_;
