@@ -1,20 +1,35 @@
 #!/usr/bin/env bash
 # The announces-per-second benchmark, one command:
 #   bash bench/announce_bench.sh            # ROUNDS=5 DURATION=8 by default
-# Builds everything, then runs ringtrack-load (1 thread, pinned to CPU 0)
-# against these servers pinned to CPU 1, interleaved over ROUNDS rounds:
-#   ringtrackd --workers 1 (io_uring, and again with --io mmsg),
-#   opentracker (Debian), and bench/'s stateless responder (what the kernel
-#   and syscalls alone cost, with replies of the same size).
-# Same load for all: 100 k torrents, Zipf(1.0) popularity, ~10 % scrapes,
-# numwant 50. Prints median responses/s and server CPU µs per response
-# (utime+stime from /proc) with ratios, and writes CSV + PNG to
-# bench/results/.
+#   LAYOUTS=unpinned bash bench/announce_bench.sh   # one layout only
+# Every server runs on its default configuration; the rows:
+#   ringtrackd            defaults (io_uring, one worker per CPU: 2 here)
+#   ringtrackd-1w         --workers 1 (io_uring): the same size as the
+#                         reference responder, one thread
+#   ringtrackd-1w-mmsg    --workers 1 --io mmsg (the recvmmsg fallback)
+#   opentracker           Debian's, defaults: it serves UDP from its main
+#                         thread (no listen.udp.workers), beside 4
+#                         housekeeping threads that mostly sleep
+#   stateless             bench/stateless_responder: one thread, no state,
+#                         replies of the same size; what the kernel and the
+#                         syscalls alone cost. It is the reference because
+#                         no tracker can beat it on the same socket path.
+# Two layouts, interleaved round by round:
+#   pinned    the server's threads on CPU 1, ringtrack-load on CPU 0
+#   unpinned  nothing pinned; the scheduler places everything
+# Load (the same for all): ringtrack-load, 1 thread, 100 k torrents,
+# Zipf(1.0) popularity, 90 % announces / 10 % scrapes, numwant 50, 256
+# sources. Prints per layout the median and min–max over rounds of
+# responses/s and server CPU µs per response (utime+stime of all its
+# threads, from /proc), the ratios the issue targets, and writes
+# bench/results/announces.csv and announces.png (medians, min–max bars).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-5}"
 DURATION="${DURATION:-8}"
 PORT="${PORT:-17969}"
+LAYOUTS="${LAYOUTS:-pinned unpinned}"
+SERVERS="${SERVERS:-ringtrackd ringtrackd-1w ringtrackd-1w-mmsg opentracker stateless}"
 
 source bench/common.sh
 bench_build
@@ -26,18 +41,23 @@ bench_opentracker_whitelist 100000
 LOAD=(--threads 1 --torrents 100000 --zipf 1.0 --mix 0:90:10 --numwant 50
       --duration "${DURATION}s" --json --quiet)
 
-start_server() {  # name → sets SERVER_PID
+start_server() {  # name layout → sets SERVER_PID
+  local pin=(); [[ "$2" == pinned ]] && pin=(taskset -c 1)
   case "$1" in
-    ringtrackd|ringtrackd-mmsg)
-      local io=uring; [[ "$1" == ringtrackd-mmsg ]] && io=mmsg
-      taskset -c 1 build/bin/ringtrackd --workers 1 --listen "127.0.0.1:$PORT" \
-        --io "$io" --stats-interval 0 \
-        2>"$work/server.log" & ;;
+    ringtrackd)
+      "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" \
+        --stats-interval 0 2>"$work/server.log" & ;;
+    ringtrackd-1w)
+      "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" --workers 1 \
+        --stats-interval 0 2>"$work/server.log" & ;;
+    ringtrackd-1w-mmsg)
+      "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" --workers 1 \
+        --io mmsg --stats-interval 0 2>"$work/server.log" & ;;
     opentracker)
-      taskset -c 1 opentracker -i 127.0.0.1 -P "$PORT" -p "$((PORT + 1))" \
+      "${pin[@]}" opentracker -i 127.0.0.1 -P "$PORT" -p "$((PORT + 1))" \
         -d "$work/ot" -u nobody -w /whitelist >"$work/server.log" 2>&1 & ;;
     stateless)
-      taskset -c 1 build/bin/stateless_responder "127.0.0.1:$PORT" \
+      "${pin[@]}" build/bin/stateless_responder "127.0.0.1:$PORT" \
         2>"$work/server.log" & ;;
   esac
   SERVER_PID=$!
@@ -48,25 +68,29 @@ start_server() {  # name → sets SERVER_PID
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 csv="$out/announces.csv"
-echo "round,server,responses_per_s,cpu_us_per_response,p50_us,p99_us" >"$csv"
+echo "round,layout,server,responses_per_s,cpu_us_per_response,p50_us,p99_us" >"$csv"
 hz="$(getconf CLK_TCK)"
 for round in $(seq "$ROUNDS"); do
-  for server in ringtrackd ringtrackd-mmsg opentracker stateless; do
-    start_server "$server"
-    before="$(cpu_ticks "$SERVER_PID")"
-    json="$(taskset -c 0 build/bin/ringtrack-load "127.0.0.1:$PORT" "${LOAD[@]}")"
-    after="$(cpu_ticks "$SERVER_PID")"
-    kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-    /usr/bin/python3 - "$json" "$round" "$server" "$before" "$after" "$hz" >>"$csv" <<'PY'
+  for layout in $LAYOUTS; do
+    loadpin=(); [[ "$layout" == pinned ]] && loadpin=(taskset -c 0)
+    for server in $SERVERS; do
+      start_server "$server" "$layout"
+      before="$(cpu_ticks "$SERVER_PID")"
+      json="$("${loadpin[@]}" build/bin/ringtrack-load "127.0.0.1:$PORT" "${LOAD[@]}")"
+      after="$(cpu_ticks "$SERVER_PID")"
+      kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+      /usr/bin/python3 - "$json" "$round" "$layout" "$server" "$before" "$after" \
+        "$hz" >>"$csv" <<'PY'
 import json, sys
-j = json.loads(sys.argv[1]); rnd, srv = sys.argv[2], sys.argv[3]
-ticks = float(sys.argv[5]) - float(sys.argv[4]); hz = float(sys.argv[6])
+j = json.loads(sys.argv[1]); rnd, layout, srv = sys.argv[2:5]
+ticks = float(sys.argv[6]) - float(sys.argv[5]); hz = float(sys.argv[7])
 responses = j["responses_per_s"] * j["seconds"]
 cpu_us = ticks / hz * 1e6 / max(responses, 1)
-print(f'{rnd},{srv},{j["responses_per_s"]:.0f},{cpu_us:.3f},'
+print(f'{rnd},{layout},{srv},{j["responses_per_s"]:.0f},{cpu_us:.3f},'
       f'{j["latency_us"]["p50"]:.0f},{j["latency_us"]["p99"]:.0f}')
 PY
-    tail -n 1 "$csv" | awk -F, '{printf "round %s  %-12s %9s responses/s  %6s CPU us/response\n", $1, $2, $3, $4}'
+      tail -n 1 "$csv" | awk -F, '{printf "round %s  %-8s  %-18s %9s responses/s  %6s CPU us/response\n", $1, $2, $3, $4, $5}'
+    done
   done
 done
 
@@ -74,38 +98,56 @@ done
 import csv, statistics, subprocess, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 out = sys.argv[2]
-med = {}
-for s in ("ringtrackd", "ringtrackd-mmsg", "opentracker", "stateless"):
-    r = [x for x in rows if x["server"] == s]
-    med[s] = (statistics.median(float(x["responses_per_s"]) for x in r),
-              statistics.median(float(x["cpu_us_per_response"]) for x in r))
-print()
-print("| server | median responses/s | median server CPU µs/response |")
-print("|---|---|---|")
-for s, (rps, cpu) in med.items():
-    print(f"| {s} | {rps:,.0f} | {cpu:.2f} |")
-ot, sl = med["opentracker"], med["stateless"]
-for name in ("ringtrackd", "ringtrackd-mmsg"):
-    rt = med[name]
-    print()
-    print(f"{name} / stateless responses/s: {rt[0] / sl[0]:.2f} (target ≥ 0.90)")
-    print(f"{name} / opentracker responses/s: {rt[0] / ot[0]:.2f} (target ≥ 1.90)")
-    print(f"{name} / stateless CPU per response: {rt[1] / sl[1]:.2f} (target ≤ 1.15)")
-with open(f"{out}/announces.dat", "w") as f:
-    for i, (s, (rps, cpu)) in enumerate(med.items()):
-        f.write(f"{i} {s} {rps:.0f} {cpu:.3f}\n")
+layouts = list(dict.fromkeys(r["layout"] for r in rows))
+servers = list(dict.fromkeys(r["server"] for r in rows))
+
+def stats(layout, server, key):
+    v = [float(r[key]) for r in rows if r["layout"] == layout and r["server"] == server]
+    return statistics.median(v), min(v), max(v)
+
+for layout in layouts:
+    dat = open(f"{out}/announces_{layout}.dat", "w")
+    print(f"\n{layout} (median, min–max over {len([r for r in rows if r['layout'] == layout and r['server'] == servers[0]])} rounds)")
+    print("| server | responses/s | server CPU µs/response |")
+    print("|---|---|---|")
+    for i, s in enumerate(servers):
+        rps, cpu = stats(layout, s, "responses_per_s"), stats(layout, s, "cpu_us_per_response")
+        print(f"| {s} | {rps[0]:,.0f} ({rps[1]:,.0f}–{rps[2]:,.0f}) "
+              f"| {cpu[0]:.2f} ({cpu[1]:.2f}–{cpu[2]:.2f}) |")
+        dat.write(f"{i} {s} {rps[0]:.0f} {rps[1]:.0f} {rps[2]:.0f} "
+                  f"{cpu[0]:.3f} {cpu[1]:.3f} {cpu[2]:.3f}\n")
+    dat.close()
+    med = {s: (stats(layout, s, "responses_per_s")[0],
+               stats(layout, s, "cpu_us_per_response")[0]) for s in servers}
+    if {"ringtrackd-1w", "ringtrackd-1w-mmsg", "stateless"} <= med.keys():
+        u, m, sl = med["ringtrackd-1w"], med["ringtrackd-1w-mmsg"], med["stateless"]
+        print(f"io_uring / mmsg responses/s: {u[0] / m[0]:.2f} (target ≥ 1.00)")
+        print(f"io_uring / stateless responses/s: {u[0] / sl[0]:.2f} (target ≥ 0.95)")
+        print(f"io_uring / stateless CPU per response: {u[1] / sl[1]:.2f} (target ≤ 1.05)")
+    if {"ringtrackd", "opentracker"} <= med.keys():
+        r, o = med["ringtrackd"], med["opentracker"]
+        print(f"ringtrackd (defaults) / opentracker: {r[0] / o[0]:.2f}× responses/s, "
+              f"{r[1] / o[1]:.2f}× CPU per response")
+plots = []
+for li, layout in enumerate(layouts):
+    plots.append(f"""
+set title '{layout}'
+set ylabel 'responses/s (median, min–max)'
+plot '{out}/announces_{layout}.dat' using 1:3:4:5:xtic(2) with boxerrorbars notitle
+set ylabel 'server CPU µs per response (median, min–max)'
+plot '{out}/announces_{layout}.dat' using 1:6:7:8:xtic(2) with boxerrorbars notitle
+""")
 gp = f"""
-set terminal pngcairo size 1000,440
+set terminal pngcairo size 1200,{420 * len(layouts)}
 set output '{out}/announces.png'
-set multiplot layout 1,2 title 'ringtrack-load: 1 thread, 100k torrents, Zipf 1.0, 10% scrapes, numwant 50'
-set style fill solid 0.6
+set multiplot layout {len(layouts)},2 title 'ringtrack-load: 1 thread, 100k torrents, Zipf 1.0, 10% scrapes, numwant 50; each server on its defaults'
+set style fill solid 0.5
 set boxwidth 0.6
 set yrange [0:*]
+set xrange [-0.5:{len(servers) - 0.5}]
 set xtics rotate by -20
-set ylabel 'median responses/s'
-plot '{out}/announces.dat' using 1:3:xtic(2) with boxes notitle
-set ylabel 'server CPU µs per response'
-plot '{out}/announces.dat' using 1:4:xtic(2) with boxes notitle
+set errorbars 1.5
+{''.join(plots)}
 unset multiplot
 """
 subprocess.run(["gnuplot"], input=gp.encode(), check=True)
