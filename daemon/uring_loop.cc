@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "core/batch_io.h"
 #include "daemon/pktinfo.h"
 
 namespace ringtrack {
@@ -20,14 +21,17 @@ constexpr long kWaitTimeoutNs = 200'000'000;  // bounds the time to see a stop
 constexpr unsigned kBusyBatch = 32;
 constexpr long kBusyWaitNs = 50'000;
 
+// Replies go out with one sendmmsg per this many (and at the end of every
+// batch of completions).
+constexpr int kSendBatch = 64;
+
 // user_data layout: [type:8][unused:24][socket:16][buffer id:16].
-enum class OpType : uint64_t { kRecv = 1, kSend = 2, kCancel = 3 };
+enum class OpType : uint64_t { kRecv = 1, kCancel = 3 };
 inline uint64_t EncodeUserData(OpType t, size_t socket, uint16_t bid) {
   return (static_cast<uint64_t>(t) << 56) | (uint64_t{socket} << 16) | bid;
 }
 inline OpType DecodeType(uint64_t ud) { return static_cast<OpType>(ud >> 56); }
 inline size_t DecodeSocket(uint64_t ud) { return (ud >> 16) & 0xffff; }
-inline uint16_t DecodeBid(uint64_t ud) { return ud & 0xffff; }
 
 absl::Status UringError(int neg_errno, const char* what) {
   return absl::ErrnoToStatus(-neg_errno, what);
@@ -50,19 +54,17 @@ struct Mapping {
 
 }  // namespace
 
-struct UringLoop::ReplySlot {
-  msghdr msg;
-  iovec iov;
-  alignas(cmsghdr) uint8_t control[kPktInfoSpace];  // the reply's source
-  uint8_t data[kMaxReplySize];
-};
-
 struct UringLoop::Socket {
+  int fd = -1;
   uint16_t bgid = 0;
   unsigned entries = 0;
   Mapping ring_mem;  // the io_uring_buf_ring shared with the kernel
   Mapping buffers;   // entries × kRecvBufferSize
-  std::unique_ptr<ReplySlot[]> replies;
+  // Replies waiting for the next sendmmsg; each names its destination by
+  // pointing into the receive buffer it answers, which is recycled only
+  // after the flush (the buffer ids in held).
+  SendBatch out{kSendBatch, kMaxReplySize, kPktInfoSpace};
+  std::vector<uint16_t> held;
   msghdr recv_msg{};  // the multishot template: name and control sizes
   int to_recycle = 0;
   bool needs_arm = false;
@@ -105,7 +107,7 @@ absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(
   if (absl::Status s = loop->SetUpRing(fds.size()); !s.ok()) return s;
   // Socket i is fds[i]: SQEs name it by its index in the registered files.
   for (size_t i = 0; i < fds.size(); ++i) {
-    if (absl::Status s = loop->AddSocket(); !s.ok()) return s;
+    if (absl::Status s = loop->AddSocket(fds[i]); !s.ok()) return s;
   }
   // Registered files spare the kernel an fd lookup and reference count per
   // operation; SQEs then name socket i by its index.
@@ -116,10 +118,9 @@ absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(
 }
 
 absl::Status UringLoop::SetUpRing(size_t sockets) {
-  // A receive completion per buffer and a send completion per reply slot
-  // (one per buffer) can be outstanding on each socket at once.
+  // A receive completion per buffer can be outstanding on each socket.
   const size_t need =
-      2 * size_t{options_.buffers_per_socket} * sockets + options_.sq_entries;
+      size_t{options_.buffers_per_socket} * sockets + options_.sq_entries;
   while (options_.cq_entries < need) options_.cq_entries *= 2;
   io_uring_params p{};
   p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
@@ -137,8 +138,10 @@ absl::Status UringLoop::SetUpRing(size_t sockets) {
   return absl::OkStatus();
 }
 
-absl::Status UringLoop::AddSocket() {
+absl::Status UringLoop::AddSocket(int fd) {
   auto s = std::make_unique<Socket>();
+  s->fd = fd;
+  s->held.reserve(kSendBatch);
   s->bgid = static_cast<uint16_t>(sockets_.size());
   s->entries = options_.buffers_per_socket;
   if (!s->ring_mem.Map(s->entries * sizeof(io_uring_buf)) ||
@@ -147,8 +150,6 @@ absl::Status UringLoop::AddSocket() {
   }
   // Touch every buffer now so the resident size does not grow under load.
   std::memset(s->buffers.addr, 0, s->buffers.bytes);
-  s->replies.reset(new ReplySlot[s->entries]);
-  std::memset(s->replies.get(), 0, sizeof(ReplySlot) * s->entries);
 
   io_uring_buf_reg reg{};
   reg.ring_addr = reinterpret_cast<uint64_t>(s->ring_mem.addr);
@@ -271,35 +272,31 @@ void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
   auto* name = static_cast<sockaddr*>(io_uring_recvmsg_name(o));
   const socklen_t name_len =
       std::min<socklen_t>(o->namelen, s.recv_msg.msg_namelen);
-  ReplySlot& slot = s.replies[bid];
-  const size_t n = core_->Handle({payload, len}, name, name_len, slot.data);
+  const std::span<uint8_t> reply = s.out.buffer();
+  const size_t n = core_->Handle({payload, len}, name, name_len, reply);
   if (n == 0) {
     RecycleBuffer(s, bid);
     return;
   }
-  slot.iov = {slot.data, n};
-  slot.msg = {};
-  slot.msg.msg_name = name;
-  slot.msg.msg_namelen = name_len;
-  slot.msg.msg_iov = &slot.iov;
-  slot.msg.msg_iovlen = 1;
+  size_t control_len = 0;
   for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(o, &s.recv_msg);
        c != nullptr; c = io_uring_recvmsg_cmsg_nexthdr(o, &s.recv_msg, c)) {
-    if (const size_t n = ReplyControlFrom(c, slot.control); n > 0) {
-      slot.msg.msg_control = slot.control;
-      slot.msg.msg_controllen = n;
-      break;
-    }
+    control_len = ReplyControlFrom(c, s.out.control());
+    if (control_len > 0) break;
   }
-  io_uring_sqe* sqe = GetSqe();
-  if (sqe == nullptr) {
-    core_->io.send_errors.Add();
-    RecycleBuffer(s, bid);
-    return;
-  }
-  io_uring_prep_sendmsg(sqe, static_cast<int>(i), &slot.msg, 0);
-  sqe->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kSend, i, bid));
+  s.out.Push(reply.first(n), name, name_len, control_len);
+  s.held.push_back(bid);
+  if (s.out.full()) FlushReplies(s);
+}
+
+void UringLoop::FlushReplies(Socket& s) {
+  const int m = s.out.size();
+  if (m == 0) return;
+  const SendBatch::Outcome o = s.out.Flush(s.fd, MSG_DONTWAIT);
+  core_->io.sent.Add(o.sent);
+  core_->io.send_errors.Add(o.failed + (m - o.first_unsent));
+  for (uint16_t bid : s.held) RecycleBuffer(s, bid);
+  s.held.clear();
 }
 
 void UringLoop::ProcessCqe(const io_uring_cqe* cqe) {
@@ -311,14 +308,6 @@ void UringLoop::ProcessCqe(const io_uring_cqe* cqe) {
       ProcessRecv(i, cqe);
       break;
     case OpType::kCancel:
-      break;
-    case OpType::kSend:
-      if (cqe->res < 0) {
-        core_->io.send_errors.Add();
-      } else {
-        core_->io.sent.Add();
-      }
-      RecycleBuffer(*sockets_[i], DecodeBid(ud));
       break;
   }
 }
@@ -347,6 +336,7 @@ void UringLoop::Run() {
     last_batch = count;
     CountOverflow();
     for (auto& s : sockets_) {
+      FlushReplies(*s);
       if (s->to_recycle > 0) {
         io_uring_buf_ring_advance(s->br(), s->to_recycle);
         s->to_recycle = 0;

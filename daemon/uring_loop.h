@@ -1,16 +1,18 @@
 // The io_uring loop: one ring per worker, one multishot recvmsg per socket
-// on a provided buffer ring, replies as sendmsg SQEs submitted once per
-// batch of completions. Shaped after liburing's examples/io_uring-udp.c:
-// all state lives in UringLoop, set up by Create() and torn down by the
-// destructor; user_data is encoded and decoded in one place.
+// on a provided buffer ring; the replies to one batch of completions leave
+// with one sendmmsg per socket (core/batch_io.h), so a datagram costs one
+// receive completion and a share of one syscall, and no send SQE or CQE.
+// Shaped after liburing's examples/io_uring-udp.c: all state lives in
+// UringLoop, set up by Create() and torn down by the destructor; user_data
+// is encoded and decoded in one place.
 //
-// A reply is written into a reply slot paired with the receive buffer it
-// answers, and its msg_name points at the source address the kernel wrote
-// into that buffer; the buffer returns to the ring when the send completes.
-// On wildcard sockets the receive also carries the datagram's destination,
-// which the reply's control message sends from (daemon/pktinfo.h). When
-// the SQ is full even after one submit, a reply is dropped and counted and
-// a re-arm waits for the next turn: the loop never spins on the kernel.
+// A reply's msg_name points at the source address the kernel wrote into
+// the receive buffer it answers; that buffer returns to the ring once the
+// batch has been sent (sendmmsg copies). On wildcard sockets the receive
+// also carries the datagram's destination, which the reply's control
+// message sends from (daemon/pktinfo.h). A full socket buffer drops the
+// rest of a batch (counted); a re-arm that finds the SQ full waits for the
+// next turn: the loop never spins on the kernel.
 #ifndef RINGTRACK_DAEMON_URING_LOOP_H_
 #define RINGTRACK_DAEMON_URING_LOOP_H_
 
@@ -27,8 +29,7 @@ namespace ringtrack {
 struct UringOptions {
   unsigned sq_entries = 256;
   // At least this many; Create() raises it to hold a completion for every
-  // receive buffer and every in-flight send of every socket, so the CQ can
-  // never overflow (and a lost send completion would leak its buffer).
+  // receive buffer of every socket, so the CQ can never overflow.
   unsigned cq_entries = 1024;
   unsigned buffers_per_socket = 256;  // power of two, ≤ 32768
 };
@@ -53,12 +54,13 @@ class UringLoop {
 
  private:
   struct Socket;
-  struct ReplySlot;
   UringLoop(const UringOptions& options, WorkerCore* core);
 
   absl::Status SetUpRing(size_t sockets);
-  // Sets up the buffer ring and reply slots of the next socket.
-  absl::Status AddSocket();
+  // Sets up the buffer ring and reply batch of the next socket, `fd`.
+  absl::Status AddSocket(int fd);
+  // Sends the replies batched for `s` and recycles their buffers.
+  void FlushReplies(Socket& s);
   // An SQE, submitting once if the SQ is full; nullptr if it stays full.
   io_uring_sqe* GetSqe();
   void CountOverflow();
