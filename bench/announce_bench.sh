@@ -2,6 +2,8 @@
 # The announces-per-second benchmark, one command:
 #   bash bench/announce_bench.sh            # ROUNDS=5 DURATION=8 by default
 #   LAYOUTS=unpinned bash bench/announce_bench.sh   # one layout only
+#   REPORT_ONLY=1 bash bench/announce_bench.sh      # table and plot again
+#                                                   # from announces.csv
 # Every server runs on its default configuration; the rows:
 #   ringtrackd            defaults (io_uring, one worker per CPU: 2 here)
 #   ringtrackd-1w         --workers 1 (io_uring): the same size as the
@@ -34,9 +36,11 @@ PORT="${PORT:-17969}"
 LAYOUTS="${LAYOUTS:-pinned unpinned}"
 SERVERS="${SERVERS:-ringtrackd ringtrackd-1w ringtrackd-1w-mmsg opentracker stateless}"
 
-source bench/common.sh
-bench_build
 out=bench/results
+csv="$out/announces.csv"
+source bench/common.sh
+if [[ -z "${REPORT_ONLY:-}" ]]; then
+bench_build
 mkdir -p "$out"
 bench_workdir
 bench_opentracker_whitelist 100000
@@ -70,7 +74,6 @@ start_server() {  # name layout → sets SERVER_PID
 }
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }  # user system
 
-csv="$out/announces.csv"
 echo "round,layout,server,responses_per_s,cpu_us_per_response,user_us_per_response,sys_us_per_response,p50_us,p99_us" >"$csv"
 hz="$(getconf CLK_TCK)"
 for round in $(seq "$ROUNDS"); do
@@ -98,6 +101,7 @@ PY
     done
   done
 done
+fi
 
 /usr/bin/python3 - "$csv" "$out" <<'PY'
 import csv, statistics, subprocess, sys
@@ -139,14 +143,14 @@ for li, layout in enumerate(layouts):
     plots.append(f"""
 set title '{layout}'
 set ylabel 'responses/s (median, min–max)'
-plot '{out}/announces_{layout}.dat' using 1:3:4:5:xtic(2) with boxerrorbars notitle
+plot '{out}/announces_{layout}.dat' using 1:3:4:5:(0.6):xtic(2) with boxerrorbars notitle
 set ylabel 'server CPU µs per response (median, min–max)'
-plot '{out}/announces_{layout}.dat' using 1:6:7:8:xtic(2) with boxerrorbars notitle
+plot '{out}/announces_{layout}.dat' using 1:6:7:8:(0.6):xtic(2) with boxerrorbars notitle
 """)
 gp = f"""
 set terminal pngcairo size 1200,{420 * len(layouts)}
 set output '{out}/announces.png'
-set multiplot layout {len(layouts)},2 title 'ringtrack-load: 1 thread, 100k torrents, Zipf 1.0, 10% scrapes, numwant 50; each server on its defaults'
+set multiplot layout {len(layouts)},2 title 'ringtrack-load: 1 thread, 1M peers, 100k torrents, Zipf 1.0, 10% scrapes, numwant 50, 65000 sources; each server on its defaults'
 set style fill solid 0.5
 set boxwidth 0.6
 set yrange [0:*]
