@@ -208,6 +208,8 @@ ServerConfig ConfigFromFlags() {
     c.io = IoMode::kUring;
   } else if (io == "mmsg") {
     c.io = IoMode::kMmsg;
+  } else if (io == "xdp") {
+    c.io = IoMode::kXsk;  // experiment: AF_XDP on the one --xdp interface
   } else {
     BadFlag("--io must be uring, mmsg or auto, not '" + io + "'");
   }
