@@ -465,6 +465,7 @@ std::vector<MetricSample> Server::Samples() const {
   uint64_t invalid[static_cast<size_t>(protocol::ParseError::kCount)] = {};
   uint64_t rx = 0, tx = 0, trunc = 0, nobufs = 0, rx_err = 0, tx_err = 0,
            bytes_in = 0, bytes_out = 0, sq_full = 0, overflows = 0,
+           xsk_frames = 0,
            not_allowed = 0;
   for (const auto& c : cores_) {
     not_allowed += c->stats.not_allowed.value();
@@ -486,6 +487,7 @@ std::vector<MetricSample> Server::Samples() const {
     tx_err += c->io.send_errors.value();
     sq_full += c->io.sq_full.value();
     overflows += c->io.cq_overflows.value();
+    xsk_frames += c->io.xsk_frames.value();
   }
   const SwarmTableStats t = table_.stats();
   auto outcome = [&](Outcome o) { return outcomes[static_cast<size_t>(o)]; };
@@ -566,6 +568,10 @@ std::vector<MetricSample> Server::Samples() const {
       sq_full);
   add("cq_overflows", "ringtrack_io_events_total", "event=\"cq_overflow\"", kC,
       kIo, overflows);
+  if (xsk_) {
+    add("xsk_frames", "ringtrack_xsk_frames_total", "", kC,
+        "Frames served from the AF_XDP socket (--io xdp).", xsk_frames);
+  }
   add("bytes_in", "ringtrack_received_bytes_total", "", kC,
       "UDP payload bytes received.", bytes_in);
   add("bytes_out", "ringtrack_sent_bytes_total", "", kC,

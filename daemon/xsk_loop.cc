@@ -12,7 +12,9 @@
 #include <xdp/xsk.h>
 
 #include <array>
+#include <algorithm>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -126,6 +128,110 @@ absl::StatusOr<std::unique_ptr<XskLoop>> XskLoop::Create(
   return loop;
 }
 
+namespace {
+
+// Turns the request frame `f` (`len` bytes: Ethernet, at most one VLAN
+// tag, IPv4 without options or IPv6, UDP) into its reply in place: MACs,
+// addresses and ports swapped, lengths, TTL and checksums rewritten, the
+// payload replaced by `reply` (`n` bytes). Returns the reply frame's
+// length. REQUIRES: ParseFrame() accepted it with these offsets.
+size_t BuildReply(uint8_t* f, size_t l3, bool v6, const uint8_t* reply,
+                  size_t n) {
+  uint8_t mac[6];
+  std::memcpy(mac, f, 6);
+  std::memcpy(f, f + 6, 6);
+  std::memcpy(f + 6, mac, 6);
+  uint8_t* ip = f + l3;
+  uint8_t* udp;
+  if (!v6) {
+    uint8_t a[4];
+    std::memcpy(a, ip + 12, 4);
+    std::memcpy(ip + 12, ip + 16, 4);
+    std::memcpy(ip + 16, a, 4);
+    Put16(ip + 2, static_cast<uint16_t>(kIp4 + kUdp + n));
+    Put16(ip + 4, 0);       // id (DF set: never fragmented)
+    Put16(ip + 6, 0x4000);
+    ip[8] = 64;             // TTL
+    Put16(ip + 10, 0);
+    Put16(ip + 10, Fold(Sum16(ip, kIp4)));
+    udp = ip + kIp4;
+  } else {
+    uint8_t a[16];
+    std::memcpy(a, ip + 8, 16);
+    std::memcpy(ip + 8, ip + 24, 16);
+    std::memcpy(ip + 24, a, 16);
+    Put16(ip + 4, static_cast<uint16_t>(kUdp + n));
+    ip[7] = 64;  // hop limit
+    udp = ip + kIp6;
+  }
+  uint8_t port[2];
+  std::memcpy(port, udp, 2);
+  std::memcpy(udp, udp + 2, 2);
+  std::memcpy(udp + 2, port, 2);
+  Put16(udp + 4, static_cast<uint16_t>(kUdp + n));
+  Put16(udp + 6, 0);  // optional over IPv4
+  std::memcpy(udp + kUdp, reply, n);
+  if (v6) {  // mandatory over IPv6: pseudo-header, header and payload
+    uint32_t sum = Sum16(ip + 8, 32);
+    sum += static_cast<uint32_t>(kUdp + n) + IPPROTO_UDP;
+    sum = Sum16(udp, kUdp + n, sum);
+    const uint16_t c = Fold(sum);
+    Put16(udp + 6, c == 0 ? 0xffff : c);
+  }
+  return static_cast<size_t>(udp + kUdp + n - f);
+}
+
+struct Parsed {
+  size_t l3 = 0;
+  bool v6 = false;
+  sockaddr_storage from{};
+  socklen_t from_len = 0;
+  std::span<const uint8_t> payload;
+};
+
+// Finds the UDP payload and source of a frame the XDP program redirected
+// (it checked the same layout); false for anything else.
+bool ParseFrame(const uint8_t* f, size_t len, Parsed* p) {
+  if (len < kEth) return false;
+  size_t l3 = kEth;
+  uint16_t proto = Get16(f + 12);
+  if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
+    if (len < kEth + 4) return false;
+    proto = Get16(f + 16);
+    l3 += 4;
+  }
+  const uint8_t* udp;
+  if (proto == ETH_P_IP) {
+    if (len < l3 + kIp4 + kUdp || f[l3] != 0x45) return false;
+    auto* sin = reinterpret_cast<sockaddr_in*>(&p->from);
+    sin->sin_family = AF_INET;
+    std::memcpy(&sin->sin_addr, f + l3 + 12, 4);
+    p->from_len = sizeof(sockaddr_in);
+    udp = f + l3 + kIp4;
+    std::memcpy(&sin->sin_port, udp, 2);
+    p->v6 = false;
+  } else if (proto == ETH_P_IPV6) {
+    if (len < l3 + kIp6 + kUdp || f[l3 + 6] != IPPROTO_UDP) return false;
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&p->from);
+    sin6->sin6_family = AF_INET6;
+    std::memcpy(&sin6->sin6_addr, f + l3 + 8, 16);
+    p->from_len = sizeof(sockaddr_in6);
+    udp = f + l3 + kIp6;
+    std::memcpy(&sin6->sin6_port, udp, 2);
+    p->v6 = true;
+  } else {
+    return false;
+  }
+  const size_t ulen = Get16(udp + 4);
+  const size_t room = len - static_cast<size_t>(udp - f);
+  if (ulen < kUdp || ulen > room) return false;
+  p->l3 = l3;
+  p->payload = {udp + kUdp, ulen - kUdp};
+  return true;
+}
+
+}  // namespace
+
 void XskLoop::Run() {
   State& st = *st_;
   while (!core_->stopping()) {
@@ -134,6 +240,7 @@ void XskLoop::Run() {
     uint32_t rx_idx = 0;
     const uint32_t n = xsk_ring_cons__peek(&st.rx, kBatch, &rx_idx);
     if (n == 0) {
+      // Idle: sleep until a frame arrives (bounded, to notice a stop).
       pollfd p{st.fd, POLLIN, 0};
       poll(&p, 1, 100);
       continue;
@@ -143,103 +250,36 @@ void XskLoop::Run() {
       const xdp_desc* d = xsk_ring_cons__rx_desc(&st.rx, rx_idx + k);
       const uint64_t addr = xsk_umem__extract_addr(d->addr);
       uint8_t* f = st.frame(addr);
-      const uint32_t len = d->len;
-      core_->io.received.Add();
-      size_t l3 = kEth;
-      bool v6;
-      sockaddr_storage from{};
-      socklen_t from_len;
-      const uint16_t proto = len >= kEth ? Get16(f + 12) : 0;
-      const uint8_t* payload;
-      size_t plen;
-      if (proto == ETH_P_IP && len >= kEth + kIp4 + kUdp && (f[l3] & 0x0f) == 5) {
-        v6 = false;
-        auto* sin = reinterpret_cast<sockaddr_in*>(&from);
-        sin->sin_family = AF_INET;
-        std::memcpy(&sin->sin_addr, f + l3 + 12, 4);
-        std::memcpy(&sin->sin_port, f + l3 + kIp4, 2);
-        from_len = sizeof(sockaddr_in);
-        payload = f + l3 + kIp4 + kUdp;
-        plen = std::min<size_t>(Get16(f + l3 + kIp4 + 4) - kUdp,
-                                len - (l3 + kIp4 + kUdp));
-      } else if (proto == ETH_P_IPV6 && len >= kEth + kIp6 + kUdp && f[l3 + 6] == IPPROTO_UDP) {
-        v6 = true;
-        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&from);
-        sin6->sin6_family = AF_INET6;
-        std::memcpy(&sin6->sin6_addr, f + l3 + 8, 16);
-        std::memcpy(&sin6->sin6_port, f + l3 + kIp6, 2);
-        from_len = sizeof(sockaddr_in6);
-        payload = f + l3 + kIp6 + kUdp;
-        plen = std::min<size_t>(Get16(f + l3 + kIp6 + 4) - kUdp,
-                                len - (l3 + kIp6 + kUdp));
-      } else {
+      core_->io.xsk_frames.Add();
+      Parsed p;
+      if (!ParseFrame(f, d->len, &p)) {
+        core_->io.truncated.Add();
         st.spare.push_back(addr);
         continue;
       }
-      const size_t rn = core_->Handle({payload, plen},
-                                      reinterpret_cast<const sockaddr*>(&from),
-                                      from_len, st.reply);
+      const size_t rn =
+          core_->Handle(p.payload, reinterpret_cast<const sockaddr*>(&p.from),
+                        p.from_len, st.reply);
+      if (rn == 0) {
+        st.spare.push_back(addr);
+        continue;
+      }
       uint32_t tx_idx = 0;
-      if (rn == 0 || xsk_ring_prod__reserve(&st.tx, 1, &tx_idx) != 1) {
-        if (rn != 0) core_->io.send_errors.Add();
+      if (xsk_ring_prod__reserve(&st.tx, 1, &tx_idx) != 1) {
+        core_->io.send_errors.Add();  // TX ring full: the reply is dropped
         st.spare.push_back(addr);
         continue;
-      }
-      // The same frame becomes the reply.
-      uint8_t mac[6];
-      std::memcpy(mac, f, 6);
-      std::memcpy(f, f + 6, 6);
-      std::memcpy(f + 6, mac, 6);
-      uint8_t* ip = f + l3;
-      uint8_t* udp;
-      size_t frame_len;
-      if (!v6) {
-        uint8_t a[4];
-        std::memcpy(a, ip + 12, 4);
-        std::memcpy(ip + 12, ip + 16, 4);
-        std::memcpy(ip + 16, a, 4);
-        Put16(ip + 2, static_cast<uint16_t>(kIp4 + kUdp + rn));
-        Put16(ip + 4, 0);       // id
-        Put16(ip + 6, 0x4000);  // DF
-        ip[8] = 64;
-        Put16(ip + 10, 0);
-        Put16(ip + 10, Fold(Sum16(ip, kIp4)));
-        udp = ip + kIp4;
-        frame_len = kEth + kIp4 + kUdp + rn;
-      } else {
-        uint8_t a[16];
-        std::memcpy(a, ip + 8, 16);
-        std::memcpy(ip + 8, ip + 24, 16);
-        std::memcpy(ip + 24, a, 16);
-        Put16(ip + 4, static_cast<uint16_t>(kUdp + rn));
-        ip[7] = 64;
-        udp = ip + kIp6;
-        frame_len = kEth + kIp6 + kUdp + rn;
-      }
-      uint8_t port[2];
-      std::memcpy(port, udp, 2);
-      std::memcpy(udp, udp + 2, 2);
-      std::memcpy(udp + 2, port, 2);
-      Put16(udp + 4, static_cast<uint16_t>(kUdp + rn));
-      Put16(udp + 6, 0);
-      std::memcpy(udp + kUdp, st.reply.data(), rn);
-      if (v6) {  // the UDP checksum is mandatory over IPv6
-        uint32_t sum = Sum16(ip + 8, 32);
-        sum += kUdp + rn;
-        sum += IPPROTO_UDP;
-        sum = Sum16(udp, kUdp + rn, sum);
-        uint16_t c = Fold(sum);
-        Put16(udp + 6, c == 0 ? 0xffff : c);
       }
       xdp_desc* t = xsk_ring_prod__tx_desc(&st.tx, tx_idx);
       t->addr = addr;
-      t->len = static_cast<uint32_t>(frame_len);
+      t->len = static_cast<uint32_t>(
+          BuildReply(f, p.l3, p.v6, st.reply.data(), rn));
       xsk_ring_prod__submit(&st.tx, 1);
       ++sent;
     }
     xsk_ring_cons__release(&st.rx, n);
     if (sent > 0) {
-      // Copy mode transmits only when asked.
+      // Copy mode transmits only when asked to.
       if (sendto(st.fd, nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 &&
           errno != EAGAIN && errno != EBUSY && errno != ENOBUFS) {
         core_->io.send_errors.Add(sent);
