@@ -49,6 +49,9 @@
 
 /* Read-only configuration, set by the loader before load. */
 const volatile __u32 rt_connect_in_kernel = 1;
+/* AF_XDP (--io xdp): what would go up to the UDP socket goes to the XSK
+ * socket bound to the receiving queue instead (if there is one). */
+const volatile __u32 rt_xsk_redirect = 0;
 
 /* The rate limit, changed live by the daemon (a reload) with one aligned
  * 64-bit store, so rate and burst are always read as a pair: packets per
@@ -111,6 +114,26 @@ struct {
   __type(key, __u32);
   __array(values, struct rt_access_inner);
 } rt_access SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_XSKMAP);
+  __uint(max_entries, 64);
+  __type(key, __u32);
+  __type(value, __u32);
+} rt_xsks SEC(".maps");
+
+/* Hands a datagram we serve to userspace: through the XSK socket of its
+ * queue with --io xdp (up the stack to the UDP socket when that queue has
+ * none), else up the stack. IPv4 from 127.0.0.0/8 always goes up the
+ * stack: the kernel drops IPv4 loopback frames an AF_XDP socket transmits
+ * on lo, so only the socket can answer them. */
+static __always_inline int to_userspace(struct xdp_md *ctx, const __u8 *src,
+                                        int v6) {
+  if (rt_xsk_redirect && (v6 || src[12] != 127)) {
+    return bpf_redirect_map(&rt_xsks, ctx->rx_queue_index, XDP_PASS);
+  }
+  return XDP_PASS;
+}
 
 struct vlan_tag {
   __be16 tci;
@@ -285,7 +308,7 @@ static __always_inline int reply_connect(struct xdp_md *ctx, __u32 l3_off,
     const long rc =
         bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
     if (rc != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != ctx->ingress_ifindex) {
-      return count(RT_XDP_PASS_NO_ROUTE, XDP_PASS);
+      return count(RT_XDP_PASS_NO_ROUTE, to_userspace(ctx, ip16, v6));
     }
   }
   const __u32 l4_off = l3_off + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
@@ -461,7 +484,9 @@ int rt_xdp(struct xdp_md *ctx) {
       return count(RT_XDP_DROP_BAD_MAGIC, XDP_DROP);
     }
     if (!rate_ok(&rate_key)) return count(RT_XDP_DROP_RATE_LIMIT, XDP_DROP);
-    if (!rt_connect_in_kernel) return count(RT_XDP_PASS_CONNECT, XDP_PASS);
+    if (!rt_connect_in_kernel) {
+      return count(RT_XDP_PASS_CONNECT, to_userspace(ctx, src, v6));
+    }
     /* Our own address (a bogus source too) is only reachable through the
      * kernel: the FIB lookup refuses it as a local destination. */
     if (bogus_source(src, v6)) return count(RT_XDP_PASS_NO_ROUTE, XDP_PASS);
@@ -489,7 +514,7 @@ int rt_xdp(struct xdp_md *ctx) {
   if (!access_ok(p, len, action, end)) {
     return count(RT_XDP_DROP_NOT_ALLOWED, XDP_DROP);
   }
-  return count(RT_XDP_PASS, XDP_PASS);
+  return count(RT_XDP_PASS, to_userspace(ctx, src, v6));
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

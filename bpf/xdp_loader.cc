@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(
   p->skel_ = tracker::open();
   if (p->skel_ == nullptr) return BpfError(errno, "opening the XDP program");
   p->skel_->rodata->rt_connect_in_kernel = options.connect_in_kernel ? 1 : 0;
+  p->skel_->rodata->rt_xsk_redirect = options.xsk_redirect ? 1 : 0;
   if (int err = tracker::load(p->skel_); err != 0) {
     return BpfError(err,
                     "loading the XDP program (needs CAP_BPF and "
@@ -97,6 +98,8 @@ absl::StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(
   }
   return p;
 }
+
+int XdpProgram::xsks_map_fd() const { return bpf_map__fd(skel_->maps.rt_xsks); }
 
 absl::Status XdpProgram::SetRateLimit(uint32_t pps, uint32_t burst) {
   if (absl::Status s = CheckRate(pps, burst); !s.ok()) return s;

@@ -49,6 +49,8 @@ struct XdpOptions {
   // (16 bytes per entry of capacity, rounded up to a power of two, in
   // each of two maps) is reserved up front.
   uint32_t access_capacity = 0;
+  // AF_XDP experiment: redirect served datagrams to XSK sockets.
+  bool xsk_redirect = false;
 };
 
 // A destination the program serves: an address (IPv4 as ::ffff:a.b.c.d,
@@ -103,6 +105,9 @@ class XdpProgram {
   // fails with kResourceExhausted, and the program then enforces no list
   // (userspace still does).
   absl::Status SetAccessList(const AccessList* list);
+  // The XSKMAP (queue → AF_XDP socket) for --io xdp.
+  int xsks_map_fd() const;
+
   // Info hashes in the mirror in force (0: none).
   size_t access_list_size() const { return access_size_; }
 

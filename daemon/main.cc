@@ -33,8 +33,10 @@ ABSL_FLAG(int, workers, 0,
           "Worker threads, each with its own socket per address and its own "
           "ring; 0 = one per CPU core.");
 ABSL_FLAG(std::string, io, "auto",
-          "I/O path: uring, mmsg (recvmmsg/sendmmsg), or auto (uring where "
-          "the kernel allows it).");
+          "I/O path: uring, mmsg (recvmmsg/sendmmsg), auto (uring where "
+          "the kernel allows it), or xdp: an AF_XDP socket on queue 0 of "
+          "the one --xdp interface serves what the XDP program redirects "
+          "(other queues and anything passed up go to the socket workers).");
 ABSL_FLAG(int, interval, 1800, "Announce interval told to clients, seconds.");
 ABSL_FLAG(int, peer_timeout, 0,
           "Seconds after which a silent peer is dropped; 0 = 2 × --interval. "
@@ -208,8 +210,10 @@ ServerConfig ConfigFromFlags() {
     c.io = IoMode::kUring;
   } else if (io == "mmsg") {
     c.io = IoMode::kMmsg;
+  } else if (io == "xdp") {
+    c.io = IoMode::kXsk;  // experiment: AF_XDP on the one --xdp interface
   } else {
-    BadFlag("--io must be uring, mmsg or auto, not '" + io + "'");
+    BadFlag("--io must be uring, mmsg, xdp or auto, not '" + io + "'");
   }
 
   const int interval = absl::GetFlag(FLAGS_interval);
@@ -328,6 +332,9 @@ ServerConfig ConfigFromFlags() {
     c.metrics_port = port;
   }
   c.xdp_interfaces = absl::GetFlag(FLAGS_xdp);
+  if (c.io == IoMode::kXsk && c.xdp_interfaces.size() != 1) {
+    BadFlag("--io xdp needs exactly one --xdp interface (its queue 0 is served)");
+  }
   const std::string mode = absl::GetFlag(FLAGS_xdp_mode);
   if (mode == "auto") {
     c.xdp_mode = ringtrack::XdpMode::kAuto;
@@ -496,7 +503,11 @@ int main(int argc, char** argv) {
       "ringtrackd %s io=%s workers=%d listen=%s interval=%ds "
       "peer_timeout=%ds max_memory=%dB xdp=%s user=%s metrics=%s",
       RINGTRACK_VERSION,
-      (*server)->io_path() == ringtrack::IoPath::kUring ? "uring" : "mmsg",
+      absl::StrCat(config.io == IoMode::kXsk
+                       ? absl::StrCat("xdp(", config.xdp_interfaces[0], " queue 0)+")
+                       : "",
+                   (*server)->io_path() == ringtrack::IoPath::kUring ? "uring"
+                                                                     : "mmsg"),
       config.workers, absl::StrJoin(addrs, ","), config.tracker.interval_s,
       config.peer_timeout_s, config.max_memory, (*server)->xdp_summary(),
       user.empty() ? "(unchanged)" : user,

@@ -13,6 +13,7 @@
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/state_file.h"
+#include "daemon/xsk_loop.h"
 #include "daemon/system_memory.h"
 
 namespace ringtrack {
@@ -169,6 +170,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     if (!m.ok()) return m.status();
     s->metrics_ = std::move(*m);
   }
+  if (config.io == IoMode::kXsk && config.xdp_interfaces.size() != 1) {
+    return absl::InvalidArgumentError("--io xdp needs exactly one --xdp interface");
+  }
   if (!config.xdp_interfaces.empty()) {
     if (absl::Status x = s->SetUpXdp(); !x.ok()) {
       if (!config.xdp_optional) return x;
@@ -177,6 +181,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
       s->xdp_summary_ = "off";
     }
   }
+  if (config.io == IoMode::kXsk) {
+    if (!s->xdp_) return absl::FailedPreconditionError("--io xdp needs XDP");
+    s->cores_.push_back(std::make_unique<WorkerCore>(
+        WorkerShared{&s->tracker_, &s->clock_, &s->stop_}, RandomMasterKey().k0));
+    absl::StatusOr<std::unique_ptr<XskLoop>> x = XskLoop::Create(
+        config.xdp_interfaces[0], 0, s->xdp_->xsks_map_fd(), s->cores_[0].get());
+    if (!x.ok()) return x.status();
+    s->xsk_ = std::move(*x);
+  }
   return s;
 }
 
@@ -184,6 +197,7 @@ absl::Status Server::SetUpXdp() {
   XdpOptions options;
   options.connect_in_kernel = config_.xdp_connect;
   options.rate_limit_pps = config_.xdp_rate_limit_pps;
+  options.xsk_redirect = config_.io == IoMode::kXsk;
   // Room for the list in force and then some, so reloads that grow it
   // stay mirrored (a list past this is enforced in userspace only).
   const AccessList* list = tracker_.access_list();
@@ -355,10 +369,12 @@ void Server::RunStateSaver() {
 
 void Server::Start() {
   started_ = true;
+  if (xsk_) threads_.emplace_back([this] { xsk_->Run(); });
   if (!config_.state_file.empty() &&
       config_.state_interval > absl::ZeroDuration()) {
     threads_.emplace_back([this] { RunStateSaver(); });
   }
+  const size_t socket_cores_from = cores_.size();
   for (int w = 0; w < config_.workers; ++w) {
     cores_.push_back(std::make_unique<WorkerCore>(
         WorkerShared{&tracker_, &clock_, &stop_}, RandomMasterKey().k0));
@@ -366,7 +382,9 @@ void Server::Start() {
   threads_.emplace_back([this] { RunHousekeeping(); });
   if (metrics_) metrics_->Start();
   for (int w = 0; w < config_.workers; ++w) {
-    threads_.emplace_back([this, w] { RunWorker(static_cast<size_t>(w)); });
+    threads_.emplace_back([this, w, socket_cores_from] {
+      RunWorker(static_cast<size_t>(w), cores_[socket_cores_from + w].get());
+    });
   }
 }
 
@@ -384,10 +402,9 @@ void Server::Stop() {
   }
 }
 
-void Server::RunWorker(size_t index) {
+void Server::RunWorker(size_t index, WorkerCore* core) {
   std::vector<int> fds;
   for (const UniqueFd& fd : sockets_[index]) fds.push_back(fd.get());
-  WorkerCore* core = cores_[index].get();
   if (io_path_ == IoPath::kUring) {
     absl::StatusOr<std::unique_ptr<UringLoop>> loop =
         UringLoop::Create(fds, config_.uring, core);
@@ -448,6 +465,7 @@ std::vector<MetricSample> Server::Samples() const {
   uint64_t invalid[static_cast<size_t>(protocol::ParseError::kCount)] = {};
   uint64_t rx = 0, tx = 0, trunc = 0, nobufs = 0, rx_err = 0, tx_err = 0,
            bytes_in = 0, bytes_out = 0, sq_full = 0, overflows = 0,
+           xsk_frames = 0,
            not_allowed = 0;
   for (const auto& c : cores_) {
     not_allowed += c->stats.not_allowed.value();
@@ -469,6 +487,7 @@ std::vector<MetricSample> Server::Samples() const {
     tx_err += c->io.send_errors.value();
     sq_full += c->io.sq_full.value();
     overflows += c->io.cq_overflows.value();
+    xsk_frames += c->io.xsk_frames.value();
   }
   const SwarmTableStats t = table_.stats();
   auto outcome = [&](Outcome o) { return outcomes[static_cast<size_t>(o)]; };
@@ -549,6 +568,10 @@ std::vector<MetricSample> Server::Samples() const {
       sq_full);
   add("cq_overflows", "ringtrack_io_events_total", "event=\"cq_overflow\"", kC,
       kIo, overflows);
+  if (xsk_) {
+    add("xsk_frames", "ringtrack_xsk_frames_total", "", kC,
+        "Frames served from the AF_XDP socket (--io xdp).", xsk_frames);
+  }
   add("bytes_in", "ringtrack_received_bytes_total", "", kC,
       "UDP payload bytes received.", bytes_in);
   add("bytes_out", "ringtrack_sent_bytes_total", "", kC,

@@ -30,7 +30,7 @@
 
 namespace ringtrack {
 
-enum class IoMode { kAuto, kUring, kMmsg };
+enum class IoMode { kAuto, kUring, kMmsg, kXsk };
 
 struct ServerConfig {
   std::vector<ListenAddress> listen;
@@ -117,7 +117,7 @@ class Server {
  private:
   explicit Server(const ServerConfig& config, MasterKey key);
   absl::Status SetUpXdp();
-  void RunWorker(size_t index);
+  void RunWorker(size_t index, WorkerCore* core);
   void RunHousekeeping();
   void RunStateSaver();
   // Copies the access list in force into the XDP program (with --xdp).
@@ -141,6 +141,8 @@ class Server {
   std::vector<std::unique_ptr<WorkerCore>> cores_;
   std::vector<std::thread> threads_;
   std::unique_ptr<XdpProgram> xdp_;  // detaches in its destructor
+  // --io xdp (experiment): worker 0's AF_XDP loop, made before the drop.
+  std::unique_ptr<class XskLoop> xsk_;
   std::unique_ptr<MetricsServer> metrics_;
   // The access list in force; changed only by ApplyLive() (main thread).
   std::string access_path_;

@@ -28,6 +28,7 @@ struct IoCounters {
   Counter send_errors;
   Counter sq_full;       // io_uring: no SQE even after a submit (dropped)
   Counter cq_overflows;  // io_uring: completions the kernel could not post
+  Counter xsk_frames;    // --io xdp: frames taken from the AF_XDP RX ring
 };
 
 // Everything a worker reads but does not own.

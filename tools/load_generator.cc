@@ -24,7 +24,6 @@ constexpr size_t kMaxRequest = protocol::kScrapeRequestHeaderSize +
 constexpr size_t kRecvSize = 2048;
 constexpr uint32_t kHistBuckets = 1 << 17;  // 1 µs buckets up to ~131 ms
 constexpr int64_t kConnectionIdTtlNs = 60'000'000'000;  // BEP 15: 1 minute
-constexpr uint32_t kV4SourceBase = 0x7f010001;  // 127.1.0.1, 127.1.0.2, ...
 
 int64_t NowNs() {
   timespec ts;
@@ -144,7 +143,7 @@ class RequestBuilder {
         timeout_ns_(absl::ToInt64Nanoseconds(config.timeout)),
         rng_(Mix64(index + 1)) {
     for (uint32_t s = 0; s < sources_.size(); ++s) {
-      sources_[s].ip_v4 = sources_.size() > 1 ? kV4SourceBase + s : 0;
+      sources_[s].ip_v4 = sources_.size() > 1 ? config.source_base + s : 0;
     }
   }
 

@@ -40,6 +40,7 @@ struct LoadConfig {
   int numwant = 50;
   uint32_t scrape_hashes = 1;
   uint32_t sources = 256;  // distinct source addresses (IPv4 loopback)
+  uint32_t source_base = 0x7f010001;  // the first, host order (127.1.0.1)
   uint32_t window = 256;   // outstanding requests per thread
   absl::Duration timeout = absl::Seconds(1);
   bool fill = false;  // each peer announces once, then stop

@@ -2,6 +2,7 @@
 //   ringtrack-load udp://127.0.0.1:6969 --threads 1 --duration 10s
 // Prints a progress line every second and a summary at the end (--json for
 // machines). See tools/load_generator.h for how peers are simulated.
+#include <arpa/inet.h>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -36,6 +37,9 @@ ABSL_FLAG(int, numwant, 50, "numwant in announces.");
 ABSL_FLAG(uint32_t, scrape_hashes, 1, "Info hashes per scrape (1..74).");
 ABSL_FLAG(std::string, family, "",
           "v4 or v6 (default: the target address's family).");
+ABSL_FLAG(std::string, source_base, "127.1.0.1",
+          "First IPv4 source address; --sources counts up from it. Each must "
+          "be local to this host (e.g. a route 'local A.B.0.0/16 dev lo').");
 ABSL_FLAG(uint32_t, sources, 256,
           "Distinct IPv4 source addresses (127.1.0.1 upward, chosen per "
           "datagram with IP_PKTINFO); IPv6 always uses ::1.");
@@ -117,6 +121,13 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
     BadFlag("--scrape_hashes must be 1..74");
   }
   c.sources = absl::GetFlag(FLAGS_sources);
+  {
+    in_addr a{};
+    if (inet_pton(AF_INET, absl::GetFlag(FLAGS_source_base).c_str(), &a) != 1) {
+      BadFlag("--source_base must be an IPv4 address");
+    }
+    c.source_base = ntohl(a.s_addr);
+  }
   if (c.sources < 1 || c.sources > 65000) BadFlag("--sources must be 1..65000");
   const uint32_t srcs = c.target.family() == AddressFamily::kV6 ? 1 : c.sources;
   if (c.peers / srcs > 55000) {

@@ -676,6 +676,21 @@ TEST_F(XdpTest, AccessListMirrorDropsRefusedHashesOnly) {
   }
 }
 
+// --io xdp: with no AF_XDP socket on the queue, what the program would hand
+// to userspace still goes up the stack (the redirect falls back to PASS).
+TEST_F(XdpTest, XskRedirectWithoutASocketPassesUp) {
+  auto p = LoadForTest(XdpOptions{.xsk_redirect = true}, ids_);
+  ASSERT_NE(p, nullptr);
+  Bytes out;
+  for (const FrameSpec& f : kSpecs) {
+    EXPECT_EQ(*p->TestRun(Frame(f, Announce(IdFor(f, kNow))), &out, g_ifindex),
+              kXdpPass);
+    EXPECT_EQ(*p->TestRun(Frame(f, Announce(IdFor(f, kNow) ^ 1)), &out, g_ifindex),
+              kXdpDrop);  // forged IDs are still dropped
+  }
+  EXPECT_EQ(p->Counters()[RT_XDP_PASS], 4u);
+}
+
 TEST_F(XdpTest, AccessListNeedsAMirrorLoadedAtStart) {
   auto allow = List({HashN(1)}, AccessList::Mode::kAllow);
   EXPECT_TRUE(absl::IsFailedPrecondition(prog_->SetAccessList(allow.get())));
