@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# EXPERIMENT (issue 11 §4): ringtrackd's --io xdp (AF_XDP, copy mode) against
+# ringtrackd's --io xdp (AF_XDP, copy mode) against
 # its io_uring and mmsg paths on one topology: a veth pair between two
 # network namespaces (169.254.77.1 server, .2 load), the XDP program in
 # native mode on the server's end for all three paths (redirecting to the
@@ -11,6 +11,7 @@
 # responses/s, the server process's CPU µs per response, and the whole
 # machine's busy CPU µs per response (softirq work is charged to whichever
 # CPU runs it, so the process figure alone can flatter a path).
+#   bash bench/xsk_bench.sh        # needs root (ip netns); writes bench/results/xsk.csv
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-3}"

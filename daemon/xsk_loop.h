@@ -1,9 +1,20 @@
-// EXPERIMENT (issue 11): an AF_XDP worker loop. The XDP program redirects
-// the datagrams it would pass up to the UDP socket into an XSK socket bound
-// to one queue of one interface; this loop parses Ethernet/IP/UDP in the
-// UMEM frame, hands the payload to WorkerCore::Handle(), turns the same
-// frame into the reply (MACs, addresses and ports swapped, lengths and
-// checksums rewritten) and transmits it from the TX ring.
+// XskLoop: the AF_XDP worker behind --io xdp. The XDP program redirects
+// the datagrams it would otherwise pass up to the UDP socket into an XSK
+// socket bound to one queue of one interface; this loop parses
+// Ethernet/IP/UDP in the UMEM frame, hands the payload to
+// WorkerCore::Handle(), turns the same frame into the reply (MACs,
+// addresses and ports swapped, lengths, TTL and checksums rewritten) and
+// transmits it from the TX ring, skipping the kernel's UDP socket layer
+// both ways.
+//
+// Frames: 4096 of 2 KiB (8 MiB of UMEM, populated at start). A frame goes
+// fill ring → RX ring → (reply in place) TX ring → completion ring → fill
+// ring; a frame that gets no reply goes straight back to the fill ring.
+// Copy mode (XDP_COPY) works on every driver, veth and lo included; the
+// TX ring is kicked with one sendto() per batch of up to 64 frames.
+//
+// Thread safety: Create() on any thread (before the privilege drop: an
+// AF_XDP socket needs CAP_NET_RAW), then Run() on one worker thread.
 #ifndef RINGTRACK_DAEMON_XSK_LOOP_H_
 #define RINGTRACK_DAEMON_XSK_LOOP_H_
 
@@ -19,7 +30,8 @@ namespace ringtrack {
 class XskLoop {
  public:
   // Binds an XSK socket to queue `queue` of `ifname` (copy mode) and
-  // registers it in the XSKMAP `xsks_map_fd`.
+  // registers it in the XSKMAP `xsks_map_fd` (the program's rt_xsks), so
+  // from then on that queue's served datagrams come here.
   static absl::StatusOr<std::unique_ptr<XskLoop>> Create(
       const std::string& ifname, uint32_t queue, int xsks_map_fd,
       WorkerCore* core);
