@@ -89,6 +89,17 @@ absl::StatusOr<UniqueFd> OpenUdpSocket(const ListenAddress& a,
       setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) {
     return Errno("SO_REUSEPORT on", a);
   }
+  if (a.family() == AF_INET) {
+    // IPv4 replies carry DF and are never fragmented here: they are at most
+    // 1 248 bytes, and fragments are what middleboxes drop most. PROBE (not
+    // DO) ignores learned path MTUs, so a forged ICMP "fragmentation needed"
+    // cannot make sends fail. With DF the kernel writes IP ID 0 instead of
+    // running its per-destination ID generator: ~10 % of a reply's CPU.
+    const int probe = IP_PMTUDISC_PROBE;
+    if (setsockopt(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe))) {
+      return Errno("IP_MTU_DISCOVER on", a);
+    }
+  }
   SetBuffer(fd.get(), SO_RCVBUFFORCE, SO_RCVBUF, options.buffer_bytes);
   SetBuffer(fd.get(), SO_SNDBUFFORCE, SO_SNDBUF, options.buffer_bytes);
   if (IsWildcard(a)) {
