@@ -28,6 +28,7 @@ constexpr uint32_t kFrames = 4096;
 constexpr uint32_t kRxRing = 2048;
 constexpr uint32_t kTxRing = 2048;
 constexpr uint32_t kBatch = 64;
+constexpr uint32_t kKickEvery = 32;  // the kernel's copy-mode TX batch
 constexpr size_t kEth = 14, kIp4 = 20, kIp6 = 40, kUdp = 8;
 
 uint32_t Sum16(const uint8_t* p, size_t n, uint32_t sum = 0) {
@@ -234,18 +235,39 @@ bool ParseFrame(const uint8_t* f, size_t len, Parsed* p) {
 
 void XskLoop::Run() {
   State& st = *st_;
+  uint32_t unkicked = 0;  // replies on the TX ring the kernel was not told of
+  // Copy mode transmits only when asked, up to 32 frames per call: one
+  // kick per 32 replies, or before going to sleep.
+  auto kick = [&] {
+    if (unkicked == 0) return;
+    if (sendto(st.fd, nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 &&
+        errno != EAGAIN && errno != EBUSY && errno != ENOBUFS) {
+      core_->io.send_errors.Add(unkicked);
+    } else {
+      core_->io.sent.Add(unkicked);
+    }
+    unkicked = 0;
+  };
   while (!core_->stopping()) {
     st.ReapCompletions();
     st.Refill();
     uint32_t rx_idx = 0;
     const uint32_t n = xsk_ring_cons__peek(&st.rx, kBatch, &rx_idx);
     if (n == 0) {
+      kick();
       // Idle: sleep until a frame arrives (bounded, to notice a stop).
       pollfd p{st.fd, POLLIN, 0};
       poll(&p, 1, 100);
       continue;
     }
-    uint32_t sent = 0;
+    // The kernel wrote these frames on another CPU: start moving all of
+    // them here (headers and the request's first bytes) before parsing any.
+    for (uint32_t k = 0; k < n; ++k) {
+      const uint8_t* f = st.frame(xsk_umem__extract_addr(
+          xsk_ring_cons__rx_desc(&st.rx, rx_idx + k)->addr));
+      __builtin_prefetch(f);
+      __builtin_prefetch(f + 64);
+    }
     for (uint32_t k = 0; k < n; ++k) {
       const xdp_desc* d = xsk_ring_cons__rx_desc(&st.rx, rx_idx + k);
       const uint64_t addr = xsk_umem__extract_addr(d->addr);
@@ -275,19 +297,11 @@ void XskLoop::Run() {
       t->len = static_cast<uint32_t>(
           BuildReply(f, p.l3, p.v6, st.reply.data(), rn));
       xsk_ring_prod__submit(&st.tx, 1);
-      ++sent;
+      if (++unkicked == kKickEvery) kick();
     }
     xsk_ring_cons__release(&st.rx, n);
-    if (sent > 0) {
-      // Copy mode transmits only when asked to.
-      if (sendto(st.fd, nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 &&
-          errno != EAGAIN && errno != EBUSY && errno != ENOBUFS) {
-        core_->io.send_errors.Add(sent);
-      } else {
-        core_->io.sent.Add(sent);
-      }
-    }
   }
+  kick();
 }
 
 }  // namespace ringtrack
