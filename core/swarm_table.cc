@@ -141,7 +141,8 @@ SwarmTable::SwarmTable(const SwarmTableConfig& config)
       budget_(config.budget ? config.budget : own_budget_.get()),
       max_torrents_(config.max_torrents),
       max_per_source_(config.max_peers_per_source),
-      max_per_swarm_(config.max_peers_per_swarm) {
+      max_per_swarm_(config.max_peers_per_swarm),
+      peer_timeout_s_(config.peer_timeout_s) {
   assert(config.initial_slots >= 8);
   Grow(0);  // the first sub-table; a budget too small for it leaves none
 }
@@ -528,7 +529,7 @@ size_t SwarmTable::ForEachSwarm(
 
 void SwarmTable::Restore(const SwarmRecord& record, uint32_t now,
                          RestoreCounts* counts) {
-  const uint32_t timeout = config_.peer_timeout_s;
+  const uint32_t timeout = peer_timeout_s_.load(std::memory_order_relaxed);
   size_t alive = 0;
   for (const PeerRecord& p : record.peers) {
     // A time after `now` (the clock went back) counts as seen now.
@@ -577,7 +578,8 @@ void SwarmTable::SweepSlot(SubTable& t, size_t i, uint32_t now) {
   if (!TryLock(at)) return;
   const SwarmCounts before = s.peers.counts();
   const uint32_t v4_before = s.peers.peers(AddressFamily::kV4);
-  s.peers.Expire(now, config_.peer_timeout_s, PeerContext());
+  s.peers.Expire(now, peer_timeout_s_.load(std::memory_order_relaxed),
+                 PeerContext());
   if (s.peers.empty()) s.peers.Clear(budget_);
   CountDelta(before, v4_before, s);
   if (s.peers.empty()) {

@@ -205,6 +205,11 @@ class SwarmTable {
   // Changes the caps for the announces that follow (a reload).
   void SetLimits(size_t max_torrents, uint32_t max_peers_per_source,
                  uint32_t max_peers_per_swarm);
+  // Changes the peer timeout for the sweeps and restores that follow.
+  // REQUIRES: timeout_s <= 86400.
+  void SetPeerTimeout(uint32_t timeout_s) {
+    peer_timeout_s_.store(timeout_s, std::memory_order_relaxed);
+  }
 
   SwarmTableStats stats() const;
   // Slots in all sub-tables.
@@ -272,6 +277,7 @@ class SwarmTable {
   std::atomic<size_t> max_torrents_;
   std::atomic<uint32_t> max_per_source_;
   std::atomic<uint32_t> max_per_swarm_;
+  std::atomic<uint32_t> peer_timeout_s_;
   std::array<std::atomic<SubTable*>, kMaxSubTables> subs_{};
   std::atomic<uint32_t> nsubs_{0};
   std::atomic<size_t> capacity_{0};

@@ -182,7 +182,7 @@ const std::set<std::string> kLiveKeys = {
     "interval",           "default_numwant",      "max_numwant",
     "max_torrents",       "max_peers_per_source", "max_peers_per_swarm",
     "source_torrent_rate", "source_torrent_burst", "access_list",
-    "access_mode",        "xdp_rate_limit"};
+    "access_mode",        "xdp_rate_limit",       "peer_timeout"};
 
 bool IsPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 

@@ -241,6 +241,7 @@ absl::Status Server::ApplyLive(const ServerConfig& next) {
   table_.SetLimits(next.max_torrents, next.max_peers_per_source,
                    next.max_peers_per_swarm);
   limiter_.SetRate(next.source_torrent_rate, next.source_torrent_burst);
+  table_.SetPeerTimeout(next.peer_timeout_s);
   if (xdp_) {
     // Validated by the flag parser; a refusal here keeps the old rate.
     if (absl::Status r = xdp_->SetRateLimit(next.xdp_rate_limit_pps, 0);

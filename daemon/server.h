@@ -84,8 +84,9 @@ class Server {
   void SetWatchdog(std::function<void()> ping, absl::Duration every);
 
   // Applies the settings that may change while serving (interval,
-  // numwant, caps, the per-source torrent rate, the access list, which is
-  // re-read) from `next`; the others are ignored (they need a restart).
+  // numwant, caps, peer timeout, the per-source torrent rate, the XDP rate
+  // limit, the access list, which is re-read) from `next`; the others are
+  // ignored (they need a restart).
   // Errors come from the access list, whose old version then stays.
   absl::Status ApplyLive(const ServerConfig& next);
 

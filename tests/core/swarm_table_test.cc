@@ -220,6 +220,17 @@ TEST_F(SwarmTableTest, SweepExpiresPeersAndReclaimsSwarms) {
   ExpectConsistent(table_);
 }
 
+// A reload changes the peer timeout for the sweeps that follow.
+TEST_F(SwarmTableTest, PeerTimeoutChangesLive) {
+  Announce(table_, 1, V4(1), Event::kStarted, false, 50, 1000);
+  Announce(table_, 1, V4(2), Event::kStarted, false, 50, 1040);
+  EXPECT_EQ(table_.Sweep(1060, table_.capacity()), 0u);  // 100 s timeout
+  table_.SetPeerTimeout(40);
+  EXPECT_EQ(table_.Sweep(1060, table_.capacity()), 1u);  // seen 60 s ago
+  EXPECT_EQ(table_.Scrape(Hash(1)).leechers, 1u);
+  ExpectConsistent(table_);
+}
+
 TEST_F(SwarmTableTest, SweepIsIncremental) {
   for (uint32_t t = 0; t < 100; ++t) {
     Announce(table_, t, V4(1), Event::kStarted, false, 50, 1000);

@@ -83,12 +83,13 @@ def main():
     try:
         check(interval_of(a.bin, d.port) == 900, "the file's interval is served")
         write(cfg, "interval = 600\nworkers = 1\nsweep_period = \"30s\"\n"
-                   "max_peers_per_swarm = 50\n")
+                   "max_peers_per_swarm = 50\npeer_timeout = 120\n")
         d.proc.send_signal(signal.SIGHUP)
         check(d.wait_log("configuration reloaded"), "SIGHUP reloads\n" + d.log())
         log = d.log()
         check("SIGHUP: interval 900 -> 600" in log and
-              "SIGHUP: max_peers_per_swarm 100000 -> 50" in log,
+              "SIGHUP: max_peers_per_swarm 100000 -> 50" in log and
+              "SIGHUP: peer_timeout 0 -> 120" in log,
               "each live change is logged\n" + log)
         check("sweep_period changed to" in log and "after a restart" in log,
               "a change that needs a restart is logged as such")
