@@ -8,9 +8,11 @@
 # load's end (veth needs one there to receive XDP_TX frames), and the same
 # load as bench/announce_bench.sh but from 32 000 sources (a local /17). Server on
 # CPU 1, load on CPU 0, ROUNDS rounds of DURATION seconds. Per row: server
-# responses/s, the server process's CPU µs per response, and the whole
+# responses/s, the server process's CPU µs per response, the whole
 # machine's busy CPU µs per response (softirq work is charged to whichever
-# CPU runs it, so the process figure alone can flatter a path).
+# CPU runs it, so the process figure alone can flatter a path) and p50
+# latency. Two more cases measure connects alone, answered by XDP_TX in the
+# kernel or by userspace (--xdp-connect off).
 #   bash bench/xsk_bench.sh        # needs root (ip netns); writes bench/results/xsk.csv
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,27 +61,38 @@ sleep 1
 busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 hz="$(getconf CLK_TCK)"
 csv=bench/results/xsk.csv
-echo "round,io,responses_per_s,server_cpu_us,machine_cpu_us" >"$csv"
+# case → ringtrackd flags | load mix. The last two measure connects alone,
+# answered in the kernel (XDP_TX after a FIB lookup) or by userspace.
+declare -A FLAGS=(
+  [xdp]="--io xdp" [uring]="--io uring" [mmsg]="--io mmsg"
+  [connect-kernel]="--io uring --xdp-connect on"
+  [connect-userspace]="--io uring --xdp-connect off")
+declare -A MIX=(
+  [xdp]=0:90:10 [uring]=0:90:10 [mmsg]=0:90:10
+  [connect-kernel]=100:0:0 [connect-userspace]=100:0:0)
+CASES="xdp uring mmsg connect-kernel connect-userspace"
+echo "round,case,responses_per_s,server_cpu_us,machine_cpu_us,p50_us" >"$csv"
 for round in $(seq "$ROUNDS"); do
-  for io in xdp uring mmsg; do
+  for c in $CASES; do
+    # shellcheck disable=SC2086
     ip netns exec rtx-s taskset -c 1 $B/ringtrackd --listen 169.254.77.1:6969 \
-      --workers 1 --io "$io" --xdp rtx-s0 --xdp-mode native --user= \
+      --workers 1 ${FLAGS[$c]} --xdp rtx-s0 --xdp-mode native --user= \
       --stats-interval 0 2>/dev/null &
     sleep 1
     pid="$(pgrep -f "listen 169.254.77.1")"
     s0="$(awk '{print $14 + $15}' /proc/$pid/stat)"; m0="$(busy)"
     json="$(ip netns exec rtx-c taskset -c 0 $B/ringtrack-load 169.254.77.1:6969 \
       --source_base 169.254.128.1 --sources 32000 --peers 1000000 --torrents 100000 \
-      --zipf 1.0 --mix 0:90:10 --numwant 50 --duration "${DURATION}s" --json --quiet)"
+      --zipf 1.0 --mix "${MIX[$c]}" --numwant 50 --duration "${DURATION}s" --json --quiet)"
     s1="$(awk '{print $14 + $15}' /proc/$pid/stat)"; m1="$(busy)"
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    /usr/bin/python3 - "$json" "$round" "$io" "$s0" "$s1" "$m0" "$m1" "$hz" >>"$csv" <<'PY'
+    /usr/bin/python3 - "$json" "$round" "$c" "$s0" "$s1" "$m0" "$m1" "$hz" >>"$csv" <<'PY'
 import json, sys
-j = json.loads(sys.argv[1]); rnd, io = sys.argv[2:4]
+j = json.loads(sys.argv[1]); rnd, case = sys.argv[2:4]
 s0, s1, m0, m1, hz = map(float, sys.argv[4:9])
 n = max(j["responses_per_s"] * j["seconds"], 1)
-print(f'{rnd},{io},{j["responses_per_s"]:.0f},{(s1 - s0) / hz * 1e6 / n:.3f},'
-      f'{(m1 - m0) / hz * 1e6 / n:.3f}')
+print(f'{rnd},{case},{j["responses_per_s"]:.0f},{(s1 - s0) / hz * 1e6 / n:.3f},'
+      f'{(m1 - m0) / hz * 1e6 / n:.3f},{j["latency_us"]["p50"]:.0f}')
 PY
     tail -n 1 "$csv"
   done
@@ -87,10 +100,11 @@ done
 /usr/bin/python3 - "$csv" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-print("\n| io path (veth, native XDP) | responses/s | server CPU µs/response | machine CPU µs/response |")
-print("|---|---|---|---|")
-for io in ("xdp", "uring", "mmsg"):
-    r = [x for x in rows if x["io"] == io]
+print("\n| case (veth, native XDP) | responses/s | server CPU µs/response | machine CPU µs/response | p50 µs |")
+print("|---|---|---|---|---|")
+for case in dict.fromkeys(r["case"] for r in rows):
+    r = [x for x in rows if x["case"] == case]
     med = lambda k: statistics.median(float(x[k]) for x in r)
-    print(f"| {io} | {med('responses_per_s'):,.0f} | {med('server_cpu_us'):.2f} | {med('machine_cpu_us'):.2f} |")
+    print(f"| {case} | {med('responses_per_s'):,.0f} | {med('server_cpu_us'):.2f} | "
+          f"{med('machine_cpu_us'):.2f} | {med('p50_us'):.0f} |")
 PY
