@@ -25,15 +25,6 @@ void Tracker::SetConfig(const TrackerConfig& c) {
   max_numwant_v6_.store(c.max_numwant_v6, std::memory_order_relaxed);
 }
 
-TrackerConfig Tracker::config() const {
-  TrackerConfig c;
-  c.interval_s = interval_s_.load(std::memory_order_relaxed);
-  c.default_numwant = default_numwant_.load(std::memory_order_relaxed);
-  c.max_numwant_v4 = max_numwant_v4_.load(std::memory_order_relaxed);
-  c.max_numwant_v6 = max_numwant_v6_.load(std::memory_order_relaxed);
-  return c;
-}
-
 HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
                              const PeerEndpoint& from, uint32_t now,
                              uint64_t random, std::span<uint8_t> reply,

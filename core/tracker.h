@@ -105,7 +105,6 @@ class Tracker {
   // Changes interval and numwant limits for the requests that follow (a
   // reload); each field is read on its own, relaxed.
   void SetConfig(const TrackerConfig& config);
-  TrackerConfig config() const;
 
   // Makes `list` the access list (nullptr: serve every info hash).
   void SetAccessList(std::unique_ptr<const AccessList> list);

@@ -23,6 +23,7 @@
 #include "daemon/log.h"
 #include "daemon/privileges.h"
 #include "daemon/server.h"
+#include "daemon/state_file.h"
 #include "daemon/system_memory.h"
 
 ABSL_FLAG(std::vector<std::string>, listen,
@@ -476,10 +477,7 @@ int main(int argc, char** argv) {
   if (!config.state_file.empty()) {
     // Saving renames a temp file into place: the directory must be
     // writable by the user we now are, or every save would fail.
-    const size_t slash = config.state_file.rfind('/');
-    const std::string dir =
-        slash == std::string::npos ? "."
-                                   : config.state_file.substr(0, std::max<size_t>(slash, 1));
+    const std::string dir = ringtrack::StateFileDirectory(config.state_file);
     if (access(dir.c_str(), W_OK | X_OK) != 0) {
       std::fprintf(stderr,
                    "ringtrackd: --state_file: directory %s is not writable "

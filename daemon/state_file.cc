@@ -36,12 +36,6 @@ absl::Status WriteAll(int fd, std::span<const uint8_t> data,
   return absl::OkStatus();
 }
 
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 // A read-only private mapping of a whole file; unmapped on destruction.
 class MappedFile {
@@ -108,6 +102,13 @@ class Writer {
 
 }  // namespace
 
+std::string StateFileDirectory(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
 absl::StatusOr<StateSaveResult> SaveState(SwarmTable& table,
                                           const std::string& path,
                                           uint32_t now) {
@@ -144,7 +145,7 @@ absl::StatusOr<StateSaveResult> SaveState(SwarmTable& table,
     return status;
   }
   // Makes the rename itself durable.
-  const std::string dir = DirectoryOf(path);
+  const std::string dir = StateFileDirectory(path);
   UniqueFd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dfd.valid() || fsync(dfd.get()) != 0) return Errno("fsync", dir);
   r.took = absl::Now() - start;

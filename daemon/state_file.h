@@ -25,6 +25,10 @@
 
 namespace ringtrack {
 
+// The directory `path` lives in, where saves create PATH.tmp and rename it
+// (so it must be writable by the user the daemon runs as).
+std::string StateFileDirectory(const std::string& path);
+
 struct StateSaveResult {
   uint64_t swarms = 0;
   uint64_t peers = 0;

@@ -25,10 +25,10 @@ constexpr long kBusyWaitNs = 50'000;
 // batch of completions).
 constexpr int kSendBatch = 64;
 
-// user_data layout: [type:8][unused:24][socket:16][buffer id:16].
+// user_data layout: [type:8][unused:24][socket:16][unused:16].
 enum class OpType : uint64_t { kRecv = 1, kCancel = 3 };
-inline uint64_t EncodeUserData(OpType t, size_t socket, uint16_t bid) {
-  return (static_cast<uint64_t>(t) << 56) | (uint64_t{socket} << 16) | bid;
+inline uint64_t EncodeUserData(OpType t, size_t socket) {
+  return (static_cast<uint64_t>(t) << 56) | (uint64_t{socket} << 16);
 }
 inline OpType DecodeType(uint64_t ud) { return static_cast<OpType>(ud >> 56); }
 inline size_t DecodeSocket(uint64_t ud) { return (ud >> 16) & 0xffff; }
@@ -181,7 +181,7 @@ void UringLoop::CancelAll() {
   io_uring_sqe* sqe = GetSqe();
   if (sqe != nullptr) {
     io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-    io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kCancel, 0, 0));
+    io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kCancel, 0));
   }
   for (int i = 0; i < 20; ++i) {  // at most ~200 ms
     __kernel_timespec ts{0, 10'000'000};
@@ -234,7 +234,7 @@ void UringLoop::ArmRecv(size_t i) {
   io_uring_prep_recvmsg_multishot(sqe, static_cast<int>(i), &s.recv_msg, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
   sqe->buf_group = s.bgid;
-  io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kRecv, i, 0));
+  io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kRecv, i));
   s.needs_arm = false;
 }
 

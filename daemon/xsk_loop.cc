@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/tracker.h"
+#include "core/wire.h"
 
 namespace ringtrack {
 namespace {
@@ -40,11 +41,6 @@ uint16_t Fold(uint32_t sum) {
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(~sum);
 }
-void Put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 
 }  // namespace
 
@@ -149,19 +145,19 @@ size_t BuildReply(uint8_t* f, size_t l3, bool v6, const uint8_t* reply,
     std::memcpy(a, ip + 12, 4);
     std::memcpy(ip + 12, ip + 16, 4);
     std::memcpy(ip + 16, a, 4);
-    Put16(ip + 2, static_cast<uint16_t>(kIp4 + kUdp + n));
-    Put16(ip + 4, 0);       // id (DF set: never fragmented)
-    Put16(ip + 6, 0x4000);
+    wire::StoreBe16(ip + 2, static_cast<uint16_t>(kIp4 + kUdp + n));
+    wire::StoreBe16(ip + 4, 0);       // id (DF set: never fragmented)
+    wire::StoreBe16(ip + 6, 0x4000);
     ip[8] = 64;             // TTL
-    Put16(ip + 10, 0);
-    Put16(ip + 10, Fold(Sum16(ip, kIp4)));
+    wire::StoreBe16(ip + 10, 0);
+    wire::StoreBe16(ip + 10, Fold(Sum16(ip, kIp4)));
     udp = ip + kIp4;
   } else {
     uint8_t a[16];
     std::memcpy(a, ip + 8, 16);
     std::memcpy(ip + 8, ip + 24, 16);
     std::memcpy(ip + 24, a, 16);
-    Put16(ip + 4, static_cast<uint16_t>(kUdp + n));
+    wire::StoreBe16(ip + 4, static_cast<uint16_t>(kUdp + n));
     ip[7] = 64;  // hop limit
     udp = ip + kIp6;
   }
@@ -169,15 +165,15 @@ size_t BuildReply(uint8_t* f, size_t l3, bool v6, const uint8_t* reply,
   std::memcpy(port, udp, 2);
   std::memcpy(udp, udp + 2, 2);
   std::memcpy(udp + 2, port, 2);
-  Put16(udp + 4, static_cast<uint16_t>(kUdp + n));
-  Put16(udp + 6, 0);  // optional over IPv4
+  wire::StoreBe16(udp + 4, static_cast<uint16_t>(kUdp + n));
+  wire::StoreBe16(udp + 6, 0);  // optional over IPv4
   std::memcpy(udp + kUdp, reply, n);
   if (v6) {  // mandatory over IPv6: pseudo-header, header and payload
     uint32_t sum = Sum16(ip + 8, 32);
     sum += static_cast<uint32_t>(kUdp + n) + IPPROTO_UDP;
     sum = Sum16(udp, kUdp + n, sum);
     const uint16_t c = Fold(sum);
-    Put16(udp + 6, c == 0 ? 0xffff : c);
+    wire::StoreBe16(udp + 6, c == 0 ? 0xffff : c);
   }
   return static_cast<size_t>(udp + kUdp + n - f);
 }
@@ -195,10 +191,10 @@ struct Parsed {
 bool ParseFrame(const uint8_t* f, size_t len, Parsed* p) {
   if (len < kEth) return false;
   size_t l3 = kEth;
-  uint16_t proto = Get16(f + 12);
+  uint16_t proto = wire::LoadBe16(f + 12);
   if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
     if (len < kEth + 4) return false;
-    proto = Get16(f + 16);
+    proto = wire::LoadBe16(f + 16);
     l3 += 4;
   }
   const uint8_t* udp;
@@ -223,7 +219,7 @@ bool ParseFrame(const uint8_t* f, size_t len, Parsed* p) {
   } else {
     return false;
   }
-  const size_t ulen = Get16(udp + 4);
+  const size_t ulen = wire::LoadBe16(udp + 4);
   const size_t room = len - static_cast<size_t>(udp - f);
   if (ulen < kUdp || ulen > room) return false;
   p->l3 = l3;
