@@ -1,6 +1,5 @@
 // ringtrackd: the ringtrack BitTorrent UDP tracker daemon (BEP 15 / BEP 41).
 #include <signal.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +20,7 @@
 #include "core/command_line.h"
 #include "daemon/config_file.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/privileges.h"
 #include "daemon/server.h"
 #include "daemon/state_file.h"
@@ -491,10 +491,10 @@ int main(int argc, char** argv) {
   // systemd (Type=notify): READY once serving, watchdog pings from the
   // housekeeping thread at half the interval systemd asked for, STOPPING at
   // the end. All no-ops without NOTIFY_SOCKET.
-  uint64_t watchdog_usec = 0;
-  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
-    (*server)->SetWatchdog([] { sd_notify(0, "WATCHDOG=1"); },
-                           absl::Microseconds(watchdog_usec / 2));
+  if (const absl::Duration watchdog = ringtrack::systemd::WatchdogTimeout();
+      watchdog > absl::ZeroDuration()) {
+    (*server)->SetWatchdog([] { ringtrack::systemd::Notify("WATCHDOG=1"); },
+                           watchdog / 2);
   }
   (*server)->Start();
   ringtrack::log::Info(
@@ -513,8 +513,9 @@ int main(int argc, char** argv) {
           ? std::string("off")
           : absl::StrCat(config.metrics_host, ":", (*server)->metrics_port()));
 
-  sd_notifyf(0, "READY=1\nSTATUS=serving %s\nMAINPID=%d",
-             absl::StrJoin(addrs, ",").c_str(), static_cast<int>(getpid()));
+  ringtrack::systemd::Notify(absl::StrCat("READY=1\nSTATUS=serving ",
+                                         absl::StrJoin(addrs, ","),
+                                         "\nMAINPID=", getpid()));
   int sig = 0;
   for (;;) {
     sigwait(&signals, &sig);
@@ -530,7 +531,7 @@ int main(int argc, char** argv) {
     }
     Reload(config_path, on_command_line, server->get());
   }
-  sd_notify(0, "STOPPING=1");
+  ringtrack::systemd::Notify("STOPPING=1");
   (*server)->Stop();
   ringtrack::log::Info("stopped on signal %d; final %s", sig,
                        (*server)->StatsLine());

@@ -1,7 +1,5 @@
 #include "daemon/metrics.h"
 
-#include <httplib.h>
-
 #include <cmath>
 #include <set>
 
@@ -52,42 +50,14 @@ std::string FormatPrometheus(const std::vector<MetricSample>& samples) {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(
     const std::string& host, int port, std::function<std::string()> render) {
-  std::unique_ptr<MetricsServer> m(new MetricsServer());
-  m->http_ = std::make_unique<httplib::Server>();
-  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let
-  // a second daemon share (and split) the port instead of failing.
-  m->http_->set_socket_options([](socket_t sock) {
-    const int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  m->http_->Get("/metrics", [render](const httplib::Request&,
-                                     httplib::Response& res) {
-    res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  m->http_->Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ringtrackd: metrics at /metrics\n", "text/plain");
-  });
-  if (port == 0) {
-    m->port_ = m->http_->bind_to_any_port(host);
-  } else {
-    m->port_ = m->http_->bind_to_port(host, port) ? port : -1;
-  }
-  if (m->port_ <= 0) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "--metrics: cannot listen on ", host, ":", port, " (in use?)"));
-  }
-  return m;
+  std::vector<HttpServer::Route> routes = {
+      {"/metrics", "text/plain; version=0.0.4; charset=utf-8", std::move(render)},
+      {"/", "text/plain", [] { return std::string("ringtrackd: metrics at /metrics\n"); }},
+  };
+  absl::StatusOr<std::unique_ptr<HttpServer>> http =
+      HttpServer::Bind(host, port, std::move(routes));
+  if (!http.ok()) return http.status();
+  return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(*http)));
 }
-
-void MetricsServer::Start() {
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
-}
-
-void MetricsServer::Stop() {
-  if (http_) http_->stop();
-  if (thread_.joinable()) thread_.join();
-}
-
-MetricsServer::~MetricsServer() { Stop(); }
 
 }  // namespace ringtrack

@@ -10,14 +10,10 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
-
-namespace httplib {
-class Server;
-}
+#include "daemon/http_server.h"
 
 namespace ringtrack {
 
@@ -38,7 +34,7 @@ std::string FormatStatsLine(const std::vector<MetricSample>& samples);
 // the order families first appear), then its samples.
 std::string FormatPrometheus(const std::vector<MetricSample>& samples);
 
-// Serves GET /metrics over HTTP (cpp-httplib) from its own thread. A scrape
+// Serves GET /metrics over HTTP (daemon/http_server.h) from its own thread. A scrape
 // calls `render`, which only reads counters: it never touches the workers'
 // hot path.
 class MetricsServer {
@@ -47,16 +43,14 @@ class MetricsServer {
   // Start() on.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Create(
       const std::string& host, int port, std::function<std::string()> render);
-  ~MetricsServer();
-  void Start();
-  void Stop();
-  int port() const { return port_; }
+  void Start() { http_->Start(); }
+  void Stop() { http_->Stop(); }
+  int port() const { return http_->port(); }
 
  private:
-  MetricsServer() = default;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread thread_;
-  int port_ = 0;
+  explicit MetricsServer(std::unique_ptr<HttpServer> http)
+      : http_(std::move(http)) {}
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace ringtrack
