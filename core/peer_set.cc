@@ -114,18 +114,24 @@ inline uint8_t CodeOf(uint32_t c) {
 }
 inline uint32_t LadderCap(uint32_t c) { return kLadder.v[CodeOf(c)]; }
 
+// Regions of up to kSmallCap entries may be completely full, and a block
+// whose regions are all that small stores no counts (see Block).
+constexpr uint32_t kSmallCap = 16;
+
 // Most entries a region of `cap` may hold: small regions may be full.
 inline uint32_t MaxLoad(uint32_t cap) {
-  return cap <= 16 ? cap : cap - cap / 8;
+  return cap <= kSmallCap ? cap : cap - cap / 8;
 }
+// Small regions grow one entry at a time, so a small swarm's block holds
+// no empty entries (10 IPv4 peers: 8 + 80 bytes, glibc's 96-byte chunk);
+// rebuilding a block of at most 16 entries per new peer is cheap.
 inline uint32_t GrownCap(uint32_t cap) {
-  if (cap < 8) return cap + 1;
-  if (cap < 16) return cap + 2;
+  if (cap < kSmallCap) return cap + 1;
   return LadderCap(cap + cap / 4);
 }
 // Smallest capacity that holds n entries.
 inline uint32_t FitCap(uint32_t n) {
-  if (n <= 16) return n;
+  if (n <= kSmallCap) return n;
   uint32_t c = LadderCap(n + n / 7);
   while (MaxLoad(c) < n) c = kLadder.v[CodeOf(c) + 1];
   return c;
@@ -188,22 +194,43 @@ struct RegionRef {
 
 }  // namespace
 
+// The block header. A compact block (every region of at most kSmallCap
+// entries: 10-peer swarms, most of any tracker) stores no counts: a
+// region's count is its non-empty entries, counted when asked (at most
+// 4 × 16 entries, the cache lines a lookup reads anyway). With 8 header
+// bytes, 10 IPv4 peers fit glibc's 96-byte chunk instead of 112. A wide
+// block (some region larger) follows the header with uint32_t count[4].
 struct PeerSet::Block {
   uint32_t completed;
-  uint32_t count[kRegions];
   uint8_t cap_code[kRegions];  // capacity = kLadder.v[code]
 };
 
 namespace {
 
 using Block = PeerSet::Block;
-static_assert(sizeof(Block) == 24, "header of a peer block");
+static_assert(sizeof(Block) == 8, "header of a compact peer block");
+static_assert(kLadder.v[kSmallCap] == kSmallCap, "codes up to 64 are caps");
 
 inline uint32_t CapOf(const Block* b, int r) {
   return kLadder.v[b->cap_code[r]];
 }
+inline bool IsWide(const uint32_t cap[kRegions]) {
+  return std::max({cap[0], cap[1], cap[2], cap[3]}) > kSmallCap;
+}
+inline bool IsWide(const Block* b) {
+  return std::max({b->cap_code[0], b->cap_code[1], b->cap_code[2],
+                   b->cap_code[3]}) > kSmallCap;
+}
+inline size_t HeaderBytes(bool wide) {
+  return sizeof(Block) + (wide ? sizeof(uint32_t) * kRegions : 0);
+}
+// REQUIRES: IsWide(b).
+inline uint32_t* WideCounts(Block* b) {
+  return reinterpret_cast<uint32_t*>(b + 1);
+}
 size_t BlockBytes(const uint32_t cap[kRegions]) {
-  return sizeof(Block) + sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
+  return HeaderBytes(IsWide(cap)) +
+         sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
          sizeof(PeerV6) * (size_t{cap[2]} + cap[3]);
 }
 size_t BlockBytesOf(const Block* b) {
@@ -215,10 +242,13 @@ void CopyCaps(const Block* b, uint32_t caps[kRegions]) {
   for (int r = 0; r < kRegions; ++r) caps[r] = b ? CapOf(b, r) : 0;
 }
 
-inline PeerV4* V4Base(Block* b) { return reinterpret_cast<PeerV4*>(b + 1); }
+inline char* Entries(Block* b) {
+  return reinterpret_cast<char*>(b) + HeaderBytes(IsWide(b));
+}
+inline PeerV4* V4Base(Block* b) { return reinterpret_cast<PeerV4*>(Entries(b)); }
 inline PeerV6* V6Base(Block* b) {
-  return reinterpret_cast<PeerV6*>(reinterpret_cast<char*>(b + 1) +
-                                   sizeof(PeerV4) * (CapOf(b, 0) + CapOf(b, 1)));
+  return reinterpret_cast<PeerV6*>(Entries(b) + sizeof(PeerV4) *
+                                                    (CapOf(b, 0) + CapOf(b, 1)));
 }
 template <class E>
 E* FamilyBase(Block* b);
@@ -240,6 +270,28 @@ RegionRef<E> RegionOf(Block* b, int r) {
   E* base = FamilyBase<E>(b);
   const int rs = SeederRegion<E>();
   return {r == rs ? base : base + CapOf(b, rs), CapOf(b, r)};
+}
+
+template <class E>
+uint32_t Occupied(const RegionRef<E>& reg) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < reg.cap; ++i) n += reg.arr[i].port != 0;
+  return n;
+}
+
+// Entries stored in region r.
+uint32_t CountOf(Block* b, int r) {
+  if (b == nullptr) return 0;
+  if (IsWide(b)) return WideCounts(b)[r];
+  return r < kSeed6 ? Occupied(RegionOf<PeerV4>(b, r))
+                    : Occupied(RegionOf<PeerV6>(b, r));
+}
+uint32_t TotalOf(Block* b) {
+  return CountOf(b, 0) + CountOf(b, 1) + CountOf(b, 2) + CountOf(b, 3);
+}
+// Records one entry more (+1) or fewer (-1) in region r.
+inline void AddCount(Block* b, int r, int delta) {
+  if (IsWide(b)) WideCounts(b)[r] += delta;
 }
 
 // Rebuilds *pb with capacities `caps`, keeping the entries for which
@@ -275,13 +327,15 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
         const RegionRef<E> from = RegionOf<E>(old, r);
         RegionRef<E> to{nullptr, 0};
         if (fresh != nullptr) to = RegionOf<E>(fresh, r);
+        uint32_t placed = 0;
         for (uint32_t i = 0; i < from.cap; ++i) {
           const E& e = from.arr[i];
           if (e.port == 0 || !keep(e)) continue;
-          assert(fresh != nullptr && fresh->count[r] < MaxLoad(to.cap));
+          assert(fresh != nullptr && placed < MaxLoad(to.cap));
           to.Place(e, ctx.seed);
-          ++fresh->count[r];
+          ++placed;
         }
+        if (placed != 0) AddCount(fresh, r, static_cast<int>(placed));
       }
     };
     move_family(PeerV4{});
@@ -329,10 +383,11 @@ struct FamilyOps {
 
   // Stores `e` (absent) in region r; `hole` as Find left it, if unchanged.
   bool Insert(int r, const E& e, E* hole, bool force) {
-    if (block == nullptr || block->count[r] + 1 > MaxLoad(CapOf(block, r))) {
+    const uint32_t count = CountOf(block, r);
+    if (block == nullptr || count + 1 > MaxLoad(CapOf(block, r))) {
       uint32_t caps[kRegions];
       CopyCaps(block, caps);
-      const uint32_t need = (block ? block->count[r] : 0) + 1;
+      const uint32_t need = count + 1;
       while (MaxLoad(caps[r]) < need) caps[r] = GrownCap(caps[r]);
       if (!Rebuild(&block, caps, kKeepAll, ctx, force)) return false;
       hole = nullptr;
@@ -342,22 +397,23 @@ struct FamilyOps {
     } else {
       RegionOf<E>(block, r).Place(e, ctx.seed);
     }
-    ++block->count[r];
+    AddCount(block, r, +1);
     return true;
   }
 
   void Erase(int r, E* at) {
     RegionOf<E>(block, r).Erase(at, ctx.seed);
-    --block->count[r];
+    AddCount(block, r, -1);
   }
 
   // Gives region r back its slack when it has far more than it needs
   // (a failed shrink is harmless: the next one retries).
   void MaybeShrink(int r) {
-    if (!ShouldShrink(block->count[r], CapOf(block, r))) return;
+    const uint32_t count = CountOf(block, r);
+    if (!ShouldShrink(count, CapOf(block, r))) return;
     uint32_t caps[kRegions];
     CopyCaps(block, caps);
-    caps[r] = FitCap(block->count[r]);
+    caps[r] = FitCap(count);
     Rebuild(&block, caps, kKeepAll, ctx, /*force=*/true);
   }
 
@@ -388,9 +444,7 @@ struct FamilyOps {
       return PeerChange::kUpdated;
     }
     if (block != nullptr) {
-      const uint32_t total = block->count[0] + block->count[1] +
-                             block->count[2] + block->count[3];
-      if (total >= ctx.max_per_swarm) return PeerChange::kSwarmFull;
+      if (TotalOf(block) >= ctx.max_per_swarm) return PeerChange::kSwarmFull;
     }
     if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
     E fresh = key;
@@ -407,9 +461,7 @@ struct FamilyOps {
     const Lookup l = Find(key);
     if (l.at != nullptr) return PeerChange::kUpdated;
     if (block != nullptr) {
-      const uint32_t total = block->count[0] + block->count[1] +
-                             block->count[2] + block->count[3];
-      if (total >= ctx.max_per_swarm) return PeerChange::kSwarmFull;
+      if (TotalOf(block) >= ctx.max_per_swarm) return PeerChange::kSwarmFull;
     }
     if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
     // A seeder is always counted (the invariant Check() tests).
@@ -497,8 +549,8 @@ struct FamilyOps {
           return false;
         }
       }
-      if (n != block->count[r] || n > MaxLoad(reg.cap)) {
-        *why = absl::StrCat("region ", r, ": count ", block->count[r],
+      if (n != CountOf(block, r) || n > MaxLoad(reg.cap)) {
+        *why = absl::StrCat("region ", r, ": count ", CountOf(block, r),
                             " cap ", reg.cap, " but ", n, " entries");
         return false;
       }
@@ -564,7 +616,7 @@ PeerSet::Expired PeerSet::Expire(uint32_t now, uint32_t timeout_s,
   if (dead[0] + dead[1] + dead[2] + dead[3] == 0) return ex;
   uint32_t caps[kRegions];
   for (int r = 0; r < kRegions; ++r) {
-    const uint32_t left = block_->count[r] - dead[r];
+    const uint32_t left = CountOf(block_, r) - dead[r];
     caps[r] = ShouldShrink(left, CapOf(block_, r)) ? FitCap(left)
                                                     : CapOf(block_, r);
   }
@@ -601,21 +653,19 @@ void PeerSet::Clear(MemoryBudget* budget) {
 
 SwarmCounts PeerSet::counts() const {
   if (block_ == nullptr) return {};
-  const Block& b = *block_;
-  return {b.count[kSeed4] + b.count[kSeed6],
-          b.count[kLeech4] + b.count[kLeech6], b.completed};
+  Block* b = block_;
+  return {CountOf(b, kSeed4) + CountOf(b, kSeed6),
+          CountOf(b, kLeech4) + CountOf(b, kLeech6), b->completed};
 }
 
 uint32_t PeerSet::peers(AddressFamily f) const {
   if (block_ == nullptr) return 0;
-  return f == AddressFamily::kV4 ? block_->count[kSeed4] + block_->count[kLeech4]
-                                 : block_->count[kSeed6] + block_->count[kLeech6];
+  return f == AddressFamily::kV4 ? CountOf(block_, kSeed4) + CountOf(block_, kLeech4)
+                                 : CountOf(block_, kSeed6) + CountOf(block_, kLeech6);
 }
 
 bool PeerSet::empty() const {
-  return block_ == nullptr || block_->count[0] + block_->count[1] +
-                                      block_->count[2] + block_->count[3] ==
-                                  0;
+  return TotalOf(block_) == 0;
 }
 
 size_t PeerSet::bytes() const {

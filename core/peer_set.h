@@ -1,9 +1,11 @@
 // PeerSet: the peers of one swarm, in one heap block sized to fit.
 //
-// The block holds a 24-byte header (the swarm's `completed` count, and the
-// count and a one-byte capacity code of each of four regions) followed by
-// the entries of the four
-// regions: IPv4 seeders, IPv4 leechers, IPv6 seeders, IPv6 leechers. An IPv4
+// The block holds an 8-byte header (the swarm's `completed` count and a
+// one-byte capacity code for each of four regions), then, only when some
+// region holds more than 16 entries, the four regions' counts (a smaller
+// region's count is its non-empty entries, counted when asked), then the
+// entries of the four regions: IPv4 seeders, IPv4 leechers, IPv6 seeders,
+// IPv6 leechers. An IPv4
 // entry is 8 bytes (address, port, meta), an IPv6 entry 20. Each region is
 // an open-addressing array probed linearly from a home chosen by hashing the
 // peer's *source* (its IPv4 address, or its IPv6 /64), so all entries of one

@@ -77,10 +77,37 @@ TEST_F(PeerSetTest, SmallSwarmIsSizedToFit) {
   for (uint32_t i = 1; i <= 10; ++i) {
     EXPECT_EQ(Announce(V4(i), i <= 3), PeerChange::kAdded);
   }
-  // 24-byte header + 10 entries of 8 bytes, one malloc chunk: no slack.
-  EXPECT_EQ(set_.bytes(), MallocChunkBytes(24 + 10 * 8));
+  // 8-byte header + 10 entries of 8 bytes, one malloc chunk: no slack.
+  EXPECT_EQ(set_.bytes(), MallocChunkBytes(8 + 10 * 8));
+  EXPECT_EQ(set_.bytes(), 96u);
   EXPECT_EQ(set_.counts().seeders, 3u);
   EXPECT_EQ(set_.counts().leechers, 7u);
+  ExpectConsistent();
+}
+
+TEST_F(PeerSetTest, ARegionPastSixteenEntriesKeepsCountsInTheHeader) {
+  for (uint32_t i = 1; i <= 16; ++i) Announce(V4(i), false);
+  EXPECT_EQ(set_.bytes(), MallocChunkBytes(8 + 16 * 8));  // compact, full
+  Announce(V4(17), false);
+  // Wide: 16 bytes of counts after the header; the region grew to 20.
+  EXPECT_EQ(set_.bytes(), MallocChunkBytes(8 + 16 + 20 * 8));
+  Announce(V4(100), true);
+  EXPECT_EQ(set_.counts().leechers, 17u);
+  EXPECT_EQ(set_.counts().seeders, 1u);
+  ExpectConsistent();
+  // Stopping peers shrinks the region back to a compact block.
+  for (uint32_t i = 1; i <= 14; ++i) {
+    EXPECT_EQ(set_.Remove(V4(i), ctx_), PeerChange::kRemoved);
+    ExpectConsistent();
+  }
+  EXPECT_EQ(set_.counts().leechers, 3u);
+  // At most 2·3 + 2 leecher entries (the shrink rule) and the seeder.
+  EXPECT_LE(set_.bytes(), MallocChunkBytes(8 + 9 * 8));
+  for (uint32_t i = 15; i <= 17; ++i) set_.Remove(V4(i), ctx_);
+  EXPECT_EQ(set_.counts().leechers, 0u);
+  EXPECT_FALSE(set_.empty());
+  set_.Remove(V4(100), ctx_);
+  EXPECT_TRUE(set_.empty());
   ExpectConsistent();
 }
 
@@ -134,7 +161,7 @@ TEST_F(PeerSetTest, CapsRefuseNewPeersOnly) {
 TEST_F(PeerSetTest, BudgetRefusesGrowthButNotStoredPeers) {
   // Growing from 3 to 4 entries holds both blocks for a moment; the budget
   // allows exactly that, so the fifth peer does not fit.
-  MemoryBudget tight(MallocChunkBytes(24 + 4 * 8) + MallocChunkBytes(24 + 3 * 8));
+  MemoryBudget tight(MallocChunkBytes(8 + 4 * 8) + MallocChunkBytes(8 + 3 * 8));
   PeerSetContext c = ctx_;
   c.budget = &tight;
   PeerAnnounce a;
