@@ -654,8 +654,10 @@ void PeerSet::Clear(MemoryBudget* budget) {
 SwarmCounts PeerSet::counts() const {
   if (block_ == nullptr) return {};
   Block* b = block_;
-  return {CountOf(b, kSeed4) + CountOf(b, kSeed6),
-          CountOf(b, kLeech4) + CountOf(b, kLeech6), b->completed};
+  const uint32_t s4 = CountOf(b, kSeed4);
+  const uint32_t l4 = CountOf(b, kLeech4);
+  return {s4 + CountOf(b, kSeed6), l4 + CountOf(b, kLeech6), b->completed,
+          s4 + l4};
 }
 
 uint32_t PeerSet::peers(AddressFamily f) const {

@@ -43,6 +43,7 @@ struct SwarmCounts {
   uint32_t seeders = 0;
   uint32_t leechers = 0;
   uint32_t completed = 0;
+  uint32_t v4 = 0;  // of seeders + leechers, those on IPv4
 };
 
 // What every PeerSet call needs from its table. Immutable during a call.

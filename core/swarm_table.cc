@@ -418,18 +418,23 @@ void SwarmTable::Unlock(const SlotRef& at) {
           std::memory_order_release);
 }
 
-void SwarmTable::CountDelta(const SwarmCounts& before, uint32_t v4_before,
-                            const Slot& s) {
-  const SwarmCounts after = s.peers.counts();
-  const uint32_t v4 = s.peers.peers(AddressFamily::kV4);
-  const uint32_t total_before = before.seeders + before.leechers;
-  const uint32_t total_after = after.seeders + after.leechers;
-  peers_v4_.fetch_add(uint64_t{v4} - v4_before, std::memory_order_relaxed);
-  peers_v6_.fetch_add(
-      (uint64_t{total_after} - v4) - (uint64_t{total_before} - v4_before),
-      std::memory_order_relaxed);
-  seeders_.fetch_add(uint64_t{after.seeders} - before.seeders,
-                     std::memory_order_relaxed);
+void SwarmTable::CountDelta(const SwarmCounts& before,
+                            const SwarmCounts& after) {
+  // Most announces refresh a stored peer and change nothing: skip the
+  // shared counters' cache lines then.
+  const uint64_t v6_before = before.seeders + before.leechers - before.v4;
+  const uint64_t v6_after = after.seeders + after.leechers - after.v4;
+  if (after.v4 != before.v4) {
+    peers_v4_.fetch_add(uint64_t{after.v4} - before.v4,
+                        std::memory_order_relaxed);
+  }
+  if (v6_after != v6_before) {
+    peers_v6_.fetch_add(v6_after - v6_before, std::memory_order_relaxed);
+  }
+  if (after.seeders != before.seeders) {
+    seeders_.fetch_add(uint64_t{after.seeders} - before.seeders,
+                       std::memory_order_relaxed);
+  }
 }
 
 AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
@@ -450,7 +455,6 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
   Slot& s = at.sub->slots[at.i];
   const PeerSetContext ctx = PeerContext();
   const SwarmCounts before = s.peers.counts();
-  const uint32_t v4_before = s.peers.peers(AddressFamily::kV4);
   if (stopped) {
     s.peers.Remove(p.peer, ctx);
   } else {
@@ -478,8 +482,9 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
           s.peers.Select(p.peer, p.seeder, p.numwant, p.random, peers_out);
     }
   }
-  CountDelta(before, v4_before, s);
-  r.counts = s.peers.counts();
+  const SwarmCounts after = s.peers.counts();
+  CountDelta(before, after);
+  r.counts = after;
   Unlock(at);
   return r;
 }
@@ -550,7 +555,6 @@ void SwarmTable::Restore(const SwarmRecord& record, uint32_t now,
   Slot& s = at.sub->slots[at.i];
   const PeerSetContext ctx = PeerContext();
   const SwarmCounts before = s.peers.counts();
-  const uint32_t v4_before = s.peers.peers(AddressFamily::kV4);
   uint64_t stored = 0;
   for (PeerRecord p : record.peers) {
     if (p.last_seen <= now && now - p.last_seen > timeout) continue;
@@ -564,7 +568,7 @@ void SwarmTable::Restore(const SwarmRecord& record, uint32_t now,
   }
   counts->peers += stored;
   counts->swarms += stored != 0;
-  CountDelta(before, v4_before, s);
+  CountDelta(before, s.peers.counts());
   // A swarm left without peers is reclaimed by the sweep, as after a
   // stopped event.
   Unlock(at);
@@ -577,11 +581,10 @@ void SwarmTable::SweepSlot(SubTable& t, size_t i, uint32_t now) {
   const SlotRef at{&t, 0, i, w};
   if (!TryLock(at)) return;
   const SwarmCounts before = s.peers.counts();
-  const uint32_t v4_before = s.peers.peers(AddressFamily::kV4);
   s.peers.Expire(now, peer_timeout_s_.load(std::memory_order_relaxed),
                  PeerContext());
   if (s.peers.empty()) s.peers.Clear(budget_);
-  CountDelta(before, v4_before, s);
+  CountDelta(before, s.peers.counts());
   if (s.peers.empty()) {
     // Release: the next claimer of this tombstone sees the cleared set.
     s.word.store(NextVersion(w, kTomb), std::memory_order_release);

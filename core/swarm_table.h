@@ -267,8 +267,7 @@ class SwarmTable {
   bool ClearTombstone(SubTable& t, size_t i);
   PeerSetContext PeerContext() const;
   // Adds what one locked change did to the swarm to the table's totals.
-  void CountDelta(const SwarmCounts& before, uint32_t v4_before,
-                  const Slot& s);
+  void CountDelta(const SwarmCounts& before, const SwarmCounts& after);
 
   const SwarmTableConfig config_;
   std::unique_ptr<MemoryBudget> own_budget_;  // when config has none
