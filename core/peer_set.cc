@@ -217,9 +217,14 @@ inline uint32_t CapOf(const Block* b, int r) {
 inline bool IsWide(const uint32_t cap[kRegions]) {
   return std::max({cap[0], cap[1], cap[2], cap[3]}) > kSmallCap;
 }
+// Whether any of the four codes exceeds kSmallCap, on all four bytes at
+// once: per byte, the low 7 bits + (128 - 17) carry into bit 7 iff they are
+// at least 17 (and never into the next byte); codes of 128+ have bit 7.
 inline bool IsWide(const Block* b) {
-  return std::max({b->cap_code[0], b->cap_code[1], b->cap_code[2],
-                   b->cap_code[3]}) > kSmallCap;
+  static_assert(kSmallCap == 16);
+  uint32_t w;
+  std::memcpy(&w, b->cap_code, 4);
+  return (((w & 0x7f7f7f7fu) + 0x6f6f6f6fu) | w) & 0x80808080u;
 }
 inline size_t HeaderBytes(bool wide) {
   return sizeof(Block) + (wide ? sizeof(uint32_t) * kRegions : 0);
@@ -286,8 +291,29 @@ uint32_t CountOf(Block* b, int r) {
   return r < kSeed6 ? Occupied(RegionOf<PeerV4>(b, r))
                     : Occupied(RegionOf<PeerV6>(b, r));
 }
+// Entries stored in each region, in one pass over a compact block (whose
+// codes are its capacities and whose entries follow the 8-byte header).
+void CensusOf(Block* b, uint32_t n[kRegions]) {
+  n[0] = n[1] = n[2] = n[3] = 0;
+  if (b == nullptr) return;
+  if (IsWide(b)) {
+    std::memcpy(n, WideCounts(b), sizeof(uint32_t) * kRegions);
+    return;
+  }
+  const PeerV4* v4 = reinterpret_cast<const PeerV4*>(b + 1);
+  const uint32_t c0 = b->cap_code[kSeed4], c1 = b->cap_code[kLeech4];
+  for (uint32_t i = 0; i < c0; ++i) n[kSeed4] += v4[i].port != 0;
+  for (uint32_t i = c0; i < c0 + c1; ++i) n[kLeech4] += v4[i].port != 0;
+  const uint32_t c2 = b->cap_code[kSeed6], c3 = b->cap_code[kLeech6];
+  if (c2 + c3 == 0) return;
+  const PeerV6* v6 = reinterpret_cast<const PeerV6*>(v4 + c0 + c1);
+  for (uint32_t i = 0; i < c2; ++i) n[kSeed6] += v6[i].port != 0;
+  for (uint32_t i = c2; i < c2 + c3; ++i) n[kLeech6] += v6[i].port != 0;
+}
 uint32_t TotalOf(Block* b) {
-  return CountOf(b, 0) + CountOf(b, 1) + CountOf(b, 2) + CountOf(b, 3);
+  uint32_t n[kRegions];
+  CensusOf(b, n);
+  return n[0] + n[1] + n[2] + n[3];
 }
 // Records one entry more (+1) or fewer (-1) in region r.
 inline void AddCount(Block* b, int r, int delta) {
@@ -444,7 +470,10 @@ struct FamilyOps {
       return PeerChange::kUpdated;
     }
     if (block != nullptr) {
-      if (TotalOf(block) >= ctx.max_per_swarm) return PeerChange::kSwarmFull;
+      if ((ctx.max_per_swarm <= 4 * kSmallCap || IsWide(block)) &&
+          TotalOf(block) >= ctx.max_per_swarm) {
+        return PeerChange::kSwarmFull;
+      }
     }
     if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
     E fresh = key;
@@ -461,7 +490,10 @@ struct FamilyOps {
     const Lookup l = Find(key);
     if (l.at != nullptr) return PeerChange::kUpdated;
     if (block != nullptr) {
-      if (TotalOf(block) >= ctx.max_per_swarm) return PeerChange::kSwarmFull;
+      if ((ctx.max_per_swarm <= 4 * kSmallCap || IsWide(block)) &&
+          TotalOf(block) >= ctx.max_per_swarm) {
+        return PeerChange::kSwarmFull;
+      }
     }
     if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
     // A seeder is always counted (the invariant Check() tests).
@@ -653,17 +685,17 @@ void PeerSet::Clear(MemoryBudget* budget) {
 
 SwarmCounts PeerSet::counts() const {
   if (block_ == nullptr) return {};
-  Block* b = block_;
-  const uint32_t s4 = CountOf(b, kSeed4);
-  const uint32_t l4 = CountOf(b, kLeech4);
-  return {s4 + CountOf(b, kSeed6), l4 + CountOf(b, kLeech6), b->completed,
-          s4 + l4};
+  uint32_t n[kRegions];
+  CensusOf(block_, n);
+  return {n[kSeed4] + n[kSeed6], n[kLeech4] + n[kLeech6], block_->completed,
+          n[kSeed4] + n[kLeech4]};
 }
 
 uint32_t PeerSet::peers(AddressFamily f) const {
   if (block_ == nullptr) return 0;
-  return f == AddressFamily::kV4 ? CountOf(block_, kSeed4) + CountOf(block_, kLeech4)
-                                 : CountOf(block_, kSeed6) + CountOf(block_, kLeech6);
+  uint32_t n[kRegions];
+  CensusOf(block_, n);
+  return f == AddressFamily::kV4 ? n[kSeed4] + n[kLeech4] : n[kSeed6] + n[kLeech6];
 }
 
 bool PeerSet::empty() const {
