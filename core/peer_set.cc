@@ -277,20 +277,6 @@ RegionRef<E> RegionOf(Block* b, int r) {
   return {r == rs ? base : base + CapOf(b, rs), CapOf(b, r)};
 }
 
-template <class E>
-uint32_t Occupied(const RegionRef<E>& reg) {
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < reg.cap; ++i) n += reg.arr[i].port != 0;
-  return n;
-}
-
-// Entries stored in region r.
-uint32_t CountOf(Block* b, int r) {
-  if (b == nullptr) return 0;
-  if (IsWide(b)) return WideCounts(b)[r];
-  return r < kSeed6 ? Occupied(RegionOf<PeerV4>(b, r))
-                    : Occupied(RegionOf<PeerV6>(b, r));
-}
 // Entries stored in each region, in one pass over a compact block (whose
 // codes are its capacities and whose entries follow the 8-byte header).
 void CensusOf(Block* b, uint32_t n[kRegions]) {
@@ -310,10 +296,24 @@ void CensusOf(Block* b, uint32_t n[kRegions]) {
   for (uint32_t i = 0; i < c2; ++i) n[kSeed6] += v6[i].port != 0;
   for (uint32_t i = c2; i < c2 + c3; ++i) n[kLeech6] += v6[i].port != 0;
 }
+// Entries stored in region r.
+uint32_t CountOf(Block* b, int r) {
+  uint32_t n[kRegions];
+  CensusOf(b, n);
+  return n[r];
+}
 uint32_t TotalOf(Block* b) {
   uint32_t n[kRegions];
   CensusOf(b, n);
   return n[0] + n[1] + n[2] + n[3];
+}
+// Whether the swarm already holds ctx.max_per_swarm peers (a compact
+// block holds at most 4 × kSmallCap, so it is counted only under a cap
+// that low).
+bool SwarmFull(Block* b, const PeerSetContext& ctx) {
+  if (b == nullptr) return false;
+  if (ctx.max_per_swarm > 4 * kSmallCap && !IsWide(b)) return false;
+  return TotalOf(b) >= ctx.max_per_swarm;
 }
 // Records one entry more (+1) or fewer (-1) in region r.
 inline void AddCount(Block* b, int r, int delta) {
@@ -469,12 +469,7 @@ struct FamilyOps {
       MaybeShrink(l.region);
       return PeerChange::kUpdated;
     }
-    if (block != nullptr) {
-      if ((ctx.max_per_swarm <= 4 * kSmallCap || IsWide(block)) &&
-          TotalOf(block) >= ctx.max_per_swarm) {
-        return PeerChange::kSwarmFull;
-      }
-    }
+    if (SwarmFull(block, ctx)) return PeerChange::kSwarmFull;
     if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
     E fresh = key;
     fresh.meta = tick | (a.seeder ? kCountedBit : 0);
@@ -489,12 +484,7 @@ struct FamilyOps {
     E key = MakeEntry<E>(rec.peer);
     const Lookup l = Find(key);
     if (l.at != nullptr) return PeerChange::kUpdated;
-    if (block != nullptr) {
-      if ((ctx.max_per_swarm <= 4 * kSmallCap || IsWide(block)) &&
-          TotalOf(block) >= ctx.max_per_swarm) {
-        return PeerChange::kSwarmFull;
-      }
-    }
+    if (SwarmFull(block, ctx)) return PeerChange::kSwarmFull;
     if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
     // A seeder is always counted (the invariant Check() tests).
     key.meta = TickOf(rec.last_seen) |
@@ -647,8 +637,10 @@ PeerSet::Expired PeerSet::Expire(uint32_t now, uint32_t timeout_s,
   count_dead(PeerV6{});
   if (dead[0] + dead[1] + dead[2] + dead[3] == 0) return ex;
   uint32_t caps[kRegions];
+  uint32_t stored[kRegions];
+  CensusOf(block_, stored);
   for (int r = 0; r < kRegions; ++r) {
-    const uint32_t left = CountOf(block_, r) - dead[r];
+    const uint32_t left = stored[r] - dead[r];
     caps[r] = ShouldShrink(left, CapOf(block_, r)) ? FitCap(left)
                                                     : CapOf(block_, r);
   }
