@@ -36,7 +36,7 @@ fill() {
   local start_kib; start_kib="$(rss_kib "$pid")"
   local t0; t0="$(date +%s.%N)"
   build/bin/ringtrack-load "127.0.0.1:$PORT" --fill --peers "$peers" \
-    --torrents "$torrents" --seeders 0.25 --sources "$SOURCES" --window 512 \
+    --torrents "$torrents" --torrents-per-peer 0 --seeders 0.25 --sources "$SOURCES" --window 512 \
     --json >"$work/fill.json" 2>"$work/fill.log" &
   local load=$!
   while kill -0 "$load" 2>/dev/null; do

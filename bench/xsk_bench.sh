@@ -83,7 +83,7 @@ for round in $(seq "$ROUNDS"); do
     s0="$(awk '{print $14 + $15}' /proc/$pid/stat)"; m0="$(busy)"
     json="$(ip netns exec rtx-c taskset -c 0 $B/ringtrack-load 169.254.77.1:6969 \
       --source_base 169.254.128.1 --sources 32000 --peers 1000000 --torrents 100000 \
-      --zipf 1.0 --mix "${MIX[$c]}" --numwant 50 --duration "${DURATION}s" --json --quiet)"
+      --zipf 1.0 --torrents-per-peer 0 --mix "${MIX[$c]}" --numwant 50 --duration "${DURATION}s" --json --quiet)"
     s1="$(awk '{print $14 + $15}' /proc/$pid/stat)"; m1="$(busy)"
     kill "$pid"; wait "$pid" 2>/dev/null || true
     /usr/bin/python3 - "$json" "$round" "$c" "$s0" "$s1" "$m0" "$m1" "$hz" >>"$csv" <<'PY'

@@ -172,15 +172,24 @@ class RequestBuilder {
   size_t Build(uint32_t tid, int64_t now, std::span<uint8_t> out,
                Window::Slot* slot) {
     uint64_t peer = 0;
+    uint32_t membership = 0;  // which of the peer's torrents
     for (int attempt = 0;; ++attempt) {
       if (config_.fill) {
-        peer = uint64_t(index_) + fill_cursor_ * uint64_t(config_.threads);
-        if (peer >= config_.peers) {
+        // This thread's items are index + k·threads; item = peer·K + j.
+        const uint64_t item =
+            uint64_t(index_) + fill_cursor_ * uint64_t(config_.threads);
+        const uint64_t k = std::max(1u, config_.torrents_per_peer);
+        if (item >= uint64_t{config_.peers} * k) {
           issuing_ = false;
           return 0;
         }
+        peer = item / k;
+        membership = static_cast<uint32_t>(item % k);
       } else {
         peer = Random() % config_.peers;
+        if (config_.torrents_per_peer > 1) {
+          membership = static_cast<uint32_t>(Random() % config_.torrents_per_peer);
+        }
       }
       const Source& src = sources_[peer % sources_.size()];
       const bool waiting =
@@ -209,7 +218,7 @@ class RequestBuilder {
       return WriteScrape(tid, src, out);
     }
     slot->type = kAnnounceReq;
-    return WriteAnnounce(tid, peer, src, out);
+    return WriteAnnounce(tid, peer, TorrentOf(peer, membership), src, out);
   }
 
   // A connect reply for `source` arrived at `now`.
@@ -232,14 +241,22 @@ class RequestBuilder {
                                         {hashes.data(), n * kInfoHashSize});
   }
 
-  size_t WriteAnnounce(uint32_t tid, uint64_t peer, const Source& src,
-                       std::span<uint8_t> out) {
+  // The rank of the `membership`-th torrent of `peer` (see LoadConfig).
+  uint32_t TorrentOf(uint64_t peer, uint32_t membership) {
+    const uint32_t k = config_.torrents_per_peer;
+    if (k == 0) {
+      return config_.fill ? static_cast<uint32_t>(peer % config_.torrents)
+                          : zipf_.Sample(Random());
+    }
+    return zipf_.Sample(Mix64((peer * k + membership) ^ 0x6a09e667f3bcc908ULL));
+  }
+
+  size_t WriteAnnounce(uint32_t tid, uint64_t peer, uint32_t torrent,
+                       const Source& src, std::span<uint8_t> out) {
     protocol::AnnounceRequest a;
     a.connection_id = src.connection_id;
     a.transaction_id = tid;
-    a.info_hash = LoadInfoHash(
-        (config_.fill ? peer % config_.torrents : zipf_.Sample(Random())) +
-        config_.torrent_offset);
+    a.info_hash = LoadInfoHash(torrent + config_.torrent_offset);
     const uint64_t pid = Mix64(peer);
     std::memcpy(a.peer_id.data(), "-RL0001-", 8);
     std::memcpy(a.peer_id.data() + 8, &pid, 8);
@@ -265,7 +282,7 @@ class RequestBuilder {
   const uint32_t seeder_per_mille_;
   const int64_t timeout_ns_;
   uint64_t rng_;
-  uint64_t fill_cursor_ = 0;  // fill: this thread's peers are index + k·threads
+  uint64_t fill_cursor_ = 0;  // fill: this thread's items are index + k·threads
   bool issuing_ = true;
 };
 

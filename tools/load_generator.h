@@ -7,6 +7,14 @@
 // loopback) and announces port 10000 + i / sources, so (address, port) is
 // distinct per peer. Each source keeps its own connection ID and refreshes
 // it after 60 s, as BEP 15 asks of clients.
+//
+// Each peer belongs to `torrents_per_peer` torrents, drawn once from its
+// own hash by Zipf popularity; an announce picks one of them, so after
+// every peer has announced the tracker holds peers × torrents_per_peer
+// entries and later announces refresh them (a tracker's steady state:
+// clients re-announce every interval). With 0, every announce draws its
+// torrent afresh, so nearly every announce stores a new entry (an
+// insert-only load that grows the tracker without bound).
 #ifndef RINGTRACK_TOOLS_LOAD_GENERATOR_H_
 #define RINGTRACK_TOOLS_LOAD_GENERATOR_H_
 
@@ -31,6 +39,7 @@ struct LoadConfig {
   uint32_t torrents = 100'000;
   double zipf = 1.0;  // popularity skew; 0 = uniform
   uint32_t peers = 1'000'000;
+  uint32_t torrents_per_peer = 1;  // 0: a fresh torrent per announce
   double seeder_share = 0.3;
   double stopped_share = 0;     // announces sent with event=stopped
   uint32_t torrent_offset = 0;  // torrent rank r uses LoadInfoHash(r + offset)
@@ -43,7 +52,9 @@ struct LoadConfig {
   uint32_t source_base = 0x7f010001;  // the first, host order (127.1.0.1)
   uint32_t window = 256;   // outstanding requests per thread
   absl::Duration timeout = absl::Seconds(1);
-  bool fill = false;  // each peer announces once, then stop
+  // Each (peer, torrent) pair announces once, then stop; with
+  // torrents_per_peer 0, peer i announces once to torrent i mod torrents.
+  bool fill = false;
   // Open loop: announces with made-up connection IDs, as fast as the
   // socket takes them, no replies expected (forged-ID flood for XDP tests).
   bool flood_forged = false;

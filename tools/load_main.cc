@@ -24,6 +24,11 @@ ABSL_FLAG(double, zipf, 1.0,
           "Popularity skew: torrent rank r is picked ∝ 1/(r+1)^zipf; 0 = "
           "uniform.");
 ABSL_FLAG(uint32_t, peers, 1000000, "Simulated peers.");
+ABSL_FLAG(uint32_t, torrents_per_peer, 1,
+          "Torrents each simulated peer is in (drawn once by --zipf "
+          "popularity); announces refresh those entries. 0: every announce "
+          "draws a torrent afresh, so nearly every announce adds an entry "
+          "(an insert-only load).");
 ABSL_FLAG(double, seeders, 0.3, "Share of simulated peers that are seeders.");
 ABSL_FLAG(double, stopped, 0,
           "Share of announces sent with event=stopped (peer churn).");
@@ -47,9 +52,9 @@ ABSL_FLAG(uint32_t, window, 256, "Outstanding requests per thread (≤ 65536).")
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(1),
           "A request unanswered this long counts as a timeout.");
 ABSL_FLAG(bool, fill, false,
-          "Announce every peer exactly once (peer i → torrent i mod "
-          "--torrents, event started), then stop: fills a tracker for "
-          "memory measurements.");
+          "Announce every peer once to each of its --torrents_per_peer "
+          "torrents (with 0: peer i once to torrent i mod --torrents), event "
+          "started, then stop: fills a tracker before a measurement.");
 ABSL_FLAG(std::string, write_info_hashes, "",
           "Write the hex info hashes of all --torrents to this file (e.g. an "
           "opentracker whitelist) and exit.");
@@ -95,6 +100,8 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
   if (c.zipf < 0 || c.zipf > 5) BadFlag("--zipf must be 0..5");
   c.peers = absl::GetFlag(FLAGS_peers);
   if (c.peers < 1) BadFlag("--peers must be at least 1");
+  c.torrents_per_peer = absl::GetFlag(FLAGS_torrents_per_peer);
+  if (c.torrents_per_peer > 64) BadFlag("--torrents_per_peer must be 0..64");
   c.stopped_share = absl::GetFlag(FLAGS_stopped);
   if (c.stopped_share < 0 || c.stopped_share > 1) BadFlag("--stopped must be 0..1");
   c.torrent_offset = absl::GetFlag(FLAGS_torrent_offset);
@@ -205,8 +212,10 @@ int main(int argc, char** argv) {
           absl::ToDoubleSeconds(now - start), double(sent - last_sent) / secs,
           double(answered - last_answered) / secs, std::max(0.0, loss),
           (unsigned long long)gen.Errors(), (unsigned long long)gen.Timeouts(),
-          config.fill ? absl::StrFormat("  filled=%d/%d peers",
-                                        gen.FillProgress(), config.peers)
+          config.fill ? absl::StrFormat(
+                            "  filled=%d/%d entries", gen.FillProgress(),
+                            uint64_t{config.peers} *
+                                std::max(1u, config.torrents_per_peer))
                             .c_str()
                       : "");
     }

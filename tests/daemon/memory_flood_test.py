@@ -41,6 +41,7 @@ def flood(bindir, port, sources, seconds):
     p = subprocess.run(
         [os.path.join(bindir, "ringtrack-load"), "127.0.0.1:%d" % port,
          "--sources=%d" % sources, "--torrents=400000", "--zipf=0",
+         "--torrents_per_peer=0",
          "--peers=%d" % min(400000, sources * 50000), "--mix=0:100:0", "--numwant=0",
          "--duration=%ds" % seconds, "--json", "--quiet"],
         capture_output=True, text=True, timeout=120)

@@ -87,6 +87,62 @@ def exercise(bindir, name, port):
     check("responses/s=" in err, name + ": load printed progress")
 
 
+def stats_value(log, name):
+    m = re.findall(r" stats .* %s=(\d+)" % name, log)
+    return int(m[-1]) if m else None
+
+
+def steady_state(bindir, work):
+    """A simulated peer stays in its torrent (--torrents_per_peer 1): after a
+    fill, a timed run only refreshes entries; with 0 each announce draws a
+    torrent afresh and the tracker keeps growing."""
+    log = os.path.join(work, "steady.log")
+    proc = subprocess.Popen(
+        [os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0",
+         "--workers=1", "--stats-interval=1s"],
+        stderr=open(log, "w"), stdout=subprocess.DEVNULL)
+    try:
+        port = None
+        for _ in range(200):
+            m = re.search(r"listen=127\.0\.0\.1:(\d+)", open(log).read())
+            if m:
+                port = int(m.group(1))
+                break
+            time.sleep(0.05)
+        check(port is not None, "steady: ringtrackd started")
+        load = [os.path.join(bindir, "ringtrack-load"), "127.0.0.1:%d" % port,
+                "--peers=3000", "--torrents=500", "--sources=1000", "--quiet",
+                "--json"]
+
+        def peers_after():
+            n = open(log).read().count(" stats ")
+            for _ in range(60):
+                if open(log).read().count(" stats ") >= n + 2:
+                    break
+                time.sleep(0.1)
+            return stats_value(open(log).read(), "peers_v4")
+
+        rc, out, err = run(load + ["--fill"])
+        check(rc == 0 and json.loads(out)["filled"] == 3000,
+              "steady: the fill sent one announce per peer\n" + out + err)
+        check(peers_after() == 3000, "steady: the fill stored every peer once")
+        rc, out, err = run(load + ["--duration=2s", "--mix=0:100:0"])
+        announces = json.loads(out)["announce_per_s"] * 2 if rc == 0 else 0
+        check(rc == 0 and announces > 3000,
+              "steady: the timed run announced more often than there are peers\n" + err)
+        check(peers_after() == 3000,
+              "steady: re-announces refreshed entries, none added: %s peers" %
+              stats_value(open(log).read(), "peers_v4"))
+        rc, out, err = run(load + ["--duration=1s", "--mix=0:100:0",
+                                   "--torrents_per_peer=0"])
+        grown = peers_after()
+        check(rc == 0 and grown is not None and grown > 3000,
+              "steady: --torrents_per_peer 0 adds entries: %s peers" % grown)
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -97,6 +153,7 @@ def main():
         rt, port = start_ringtrackd(a.bin, work)
         procs.append(rt)
         exercise(a.bin, "ringtrackd", port)
+        steady_state(a.bin, work)
         cli = os.path.join(a.bin, "ringtrack-cli")
         rc, out, _ = run([cli, "announce", "127.0.0.1:%d" % port,
                           "--info-hash", HASH, "--port", "0", "--timeout=5s"])
