@@ -24,7 +24,18 @@
 # scrapes, numwant 50, from 65 000 loopback source addresses, as a public
 # tracker's clients would come (with a few hundred sources ringtrackd's
 # per-source limits bind: a third of announces would be capped and a sixth
-# refused, which is the abuse path, not the serving path). Prints per layout the median and min–max over rounds of
+# refused, which is the abuse path, not the serving path).
+# KIND picks what the announces do:
+#   steady (default)  each peer is in one torrent; every server is first
+#                     filled with all 1 M peers (ringtrack-load --fill, not
+#                     measured), so the measured announces refresh stored
+#                     peers, as clients re-announcing every interval do
+#   insert            --torrents-per-peer 0 and no fill: every announce
+#                     draws its torrent afresh, so ~94 % of them store a new
+#                     entry and the tracker grows all run (the load of the
+#                     figures before this KIND existed); results go to
+#                     announces_insert.csv/.png
+# Prints per layout the median and min–max over rounds of
 # responses/s and server CPU µs per response (utime+stime of all its
 # threads, from /proc), the ratios the issue targets, and writes
 # bench/results/announces.csv and announces.png (medians, min–max bars).
@@ -36,8 +47,15 @@ PORT="${PORT:-17969}"
 LAYOUTS="${LAYOUTS:-pinned unpinned}"
 SERVERS="${SERVERS:-ringtrackd ringtrackd-1w ringtrackd-1w-mmsg opentracker stateless}"
 
+KIND="${KIND:-steady}"
+case "$KIND" in
+  steady) suffix="" ;;
+  insert) suffix="_insert" ;;
+  *) echo "announce_bench: KIND must be steady or insert" >&2; exit 2 ;;
+esac
+
 out=bench/results
-csv="$out/announces.csv"
+csv="$out/announces$suffix.csv"
 source bench/common.sh
 if [[ -z "${REPORT_ONLY:-}" ]]; then
 bench_build
@@ -45,8 +63,14 @@ mkdir -p "$out"
 bench_workdir
 bench_opentracker_whitelist 100000
 
-LOAD=(--threads 1 --peers 1000000 --torrents 100000 --zipf 1.0 --mix 0:90:10
-      --numwant 50 --sources 65000 --duration "${DURATION}s" --json --quiet)
+PEERS=(--threads 1 --peers 1000000 --torrents 100000 --zipf 1.0 --sources 65000)
+if [[ "$KIND" == steady ]]; then
+  PEERS+=(--torrents-per-peer 1)
+else
+  PEERS+=(--torrents-per-peer 0)
+fi
+LOAD=("${PEERS[@]}" --mix 0:90:10 --numwant 50 --duration "${DURATION}s"
+      --json --quiet)
 
 start_server() {  # name layout → sets SERVER_PID
   local pin=(); [[ "$2" == pinned ]] && pin=(taskset -c 1)
@@ -81,6 +105,10 @@ for round in $(seq "$ROUNDS"); do
     loadpin=(); [[ "$layout" == pinned ]] && loadpin=(taskset -c 0)
     for server in $SERVERS; do
       start_server "$server" "$layout"
+      if [[ "$KIND" == steady ]]; then
+        "${loadpin[@]}" build/bin/ringtrack-load "127.0.0.1:$PORT" "${PEERS[@]}" \
+          --fill --window 512 --quiet --json >"$work/fill.json"
+      fi
       before="$(cpu_ticks "$SERVER_PID")"
       json="$("${loadpin[@]}" build/bin/ringtrack-load "127.0.0.1:$PORT" "${LOAD[@]}")"
       after="$(cpu_ticks "$SERVER_PID")"
@@ -103,10 +131,10 @@ PY
 done
 fi
 
-/usr/bin/python3 - "$csv" "$out" <<'PY'
+/usr/bin/python3 - "$csv" "$out" "$suffix" "$KIND" <<'PY'
 import csv, statistics, subprocess, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-out = sys.argv[2]
+out, suffix, kind = sys.argv[2:5]
 layouts = list(dict.fromkeys(r["layout"] for r in rows))
 servers = list(dict.fromkeys(r["server"] for r in rows))
 
@@ -115,7 +143,7 @@ def stats(layout, server, key):
     return statistics.median(v), min(v), max(v)
 
 for layout in layouts:
-    dat = open(f"{out}/announces_{layout}.dat", "w")
+    dat = open(f"{out}/announces{suffix}_{layout}.dat", "w")
     print(f"\n{layout} (median, min–max over {len([r for r in rows if r['layout'] == layout and r['server'] == servers[0]])} rounds)")
     print("| server | responses/s | server CPU µs/response | of which user / kernel µs |")
     print("|---|---|---|---|")
@@ -143,14 +171,14 @@ for li, layout in enumerate(layouts):
     plots.append(f"""
 set title '{layout}'
 set ylabel 'responses/s (median, min–max)'
-plot '{out}/announces_{layout}.dat' using 1:3:4:5:(0.6):xtic(2) with boxerrorbars notitle
+plot '{out}/announces{suffix}_{layout}.dat' using 1:3:4:5:(0.6):xtic(2) with boxerrorbars notitle
 set ylabel 'server CPU µs per response (median, min–max)'
-plot '{out}/announces_{layout}.dat' using 1:6:7:8:(0.6):xtic(2) with boxerrorbars notitle
+plot '{out}/announces{suffix}_{layout}.dat' using 1:6:7:8:(0.6):xtic(2) with boxerrorbars notitle
 """)
 gp = f"""
 set terminal pngcairo size 1200,{420 * len(layouts)}
-set output '{out}/announces.png'
-set multiplot layout {len(layouts)},2 title 'ringtrack-load: 1 thread, 1M peers, 100k torrents, Zipf 1.0, 10% scrapes, numwant 50, 65000 sources; each server on its defaults'
+set output '{out}/announces{suffix}.png'
+set multiplot layout {len(layouts)},2 title 'ringtrack-load ({kind}): 1 thread, 1M peers, 100k torrents, Zipf 1.0, 10% scrapes, numwant 50, 65000 sources; each server on its defaults'
 set style fill solid 0.5
 set boxwidth 0.6
 set yrange [0:*]
@@ -161,5 +189,5 @@ set errorbars 1.5
 unset multiplot
 """
 subprocess.run(["gnuplot"], input=gp.encode(), check=True)
-print(f"\nwrote {out}/announces.csv and {out}/announces.png")
+print(f"\nwrote {out}/announces{suffix}.csv and {out}/announces{suffix}.png")
 PY
