@@ -42,7 +42,9 @@ def fill(bindir, port, offset=0):
     subprocess.run([os.path.join(bindir, "ringtrack-load"), "127.0.0.1:%d" % port,
                     "--fill", "--quiet", "--peers=%d" % FILL_PEERS,
                     "--torrents=%d" % FILL_TORRENTS, "--torrent_offset=%d" % offset,
-                    "--timeout=2s"],
+                    # Peer i to torrent i mod torrents: 10 per swarm, so no
+                    # per-source cap binds and every peer is stored.
+                    "--torrents_per_peer=0", "--timeout=2s"],
                    check=True, capture_output=True, timeout=120)
 
 
