@@ -77,7 +77,7 @@ ABSL_FLAG(absl::Duration, sweep_period, absl::Seconds(60),
 ABSL_FLAG(int, socket_buffer, 8 << 20,
           "SO_RCVBUF/SO_SNDBUF per socket, bytes (as root beyond "
           "rmem_max/wmem_max).");
-ABSL_FLAG(int, ring_buffers, 256,
+ABSL_FLAG(int, ring_buffers, 64,
           "io_uring provided receive buffers per socket (2 KiB each), a "
           "power of two from 64 to 32768.");
 

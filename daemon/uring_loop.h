@@ -31,7 +31,7 @@ struct UringOptions {
   // At least this many; Create() raises it to hold a completion for every
   // receive buffer of every socket, so the CQ can never overflow.
   unsigned cq_entries = 1024;
-  unsigned buffers_per_socket = 256;  // power of two, ≤ 32768
+  unsigned buffers_per_socket = 64;  // power of two, 64..32768 (see README)
 };
 
 // Returns OK iff a ring with the features the loop needs can be set up here
