@@ -4,6 +4,9 @@
 #   LAYOUTS=unpinned bash bench/announce_bench.sh   # one layout only
 #   REPORT_ONLY=1 bash bench/announce_bench.sh      # table and plot again
 #                                                   # from announces.csv
+#   NPEERS=10000 SERVERS="ringtrackd-1w stateless" bash bench/announce_bench.sh
+#                                # a smaller state (NPEERS/10 torrents);
+#                                # results go to announces_10000.*
 # Every server runs on its default configuration; the rows:
 #   ringtrackd            defaults (io_uring, one worker per CPU: 2 here)
 #   ringtrackd-1w         --workers 1 (io_uring): the same size as the
@@ -53,6 +56,10 @@ case "$KIND" in
   insert) suffix="_insert" ;;
   *) echo "announce_bench: KIND must be steady or insert" >&2; exit 2 ;;
 esac
+NPEERS="${NPEERS:-1000000}"
+NTORRENTS=$((NPEERS / 10))
+if ((NTORRENTS < 1)); then echo "announce_bench: NPEERS must be at least 10" >&2; exit 2; fi
+[[ "$NPEERS" != 1000000 ]] && suffix="${suffix}_$NPEERS"
 
 out=bench/results
 csv="$out/announces$suffix.csv"
@@ -61,9 +68,10 @@ if [[ -z "${REPORT_ONLY:-}" ]]; then
 bench_build
 mkdir -p "$out"
 bench_workdir
-bench_opentracker_whitelist 100000
+bench_opentracker_whitelist "$NTORRENTS"
 
-PEERS=(--threads 1 --peers 1000000 --torrents 100000 --zipf 1.0 --sources 65000)
+PEERS=(--threads 1 --peers "$NPEERS" --torrents "$NTORRENTS" --zipf 1.0
+       --sources 65000)
 if [[ "$KIND" == steady ]]; then
   PEERS+=(--torrents-per-peer 1)
 else
@@ -131,10 +139,11 @@ PY
 done
 fi
 
-/usr/bin/python3 - "$csv" "$out" "$suffix" "$KIND" <<'PY'
+/usr/bin/python3 - "$csv" "$out" "$suffix" "$KIND" "$NPEERS" <<'PY'
 import csv, statistics, subprocess, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 out, suffix, kind = sys.argv[2:5]
+npeers = int(sys.argv[5])
 layouts = list(dict.fromkeys(r["layout"] for r in rows))
 servers = list(dict.fromkeys(r["server"] for r in rows))
 
@@ -178,7 +187,7 @@ plot '{out}/announces{suffix}_{layout}.dat' using 1:6:7:8:(0.6):xtic(2) with box
 gp = f"""
 set terminal pngcairo size 1200,{420 * len(layouts)}
 set output '{out}/announces{suffix}.png'
-set multiplot layout {len(layouts)},2 title 'ringtrack-load ({kind}): 1 thread, 1M peers, 100k torrents, Zipf 1.0, 10% scrapes, numwant 50, 65000 sources; each server on its defaults'
+set multiplot layout {len(layouts)},2 title 'ringtrack-load ({kind}): 1 thread, {npeers:,} peers, {npeers // 10:,} torrents, Zipf 1.0, 10% scrapes, numwant 50, 65000 sources; each server on its defaults'
 set style fill solid 0.5
 set boxwidth 0.6
 set yrange [0:*]
