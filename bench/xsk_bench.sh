@@ -6,7 +6,8 @@
 # XSK socket only with --io xdp), forwarding on in the server namespace so
 # connects are answered in the kernel, a pass-through XDP program on the
 # load's end (veth needs one there to receive XDP_TX frames), and the same
-# load as bench/announce_bench.sh but from 32 000 sources (a local /17). Server on
+# steady load as bench/announce_bench.sh (each server first filled with the
+# 1 M peers, not measured) but from 32 000 sources (a local /17). Server on
 # CPU 1, load on CPU 0, ROUNDS rounds of DURATION seconds. Per row: server
 # responses/s, the server process's CPU µs per response, the whole
 # machine's busy CPU µs per response (softirq work is charged to whichever
@@ -80,10 +81,14 @@ for round in $(seq "$ROUNDS"); do
       --stats-interval 0 2>/dev/null &
     sleep 1
     pid="$(pgrep -f "listen 169.254.77.1")"
+    load=(ip netns exec rtx-c taskset -c 0 $B/ringtrack-load 169.254.77.1:6969
+          --source_base 169.254.128.1 --sources 32000 --peers 1000000
+          --torrents 100000 --zipf 1.0 --torrents-per-peer 1 --quiet --json)
+    if [[ "${MIX[$c]}" != 100:0:0 ]]; then
+      "${load[@]}" --fill --window 512 >/dev/null
+    fi
     s0="$(awk '{print $14 + $15}' /proc/$pid/stat)"; m0="$(busy)"
-    json="$(ip netns exec rtx-c taskset -c 0 $B/ringtrack-load 169.254.77.1:6969 \
-      --source_base 169.254.128.1 --sources 32000 --peers 1000000 --torrents 100000 \
-      --zipf 1.0 --torrents-per-peer 0 --mix "${MIX[$c]}" --numwant 50 --duration "${DURATION}s" --json --quiet)"
+    json="$("${load[@]}" --mix "${MIX[$c]}" --numwant 50 --duration "${DURATION}s")"
     s1="$(awk '{print $14 + $15}' /proc/$pid/stat)"; m1="$(busy)"
     kill "$pid"; wait "$pid" 2>/dev/null || true
     /usr/bin/python3 - "$json" "$round" "$c" "$s0" "$s1" "$m0" "$m1" "$hz" >>"$csv" <<'PY'
