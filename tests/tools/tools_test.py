@@ -18,6 +18,7 @@ import time
 HASH = "0123456789abcdef0123456789abcdef01234567"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from checks import check, summary  # noqa: E402
+from daemon import Ringtrackd  # noqa: E402
 
 
 def run(args, timeout=60):
@@ -87,40 +88,21 @@ def exercise(bindir, name, port):
     check("responses/s=" in err, name + ": load printed progress")
 
 
-def stats_value(log, name):
-    m = re.findall(r" stats .* %s=(\d+)" % name, log)
-    return int(m[-1]) if m else None
-
-
 def steady_state(bindir, work):
     """A simulated peer stays in its torrent (--torrents_per_peer 1): after a
     fill, a timed run only refreshes entries; with 0 each announce draws a
     torrent afresh and the tracker keeps growing."""
-    log = os.path.join(work, "steady.log")
-    proc = subprocess.Popen(
-        [os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0",
-         "--workers=1", "--stats-interval=1s"],
-        stderr=open(log, "w"), stdout=subprocess.DEVNULL)
+    d = Ringtrackd(bindir, work, ["--workers=1", "--stats-interval=1s"],
+                   name="steady")
     try:
-        port = None
-        for _ in range(200):
-            m = re.search(r"listen=127\.0\.0\.1:(\d+)", open(log).read())
-            if m:
-                port = int(m.group(1))
-                break
-            time.sleep(0.05)
-        check(port is not None, "steady: ringtrackd started")
-        load = [os.path.join(bindir, "ringtrack-load"), "127.0.0.1:%d" % port,
+        load = [os.path.join(bindir, "ringtrack-load"), "127.0.0.1:%d" % d.port,
                 "--peers=3000", "--torrents=500", "--sources=1000", "--quiet",
                 "--json"]
 
         def peers_after():
-            n = open(log).read().count(" stats ")
-            for _ in range(60):
-                if open(log).read().count(" stats ") >= n + 2:
-                    break
-                time.sleep(0.1)
-            return stats_value(open(log).read(), "peers_v4")
+            # Two fresh stats lines: the second was written after the run.
+            d.wait_log(" stats ", count=d.log().count(" stats ") + 2)
+            return d.last_stats().get("peers_v4")
 
         rc, out, err = run(load + ["--fill"])
         check(rc == 0 and json.loads(out)["filled"] == 3000,
@@ -130,17 +112,16 @@ def steady_state(bindir, work):
         announces = json.loads(out)["announce_per_s"] * 2 if rc == 0 else 0
         check(rc == 0 and announces > 3000,
               "steady: the timed run announced more often than there are peers\n" + err)
-        check(peers_after() == 3000,
-              "steady: re-announces refreshed entries, none added: %s peers" %
-              stats_value(open(log).read(), "peers_v4"))
+        peers = peers_after()
+        check(peers == 3000,
+              "steady: re-announces refreshed entries, none added: %s peers" % peers)
         rc, out, err = run(load + ["--duration=1s", "--mix=0:100:0",
                                    "--torrents_per_peer=0"])
         grown = peers_after()
         check(rc == 0 and grown is not None and grown > 3000,
               "steady: --torrents_per_peer 0 adds entries: %s peers" % grown)
     finally:
-        proc.terminate()
-        proc.wait(5)
+        d.stop()
 
 
 def main():
