@@ -744,9 +744,10 @@ bool SwarmTable::CheckInvariants(std::string* why) {
         *why = absl::StrCat("slot ", k, "/", i, ": ", *why);
         return false;
       }
-      v4 += s.peers.peers(AddressFamily::kV4);
-      v6 += s.peers.peers(AddressFamily::kV6);
-      seeders += s.peers.counts().seeders;
+      const SwarmCounts c = s.peers.counts();
+      v4 += c.v4;
+      v6 += c.seeders + c.leechers - c.v4;
+      seeders += c.seeders;
       InfoHash h;
       const uint64_t k0 = s.key0.load(std::memory_order_relaxed);
       const uint64_t k1 = s.key1.load(std::memory_order_relaxed);
