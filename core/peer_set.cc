@@ -23,20 +23,28 @@ inline uint16_t TickOf(uint32_t now) {
   return static_cast<uint16_t>((now / kTickSeconds) & kTickMask);
 }
 
+// An entry starts with its BEP 15 form (address and port in network
+// order), so a reply copies entries as they are stored.
 struct PeerV4 {
-  uint8_t ip[4];  // network order
-  uint16_t port;  // host order; 0 marks an empty entry
+  uint8_t ip[4];
+  uint16_t port_be;  // network order; 0 marks an empty entry
   uint16_t meta;
   static constexpr size_t kIpLen = 4;
+  static constexpr size_t kWireLen = 6;
 };
 struct PeerV6 {
   uint8_t ip[16];
-  uint16_t port;
+  uint16_t port_be;
   uint16_t meta;
   static constexpr size_t kIpLen = 16;
+  static constexpr size_t kWireLen = 18;
 };
 static_assert(sizeof(PeerV4) == 8, "compact IPv4 peer");
 static_assert(sizeof(PeerV6) == 20, "compact IPv6 peer");
+// Select stores whole entries where at least one more wire entry follows.
+static_assert(sizeof(PeerV4) <= 2 * PeerV4::kWireLen &&
+                  sizeof(PeerV6) <= 2 * PeerV6::kWireLen,
+              "a whole-entry store stays inside the reply");
 
 enum Region : int { kSeed4 = 0, kLeech4 = 1, kSeed6 = 2, kLeech6 = 3 };
 constexpr int kRegions = 4;
@@ -59,7 +67,7 @@ inline bool SameSource(const PeerV6& a, const PeerV6& b) {
   return std::memcmp(a.ip, b.ip, 8) == 0;
 }
 inline bool SameEndpoint(const PeerV6& a, const PeerV6& b) {
-  return a.port == b.port && std::memcmp(a.ip, b.ip, 16) == 0;
+  return a.port_be == b.port_be && std::memcmp(a.ip, b.ip, 16) == 0;
 }
 // IPv4: one 64-bit compare of (ip, port), ignoring meta.
 inline bool SameEndpoint(const PeerV4& a, const PeerV4& b) {
@@ -73,7 +81,7 @@ template <class E>
 E MakeEntry(const PeerEndpoint& p) {
   E e{};
   std::memcpy(e.ip, p.ip.data(), E::kIpLen);
-  e.port = p.port;
+  wire::StoreBe16(reinterpret_cast<uint8_t*>(&e.port_be), p.port);
   return e;
 }
 
@@ -154,7 +162,7 @@ struct RegionRef {
     if (cap == 0) return nullptr;
     uint32_t i = Scale(SourceHash(key, seed), cap);
     for (uint32_t k = 0; k < cap; ++k, i = Next(i, cap)) {
-      if (arr[i].port == 0) {
+      if (arr[i].port_be == 0) {
         *hole = &arr[i];
         return nullptr;
       }
@@ -167,7 +175,7 @@ struct RegionRef {
   // REQUIRES: `e` absent and an empty entry exists.
   void Place(const E& e, uint64_t seed) {
     uint32_t i = Scale(SourceHash(e, seed), cap);
-    while (arr[i].port != 0) i = Next(i, cap);
+    while (arr[i].port_be != 0) i = Next(i, cap);
     arr[i] = e;
   }
 
@@ -178,7 +186,7 @@ struct RegionRef {
     uint32_t j = hole;
     for (uint32_t k = 1; k < cap; ++k) {
       j = Next(j, cap);
-      if (arr[j].port == 0) break;
+      if (arr[j].port_be == 0) break;
       const uint32_t home = Scale(SourceHash(arr[j], seed), cap);
       // Move arr[j] into the hole unless its home lies after the hole.
       const uint32_t from_home = (j + cap - home) % cap;
@@ -288,13 +296,13 @@ void CensusOf(Block* b, uint32_t n[kRegions]) {
   }
   const PeerV4* v4 = reinterpret_cast<const PeerV4*>(b + 1);
   const uint32_t c0 = b->cap_code[kSeed4], c1 = b->cap_code[kLeech4];
-  for (uint32_t i = 0; i < c0; ++i) n[kSeed4] += v4[i].port != 0;
-  for (uint32_t i = c0; i < c0 + c1; ++i) n[kLeech4] += v4[i].port != 0;
+  for (uint32_t i = 0; i < c0; ++i) n[kSeed4] += v4[i].port_be != 0;
+  for (uint32_t i = c0; i < c0 + c1; ++i) n[kLeech4] += v4[i].port_be != 0;
   const uint32_t c2 = b->cap_code[kSeed6], c3 = b->cap_code[kLeech6];
   if (c2 + c3 == 0) return;
   const PeerV6* v6 = reinterpret_cast<const PeerV6*>(v4 + c0 + c1);
-  for (uint32_t i = 0; i < c2; ++i) n[kSeed6] += v6[i].port != 0;
-  for (uint32_t i = c2; i < c2 + c3; ++i) n[kLeech6] += v6[i].port != 0;
+  for (uint32_t i = 0; i < c2; ++i) n[kSeed6] += v6[i].port_be != 0;
+  for (uint32_t i = c2; i < c2 + c3; ++i) n[kLeech6] += v6[i].port_be != 0;
 }
 // Entries stored in region r.
 uint32_t CountOf(Block* b, int r) {
@@ -356,7 +364,7 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
         uint32_t placed = 0;
         for (uint32_t i = 0; i < from.cap; ++i) {
           const E& e = from.arr[i];
-          if (e.port == 0 || !keep(e)) continue;
+          if (e.port_be == 0 || !keep(e)) continue;
           assert(fresh != nullptr && placed < MaxLoad(to.cap));
           to.Place(e, ctx.seed);
           ++placed;
@@ -507,12 +515,12 @@ struct FamilyOps {
       const RegionRef<E> reg = RegionOf<E>(block, r);
       for (uint32_t i = 0; i < reg.cap; ++i) {
         const E& e = reg.arr[i];
-        if (e.port == 0) continue;
+        if (e.port_be == 0) continue;
         PeerRecord rec;
         rec.peer.family =
             std::is_same_v<E, PeerV4> ? AddressFamily::kV4 : AddressFamily::kV6;
         std::memcpy(rec.peer.ip.data(), e.ip, E::kIpLen);
-        rec.peer.port = e.port;
+        rec.peer.port = wire::LoadBe16(reinterpret_cast<const uint8_t*>(&e.port_be));
         const uint32_t age = (now_tick - (e.meta & kTickMask)) & kTickMask;
         rec.last_seen = now - std::min(now, age * kTickSeconds);
         rec.seeder = r == rs;
@@ -539,19 +547,37 @@ struct FamilyOps {
     if (c == 0) return 0;
     const E me = MakeEntry<E>(self);
     uint32_t n = 0;
-    uint32_t i = Scale(random, c);
-    for (uint32_t k = 0; k < c && n < want; ++k, i = Next(i, c)) {
-      // Stay a few cache lines ahead of the walk.
-      if ((k & 7) == 0) __builtin_prefetch(&a[i + 32 < c ? i + 32 : i]);
+    uint32_t i = Scale(random, c);  // the window's start
+    uint32_t left = c;              // entries not yet visited
+    // Branch-free: every entry is copied to `out`, but `out` advances only
+    // past the kept ones. While at least one more entry may follow, the
+    // copy is the whole entry (a fixed-size store; the bytes past the
+    // BEP 15 form land where the next entry goes, inside the caller's
+    // span); the last one is copied at its wire length.
+    while (left > 0 && n + 1 < want) {
+      const E* p = a + i;
+      const uint32_t run = std::min(c - i, left);  // up to the wrap
+      uint32_t k = 0;
+      for (; k < run && n + 1 < want; ++k) {
+        // Stay a few cache lines ahead of the walk.
+        if ((k & 7) == 0) {
+          __builtin_prefetch(reinterpret_cast<const void*>(
+              reinterpret_cast<uintptr_t>(p + k) + 256));
+        }
+        const bool keep = (p[k].port_be != 0) & !SameEndpoint(p[k], me);
+        std::memcpy(out, &p[k], sizeof(E));
+        out += keep ? E::kWireLen : 0;
+        n += keep;
+      }
+      left -= k;
+      i = i + k == c ? 0 : i + k;
+    }
+    for (; left > 0 && n < want; --left, i = Next(i, c)) {
       const E& e = a[i];
-      // Branch-free: empty entries and the requester are written too, but
-      // `out` only advances past the kept ones. Writing at n < want stays
-      // inside the caller's span.
-      const bool keep = (e.port != 0) & !SameEndpoint(e, me);
-      std::memcpy(out, e.ip, E::kIpLen);
-      wire::StoreBe16(out + E::kIpLen, e.port);
-      out += keep ? E::kIpLen + 2 : 0;
-      n += keep;
+      if (e.port_be == 0 || SameEndpoint(e, me)) continue;
+      std::memcpy(out, &e, E::kWireLen);
+      out += E::kWireLen;
+      ++n;
     }
     return n;
   }
@@ -562,7 +588,7 @@ struct FamilyOps {
       uint32_t n = 0;
       for (uint32_t i = 0; i < reg.cap; ++i) {
         const E& e = reg.arr[i];
-        if (e.port == 0) continue;
+        if (e.port_be == 0) continue;
         ++n;
         if (r == rs && (e.meta & kCountedBit) == 0) {
           *why = absl::StrCat("region ", r, ": uncounted seeder");
@@ -633,7 +659,7 @@ PeerSet::Expired PeerSet::Expire(uint32_t now, uint32_t timeout_s,
     for (int r = SeederRegion<E>(); r < SeederRegion<E>() + 2; ++r) {
       const RegionRef<E> reg = RegionOf<E>(block_, r);
       for (uint32_t i = 0; i < reg.cap; ++i) {
-        dead[r] += reg.arr[i].port != 0 && !alive(reg.arr[i]);
+        dead[r] += reg.arr[i].port_be != 0 && !alive(reg.arr[i]);
       }
     }
   };

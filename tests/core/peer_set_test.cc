@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -122,6 +123,46 @@ TEST_F(PeerSetTest, SeedersGetOnlyLeechersAndNobodyGetsThemselves) {
     for (const auto& p : to_leecher) EXPECT_NE(p, V4(16));
   }
   EXPECT_EQ(Select(V4(16), false, 4).size(), 4u);
+}
+
+// Select writes into a reply buffer of exactly `want` entries (a heap
+// vector, so an overrun shows under ASan), whatever the window's start and
+// wrap, and every entry written is a stored peer with its port intact.
+TEST_F(PeerSetTest, SelectFillsAnExactlySizedReplyWithStoredPeers) {
+  std::vector<PeerEndpoint> stored;
+  auto has = [](const std::vector<PeerEndpoint>& v, const PeerEndpoint& p) {
+    return std::find(v.begin(), v.end(), p) != v.end();
+  };
+  for (uint32_t i = 1; i <= 40; ++i) {
+    const PeerEndpoint v4 = V4(i, static_cast<uint16_t>(0x1200 + i));
+    const PeerEndpoint v6 = V6(i, i, static_cast<uint16_t>(0xab00 + i));
+    Announce(v4, i % 3 == 0);
+    Announce(v6, i % 3 == 0);
+    stored.push_back(v4);
+    stored.push_back(v6);
+  }
+  for (const PeerEndpoint& self : {V4(5, 0x1205), V6(5, 5, 0xab05)}) {
+    const size_t entry = protocol::PeerEntrySize(self.family);
+    for (uint32_t want : {1u, 2u, 7u, 39u, 40u, 50u}) {
+      for (uint64_t r = 0; r < 64; ++r) {
+        std::vector<uint8_t> out(want * entry);
+        const uint64_t random = r * 0x9e3779b97f4a7c15ULL;
+        const uint32_t n = set_.Select(self, false, want, random, out);
+        ASSERT_EQ(n, std::min(want, 39u)) << want << " " << r;
+        protocol::AnnounceResponse resp;
+        resp.family = self.family;
+        resp.peers = {out.data(), n * entry};
+        std::vector<PeerEndpoint> seen;
+        for (size_t k = 0; k < resp.peer_count(); ++k) {
+          const PeerEndpoint p = resp.peer(k);
+          EXPECT_NE(p, self);
+          EXPECT_TRUE(has(stored, p)) << "not stored";
+          EXPECT_FALSE(has(seen, p)) << "written twice";
+          seen.push_back(p);
+        }
+      }
+    }
+  }
 }
 
 TEST_F(PeerSetTest, RoleChangesMoveEntriesAndCountCompletedOnce) {
