@@ -20,6 +20,10 @@
 // the leechers only and a leecher's a window over both: either costs
 // O(numwant), never O(swarm size).
 //
+// The set itself is one 64-bit word: the block's address, tagged with the
+// IPv4 regions' capacities (peer_set.cc), so an IPv4 announce computes where
+// its entries are from the swarm table's slot alone.
+//
 // `completed` counts a download once per stored entry: an entry remembers
 // that it was counted, so a client alternating left=1 / left=0 counts once.
 //
@@ -44,6 +48,13 @@ struct SwarmCounts {
   uint32_t leechers = 0;
   uint32_t completed = 0;
   uint32_t v4 = 0;  // of seeders + leechers, those on IPv4
+};
+
+// How one Announce changed a set's counts (each field -1, 0 or +1).
+struct CountChange {
+  int32_t seeders = 0;
+  int32_t leechers = 0;
+  int32_t v4 = 0;  // of seeders + leechers, those on IPv4
 };
 
 // What every PeerSet call needs from its table. Immutable during a call.
@@ -90,8 +101,15 @@ class PeerSet {
 
   // Stores or refreshes `a.peer` in the region its role asks for. A peer
   // already stored always succeeds (a role change may overshoot the budget
-  // by one block); a new one may be refused (see PeerChange).
-  PeerChange Announce(const PeerAnnounce& a, const PeerSetContext& ctx);
+  // by one block); a new one may be refused (see PeerChange). Adds what
+  // the call did to the counts to *change, so the caller needs no census
+  // before it.
+  PeerChange Announce(const PeerAnnounce& a, const PeerSetContext& ctx,
+                      CountChange* change);
+  PeerChange Announce(const PeerAnnounce& a, const PeerSetContext& ctx) {
+    CountChange ignored;
+    return Announce(a, ctx, &ignored);
+  }
   // Removes `peer` (event=stopped). Returns kRemoved or kAbsent.
   PeerChange Remove(const PeerEndpoint& peer, const PeerSetContext& ctx);
 
@@ -136,7 +154,12 @@ class PeerSet {
   struct Block;  // defined in peer_set.cc
 
  private:
-  Block* block_ = nullptr;
+  template <class Op>
+  auto WithBlock(AddressFamily family, const PeerSetContext& ctx, Op op);
+
+  // The block's address, tagged with a copy of its IPv4 layout (see
+  // peer_set.cc); 0 when nothing is stored.
+  uint64_t block_ = 0;
 };
 
 }  // namespace ringtrack

@@ -437,6 +437,22 @@ void SwarmTable::CountDelta(const SwarmCounts& before,
   }
 }
 
+void SwarmTable::CountChanged(const CountChange& c) {
+  if (c.v4 != 0) {
+    peers_v4_.fetch_add(static_cast<uint64_t>(int64_t{c.v4}),
+                        std::memory_order_relaxed);
+  }
+  const int32_t v6 = c.seeders + c.leechers - c.v4;
+  if (v6 != 0) {
+    peers_v6_.fetch_add(static_cast<uint64_t>(int64_t{v6}),
+                        std::memory_order_relaxed);
+  }
+  if (c.seeders != 0) {
+    seeders_.fetch_add(static_cast<uint64_t>(int64_t{c.seeders}),
+                       std::memory_order_relaxed);
+  }
+}
+
 AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
                                     std::span<uint8_t> peers_out) {
   AnnounceResult r;
@@ -454,37 +470,40 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
   }
   Slot& s = at.sub->slots[at.i];
   const PeerSetContext ctx = PeerContext();
-  const SwarmCounts before = s.peers.counts();
   if (stopped) {
+    const SwarmCounts before = s.peers.counts();
     s.peers.Remove(p.peer, ctx);
-  } else {
-    PeerAnnounce a;
-    a.peer = p.peer;
-    a.seeder = p.seeder;
-    a.completed_event = p.event == protocol::Event::kCompleted;
-    a.now = p.now;
-    switch (s.peers.Announce(a, ctx)) {
-      case PeerChange::kNoMemory:
-        refused_peer_memory_.fetch_add(1, std::memory_order_relaxed);
-        r.status = AnnounceStatus::kNoMemory;
-        break;
-      case PeerChange::kSourceCapped:
-        refused_source_cap_.fetch_add(1, std::memory_order_relaxed);
-        break;
-      case PeerChange::kSwarmFull:
-        refused_swarm_cap_.fetch_add(1, std::memory_order_relaxed);
-        break;
-      default:
-        break;
-    }
-    if (r.status == AnnounceStatus::kOk) {
-      r.peers_written =
-          s.peers.Select(p.peer, p.seeder, p.numwant, p.random, peers_out);
-    }
+    r.counts = s.peers.counts();
+    CountDelta(before, r.counts);
+    Unlock(at);
+    return r;
   }
-  const SwarmCounts after = s.peers.counts();
-  CountDelta(before, after);
-  r.counts = after;
+  PeerAnnounce a;
+  a.peer = p.peer;
+  a.seeder = p.seeder;
+  a.completed_event = p.event == protocol::Event::kCompleted;
+  a.now = p.now;
+  CountChange change;
+  switch (s.peers.Announce(a, ctx, &change)) {
+    case PeerChange::kNoMemory:
+      refused_peer_memory_.fetch_add(1, std::memory_order_relaxed);
+      r.status = AnnounceStatus::kNoMemory;
+      break;
+    case PeerChange::kSourceCapped:
+      refused_source_cap_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case PeerChange::kSwarmFull:
+      refused_swarm_cap_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    default:
+      break;
+  }
+  if (r.status == AnnounceStatus::kOk) {
+    r.peers_written =
+        s.peers.Select(p.peer, p.seeder, p.numwant, p.random, peers_out);
+  }
+  r.counts = s.peers.counts();
+  CountChanged(change);
   Unlock(at);
   return r;
 }

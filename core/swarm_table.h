@@ -2,7 +2,9 @@
 //
 // Slots. Each swarm is one 32-byte slot (half a cache line): a 32-bit
 // state word (state, lock bit, version), the 20-byte info hash, and the
-// PeerSet pointer (core/peer_set.h). Probing is linear from a home picked by
+// PeerSet (core/peer_set.h: its block pointer, tagged with where the IPv4
+// entries start, so an announce reads its entries without first waiting
+// for the block's header). Probing is linear from a home picked by
 // SipHash-2-4 keyed with a random seed, so crafted info hashes cannot build
 // long probe chains. Finding or inserting a swarm takes no lock: a slot
 // changes state only by CAS on its word. A swarm's peer set is guarded by
@@ -268,6 +270,8 @@ class SwarmTable {
   PeerSetContext PeerContext() const;
   // Adds what one locked change did to the swarm to the table's totals.
   void CountDelta(const SwarmCounts& before, const SwarmCounts& after);
+  // The same, from what an announce reported.
+  void CountChanged(const CountChange& c);
 
   const SwarmTableConfig config_;
   std::unique_ptr<MemoryBudget> own_budget_;  // when config has none
