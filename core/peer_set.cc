@@ -500,7 +500,7 @@ struct FamilyOps {
   // Records one entry more (+1) or fewer (-1) in region r in *change.
   static void Count(int r, int32_t d, CountChange* change) {
     (r == rs ? change->seeders : change->leechers) += d;
-    if (std::is_same_v<E, PeerV4>) change->v4 += d;
+    if constexpr (std::is_same_v<E, PeerV4>) change->v4 += d;
   }
 
   PeerChange Announce(const PeerAnnounce& a, CountChange* change) {
@@ -571,7 +571,8 @@ struct FamilyOps {
         rec.peer.family =
             std::is_same_v<E, PeerV4> ? AddressFamily::kV4 : AddressFamily::kV6;
         std::memcpy(rec.peer.ip.data(), e.ip, E::kIpLen);
-        rec.peer.port = wire::LoadBe16(reinterpret_cast<const uint8_t*>(&e.port_be));
+        rec.peer.port =
+            wire::LoadBe16(reinterpret_cast<const uint8_t*>(&e.port_be));
         const uint32_t age = (now_tick - (e.meta & kTickMask)) & kTickMask;
         rec.last_seen = now - std::min(now, age * kTickSeconds);
         rec.seeder = r == rs;
