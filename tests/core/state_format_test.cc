@@ -281,6 +281,23 @@ TEST(StateFormatTest, TableSnapshotRestoresIntoAFreshTable) {
   for (const auto& [h, peers] : snap_a) {
     EXPECT_EQ(Canonical(snap_b[h]), Canonical(peers));
   }
+  // The records hold the endpoints as announced (the file's ports are
+  // host-order numbers, whatever order the table keeps them in).
+  for (uint8_t t = 1; t <= 20; ++t) {
+    InfoHash h;
+    h.bytes.fill(t);
+    std::vector<PeerEndpoint> v4;
+    for (const PeerRecord& r : snap_a[h]) {
+      if (r.peer.family == AddressFamily::kV4) v4.push_back(r.peer);
+    }
+    ASSERT_EQ(v4.size(), t);
+    for (uint32_t i = 0; i < t; ++i) {
+      EXPECT_NE(std::find(v4.begin(), v4.end(),
+                          PeerEndpoint::V4(0x7f000000 + i, 1000 + t)),
+                v4.end())
+          << int{t} << " " << i;
+    }
+  }
 
   // The restored entries remember they were counted: the same client
   // completing again does not count twice.
