@@ -1,11 +1,16 @@
 // Swarm table: announces per second with 1 and 2 threads over 1 M torrents
 // with Zipf popularity, lock-free SwarmTable against the sharded-mutex
-// baseline in the same run; and memory per IPv4 peer at 2 M peers over
-// 200 k torrents.
+// baseline in the same run; the steady state of announce_bench, alone and
+// beside a worker's loopback socket work; and memory per IPv4 peer at 2 M
+// peers over 200 k torrents.
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <random>
 #include <type_traits>
 #include <vector>
@@ -14,6 +19,7 @@
 #include "benchmark/benchmark.h"
 #include "core/hash.h"
 #include "core/swarm_table.h"
+#include "daemon/net.h"  // UniqueFd
 #include "tools/zipf.h"
 
 namespace ringtrack::bench {
@@ -203,38 +209,133 @@ BENCHMARK(BM_SeederAnnounce<MutexSwarmTable>)
 // memory costs. BM_DependentRead, in the same run, is the price of one
 // cache miss here: a chain of dependent random 8-byte reads over an
 // array of the given size.
-void BM_SteadyAnnounce(benchmark::State& state) {
-  const uint32_t peers = static_cast<uint32_t>(state.range(0));
-  SwarmTableConfig c;
-  c.seed0 = 5;
-  c.seed1 = 6;
-  auto table = std::make_unique<SwarmTable>(c);
-  const ZipfSampler zipf(std::max(1u, peers / 10), 1.0);
-  auto params = [&](uint32_t peer, uint64_t random) {
-    AnnounceParams p;
-    p.info_hash = HashOfRank(zipf.Sample(Mix64(peer)));
-    p.peer = PeerEndpoint::V4(0x7f010001 + peer % 65000,
-                              static_cast<uint16_t>(10000 + peer / 65000));
-    p.seeder = Mix64(peer ^ 1) % 10 < 3;
-    p.numwant = 50;
-    p.now = 1000;
-    p.random = random;
-    return p;
-  };
-  uint8_t out[1200];
-  for (uint32_t i = 0; i < peers; ++i) table->Announce(params(i, i), out);
-  // Parameters are made ahead, outside the timing.
-  std::vector<AnnounceParams> ops(1 << 16);
-  std::mt19937_64 rng(9);
-  for (AnnounceParams& p : ops) p = params(rng() % peers, rng());
-  size_t i = 0;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(table->Announce(ops[i++ & (ops.size() - 1)], out));
+class SteadyState {
+ public:
+  explicit SteadyState(uint32_t peers) {
+    SwarmTableConfig c;
+    c.seed0 = 5;
+    c.seed1 = 6;
+    table_ = std::make_unique<SwarmTable>(c);
+    const ZipfSampler zipf(std::max(1u, peers / 10), 1.0);
+    auto params = [&](uint32_t peer, uint64_t random) {
+      AnnounceParams p;
+      p.info_hash = HashOfRank(zipf.Sample(Mix64(peer)));
+      p.peer = PeerEndpoint::V4(0x7f010001 + peer % 65000,
+                                static_cast<uint16_t>(10000 + peer / 65000));
+      p.seeder = Mix64(peer ^ 1) % 10 < 3;
+      p.numwant = 50;
+      p.now = 1000;
+      p.random = random;
+      return p;
+    };
+    for (uint32_t i = 0; i < peers; ++i) table_->Announce(params(i, i), out_);
+    // Parameters are made ahead, outside the timing.
+    ops_.resize(1 << 16);
+    std::mt19937_64 rng(9);
+    for (AnnounceParams& p : ops_) p = params(rng() % peers, rng());
   }
+  void AnnounceNext() {
+    benchmark::DoNotOptimize(
+        table_->Announce(ops_[next_++ & (ops_.size() - 1)], out_));
+  }
+  double stored() const {
+    return static_cast<double>(table_->stats().peers_v4);
+  }
+
+ private:
+  std::unique_ptr<SwarmTable> table_;
+  std::vector<AnnounceParams> ops_;
+  size_t next_ = 0;
+  uint8_t out_[1200];
+};
+
+// What a worker's socket work is per announce: after every 32 announces,
+// one sendmmsg of 32 datagrams of 320 bytes (a 50-peer reply) over
+// loopback and recvmmsg of them, on the same core.
+class LoopbackTraffic {
+ public:
+  static constexpr int kBatch = 32;
+  LoopbackTraffic()
+      : tx_(socket(AF_INET, SOCK_DGRAM, 0)),
+        rx_(socket(AF_INET, SOCK_DGRAM, 0)) {
+    sockaddr_in& a = to_;
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (bind(rx_.get(), reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+        getsockname(rx_.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ok_ = false;
+    }
+    for (int j = 0; j < kBatch; ++j) {
+      send_iov_[j] = {payload_[j], sizeof(payload_[j])};
+      send_[j] = {};
+      send_[j].msg_hdr.msg_iov = &send_iov_[j];
+      send_[j].msg_hdr.msg_iovlen = 1;
+      send_[j].msg_hdr.msg_name = &to_;
+      send_[j].msg_hdr.msg_namelen = sizeof(to_);
+      recv_iov_[j] = {received_[j], sizeof(received_[j])};
+      recv_[j] = {};
+      recv_[j].msg_hdr.msg_iov = &recv_iov_[j];
+      recv_[j].msg_hdr.msg_iovlen = 1;
+    }
+  }
+  bool ok() const { return ok_ && tx_.get() >= 0 && rx_.get() >= 0; }
+  // One batch out and back in.
+  void Batch() {
+    const int sent = sendmmsg(tx_.get(), send_, kBatch, 0);
+    for (int got = 0; got < sent;) {
+      const int r = recvmmsg(rx_.get(), recv_, sent - got, 0, nullptr);
+      if (r <= 0) break;
+      got += r;
+    }
+  }
+
+ private:
+  UniqueFd tx_, rx_;
+  bool ok_ = true;
+  sockaddr_in to_{};
+  uint8_t payload_[kBatch][320] = {};
+  uint8_t received_[kBatch][2048];
+  iovec send_iov_[kBatch], recv_iov_[kBatch];
+  mmsghdr send_[kBatch], recv_[kBatch];
+};
+
+void BM_SteadyAnnounce(benchmark::State& state) {
+  SteadyState steady(static_cast<uint32_t>(state.range(0)));
+  for (auto _ : state) steady.AnnounceNext();
   state.SetItemsProcessed(state.iterations());
-  state.counters["peers"] = static_cast<double>(table->stats().peers_v4);
+  state.counters["peers"] = steady.stored();
 }
 BENCHMARK(BM_SteadyAnnounce)->Arg(10'000)->Arg(100'000)->Arg(1'000'000);
+
+// The same announces with the socket work of a worker between them (one
+// datagram out and one in per announce, in batches of 32); /0 is that
+// socket work alone, with no state and no announces. /N minus /0 is what
+// an announce costs when the kernel's per-datagram work runs on the same
+// core, against BM_SteadyAnnounce's cost on a core of its own.
+void BM_SteadyAnnounceBesideSockets(benchmark::State& state) {
+  const uint32_t peers = static_cast<uint32_t>(state.range(0));
+  std::optional<SteadyState> steady;
+  if (peers > 0) steady.emplace(peers);
+  LoopbackTraffic traffic;
+  if (!traffic.ok()) {
+    state.SkipWithError("no loopback UDP socket");
+    return;
+  }
+  int k = 0;
+  for (auto _ : state) {
+    if (steady) steady->AnnounceNext();
+    if (++k == LoopbackTraffic::kBatch) {
+      traffic.Batch();
+      k = 0;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SteadyAnnounceBesideSockets)
+    ->Arg(0)
+    ->Arg(10'000)
+    ->Arg(1'000'000);
 
 void BM_DependentRead(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0)) / sizeof(uint64_t);
