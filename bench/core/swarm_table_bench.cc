@@ -17,6 +17,7 @@
 
 #include "bench/core/mutex_swarm_table.h"
 #include "benchmark/benchmark.h"
+#include "core/batch_io.h"
 #include "core/hash.h"
 #include "core/swarm_table.h"
 #include "daemon/net.h"  // UniqueFd
@@ -251,40 +252,34 @@ class SteadyState {
 
 // What a worker's socket work is per announce: after every 32 announces,
 // one sendmmsg of 32 datagrams of 320 bytes (a 50-peer reply) over
-// loopback and recvmmsg of them, on the same core.
+// loopback and recvmmsg of them, on the same core, through the batches
+// the daemon's fallback loop uses (core/batch_io.h).
 class LoopbackTraffic {
  public:
   static constexpr int kBatch = 32;
+  static constexpr size_t kReplyBytes = 320;
   LoopbackTraffic()
       : tx_(socket(AF_INET, SOCK_DGRAM, 0)),
-        rx_(socket(AF_INET, SOCK_DGRAM, 0)) {
-    sockaddr_in& a = to_;
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    if (bind(rx_.get(), reinterpret_cast<sockaddr*>(&a), len) != 0 ||
-        getsockname(rx_.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      ok_ = false;
-    }
-    for (int j = 0; j < kBatch; ++j) {
-      send_iov_[j] = {payload_[j], sizeof(payload_[j])};
-      send_[j] = {};
-      send_[j].msg_hdr.msg_iov = &send_iov_[j];
-      send_[j].msg_hdr.msg_iovlen = 1;
-      send_[j].msg_hdr.msg_name = &to_;
-      send_[j].msg_hdr.msg_namelen = sizeof(to_);
-      recv_iov_[j] = {received_[j], sizeof(received_[j])};
-      recv_[j] = {};
-      recv_[j].msg_hdr.msg_iov = &recv_iov_[j];
-      recv_[j].msg_hdr.msg_iovlen = 1;
-    }
+        rx_(socket(AF_INET, SOCK_DGRAM, 0)),
+        send_(kBatch, kReplyBytes),
+        recv_(kBatch, 2048) {
+    to_.sin_family = AF_INET;
+    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(to_);
+    auto* to = reinterpret_cast<sockaddr*>(&to_);
+    ok_ = tx_.valid() && rx_.valid() && bind(rx_.get(), to, len) == 0 &&
+          getsockname(rx_.get(), to, &len) == 0;
   }
-  bool ok() const { return ok_ && tx_.get() >= 0 && rx_.get() >= 0; }
+  bool ok() const { return ok_; }
   // One batch out and back in.
   void Batch() {
-    const int sent = sendmmsg(tx_.get(), send_, kBatch, 0);
+    for (int j = 0; j < kBatch; ++j) {
+      send_.Push(send_.buffer(), reinterpret_cast<const sockaddr*>(&to_),
+                 sizeof(to_));
+    }
+    const int sent = send_.Flush(tx_.get(), 0).sent;
     for (int got = 0; got < sent;) {
-      const int r = recvmmsg(rx_.get(), recv_, sent - got, 0, nullptr);
+      const int r = recv_.Receive(rx_.get(), 0);
       if (r <= 0) break;
       got += r;
     }
@@ -292,12 +287,10 @@ class LoopbackTraffic {
 
  private:
   UniqueFd tx_, rx_;
-  bool ok_ = true;
+  bool ok_ = false;
   sockaddr_in to_{};
-  uint8_t payload_[kBatch][320] = {};
-  uint8_t received_[kBatch][2048];
-  iovec send_iov_[kBatch], recv_iov_[kBatch];
-  mmsghdr send_[kBatch], recv_[kBatch];
+  SendBatch send_;
+  RecvBatch recv_;
 };
 
 void BM_SteadyAnnounce(benchmark::State& state) {
