@@ -420,24 +420,19 @@ void SwarmTable::Unlock(const SlotRef& at) {
 
 void SwarmTable::CountDelta(const SwarmCounts& before,
                             const SwarmCounts& after) {
-  // Most announces refresh a stored peer and change nothing: skip the
-  // shared counters' cache lines then.
-  const uint64_t v6_before = before.seeders + before.leechers - before.v4;
-  const uint64_t v6_after = after.seeders + after.leechers - after.v4;
-  if (after.v4 != before.v4) {
-    peers_v4_.fetch_add(uint64_t{after.v4} - before.v4,
-                        std::memory_order_relaxed);
-  }
-  if (v6_after != v6_before) {
-    peers_v6_.fetch_add(v6_after - v6_before, std::memory_order_relaxed);
-  }
-  if (after.seeders != before.seeders) {
-    seeders_.fetch_add(uint64_t{after.seeders} - before.seeders,
-                       std::memory_order_relaxed);
-  }
+  // A swarm's counts stay far below 2^31 (a region holds at most ~26 M
+  // entries), so each difference fits.
+  auto diff = [](uint32_t a, uint32_t b) {
+    return static_cast<int32_t>(int64_t{a} - int64_t{b});
+  };
+  CountChanged({diff(after.seeders, before.seeders),
+                diff(after.leechers, before.leechers),
+                diff(after.v4, before.v4)});
 }
 
 void SwarmTable::CountChanged(const CountChange& c) {
+  // Most announces refresh a stored peer and change nothing: skip the
+  // shared counters' cache lines then.
   if (c.v4 != 0) {
     peers_v4_.fetch_add(static_cast<uint64_t>(int64_t{c.v4}),
                         std::memory_order_relaxed);
