@@ -672,16 +672,15 @@ template <class Op>
 auto PeerSet::WithBlock(AddressFamily family, const PeerSetContext& ctx,
                         Op op) {
   Block* b = BlockOf(block_);
-  if (family == AddressFamily::kV4) {
-    FamilyOps<PeerV4> ops{b, ctx, block_};
+  auto run = [&](auto ops) {
     const auto result = op(ops);
     if (ops.rebuilt) block_ = TagOf(b);
     return result;
+  };
+  if (family == AddressFamily::kV4) {
+    return run(FamilyOps<PeerV4>{b, ctx, block_});
   }
-  FamilyOps<PeerV6> ops{b, ctx, block_};
-  const auto result = op(ops);
-  if (ops.rebuilt) block_ = TagOf(b);
-  return result;
+  return run(FamilyOps<PeerV6>{b, ctx, block_});
 }
 
 PeerChange PeerSet::Announce(const PeerAnnounce& a, const PeerSetContext& ctx,
