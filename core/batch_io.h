@@ -85,6 +85,13 @@ class SendBatch {
     return {&buffers_[size_ * buffer_size_], buffer_size_};
   }
   uint8_t* control() { return &control_[size_ * control_size_]; }
+  // The payload buffer of slot i, to fill ahead of pushing (a loop that
+  // handles several datagrams before it pushes their replies). A Push()
+  // may name any slot's buffer; slots stay valid until Flush().
+  // REQUIRES: 0 <= i < capacity().
+  std::span<uint8_t> buffer_at(int i) {
+    return {&buffers_[i * buffer_size_], buffer_size_};
+  }
 
   // Appends a message: `data` (in buffer(), or storage that outlives the
   // next Flush()) to `to` (likewise kept by pointer), with the first

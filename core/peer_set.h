@@ -120,6 +120,14 @@ class PeerSet {
   uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
                   uint64_t random, std::span<uint8_t> out) const;
 
+  // Starts fetching what Announce() and then Select(self, seeder, want,
+  // random) will read: the block header and, for IPv4, the entry's home in
+  // the region of its role and the first entries of the reply window.
+  // Reads only the set's own word, and may run without the swarm's lock
+  // (a hint: a set changed meanwhile costs only a wasted prefetch).
+  void Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,
+                uint64_t random, const PeerSetContext& ctx) const;
+
   // Removes peers last seen more than `timeout_s` before `now`.
   struct Expired {
     uint32_t v4 = 0;
@@ -156,6 +164,12 @@ class PeerSet {
  private:
   template <class Op>
   auto WithBlock(AddressFamily family, const PeerSetContext& ctx, Op op);
+
+  // Every write is atomic (relaxed), so Prefetch() may read the word
+  // without the lock; reads under the lock are plain.
+  void SetBlock(uint64_t tag) {
+    __atomic_store_n(&block_, tag, __ATOMIC_RELAXED);
+  }
 
   // The block's address, tagged with a copy of its IPv4 layout (see
   // peer_set.cc); 0 when nothing is stored.

@@ -448,13 +448,52 @@ void SwarmTable::CountChanged(const CountChange& c) {
   }
 }
 
+void SwarmTable::StartLookup(const InfoHash& h, Lookahead* la) const {
+  la->hash = HashOf(h);
+  la->started = true;
+  la->found = false;
+  PrefetchHomes(subs_.data(), nsubs_.load(std::memory_order_acquire),
+                la->hash);
+}
+
+void SwarmTable::ContinueLookup(const AnnounceParams& p,
+                                Lookahead* la) const {
+  SlotRef at;
+  if (!Find(p.info_hash, la->hash, &at)) return;
+  la->found = true;
+  la->k = at.k;
+  la->i = at.i;
+  la->word = at.word;
+  at.sub->slots[at.i].peers.Prefetch(p.peer, p.seeder, p.numwant, p.random,
+                                     PeerContext());
+}
+
 AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
                                     std::span<uint8_t> peers_out) {
+  Lookahead la;
+  la.hash = HashOf(p.info_hash);
+  la.started = true;
+  return Announce(p, peers_out, la);
+}
+
+AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
+                                    std::span<uint8_t> peers_out,
+                                    const Lookahead& la) {
   AnnounceResult r;
-  const uint64_t hash = HashOf(p.info_hash);
+  const uint64_t hash = la.started ? la.hash : HashOf(p.info_hash);
   const bool stopped = p.event == protocol::Event::kStopped;
   SlotRef at;
+  // What the lookahead found, if it is still that swarm (TryLock checks the
+  // slot's version); otherwise the lookup again.
+  bool hinted = la.found;
+  if (hinted) {
+    at = {subs_[la.k].load(std::memory_order_acquire), la.k, la.i, la.word};
+  }
   for (;;) {
+    if (hinted) {
+      hinted = false;
+      if (TryLock(at)) break;
+    }
     if (stopped) {
       if (!Find(p.info_hash, hash, &at)) return r;
     } else if (!FindOrInsert(p.info_hash, hash, &p.peer, p.now, &at,

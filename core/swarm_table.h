@@ -179,6 +179,38 @@ class SwarmTable {
   AnnounceResult Announce(const AnnounceParams& p,
                           std::span<uint8_t> peers_out);
 
+  // An announce's lookup begun ahead of the announce, so that the cache
+  // misses of several announces overlap (Tracker::HandleBatch pipelines
+  // them): StartLookup() starts fetching the swarm's slots; some time
+  // later ContinueLookup() finds the swarm and starts fetching its peers;
+  // some time later Announce(p, out, lookahead) does the announce. Both
+  // steps only read and prefetch, without locks; the announce re-checks
+  // under the swarm's lock that the slot still holds that swarm (its
+  // version), so a swarm that changed in between costs only the lookup
+  // done again, never a wrong result.
+  class Lookahead {
+   public:
+    Lookahead() = default;
+
+   private:
+    friend class SwarmTable;
+    uint64_t hash = 0;
+    bool started = false;
+    bool found = false;
+    uint32_t k = 0;  // the slot's sub-table, index and word, when found
+    size_t i = 0;
+    uint32_t word = 0;
+  };
+  // Hashes the info hash and starts fetching its home slots.
+  void StartLookup(const InfoHash& h, Lookahead* la) const;
+  // Finds the swarm (REQUIRES: StartLookup(p.info_hash, la) ran) and starts
+  // fetching the requester's entry and its reply window.
+  void ContinueLookup(const AnnounceParams& p, Lookahead* la) const;
+  // Announce() that uses what a lookahead for p.info_hash found.
+  AnnounceResult Announce(const AnnounceParams& p,
+                          std::span<uint8_t> peers_out,
+                          const Lookahead& la);
+
   // Counts of one swarm; zeros for an unknown info hash.
   SwarmCounts Scrape(const InfoHash& h);
 

@@ -29,6 +29,63 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
                              const PeerEndpoint& from, uint32_t now,
                              uint64_t random, std::span<uint8_t> reply,
                              TrackerStats* stats) {
+  return HandleOne(datagram, from, now, random, reply, stats, nullptr);
+}
+
+void Tracker::HandleBatch(std::span<BatchItem> items, uint32_t now,
+                          TrackerStats* stats) {
+  // What the first step learnt about one datagram: a valid announce from a
+  // proven address gets a lookahead. A ring of them: datagram j is in
+  // ahead[j % kRing] from its first step to its last.
+  struct Ahead {
+    AnnounceParams p;
+    SwarmTable::Lookahead la;
+    bool announce = false;
+  };
+  constexpr size_t kD = kLookaheadDistance;
+  constexpr size_t kRing = 2 * kD + 1;
+  std::array<Ahead, kRing> ahead;
+  protocol::Request req;
+  const size_t n = items.size();
+  // A software pipeline: while datagram j is handled, j + kD has its swarm
+  // looked up (its slot has had kD handlings' time to arrive) and j + 2·kD
+  // starts fetching its slot.
+  for (size_t j = 0; j < n + 2 * kD; ++j) {
+    if (j < n) {
+      const BatchItem& it = items[j];
+      Ahead& a = ahead[j % kRing];
+      a.announce =
+          protocol::ParseRequest(it.datagram, &req) == ParseError::kNone &&
+          req.action == Action::kAnnounce &&
+          ids_->Verify(req.announce.connection_id, it.from, now);
+      if (a.announce) {
+        a.p.info_hash = req.announce.info_hash;
+        a.p.peer = it.from;
+        a.p.peer.port = req.announce.port;
+        a.p.seeder = req.announce.left == 0;
+        a.p.numwant = NumwantOf(req.announce, it.from.family);
+        a.p.random = it.random;
+        table_->StartLookup(a.p.info_hash, &a.la);
+      }
+    }
+    if (j >= kD && j - kD < n) {
+      Ahead& a = ahead[(j - kD) % kRing];
+      if (a.announce) table_->ContinueLookup(a.p, &a.la);
+    }
+    if (j >= 2 * kD) {
+      BatchItem& it = items[j - 2 * kD];
+      const Ahead& a = ahead[(j - 2 * kD) % kRing];
+      it.result = HandleOne(it.datagram, it.from, now, it.random, it.reply,
+                            stats, a.announce ? &a.la : nullptr);
+    }
+  }
+}
+
+HandleResult Tracker::HandleOne(std::span<const uint8_t> datagram,
+                                const PeerEndpoint& from, uint32_t now,
+                                uint64_t random, std::span<uint8_t> reply,
+                                TrackerStats* stats,
+                                const SwarmTable::Lookahead* la) {
   HandleResult r;
   stats->bytes_in.Add(datagram.size());
   protocol::Request req;
@@ -45,7 +102,8 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
     r.reply_size = protocol::WriteConnectResponse(
         reply, req.connect.transaction_id, ids_->Make(from, now));
     r.outcome = Outcome::kConnect;
-  } else if (!ids_->Verify(req.connection_id(), from, now)) {
+  } else if (la == nullptr && !ids_->Verify(req.connection_id(), from, now)) {
+    // (A lookahead is made only for an announce whose ID was verified.)
     r.outcome = Outcome::kBadConnectionId;
   } else if (err != ParseError::kNone) {
     stats->invalid[static_cast<size_t>(err)].Add();
@@ -54,8 +112,8 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
     r.outcome = Outcome::kErrorReply;
   } else if (req.action == Action::kAnnounce) {
     r.outcome = Outcome::kAnnounce;
-    r.reply_size = HandleAnnounce(req.announce, from, now, random, reply,
-                                  stats, &r.outcome);
+    r.reply_size = HandleAnnounce(req.announce, from, now, random, la,
+                                  reply, stats, &r.outcome);
   } else {
     r.outcome = Outcome::kScrape;
     r.reply_size = HandleScrape(req.scrape, reply, stats, &r.outcome);
@@ -70,8 +128,10 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
 
 size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
                                const PeerEndpoint& from, uint32_t now,
-                               uint64_t random, std::span<uint8_t> reply,
-                               TrackerStats* stats, Outcome* outcome) {
+                               uint64_t random,
+                               const SwarmTable::Lookahead* la,
+                               std::span<uint8_t> reply, TrackerStats* stats,
+                               Outcome* outcome) {
   if (const AccessList* l = access_.load(std::memory_order_acquire);
       l != nullptr && !l->Allows(a.info_hash)) {
     stats->not_allowed.Add();
@@ -92,16 +152,13 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
   p.peer.port = a.port;
   p.event = a.event;
   p.seeder = a.left == 0;
-  const uint32_t cap = from.family == AddressFamily::kV4
-                           ? max_numwant_v4_.load(std::memory_order_relaxed)
-                           : max_numwant_v6_.load(std::memory_order_relaxed);
-  p.numwant = a.num_want < 0 ? default_numwant_.load(std::memory_order_relaxed)
-                             : static_cast<uint32_t>(a.num_want);
-  p.numwant = std::min(p.numwant, cap);
+  p.numwant = NumwantOf(a, from.family);
   p.now = now;
   p.random = random;
   const size_t hdr = protocol::kAnnounceResponseHeaderSize;
-  const AnnounceResult res = table_->Announce(p, reply.subspan(hdr));
+  const AnnounceResult res =
+      la ? table_->Announce(p, reply.subspan(hdr), *la)
+         : table_->Announce(p, reply.subspan(hdr));
   if (res.status != AnnounceStatus::kOk) {
     *outcome = Outcome::kErrorReply;
     return protocol::WriteErrorResponse(
@@ -115,6 +172,17 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
                                         res.counts.leechers,
                                         res.counts.seeders);
   return hdr + res.peers_written * protocol::PeerEntrySize(from.family);
+}
+
+uint32_t Tracker::NumwantOf(const protocol::AnnounceRequest& a,
+                            AddressFamily family) const {
+  const uint32_t cap = family == AddressFamily::kV4
+                           ? max_numwant_v4_.load(std::memory_order_relaxed)
+                           : max_numwant_v6_.load(std::memory_order_relaxed);
+  const uint32_t want =
+      a.num_want < 0 ? default_numwant_.load(std::memory_order_relaxed)
+                     : static_cast<uint32_t>(a.num_want);
+  return std::min(want, cap);
 }
 
 size_t Tracker::HandleScrape(const protocol::ScrapeRequest& s,

@@ -102,6 +102,25 @@ class Tracker {
                       const PeerEndpoint& from, uint32_t now, uint64_t random,
                       std::span<uint8_t> reply, TrackerStats* stats);
 
+  // One datagram of a batch: Handle()'s arguments and its result.
+  struct BatchItem {
+    std::span<const uint8_t> datagram;
+    PeerEndpoint from;
+    uint64_t random = 0;
+    std::span<uint8_t> reply;  // REQUIRES: size() >= kMaxReplySize
+    HandleResult result;       // out
+  };
+  // How many datagrams ahead HandleBatch() looks up each step.
+  static constexpr size_t kLookaheadDistance = 4;
+  // Handle() on each item in order, all at time `now`, with the same
+  // results, but faster on a state larger than the caches: while one
+  // datagram is handled, the announce kLookaheadDistance later finds its
+  // swarm and starts fetching its peers, and the one twice as far starts
+  // fetching its swarm's slot (SwarmTable::Lookahead), so the cache misses
+  // of several announces overlap instead of following one another.
+  void HandleBatch(std::span<BatchItem> items, uint32_t now,
+                   TrackerStats* stats);
+
   // Changes interval and numwant limits for the requests that follow (a
   // reload); each field is read on its own, relaxed.
   void SetConfig(const TrackerConfig& config);
@@ -113,10 +132,20 @@ class Tracker {
   }
 
  private:
+  // Handle(); `la` (if any) is the lookahead of a datagram HandleBatch()
+  // found to be an announce with a valid connection ID.
+  HandleResult HandleOne(std::span<const uint8_t> datagram,
+                         const PeerEndpoint& from, uint32_t now,
+                         uint64_t random, std::span<uint8_t> reply,
+                         TrackerStats* stats, const SwarmTable::Lookahead* la);
   size_t HandleAnnounce(const protocol::AnnounceRequest& a,
                         const PeerEndpoint& from, uint32_t now, uint64_t random,
+                        const SwarmTable::Lookahead* la,
                         std::span<uint8_t> reply, TrackerStats* stats,
                         Outcome* outcome);
+  // The peers an announce gets: its num_want (or the default), capped.
+  uint32_t NumwantOf(const protocol::AnnounceRequest& a,
+                     AddressFamily family) const;
   size_t HandleScrape(const protocol::ScrapeRequest& s,
                       std::span<uint8_t> reply, TrackerStats* stats,
                       Outcome* outcome);

@@ -25,6 +25,14 @@ constexpr int kPollTimeoutMs = 200;  // bounds the time to notice a stop
 struct Batches {
   RecvBatch in{kBatch, kRecvSize, kPktInfoSpace};
   SendBatch out{kBatch, kMaxReplySize, kPktInfoSpace};
+  // The datagrams of one Receive() handed to WorkerCore::HandleBatch(),
+  // and the RecvBatch index of each.
+  std::vector<WorkerCore::Datagram> batch;
+  std::vector<int> index;
+  Batches() {
+    batch.reserve(kBatch);
+    index.reserve(kBatch);
+  }
 };
 
 // Serves one ready socket until it has no more queued datagrams (or a
@@ -37,14 +45,23 @@ void Drain(int fd, Batches& b, WorkerCore* core) {
         core->io.recv_errors.Add();
       return;
     }
+    // Answer the whole batch at once (its announces' lookups overlap); the
+    // reply to datagram i is built in slot i's buffer.
+    b.batch.clear();
+    b.index.clear();
     for (int i = 0; i < n; ++i) {
       if (b.in.truncated(i)) {
         core->io.truncated.Add();
         continue;
       }
-      const std::span<uint8_t> reply = b.out.buffer();
-      const size_t len =
-          core->Handle(b.in.data(i), b.in.from(i), b.in.from_len(i), reply);
+      b.batch.push_back({b.in.data(i), b.in.from(i), b.in.from_len(i),
+                         b.out.buffer_at(i)});
+      b.index.push_back(i);
+    }
+    core->HandleBatch(std::span(b.batch));
+    for (size_t j = 0; j < b.batch.size(); ++j) {
+      const int i = b.index[j];
+      const size_t len = b.batch[j].reply_size;
       if (len == 0) continue;
       // The reply leaves from the address the request came to.
       const msghdr& h = b.in.header(i);
@@ -54,7 +71,7 @@ void Drain(int fd, Batches& b, WorkerCore* core) {
         control_len = ReplyControlFrom(c, b.out.control());
         if (control_len > 0) break;
       }
-      b.out.Push(reply.first(len), b.in.from(i), b.in.from_len(i),
+      b.out.Push(b.batch[j].reply.first(len), b.in.from(i), b.in.from_len(i),
                  control_len);
     }
     const int m = b.out.size();

@@ -65,6 +65,7 @@ struct UringLoop::Socket {
   // after the flush (the buffer ids in held).
   SendBatch out{kSendBatch, kMaxReplySize, kPktInfoSpace};
   std::vector<uint16_t> held;
+  int next_reply = 0;  // the next out.buffer_at() a pending datagram takes
   msghdr recv_msg{};  // the multishot template: name and control sizes
   int to_recycle = 0;
   bool needs_arm = false;
@@ -142,6 +143,8 @@ absl::Status UringLoop::AddSocket(int fd) {
   auto s = std::make_unique<Socket>();
   s->fd = fd;
   s->held.reserve(kSendBatch);
+  pending_.reserve(pending_.capacity() + kSendBatch);
+  batch_.reserve(batch_.capacity() + kSendBatch);
   s->bgid = static_cast<uint16_t>(sockets_.size());
   s->entries = options_.buffers_per_socket;
   if (!s->ring_mem.Map(s->entries * sizeof(io_uring_buf)) ||
@@ -272,24 +275,43 @@ void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
   auto* name = static_cast<sockaddr*>(io_uring_recvmsg_name(o));
   const socklen_t name_len =
       std::min<socklen_t>(o->namelen, s.recv_msg.msg_namelen);
-  const std::span<uint8_t> reply = s.out.buffer();
-  const size_t n = core_->Handle({payload, len}, name, name_len, reply);
-  if (n == 0) {
-    RecycleBuffer(s, bid);
-    return;
+  if (s.next_reply == s.out.capacity()) {
+    // Every reply buffer of this socket is taken: answer what is pending
+    // and send it.
+    HandlePending();
+    FlushReplies(s);
   }
-  size_t control_len = 0;
-  for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(o, &s.recv_msg);
-       c != nullptr; c = io_uring_recvmsg_cmsg_nexthdr(o, &s.recv_msg, c)) {
-    control_len = ReplyControlFrom(c, s.out.control());
-    if (control_len > 0) break;
+  pending_.push_back({i, bid, o});
+  batch_.push_back({{payload, len}, name, name_len,
+                    s.out.buffer_at(s.next_reply++)});
+}
+
+void UringLoop::HandlePending() {
+  core_->HandleBatch(std::span(batch_));
+  for (size_t j = 0; j < batch_.size(); ++j) {
+    const Pending& p = pending_[j];
+    const WorkerCore::Datagram& d = batch_[j];
+    Socket& s = *sockets_[p.socket];
+    if (d.reply_size == 0) {
+      RecycleBuffer(s, p.bid);
+      continue;
+    }
+    size_t control_len = 0;
+    for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(p.out, &s.recv_msg);
+         c != nullptr;
+         c = io_uring_recvmsg_cmsg_nexthdr(p.out, &s.recv_msg, c)) {
+      control_len = ReplyControlFrom(c, s.out.control());
+      if (control_len > 0) break;
+    }
+    s.out.Push(d.reply.first(d.reply_size), d.from, d.from_len, control_len);
+    s.held.push_back(p.bid);
   }
-  s.out.Push(reply.first(n), name, name_len, control_len);
-  s.held.push_back(bid);
-  if (s.out.full()) FlushReplies(s);
+  pending_.clear();
+  batch_.clear();
 }
 
 void UringLoop::FlushReplies(Socket& s) {
+  s.next_reply = 0;
   const int m = s.out.size();
   if (m == 0) return;
   const SendBatch::Outcome o = s.out.Flush(s.fd, MSG_DONTWAIT);
@@ -335,6 +357,7 @@ void UringLoop::Run() {
     io_uring_cq_advance(&ring_, count);
     last_batch = count;
     CountOverflow();
+    HandlePending();
     for (auto& s : sockets_) {
       FlushReplies(*s);
       if (s->to_recycle > 0) {

@@ -67,6 +67,9 @@ class UringLoop {
   void ArmRecv(size_t socket_index);
   void ProcessCqe(const io_uring_cqe* cqe);
   void ProcessRecv(size_t socket_index, const io_uring_cqe* cqe);
+  // Answers the datagrams received since the last call, as one batch
+  // (WorkerCore::HandleBatch), and queues their replies.
+  void HandlePending();
   void RecycleBuffer(Socket& s, uint16_t bid);
   void CancelAll();
 
@@ -76,6 +79,15 @@ class UringLoop {
   bool ring_ready_ = false;
   unsigned last_overflow_ = 0;  // the kernel's CQ overflow count, last seen
   std::vector<std::unique_ptr<Socket>> sockets_;
+  // Datagrams received and not yet answered: their receive buffers, and
+  // (index for index) what WorkerCore::HandleBatch() needs.
+  struct Pending {
+    size_t socket;
+    uint16_t bid;
+    io_uring_recvmsg_out* out;  // its control messages, in buffer `bid`
+  };
+  std::vector<Pending> pending_;
+  std::vector<WorkerCore::Datagram> batch_;
 };
 
 }  // namespace ringtrack

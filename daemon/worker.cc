@@ -15,4 +15,26 @@ size_t WorkerCore::Handle(std::span<const uint8_t> datagram,
   return r.reply_size;
 }
 
+void WorkerCore::HandleBatch(std::span<Datagram> batch) {
+  items_.clear();
+  item_of_.clear();
+  for (size_t j = 0; j < batch.size(); ++j) {
+    Datagram& d = batch[j];
+    io.received.Add();
+    d.reply_size = 0;
+    Tracker::BatchItem it;
+    if (!ToEndpoint(d.from, d.from_len, &it.from)) continue;
+    it.datagram = d.data;
+    it.random = NextRandom();
+    it.reply = d.reply;
+    items_.push_back(it);
+    item_of_.push_back(j);
+  }
+  shared_.tracker->HandleBatch(std::span(items_), shared_.clock->now(),
+                               &stats);
+  for (size_t k = 0; k < items_.size(); ++k) {
+    batch[item_of_[k]].reply_size = items_[k].result.reply_size;
+  }
+}
+
 }  // namespace ringtrack

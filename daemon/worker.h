@@ -48,6 +48,18 @@ class WorkerCore {
   size_t Handle(std::span<const uint8_t> datagram, const sockaddr* from,
                 socklen_t from_len, std::span<uint8_t> reply);
 
+  // One received datagram for HandleBatch(): where it is, who sent it, and
+  // the buffer its reply goes to.
+  struct Datagram {
+    std::span<const uint8_t> data;
+    const sockaddr* from = nullptr;
+    socklen_t from_len = 0;
+    std::span<uint8_t> reply;  // REQUIRES: size() >= kMaxReplySize
+    size_t reply_size = 0;     // out: as Handle() returns
+  };
+  // Handle() on every datagram of `batch`, in order, with the swarm
+  // lookups of its announces overlapped (Tracker::HandleBatch).
+  void HandleBatch(std::span<Datagram> batch);
   bool stopping() const {
     return shared_.stop->load(std::memory_order_relaxed);
   }
@@ -65,6 +77,9 @@ class WorkerCore {
 
   const WorkerShared shared_;
   uint64_t rng_;
+  // HandleBatch()'s scratch: the tracker's items and their datagrams.
+  std::vector<Tracker::BatchItem> items_;
+  std::vector<size_t> item_of_;
 };
 
 // Which loop a worker runs.

@@ -81,7 +81,16 @@ TEST_P(StressTest, InvariantsHoldAfterConcurrentChurn) {
         p.numwant = 50;
         p.now = clock.load();
         p.random = rng();
-        const AnnounceResult res = table.Announce(p, out);
+        // Half go through a lookahead (read without locks while the other
+        // workers and the sweeper change the swarms).
+        const bool ahead = rng() % 2 == 0;
+        SwarmTable::Lookahead la;
+        if (ahead) {
+          table.StartLookup(p.info_hash, &la);
+          table.ContinueLookup(p, &la);
+        }
+        const AnnounceResult res =
+            ahead ? table.Announce(p, out, la) : table.Announce(p, out);
         if (res.status == AnnounceStatus::kTableFull) {
           full.fetch_add(1);
           continue;

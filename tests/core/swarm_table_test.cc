@@ -85,6 +85,53 @@ class SwarmTableTest : public ::testing::Test {
   uint64_t rng_ = 1;
 };
 
+// A lookahead is a hint: an announce that uses one does what a plain
+// announce does, also when the swarm it found has gone and its slot holds
+// another swarm by then, and when it found no swarm.
+TEST_F(SwarmTableTest, AnnounceWithStaleLookaheadDoesWhatAPlainOneDoes) {
+  SwarmTable t(Config(8));  // 8 slots: a freed slot is soon reused
+  AnnounceParams p;
+  p.info_hash = Hash(1);
+  p.peer = V4(1);
+  p.numwant = 50;
+  p.now = 1000;
+  uint8_t out[4000];
+  ASSERT_EQ(t.Announce(p, out).status, AnnounceStatus::kOk);
+  SwarmTable::Lookahead la;
+  t.StartLookup(p.info_hash, &la);
+  t.ContinueLookup(p, &la);
+  // Torrent 1 goes away (its only peer stops, the sweep reclaims the
+  // slot), and other torrents take the free slots.
+  Announce(t, 1, V4(1), Event::kStopped, false);
+  t.Sweep(1000, 64);
+  EXPECT_EQ(t.stats().torrents, 0u);
+  for (uint32_t n = 2; n <= 6; ++n) Announce(t, n, V4(n), Event::kStarted, true);
+  ASSERT_EQ(t.stats().torrents, 5u);
+  // The stale lookahead stores the peer in a new swarm for torrent 1.
+  p.peer = V4(7);
+  const AnnounceResult r = t.Announce(p, out, la);
+  EXPECT_EQ(r.status, AnnounceStatus::kOk);
+  EXPECT_EQ(r.counts.leechers, 1u);
+  EXPECT_EQ(r.counts.seeders, 0u);
+  EXPECT_EQ(t.Scrape(Hash(1)).leechers, 1u);
+  for (uint32_t n = 2; n <= 6; ++n) {
+    const SwarmCounts c = t.Scrape(Hash(n));
+    EXPECT_EQ(c.seeders, 1u) << n;
+    EXPECT_EQ(c.leechers, 0u) << n;
+  }
+  EXPECT_EQ(t.stats().torrents, 6u);
+  ExpectConsistent(t);
+
+  // A lookahead that found no swarm: the announce makes it.
+  SwarmTable::Lookahead none;
+  p.info_hash = Hash(9);
+  t.StartLookup(p.info_hash, &none);
+  t.ContinueLookup(p, &none);
+  EXPECT_EQ(t.Announce(p, out, none).counts.leechers, 1u);
+  EXPECT_EQ(t.Scrape(Hash(9)).leechers, 1u);
+  ExpectConsistent(t);
+}
+
 TEST_F(SwarmTableTest, CountsSeedersAndLeechers) {
   Announce(1, V4(1), Event::kStarted, true);
   Announce(1, V4(2));

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace ringtrack {
@@ -208,6 +210,117 @@ TEST_F(TrackerTest, AccessListRefusesWithAnErrorAndCreatesNoSwarm) {
   tracker_.SetAccessList(nullptr);
   r = Parse(Send(AnnouncePacket(cid, 7001, Event::kStarted, 1, -1, 2), from));
   EXPECT_EQ(r.action, Action::kAnnounce);
+}
+
+// HandleBatch() answers exactly as Handle() on each datagram in turn: two
+// trackers with the same keys and seeds, one fed datagram by datagram, the
+// other in batches of 1 to 70, see the same mix of connects, announces
+// (valid, with a wrong connection ID, port 0, stopped, seeders, IPv6),
+// scrapes and garbage, with the same randoms; every reply, outcome and
+// counter, and both tables, must match.
+TEST(TrackerBatchTest, BatchAnswersAsOneByOne) {
+  struct Side {
+    SwarmTable table{SwarmTableConfig{.initial_slots = 64, .seed0 = 1,
+                                      .seed1 = 2}};
+    ConnectionIds ids{MasterKey{3, 4}, kNow};
+    Tracker tracker{TrackerConfig{}, &table, &ids};
+    TrackerStats stats;
+  };
+  Side one, batch;
+  std::mt19937_64 rng(7);
+  std::vector<PeerEndpoint> sources;
+  for (uint32_t i = 0; i < 40; ++i) {
+    if (i % 5 == 4) {
+      uint8_t ip[16] = {0xfd, 0x00};
+      ip[15] = static_cast<uint8_t>(i);
+      sources.push_back(PeerEndpoint::V6(ip, 1000));
+    } else {
+      sources.push_back(PeerEndpoint::V4(0x7f000100 + i, 1000));
+    }
+  }
+  auto datagram = [&](const PeerEndpoint& from) {
+    const uint32_t kind = rng() % 100;
+    const uint64_t cid = kind < 5 ? rng() : one.ids.Make(from, kNow);
+    if (kind < 10) {
+      std::vector<uint8_t> c(16);
+      protocol::WriteConnectRequest(c, static_cast<uint32_t>(rng()));
+      return c;
+    }
+    if (kind < 18) {
+      std::vector<uint8_t> hashes(20 * (1 + rng() % 3));
+      for (auto& b : hashes) b = static_cast<uint8_t>(rng() % 6);
+      std::vector<uint8_t> d(16 + hashes.size());
+      protocol::WriteScrapeRequest(d, cid, 9, hashes);
+      return d;
+    }
+    if (kind < 22) {
+      std::vector<uint8_t> junk(rng() % 120);
+      for (auto& b : junk) b = static_cast<uint8_t>(rng());
+      return junk;
+    }
+    protocol::AnnounceRequest a;
+    a.connection_id = cid;
+    a.transaction_id = static_cast<uint32_t>(rng());
+    a.info_hash.bytes.fill(static_cast<uint8_t>(rng() % 6));
+    a.port = kind < 24 ? 0 : static_cast<uint16_t>(6000 + rng() % 4);
+    const uint32_t ev = rng() % 10;
+    a.event = ev == 0 ? Event::kStopped : ev == 1 ? Event::kCompleted
+                                                  : Event::kStarted;
+    a.left = rng() % 3 == 0 ? 0 : 1;
+    a.num_want = static_cast<int32_t>(rng() % 60) - 1;
+    std::vector<uint8_t> d(protocol::kAnnounceRequestSize);
+    protocol::WriteAnnounceRequest(d, a);
+    return d;
+  };
+  std::vector<std::vector<uint8_t>> replies(70,
+                                            std::vector<uint8_t>(kMaxReplySize));
+  size_t handled = 0, announces = 0;
+  while (handled < 3000) {
+    const size_t n = 1 + rng() % 70;
+    std::vector<std::vector<uint8_t>> data;
+    std::vector<size_t> from;
+    std::vector<Tracker::BatchItem> items;
+    for (size_t j = 0; j < n; ++j) {
+      from.push_back(rng() % sources.size());
+      data.push_back(datagram(sources[from.back()]));
+    }
+    for (size_t j = 0; j < n; ++j) {
+      Tracker::BatchItem it;
+      it.datagram = data[j];
+      it.from = sources[from[j]];
+      it.random = rng();
+      it.reply = replies[j];
+      items.push_back(it);
+    }
+    batch.tracker.HandleBatch(std::span(items), kNow, &batch.stats);
+    for (size_t j = 0; j < n; ++j) {
+      std::vector<uint8_t> reply(kMaxReplySize);
+      const HandleResult r = one.tracker.Handle(
+          items[j].datagram, items[j].from, kNow, items[j].random, reply,
+          &one.stats);
+      ASSERT_EQ(items[j].result.outcome, r.outcome) << handled + j;
+      ASSERT_EQ(items[j].result.reply_size, r.reply_size) << handled + j;
+      ASSERT_TRUE(std::equal(reply.begin(), reply.begin() + r.reply_size,
+                             items[j].reply.begin()))
+          << handled + j;
+      announces += r.outcome == Outcome::kAnnounce;
+    }
+    handled += n;
+  }
+  // The mix did reach the table, through both paths.
+  EXPECT_GT(announces, 1000u);
+  for (size_t o = 0; o < static_cast<size_t>(Outcome::kCount); ++o) {
+    EXPECT_EQ(batch.stats.outcomes[o].value(), one.stats.outcomes[o].value())
+        << o;
+  }
+  EXPECT_EQ(batch.stats.bytes_out.value(), one.stats.bytes_out.value());
+  const SwarmTableStats a = batch.table.stats(), b = one.table.stats();
+  EXPECT_EQ(a.torrents, b.torrents);
+  EXPECT_EQ(a.peers_v4, b.peers_v4);
+  EXPECT_EQ(a.peers_v6, b.peers_v6);
+  EXPECT_EQ(a.seeders, b.seeders);
+  std::string why;
+  EXPECT_TRUE(batch.table.CheckInvariants(&why)) << why;
 }
 
 }  // namespace

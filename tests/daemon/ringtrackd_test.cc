@@ -392,6 +392,44 @@ TEST(RingtrackdEdgeTest, OversizedDatagramAndBufferRingFlood) {
   EXPECT_EQ(stats.at("sq_full"), 0u);
 }
 
+// With more receive buffers than reply slots (64 per socket), one turn of
+// the io_uring loop may take more datagrams than it has reply buffers: it
+// answers and sends what it holds, then goes on. Bursts of 200 pipelined
+// announces are each answered once, with their own transaction ID.
+TEST(RingtrackdEdgeTest, BurstsLargerThanTheReplyBatchAreAllAnswered) {
+  Daemon d({"--listen=127.0.0.1:0", "--io=uring", "--workers=1",
+            "--ring-buffers=1024"});
+  ASSERT_TRUE(d.started());
+  Client c("127.0.0.1", d.port());
+  const uint64_t cid = c.Connect();
+  ASSERT_NE(cid, 0u);
+  size_t answered = 0;
+  for (uint32_t burst = 0; burst < 5; ++burst) {
+    std::set<uint32_t> sent, got;
+    for (uint32_t i = 0; i < 200; ++i) {
+      const uint32_t tid = burst * 1000 + i;
+      sent.insert(tid);
+      c.Send(AnnouncePacket(cid, tid, TestHash(20 + i % 7), 6881,
+                            Event::kStarted, i % 2));
+    }
+    for (;;) {
+      const auto reply = c.Receive(std::chrono::milliseconds(500));
+      if (reply.empty()) break;
+      protocol::Response r;
+      ASSERT_TRUE(c.Parse(reply, &r));
+      ASSERT_EQ(r.action, Action::kAnnounce);
+      ASSERT_TRUE(got.insert(r.transaction_id()).second)
+          << "answered twice: " << r.transaction_id();
+    }
+    EXPECT_EQ(got, sent) << "burst " << burst;
+    answered += got.size();
+  }
+  ASSERT_TRUE(d.Stop(SIGTERM, std::chrono::seconds(5)).has_value());
+  const auto stats = d.FinalStats();
+  EXPECT_EQ(stats.at("announces"), answered);
+  EXPECT_EQ(stats.at("send_errors"), 0u);
+}
+
 TEST(RingtrackdSignalTest, HupDoesNotStopAndQuitStopsCleanly) {
   Daemon d({"--listen=127.0.0.1:0", "--workers=1"});
   ASSERT_TRUE(d.started());
