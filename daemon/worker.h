@@ -1,6 +1,7 @@
-// What both io paths (io_uring and recvmmsg) share: the per-worker state
-// above the syscalls. A loop hands each received datagram and its source
-// address to WorkerCore::Handle() and sends back whatever it writes.
+// What the io paths share: the per-worker state above the syscalls. A loop
+// hands each batch of received datagrams and their source addresses to
+// WorkerCore::HandleBatch() (the AF_XDP loop: each datagram to Handle())
+// and sends back whatever it writes.
 //
 // Thread safety: a WorkerCore belongs to one worker thread. Its counters
 // are single-writer Counters, so the housekeeping thread may read them.
