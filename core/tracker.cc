@@ -59,12 +59,7 @@ void Tracker::HandleBatch(std::span<BatchItem> items, uint32_t now,
           req.action == Action::kAnnounce &&
           ids_->Verify(req.announce.connection_id, it.from, now);
       if (a.announce) {
-        a.p.info_hash = req.announce.info_hash;
-        a.p.peer = it.from;
-        a.p.peer.port = req.announce.port;
-        a.p.seeder = req.announce.left == 0;
-        a.p.numwant = NumwantOf(req.announce, it.from.family);
-        a.p.random = it.random;
+        a.p = ParamsOf(req.announce, it.from, now, it.random);
         table_->StartLookup(a.p.info_hash, &a.la);
       }
     }
@@ -144,17 +139,7 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
     return protocol::WriteErrorResponse(reply, a.transaction_id,
                                         "invalid port");
   }
-  // BEP 15's IP field is ignored: a peer is always its source address, so
-  // nobody can announce someone else.
-  AnnounceParams p;
-  p.info_hash = a.info_hash;
-  p.peer = from;
-  p.peer.port = a.port;
-  p.event = a.event;
-  p.seeder = a.left == 0;
-  p.numwant = NumwantOf(a, from.family);
-  p.now = now;
-  p.random = random;
+  const AnnounceParams p = ParamsOf(a, from, now, random);
   const size_t hdr = protocol::kAnnounceResponseHeaderSize;
   const AnnounceResult res =
       la ? table_->Announce(p, reply.subspan(hdr), *la)
@@ -174,15 +159,27 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
   return hdr + res.peers_written * protocol::PeerEntrySize(from.family);
 }
 
-uint32_t Tracker::NumwantOf(const protocol::AnnounceRequest& a,
-                            AddressFamily family) const {
-  const uint32_t cap = family == AddressFamily::kV4
+AnnounceParams Tracker::ParamsOf(const protocol::AnnounceRequest& a,
+                                 const PeerEndpoint& from, uint32_t now,
+                                 uint64_t random) const {
+  // BEP 15's IP field is ignored: a peer is always its source address, so
+  // nobody can announce someone else.
+  AnnounceParams p;
+  p.info_hash = a.info_hash;
+  p.peer = from;
+  p.peer.port = a.port;
+  p.event = a.event;
+  p.seeder = a.left == 0;
+  const uint32_t cap = from.family == AddressFamily::kV4
                            ? max_numwant_v4_.load(std::memory_order_relaxed)
                            : max_numwant_v6_.load(std::memory_order_relaxed);
   const uint32_t want =
       a.num_want < 0 ? default_numwant_.load(std::memory_order_relaxed)
                      : static_cast<uint32_t>(a.num_want);
-  return std::min(want, cap);
+  p.numwant = std::min(want, cap);
+  p.now = now;
+  p.random = random;
+  return p;
 }
 
 size_t Tracker::HandleScrape(const protocol::ScrapeRequest& s,

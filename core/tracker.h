@@ -143,9 +143,12 @@ class Tracker {
                         const SwarmTable::Lookahead* la,
                         std::span<uint8_t> reply, TrackerStats* stats,
                         Outcome* outcome);
-  // The peers an announce gets: its num_want (or the default), capped.
-  uint32_t NumwantOf(const protocol::AnnounceRequest& a,
-                     AddressFamily family) const;
+  // The table's announce for request `a` from `from`: the peer is its
+  // source address, numwant is its num_want (or the default), capped.
+  // HandleBatch()'s lookahead and the announce itself use the same.
+  AnnounceParams ParamsOf(const protocol::AnnounceRequest& a,
+                          const PeerEndpoint& from, uint32_t now,
+                          uint64_t random) const;
   size_t HandleScrape(const protocol::ScrapeRequest& s,
                       std::span<uint8_t> reply, TrackerStats* stats,
                       Outcome* outcome);
