@@ -239,8 +239,7 @@ int main(int argc, char** argv) {
                                 "ringtrack-cli " RINGTRACK_VERSION);
   std::deque<std::string> storage;
   std::vector<char*> args = ringtrack::NormalizeFlags(argc, argv, {}, &storage);
-  std::vector<char*> pos =
-      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  std::vector<char*> pos = ringtrack::ParseCommandLineOrExit(args);
   if (pos.size() < 3) {
     Die(2, "usage: ringtrack-cli announce|scrape|connect URL ... (--help)");
   }

@@ -3,7 +3,10 @@
 // Prints a progress line every second and a summary at the end (--json for
 // machines). See tools/load_generator.h for how peers are simulated.
 #include <arpa/inet.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -166,13 +169,16 @@ int main(int argc, char** argv) {
                                 "ringtrack-load " RINGTRACK_VERSION);
   std::deque<std::string> storage;
   std::vector<char*> args = ringtrack::NormalizeFlags(argc, argv, {}, &storage);
-  std::vector<char*> pos =
-      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  std::vector<char*> pos = ringtrack::ParseCommandLineOrExit(args);
 
   if (const std::string path = absl::GetFlag(FLAGS_write_info_hashes);
       !path.empty()) {
     std::ofstream out(path);
-    if (!out) BadFlag("--write_info_hashes: cannot write " + path);
+    if (!out) {
+      std::fprintf(stderr, "ringtrack-load: --write_info_hashes: cannot write %s: %s\n",
+                   path.c_str(), std::strerror(errno));
+      return kExitRuntimeFailure;
+    }
     for (uint32_t r = 0; r < absl::GetFlag(FLAGS_torrents); ++r) {
       out << InfoHashHex(LoadInfoHash(r + absl::GetFlag(FLAGS_torrent_offset)))
           << "\n";

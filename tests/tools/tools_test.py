@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,54 @@ from daemon import Ringtrackd  # noqa: E402
 def run(args, timeout=60):
     p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
+
+
+def closed_udp_port():
+    """A loopback UDP port nothing listens on: the kernel picks a free one,
+    and the socket that held it is closed again."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def exit_codes(bindir):
+    """All three programs: 0 for --help and --version, 2 for a bad flag or
+    value, 1 for a runtime failure."""
+    bad_value = {"ringtrackd": ["--workers=abc"],
+                 "ringtrack-cli": ["connect", "127.0.0.1:1", "--timeout=abc"],
+                 "ringtrack-load": ["127.0.0.1:1", "--threads=abc"]}
+    for prog in ("ringtrackd", "ringtrack-cli", "ringtrack-load"):
+        path = os.path.join(bindir, prog)
+        for flag in ("--help", "--helpfull"):
+            rc, out, err = run([path, flag], timeout=10)
+            check(rc == 0 and out.startswith(prog + ":") and "Flags from" in out,
+                  "%s %s exits 0 and lists the flags (exit %d)\n%s" % (prog, flag, rc, err))
+        rc, out, err = run([path, "--version"], timeout=10)
+        check(rc == 0 and out.startswith(prog + " "),
+              "%s --version exits 0 and names itself (exit %d)\n%s%s" % (prog, rc, out, err))
+        rc, _, err = run([path, "--no-such-flag"], timeout=10)
+        check(rc == 2 and "no_such_flag" in err,
+              "%s exits 2 on an unknown flag, naming it (exit %d)\n%s" % (prog, rc, err))
+        rc, _, err = run([path] + bad_value[prog], timeout=10)
+        check(rc == 2 and "abc" in err,
+              "%s exits 2 on a value that does not parse (exit %d)\n%s" % (prog, rc, err))
+    rc, _, err = run([os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0",
+                      "--workers=1", "stray"], timeout=10)
+    check(rc == 2 and "stray" in err,
+          "ringtrackd exits 2 on a stray argument, naming it (exit %d)\n%s" % (rc, err))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        rc, _, err = run([os.path.join(bindir, "ringtrackd"), "--workers=1",
+                          "--listen=127.0.0.1:%d" % taken.getsockname()[1]], timeout=30)
+    check(rc == 1 and "in use" in err,
+          "ringtrackd exits 1 when its address is taken (exit %d)\n%s" % (rc, err))
+    rc, _, err = run([os.path.join(bindir, "ringtrack-cli"), "connect",
+                      "127.0.0.1:%d" % closed_udp_port(), "--timeout=5s"], timeout=30)
+    check(rc == 1, "ringtrack-cli exits 1 when no tracker answers (exit %d)\n%s" % (rc, err))
+    rc, _, err = run([os.path.join(bindir, "ringtrack-load"),
+                      "--write_info_hashes=/nonexistent/dir/hashes"], timeout=30)
+    check(rc == 1 and "/nonexistent/dir/hashes" in err,
+          "ringtrack-load exits 1 when it cannot write its file (exit %d)\n%s" % (rc, err))
 
 
 def start_ringtrackd(bindir, work):
@@ -131,6 +180,7 @@ def main():
     work = tempfile.mkdtemp(prefix="ringtrack_tools_")
     procs = []
     try:
+        exit_codes(a.bin)
         rt, port = start_ringtrackd(a.bin, work)
         procs.append(rt)
         exercise(a.bin, "ringtrackd", port)
