@@ -107,9 +107,12 @@ def start_opentracker(bindir, work, port):
          str(port + 1), "-d", root, "-u", "nobody", "-w", "/whitelist"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cli = os.path.join(bindir, "ringtrack-cli")
-    for _ in range(50):
+    # Until it binds, a connect is refused at once: poll for up to 10 s.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
         if run([cli, "connect", "127.0.0.1:%d" % port, "--timeout=0.2s"])[0] == 0:
             return proc
+        time.sleep(0.05)
     sys.exit("opentracker did not start")
 
 
@@ -126,6 +129,7 @@ def exercise(bindir, name, port):
     rc, out, err = run([cli, "scrape", url, HASH, "--timeout=5s"])
     check(rc == 0 and re.search(r"seeders: 1 completed: \d+ leechers: 1", out),
           name + ": cli scrape\n" + out + err)
+    cli_json(cli, name, url)
     load = os.path.join(bindir, "ringtrack-load")
     rc, out, err = run([load, "127.0.0.1:%d" % port, "--duration=2s",
                         "--torrents=1000", "--peers=20000", "--json"])
@@ -135,6 +139,71 @@ def exercise(bindir, name, port):
           j["scrape_per_s"] > 0 and j["errors"] == 0,
           name + ": load got answers of every type: " + out.strip())
     check("responses/s=" in err, name + ": load printed progress")
+
+
+def cli_json(cli, name, url):
+    """--json prints each reply as one JSON object on one line (after
+    exercise() made HASH's swarm: a seeder on 7001, a leecher on 7002)."""
+    def reply(*args):
+        rc, out, err = run([cli, "--json"] + list(args) + ["--timeout=5s"])
+        lines = out.splitlines()
+        try:
+            return rc, json.loads(lines[0]) if len(lines) == 1 else None, out + err
+        except ValueError:
+            return rc, None, out + err
+
+    rc, j, out = reply("connect", url)
+    check(rc == 0 and j is not None and j["action"] == "connect" and
+          re.fullmatch(r"[0-9a-f]{16}", j["connection_id"]),
+          name + ": cli --json connect\n" + out)
+    rc, j, out = reply("announce", url, "--info-hash", HASH, "--port", "7003")
+    check(rc == 0 and j is not None and j["action"] == "announce" and
+          j["seeders"] == 1 and j["leechers"] == 2 and j["interval"] > 0 and
+          {"ip": "127.0.0.1", "port": 7001} in j["peers"],
+          name + ": cli --json announce gives counts and peers\n" + out)
+    rc, j, out = reply("scrape", url, HASH, "00" * 20)
+    check(rc == 0 and j is not None and j["action"] == "scrape" and
+          [f["info_hash"] for f in j["files"]] == [HASH, "00" * 20] and
+          j["files"][0]["seeders"] == 1 and j["files"][0]["leechers"] == 2 and
+          j["files"][1]["seeders"] == 0,
+          name + ": cli --json scrape gives one entry per hash, in order\n" + out)
+
+
+def cli_failures(bindir, port):
+    """What ringtrack-cli says when it gets no answer, and when it has to
+    trim a scrape."""
+    cli = os.path.join(bindir, "ringtrack-cli")
+    rc, out, err = run([cli, "--json", "announce", "127.0.0.1:%d" % port,
+                        "--info-hash", HASH, "--port", "0", "--timeout=5s"])
+    check(rc == 1 and out.count("\n") == 1 and
+          json.loads(out) == {"action": "error", "message": "invalid port"},
+          "cli --json prints an error reply as JSON, exit 1\n" + out + err)
+    for cmd in (["connect"], ["announce", "--info-hash", HASH], ["scrape", HASH]):
+        start = time.monotonic()
+        rc, _, err = run([cli, cmd[0], "127.0.0.1:%d" % closed_udp_port()] + cmd[1:] +
+                         ["--timeout=30s"])
+        took = time.monotonic() - start
+        check(rc == 1 and "connection refused" in err and took < 15,
+              "cli %s reports a closed port as refused at once (%.1f s, exit %d)\n%s"
+              % (cmd[0], took, rc, err))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # open, so no ICMP: it never answers
+        rc, _, err = run([cli, "announce", "127.0.0.1:%d" % silent.getsockname()[1],
+                          "--info-hash", HASH, "--timeout=0.5s"])
+    check(rc == 1 and "timed out" in err, "cli times out within --timeout\n" + err)
+    # 74 other hashes first, HASH 75th: the trimmed scrape leaves it out.
+    others = ["%040x" % (i + 1) for i in range(74)]
+    rc, out, err = run([cli, "scrape", "127.0.0.1:%d" % port] + others +
+                       [HASH, "--timeout=5s"])
+    lines = out.splitlines()
+    check(rc == 0 and len(lines) == 74 and HASH not in out and
+          lines[0].startswith(others[0]) and
+          "warning" in err and "first 74 of 75" in err,
+          "cli warns that it trims a scrape to 74 hashes\n" + err + out[-200:])
+    rc, out, err = run([cli, "scrape", "127.0.0.1:%d" % port] + others +
+                       ["--timeout=5s"])
+    check(rc == 0 and len(out.splitlines()) == 74 and err == "",
+          "cli scrapes 74 hashes without a warning\n" + err)
 
 
 def steady_state(bindir, work):
@@ -190,9 +259,7 @@ def main():
                           "--info-hash", HASH, "--port", "0", "--timeout=5s"])
         check(rc == 1 and "tracker error: invalid port" in out,
               "cli prints an error reply as such")
-        rc, _, err = run([cli, "announce", "127.0.0.1:1", "--info-hash", HASH,
-                          "--timeout=0.5s"])
-        check(rc == 1 and "timed out" in err, "cli times out within --timeout")
+        cli_failures(a.bin, port)
         rc, _, err = run([cli, "announce", "127.0.0.1:1", "--info-hash", "xyz"])
         check(rc == 2 and "40 hexadecimal" in err, "cli rejects a bad hash")
         rc, _, err = run([os.path.join(a.bin, "ringtrack-load"),
