@@ -23,7 +23,12 @@ from daemon import Ringtrackd  # noqa: E402
 
 
 def run(args, timeout=60):
-    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    """(exit code, stdout, stderr); exit code None if it ran past `timeout`
+    seconds (it is killed)."""
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "", "still running after %d s" % timeout
     return p.returncode, p.stdout, p.stderr
 
 
@@ -206,6 +211,62 @@ def cli_failures(bindir, port):
           "cli scrapes 74 hashes without a warning\n" + err)
 
 
+def load_failures(bindir, work):
+    """ringtrack-load fails (exit 1, saying why) when nothing answers or
+    when errors pass --max_error_rate, and counts errors by message apart
+    from answers."""
+    load = [os.path.join(bindir, "ringtrack-load"), "--peers=20000",
+            "--torrents=1000", "--quiet"]
+    closed = "127.0.0.1:%d" % closed_udp_port()
+    rc, out, err = run(load + [closed, "--duration=1s", "--json"])
+    j = json.loads(out) if rc is not None and out else {}
+    check(rc == 1 and "no replies from " + closed in err and
+          "no replies" in (j.get("failure") or ""),
+          "load against a closed port fails: no replies (exit %s)\n%s%s" % (rc, out, err))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        rc, out, err = run(load + ["127.0.0.1:%d" % silent.getsockname()[1],
+                                   "--fill", "--timeout=0.1s"], timeout=30)
+    check(rc == 1 and "no replies" in err,
+          "a fill against a silent port gives up and fails (exit %s)\n%s" % (rc, err))
+    rc, _, err = run(load + [closed, "--max_error_rate=2"])
+    check(rc == 2 and "--max_error_rate" in err,
+          "load rejects --max_error_rate outside 0..1\n" + err)
+
+    # Every announce and scrape is refused: only HASH is allowed.
+    allow = os.path.join(work, "allow.txt")
+    with open(allow, "w") as f:
+        f.write(HASH + "\n")
+    d = Ringtrackd(bindir, work, ["--workers=1", "--stats-interval=0",
+                                  "--access-list=" + allow], name="refusing")
+    try:
+        target = "127.0.0.1:%d" % d.port
+        rc, out, err = run(load + [target, "--duration=1s", "--json"])
+        j = json.loads(out) if rc is not None and out else {}
+        check(rc == 1 and "above --max_error_rate 1.00 %" in err and
+              j.get("failure") is not None and j.get("max_error_rate") == 0.01,
+              "load fails when every announce is refused (exit %s)\n%s%s" % (rc, out, err))
+        check(j.get("errors", 0) > 0 and
+              j.get("errors_by_message") == {"torrent not allowed": j["errors"]} and
+              j["errors_by_type"]["announce"] + j["errors_by_type"]["scrape"] == j["errors"] and
+              j["errors_by_type"]["connect"] == 0,
+              "load counts errors by message and type: %s" % out.strip())
+        check(j.get("announce_per_s") == 0 and j.get("scrape_per_s") == 0 and
+              j.get("error_rate", 0) > 0.9,
+              "refused announces are not counted as responses: %s" % out.strip())
+        rc, out, err = run(load + [target, "--duration=1s"])
+        check(rc == 1 and re.search(r'^ +\d+  "torrent not allowed"$', out, re.M) and
+              "result: FAILED" in out and re.search(r"announce +0 responses/s", out),
+              "load's text summary breaks errors down by message\n" + out + err)
+        rc, out, err = run(load + [target, "--duration=1s", "--json",
+                                   "--max_error_rate=1"])
+        j = json.loads(out) if rc is not None and out else {}
+        check(rc == 0 and j.get("failure", "") is None and j.get("connect_per_s", 0) > 0,
+              "--max_error_rate 1 accepts the refusals (exit %s)\n%s" % (rc, err))
+    finally:
+        d.stop()
+
+
 def steady_state(bindir, work):
     """A simulated peer stays in its torrent (--torrents_per_peer 1): after a
     fill, a timed run only refreshes entries; with 0 each announce draws a
@@ -254,6 +315,7 @@ def main():
         procs.append(rt)
         exercise(a.bin, "ringtrackd", port)
         steady_state(a.bin, work)
+        load_failures(a.bin, work)
         cli = os.path.join(a.bin, "ringtrack-cli")
         rc, out, _ = run([cli, "announce", "127.0.0.1:%d" % port,
                           "--info-hash", HASH, "--port", "0", "--timeout=5s"])
