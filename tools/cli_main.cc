@@ -298,8 +298,9 @@ int Scrape(const UdpTarget& target, std::vector<char*> hexes) {
     absl::StatusOr<InfoHash> hash = ParseInfoHash(h);
     if (!hash.ok()) Die(kExitBadUsage, std::string(hash.status().message()));
   }
-  // Trackers answer at most this many per request (BEP 15: a reply must
-  // fit one datagram), so the rest would be dropped without a word.
+  // Trackers answer at most this many per request (BEP 15's limit, a
+  // request that fits a 1500-byte MTU), so the rest would go unanswered
+  // without a word.
   if (hexes.size() > protocol::kMaxScrapeHashes) {
     Warn(absl::StrFormat(
         "a scrape carries at most %d info hashes (BEP 15); scraping the "
@@ -335,7 +336,10 @@ int main(int argc, char** argv) {
       "[--port N] [--numwant N]\n"
       "  ringtrack-cli scrape URL HEX...\n"
       "  ringtrack-cli connect URL\n"
-      "URL is udp://HOST:PORT[/path] or HOST:PORT.");
+      "URL is udp://HOST:PORT[/path] or HOST:PORT. --json prints the reply "
+      "as JSON.\n"
+      "Exit codes: 0 answered, 1 failed (tracker error, timeout, refused), "
+      "2 bad arguments.");
   ringtrack::HelpShowsFlagsFrom("tools/cli_main.cc",
                                 "ringtrack-cli " RINGTRACK_VERSION);
   std::deque<std::string> storage;

@@ -1,7 +1,8 @@
 // ringtrack-load: a closed-loop load generator for any BEP 15 tracker.
 //   ringtrack-load udp://127.0.0.1:6969 --threads 1 --duration 10s
 // Prints a progress line every second and a summary at the end (--json for
-// machines). See tools/load_generator.h for how peers are simulated.
+// machines), and exits 1 when the run failed (FailureOf says when). See
+// tools/load_generator.h for how peers are simulated.
 #include <arpa/inet.h>
 
 #include <cerrno>
@@ -237,7 +238,9 @@ std::string ErrorsByMessageJson(const ErrorMessageCounts& counts) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "load generator for BEP 15 trackers.\n"
-      "Usage: ringtrack-load HOST:PORT|udp://HOST:PORT [flags]");
+      "Usage: ringtrack-load HOST:PORT|udp://HOST:PORT [flags]\n"
+      "Exit codes: 0 the run passed, 1 it failed (no replies, or errors above "
+      "--max_error_rate), 2 bad arguments.");
   ringtrack::HelpShowsFlagsFrom("tools/load_main.cc",
                                 "ringtrack-load " RINGTRACK_VERSION);
   std::deque<std::string> storage;
