@@ -290,28 +290,27 @@ int Announce(const UdpTarget& target) {
   return kExitOk;
 }
 
-int Scrape(const UdpTarget& target, std::vector<char*> hexes) {
+int Scrape(const UdpTarget& target, const std::vector<char*>& hexes) {
   if (hexes.empty()) Die(kExitBadUsage, "scrape needs at least one info hash");
+  // Every hash is checked, even those the trim below leaves out: a typo
+  // is an error wherever it is.
   std::vector<uint8_t> flat;
-  std::vector<std::string> names;
   for (char* h : hexes) {
     absl::StatusOr<InfoHash> hash = ParseInfoHash(h);
     if (!hash.ok()) Die(kExitBadUsage, std::string(hash.status().message()));
+    flat.insert(flat.end(), hash->bytes.begin(), hash->bytes.end());
   }
+  std::vector<std::string> names(hexes.begin(), hexes.end());
   // Trackers answer at most this many per request (BEP 15's limit, a
   // request that fits a 1500-byte MTU), so the rest would go unanswered
   // without a word.
-  if (hexes.size() > protocol::kMaxScrapeHashes) {
+  if (names.size() > protocol::kMaxScrapeHashes) {
     Warn(absl::StrFormat(
         "a scrape carries at most %d info hashes (BEP 15); scraping the "
         "first %d of %d",
-        protocol::kMaxScrapeHashes, protocol::kMaxScrapeHashes, hexes.size()));
-    hexes.resize(protocol::kMaxScrapeHashes);
-  }
-  for (char* h : hexes) {
-    const InfoHash hash = *ParseInfoHash(h);
-    flat.insert(flat.end(), hash.bytes.begin(), hash.bytes.end());
-    names.push_back(h);
+        protocol::kMaxScrapeHashes, protocol::kMaxScrapeHashes, names.size()));
+    names.resize(protocol::kMaxScrapeHashes);
+    flat.resize(protocol::kMaxScrapeHashes * kInfoHashSize);
   }
   Session s(target);
   const uint64_t cid = s.Connect();
