@@ -13,7 +13,8 @@
 
 namespace ringtrack {
 
-// The exit codes all three programs share (README, "Exit status").
+// The exit codes ringtrackd, ringtrack-cli and ringtrack-load share (README
+// states them in each program's section).
 inline constexpr int kExitOk = 0;              // also after --help, --version
 inline constexpr int kExitRuntimeFailure = 1;  // the run itself failed
 inline constexpr int kExitBadUsage = 2;        // a bad flag, value or argument
@@ -39,7 +40,8 @@ void HelpShowsFlagsFrom(std::string_view main_file,
 // program to the exit codes above: after --help, --helpfull, --version and
 // the like it exits kExitOk; on an unknown flag or a value that does not
 // parse it exits kExitBadUsage after absl's message (absl itself would exit
-// 1 for both). REQUIRES: called once, from main, before any thread starts.
+// 1 for both). `args` itself is left as it is (absl's parser takes a
+// mutable argv). REQUIRES: called from main before any thread starts.
 std::vector<char*> ParseCommandLineOrExit(std::vector<char*>& args);
 
 // Parses a byte count: digits with an optional binary suffix K, M, G or T
