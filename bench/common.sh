@@ -28,11 +28,13 @@ bench_opentracker_whitelist() {
   chmod 644 "$work/ot/whitelist"
 }
 
-# Waits (up to ~10 s) until a tracker answers a connect at 127.0.0.1:PORT.
+# Waits (up to ~10 s) until a tracker answers a connect at 127.0.0.1:PORT
+# (until it binds, the connect is refused at once).
 bench_wait_tracker() {
   for _ in $(seq 50); do
     build/bin/ringtrack-cli connect "127.0.0.1:$1" --timeout 0.2s \
       >/dev/null 2>&1 && return 0
+    sleep 0.2
   done
   return 1
 }

@@ -1,7 +1,13 @@
 #include "core/command_line.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
 
+#include "absl/flags/internal/parse.h"
+#include "absl/flags/internal/usage.h"
+#include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -77,6 +83,37 @@ void HelpShowsFlagsFrom(std::string_view main_file, std::string_view version) {
     usage.version_string = [] { return version_line + "\n"; };
   }
   absl::SetFlagsUsageConfig(usage);
+}
+
+std::vector<char*> ParseCommandLineOrExit(std::vector<char*>& args) {
+  namespace fi = absl::flags_internal;
+  // This abseil (20220623) has no public parser that leaves the exit code
+  // to the caller: a malformed flag ends in std::exit(1) inside it. While
+  // it runs, an exit handler turns any exit into kExitBadUsage; usage flags
+  // are handled afterwards, here, so that help is not a failure.
+  static bool parsing = false;
+  static const bool registered = [] {
+    return std::atexit([] {
+             if (!parsing) return;
+             std::fflush(stdout);
+             std::fflush(stderr);
+             std::_Exit(kExitBadUsage);
+           }) == 0;
+  }();
+  (void)registered;
+  parsing = true;
+  std::vector<char*> positional = fi::ParseCommandLineImpl(
+      static_cast<int>(args.size()), args.data(),
+      fi::ArgvListAction::kRemoveParsedArgs, fi::UsageFlagsAction::kIgnoreUsage,
+      fi::OnUndefinedFlag::kAbortIfUndefined);
+  parsing = false;
+  // -1: no usage flag given; 0 or 1: one was handled (absl's 1 is "help
+  // printed", which is what the user asked for).
+  if (fi::HandleUsageFlags(std::cout, absl::ProgramUsageMessage()) >= 0) {
+    std::cout.flush();
+    std::exit(kExitOk);
+  }
+  return positional;
 }
 
 absl::StatusOr<uint64_t> ParseByteSize(std::string_view view) {

@@ -13,6 +13,12 @@
 
 namespace ringtrack {
 
+// The exit codes ringtrackd, ringtrack-cli and ringtrack-load share (README
+// states them in each program's section).
+inline constexpr int kExitOk = 0;              // also after --help, --version
+inline constexpr int kExitRuntimeFailure = 1;  // the run itself failed
+inline constexpr int kExitBadUsage = 2;        // a bad flag, value or argument
+
 // Rewrites argv for absl::ParseCommandLine: flag names may be written with
 // dashes (--peer-timeout) as well as underscores, and every occurrence of a
 // flag named in `repeatable` (as --name=V or --name V) is merged into one
@@ -28,6 +34,15 @@ std::vector<char*> NormalizeFlags(
 // and --version print "<program> <version>".
 void HelpShowsFlagsFrom(std::string_view main_file,
                         std::string_view version = "");
+
+// Parses `args` (as NormalizeFlags returns them) with absl's flag parser
+// and returns the positional arguments, program name first. Holds every
+// program to the exit codes above: after --help, --helpfull, --version and
+// the like it exits kExitOk; on an unknown flag or a value that does not
+// parse it exits kExitBadUsage after absl's message (absl itself would exit
+// 1 for both). `args` itself is left as it is (absl's parser takes a
+// mutable argv). REQUIRES: called from main before any thread starts.
+std::vector<char*> ParseCommandLineOrExit(std::vector<char*>& args);
 
 // Parses a byte count: digits with an optional binary suffix K, M, G or T
 // (also KiB/MiB/..., case-insensitive; "512M" = 512 × 2^20). Refuses zero,

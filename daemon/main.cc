@@ -424,22 +424,14 @@ int main(int argc, char** argv) {
   std::deque<std::string> storage;
   std::vector<char*> args =
       ringtrack::NormalizeFlags(argc, argv, {"listen", "xdp"}, &storage);
-  // absl exits with 1 on a malformed flag (and after --help); ringtrackd's
-  // contract is 2 for a bad flag and 0 for help.
-  static bool parsing = true;
-  static bool help = false;
-  for (char* a : args) {
-    const std::string_view s = a;
-    help |= s.starts_with("--help") || s.starts_with("-help");
+  if (const std::vector<char*> pos = ringtrack::ParseCommandLineOrExit(args);
+      pos.size() > 1) {
+    std::fprintf(stderr,
+                 "ringtrackd: unexpected argument '%s' (flags start with --; "
+                 "see --help)\n",
+                 pos[1]);
+    return ringtrack::kExitBadUsage;
   }
-  std::atexit([] {
-    if (!parsing) return;
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::_Exit(help ? 0 : 2);
-  });
-  absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
-  parsing = false;
   const std::set<std::string> on_command_line = CommandLineFlags(args);
   const std::string config_path = absl::GetFlag(FLAGS_config);
   if (!config_path.empty()) {

@@ -342,8 +342,33 @@ uint64_t LoadGenerator::Answered(RequestType t) const {
   return Sum(
       [t](const LoadCounters& c) -> const Counter& { return c.answered[t]; });
 }
+uint64_t LoadGenerator::Errors(RequestType t) const {
+  return Sum(
+      [t](const LoadCounters& c) -> const Counter& { return c.errors[t]; });
+}
 uint64_t LoadGenerator::Errors() const {
-  return Sum([](const LoadCounters& c) -> const Counter& { return c.errors; });
+  uint64_t n = 0;
+  for (int t = 0; t < kNumReqTypes; ++t) n += Errors(static_cast<RequestType>(t));
+  return n;
+}
+
+void CountErrorMessage(std::string_view message, ErrorMessageCounts* counts) {
+  auto it = counts->find(message);
+  if (it == counts->end()) {
+    // Allocates only for a message not seen before.
+    const bool full = counts->size() >= kMaxErrorMessages;
+    it = counts->try_emplace(std::string(full ? kOtherErrorMessages : message), 0)
+             .first;
+  }
+  ++it->second;
+}
+
+ErrorMessageCounts LoadGenerator::ErrorsByMessage() const {
+  ErrorMessageCounts all;
+  for (const LoadThreadResult& r : results_) {
+    for (const auto& [message, n] : r.errors_by_message) all[message] += n;
+  }
+  return all;
 }
 uint64_t LoadGenerator::Timeouts() const {
   return Sum([](const LoadCounters& c) -> const Counter& { return c.timeouts; });
@@ -421,6 +446,7 @@ void LoadGenerator::RunThread(int index) {
   LoadCounters& ctr = *counters_[index];
   std::vector<uint32_t>& hist = results_[index].latency_us;
   hist.assign(kHistBuckets, 0);
+  ErrorMessageCounts& error_messages = results_[index].errors_by_message;
   const int fd = OpenLoadSocket(config_.target.family() == AddressFamily::kV6);
   RequestBuilder builder(config_, index);
   const int64_t start = NowNs();
@@ -439,10 +465,15 @@ void LoadGenerator::RunThread(int index) {
   std::array<uint32_t, kBatch> out_slot{};
   RecvBatch in(kBatch, kRecvSize);
   int64_t next_timeout_scan = start + 10'000'000;
+  int64_t last_reply_ns = start;
   while (!stop_.load(std::memory_order_relaxed)) {
     int64_t now = NowNs();
     if (!config_.fill && now >= deadline) break;
     if (config_.fill && !builder.issuing() && window.idle()) break;
+    if (config_.fill && now - last_reply_ns > kFillStallTimeouts * timeout_ns) {
+      fill_stalled_.store(true);
+      break;
+    }
 
     // 1. Fill the window, one sendmmsg per batch.
     while (builder.issuing() && window.has_free() && !out.full()) {
@@ -484,9 +515,14 @@ void LoadGenerator::RunThread(int index) {
         ctr.strays.Add();
         continue;
       }
+      last_reply_ns = now;
       if (r.action == protocol::Action::kError) {
-        ctr.errors.Add();
-      } else if (r.action == protocol::Action::kConnect) {
+        ctr.errors[slot->type].Add();
+        CountErrorMessage(r.error.message, &error_messages);
+        window.Release(si);
+        continue;
+      }
+      if (r.action == protocol::Action::kConnect) {
         builder.Connected(slot->source, r.connect.connection_id, now);
       } else if (r.action == protocol::Action::kAnnounce) {
         ctr.peers_returned.Add(r.announce.peer_count());

@@ -21,8 +21,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -68,15 +71,28 @@ enum RequestType { kConnectReq = 0, kAnnounceReq, kScrapeReq, kNumReqTypes };
 // Counters one thread writes and the reporter reads.
 struct LoadCounters {
   std::array<Counter, kNumReqTypes> sent;
-  std::array<Counter, kNumReqTypes> answered;
-  Counter errors;    // BEP 15 error replies
+  std::array<Counter, kNumReqTypes> answered;  // replies that are no error
+  std::array<Counter, kNumReqTypes> errors;    // BEP 15 error replies
   Counter timeouts;  // no reply within the timeout
   Counter strays;    // replies that matched no outstanding request
   Counter peers_returned;
 };
 
+// BEP 15 error replies by their message text.
+using ErrorMessageCounts = std::map<std::string, uint64_t, std::less<>>;
+
+// A tracker may word its errors any way it likes: past this many distinct
+// messages per thread, the rest are counted under kOtherErrorMessages, so
+// a tracker that puts a counter in its message cannot grow the map.
+inline constexpr size_t kMaxErrorMessages = 32;
+inline constexpr std::string_view kOtherErrorMessages = "(other messages)";
+
+// Adds one error reply with `message` to `counts`.
+void CountErrorMessage(std::string_view message, ErrorMessageCounts* counts);
+
 struct LoadThreadResult {
-  std::vector<uint32_t> latency_us;  // histogram: [us] → count
+  std::vector<uint32_t> latency_us;  // histogram: [us] → count, answers only
+  ErrorMessageCounts errors_by_message;
 };
 
 class LoadGenerator {
@@ -91,17 +107,28 @@ class LoadGenerator {
   bool Done() const;
   void Join();
 
-  // Sums over threads (safe while running).
+  // Sums over threads (safe while running). A reply is either answered
+  // (no error) or an error.
   uint64_t Sent(RequestType t) const;
   uint64_t Answered(RequestType t) const;
+  uint64_t Errors(RequestType t) const;
   uint64_t Errors() const;
   uint64_t Timeouts() const;
   uint64_t Strays() const;
   uint64_t PeersReturned() const;
   uint64_t FillProgress() const { return fill_done_.load(); }
+  // True iff a --fill gave up because no reply came for
+  // kFillStallTimeouts × the timeout (the tracker is gone or silent).
+  bool FillStalled() const { return fill_stalled_.load(); }
   // Latency percentile in microseconds over all answered requests (after
   // Join()).
   double LatencyPercentileUs(double p) const;
+  // Error replies by message over all threads (after Join()).
+  ErrorMessageCounts ErrorsByMessage() const;
+
+  // A fill stops when nothing has answered for this many timeouts: without
+  // a deadline of its own it would otherwise resend connects forever.
+  static constexpr int kFillStallTimeouts = 10;
 
  private:
   void RunThread(int index);
@@ -120,6 +147,7 @@ class LoadGenerator {
   std::atomic<bool> stop_{false};
   std::atomic<int> running_{0};
   std::atomic<uint64_t> fill_done_{0};
+  std::atomic<bool> fill_stalled_{false};
 };
 
 }  // namespace ringtrack

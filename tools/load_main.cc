@@ -1,9 +1,13 @@
 // ringtrack-load: a closed-loop load generator for any BEP 15 tracker.
 //   ringtrack-load udp://127.0.0.1:6969 --threads 1 --duration 10s
 // Prints a progress line every second and a summary at the end (--json for
-// machines). See tools/load_generator.h for how peers are simulated.
+// machines), and exits 1 when the run failed (FailureOf says when). See
+// tools/load_generator.h for how peers are simulated.
 #include <arpa/inet.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -11,10 +15,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/command_line.h"
+#include "tools/json.h"
 #include "tools/load_generator.h"
 
 ABSL_FLAG(int, threads, 1, "Load threads, each with its own socket.");
@@ -61,6 +67,10 @@ ABSL_FLAG(std::string, write_info_hashes, "",
 ABSL_FLAG(bool, flood_forged, false,
           "Open loop: send announces with made-up connection IDs as fast as "
           "possible and expect no replies (a forged-ID flood).");
+ABSL_FLAG(double, max_error_rate, 0.01,
+          "The run fails (exit 1) when more than this share of replies are "
+          "BEP 15 error replies (0..1; 0.01 = 1 %). A run also fails when "
+          "nothing is answered at all.");
 ABSL_FLAG(bool, json, false, "Print the summary as JSON.");
 ABSL_FLAG(bool, quiet, false, "No progress lines.");
 
@@ -156,23 +166,95 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
 
 const char* kTypeNames[] = {"connect", "announce", "scrape"};
 
+// Answers and error replies over all request types.
+struct Replies {
+  uint64_t answered = 0;
+  uint64_t errors = 0;
+  uint64_t total() const { return answered + errors; }
+  // The share of replies that are errors (0 without replies).
+  double error_rate() const {
+    return total() == 0 ? 0.0 : double(errors) / double(total());
+  }
+};
+
+Replies CountReplies(const LoadGenerator& gen) {
+  Replies r;
+  for (int t = 0; t < kNumReqTypes; ++t) {
+    r.answered += gen.Answered(static_cast<RequestType>(t));
+    r.errors += gen.Errors(static_cast<RequestType>(t));
+  }
+  return r;
+}
+
+uint64_t TotalSent(const LoadGenerator& gen) {
+  uint64_t n = 0;
+  for (int t = 0; t < kNumReqTypes; ++t) {
+    n += gen.Sent(static_cast<RequestType>(t));
+  }
+  return n;
+}
+
+// Why the run failed, or "" if it did not. A forged flood expects no
+// replies, so only a run that asks for answers can fail.
+std::string FailureOf(const LoadGenerator& gen, const LoadConfig& config,
+                      double max_error_rate) {
+  if (config.flood_forged) return "";
+  const Replies r = CountReplies(gen);
+  if (r.total() == 0) {
+    return absl::StrFormat(
+        "no replies from %s (%d requests sent, %d timed out): is a tracker "
+        "listening there?",
+        config.target.text, TotalSent(gen), gen.Timeouts());
+  }
+  if (r.answered == 0) {
+    return absl::StrFormat("every one of %d replies was an error", r.errors);
+  }
+  if (r.error_rate() > max_error_rate) {
+    return absl::StrFormat(
+        "%.2f %% of replies were errors, above --max_error_rate %.2f %%",
+        100 * r.error_rate(), 100 * max_error_rate);
+  }
+  if (gen.FillStalled()) {
+    return absl::StrFormat(
+        "the fill stopped after %d of %d entries: no reply for %d timeouts",
+        gen.FillProgress(),
+        uint64_t{config.peers} * std::max(1u, config.torrents_per_peer),
+        LoadGenerator::kFillStallTimeouts);
+  }
+  return "";
+}
+
+std::string ErrorsByMessageJson(const ErrorMessageCounts& counts) {
+  std::string out = "{";
+  for (const auto& [message, n] : counts) {
+    absl::StrAppendFormat(&out, "%s%s:%d", out.size() > 1 ? "," : "",
+                          JsonQuote(message), n);
+  }
+  return out + "}";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "load generator for BEP 15 trackers.\n"
-      "Usage: ringtrack-load HOST:PORT|udp://HOST:PORT [flags]");
+      "Usage: ringtrack-load HOST:PORT|udp://HOST:PORT [flags]\n"
+      "Exit codes: 0 the run passed, 1 it failed (no replies, or errors above "
+      "--max_error_rate), 2 bad arguments.");
   ringtrack::HelpShowsFlagsFrom("tools/load_main.cc",
                                 "ringtrack-load " RINGTRACK_VERSION);
   std::deque<std::string> storage;
   std::vector<char*> args = ringtrack::NormalizeFlags(argc, argv, {}, &storage);
-  std::vector<char*> pos =
-      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  std::vector<char*> pos = ringtrack::ParseCommandLineOrExit(args);
 
   if (const std::string path = absl::GetFlag(FLAGS_write_info_hashes);
       !path.empty()) {
     std::ofstream out(path);
-    if (!out) BadFlag("--write_info_hashes: cannot write " + path);
+    if (!out) {
+      std::fprintf(stderr, "ringtrack-load: --write_info_hashes: cannot write %s: %s\n",
+                   path.c_str(), std::strerror(errno));
+      return kExitRuntimeFailure;
+    }
     for (uint32_t r = 0; r < absl::GetFlag(FLAGS_torrents); ++r) {
       out << InfoHashHex(LoadInfoHash(r + absl::GetFlag(FLAGS_torrent_offset)))
           << "\n";
@@ -182,26 +264,28 @@ int main(int argc, char** argv) {
   if (pos.size() != 2)
     BadFlag("usage: ringtrack-load HOST:PORT [flags] (--help)");
   const LoadConfig config = ConfigFromFlags(pos[1]);
+  const double max_error_rate = absl::GetFlag(FLAGS_max_error_rate);
+  if (!(max_error_rate >= 0 && max_error_rate <= 1)) {
+    BadFlag("--max_error_rate must be 0..1 (a share of replies: 0.01 = 1 %)");
+  }
   const bool json = absl::GetFlag(FLAGS_json);
   const bool quiet = absl::GetFlag(FLAGS_quiet);  // progress goes to stderr
 
   LoadGenerator gen(config);
   const absl::Time start = absl::Now();
   gen.Start();
-  uint64_t last_answered = 0, last_sent = 0;
+  uint64_t last_answered = 0, last_replied = 0, last_sent = 0;
   absl::Time last = start;
   while (!gen.Done()) {
     absl::SleepFor(absl::Milliseconds(100));
     const absl::Time now = absl::Now();
     if (now - last < absl::Seconds(1) && !gen.Done()) continue;
-    uint64_t answered = 0, sent = 0;
-    for (int t = 0; t < kNumReqTypes; ++t) {
-      answered += gen.Answered(static_cast<RequestType>(t));
-      sent += gen.Sent(static_cast<RequestType>(t));
-    }
+    const Replies replies = CountReplies(gen);
+    const uint64_t answered = replies.answered, replied = replies.total();
+    const uint64_t sent = TotalSent(gen);
     const double secs = absl::ToDoubleSeconds(now - last);
     const double loss = sent > last_sent
-                            ? 100.0 * (1.0 - double(answered - last_answered) /
+                            ? 100.0 * (1.0 - double(replied - last_replied) /
                                                  double(sent - last_sent))
                             : 0.0;
     if (!quiet) {
@@ -220,6 +304,7 @@ int main(int argc, char** argv) {
                       : "");
     }
     last_answered = answered;
+    last_replied = replied;
     last_sent = sent;
     last = now;
   }
@@ -236,36 +321,59 @@ int main(int argc, char** argv) {
   const double p50 = gen.LatencyPercentileUs(0.50);
   const double p99 = gen.LatencyPercentileUs(0.99);
   const double p999 = gen.LatencyPercentileUs(0.999);
+  const Replies replies = CountReplies(gen);
+  const ErrorMessageCounts by_message = gen.ErrorsByMessage();
+  const std::string failure = FailureOf(gen, config, max_error_rate);
   if (json) {
     std::printf(
-        "{\"target\":\"%s\",\"seconds\":%.3f,\"responses_per_s\":%.1f,"
+        "{\"target\":%s,\"seconds\":%.3f,\"responses_per_s\":%.1f,"
         "\"connect_per_s\":%.1f,\"announce_per_s\":%.1f,\"scrape_per_s\":%.1f,"
         "\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f},"
         "\"errors\":%llu,\"timeouts\":%llu,\"strays\":%llu,"
-        "\"peers_returned\":%llu,\"filled\":%llu,\"sent_per_s\":%.1f}\n",
-        config.target.text.c_str(), elapsed, double(total) / elapsed, rate[0],
-        rate[1], rate[2], p50, p99, p999, (unsigned long long)gen.Errors(),
-        (unsigned long long)gen.Timeouts(), (unsigned long long)gen.Strays(),
+        "\"peers_returned\":%llu,\"filled\":%llu,\"sent_per_s\":%.1f,"
+        "\"error_rate\":%.6f,\"max_error_rate\":%.6f,"
+        "\"errors_by_type\":{\"connect\":%llu,\"announce\":%llu,"
+        "\"scrape\":%llu},\"errors_by_message\":%s,\"failure\":%s}\n",
+        JsonQuote(config.target.text).c_str(), elapsed, double(total) / elapsed,
+        rate[0], rate[1], rate[2], p50, p99, p999,
+        (unsigned long long)replies.errors, (unsigned long long)gen.Timeouts(),
+        (unsigned long long)gen.Strays(),
         (unsigned long long)gen.PeersReturned(),
         (unsigned long long)gen.FillProgress(),
-        double(gen.Sent(kConnectReq) + gen.Sent(kAnnounceReq) +
-               gen.Sent(kScrapeReq)) /
-            elapsed);
+        double(TotalSent(gen)) / elapsed, replies.error_rate(), max_error_rate,
+        (unsigned long long)gen.Errors(kConnectReq),
+        (unsigned long long)gen.Errors(kAnnounceReq),
+        (unsigned long long)gen.Errors(kScrapeReq),
+        ErrorsByMessageJson(by_message).c_str(),
+        failure.empty() ? "null" : JsonQuote(failure).c_str());
   } else {
     std::printf("target: %s  duration: %.2f s  threads: %d\n",
                 config.target.text.c_str(), elapsed, config.threads);
-    std::printf("responses/s: %.0f\n", double(total) / elapsed);
+    std::printf("responses/s: %.0f  (answers; error replies are counted apart)\n",
+                double(total) / elapsed);
     for (int t = 0; t < kNumReqTypes; ++t) {
-      std::printf("  %-8s  %10.0f responses/s  (%llu sent)\n", kTypeNames[t],
-                  rate[t],
-                  (unsigned long long)gen.Sent(static_cast<RequestType>(t)));
+      const auto type = static_cast<RequestType>(t);
+      std::printf("  %-8s  %10.0f responses/s  (%llu sent, %llu errors)\n",
+                  kTypeNames[t], rate[t], (unsigned long long)gen.Sent(type),
+                  (unsigned long long)gen.Errors(type));
     }
     std::printf("latency: p50 %.0f us  p99 %.0f us  p99.9 %.0f us\n", p50, p99,
                 p999);
-    std::printf("errors: %llu  timeouts: %llu  strays: %llu\n",
-                (unsigned long long)gen.Errors(),
-                (unsigned long long)gen.Timeouts(),
-                (unsigned long long)gen.Strays());
+    std::printf(
+        "errors: %llu (%.2f %% of replies; limit --max_error_rate %.2f %%)  "
+        "timeouts: %llu  strays: %llu\n",
+        (unsigned long long)replies.errors, 100 * replies.error_rate(),
+        100 * max_error_rate, (unsigned long long)gen.Timeouts(),
+        (unsigned long long)gen.Strays());
+    for (const auto& [message, n] : by_message) {
+      std::printf("  %10llu  \"%s\"\n", (unsigned long long)n,
+                  absl::CHexEscape(message).c_str());
+    }
+    std::printf("result: %s\n", failure.empty() ? "ok" : "FAILED");
   }
-  return 0;
+  if (!failure.empty()) {
+    std::fprintf(stderr, "ringtrack-load: the run failed: %s\n", failure.c_str());
+    return kExitRuntimeFailure;
+  }
+  return kExitOk;
 }

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,8 +23,61 @@ from daemon import Ringtrackd  # noqa: E402
 
 
 def run(args, timeout=60):
-    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    """(exit code, stdout, stderr); exit code None if it ran past `timeout`
+    seconds (it is killed)."""
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "", "still running after %d s" % timeout
     return p.returncode, p.stdout, p.stderr
+
+
+def closed_udp_port():
+    """A loopback UDP port nothing listens on: the kernel picks a free one,
+    and the socket that held it is closed again."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def exit_codes(bindir):
+    """All three programs: 0 for --help and --version, 2 for a bad flag or
+    value, 1 for a runtime failure."""
+    bad_value = {"ringtrackd": ["--workers=abc"],
+                 "ringtrack-cli": ["connect", "127.0.0.1:1", "--timeout=abc"],
+                 "ringtrack-load": ["127.0.0.1:1", "--threads=abc"]}
+    for prog in ("ringtrackd", "ringtrack-cli", "ringtrack-load"):
+        path = os.path.join(bindir, prog)
+        for flag in ("--help", "--helpfull"):
+            rc, out, err = run([path, flag], timeout=10)
+            check(rc == 0 and out.startswith(prog + ":") and "Flags from" in out,
+                  "%s %s exits 0 and lists the flags (exit %d)\n%s" % (prog, flag, rc, err))
+        rc, out, err = run([path, "--version"], timeout=10)
+        check(rc == 0 and out.startswith(prog + " "),
+              "%s --version exits 0 and names itself (exit %d)\n%s%s" % (prog, rc, out, err))
+        rc, _, err = run([path, "--no-such-flag"], timeout=10)
+        check(rc == 2 and "no_such_flag" in err,
+              "%s exits 2 on an unknown flag, naming it (exit %d)\n%s" % (prog, rc, err))
+        rc, _, err = run([path] + bad_value[prog], timeout=10)
+        check(rc == 2 and "abc" in err,
+              "%s exits 2 on a value that does not parse (exit %d)\n%s" % (prog, rc, err))
+    rc, _, err = run([os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0",
+                      "--workers=1", "stray"], timeout=10)
+    check(rc == 2 and "stray" in err,
+          "ringtrackd exits 2 on a stray argument, naming it (exit %d)\n%s" % (rc, err))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        rc, _, err = run([os.path.join(bindir, "ringtrackd"), "--workers=1",
+                          "--listen=127.0.0.1:%d" % taken.getsockname()[1]], timeout=30)
+    check(rc == 1 and "in use" in err,
+          "ringtrackd exits 1 when its address is taken (exit %d)\n%s" % (rc, err))
+    rc, _, err = run([os.path.join(bindir, "ringtrack-cli"), "connect",
+                      "127.0.0.1:%d" % closed_udp_port(), "--timeout=5s"], timeout=30)
+    check(rc == 1, "ringtrack-cli exits 1 when no tracker answers (exit %d)\n%s" % (rc, err))
+    rc, _, err = run([os.path.join(bindir, "ringtrack-load"),
+                      "--write_info_hashes=/nonexistent/dir/hashes"], timeout=30)
+    check(rc == 1 and "/nonexistent/dir/hashes" in err,
+          "ringtrack-load exits 1 when it cannot write its file (exit %d)\n%s" % (rc, err))
 
 
 def start_ringtrackd(bindir, work):
@@ -58,9 +112,12 @@ def start_opentracker(bindir, work, port):
          str(port + 1), "-d", root, "-u", "nobody", "-w", "/whitelist"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cli = os.path.join(bindir, "ringtrack-cli")
-    for _ in range(50):
+    # Until it binds, a connect is refused at once: poll for up to 10 s.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
         if run([cli, "connect", "127.0.0.1:%d" % port, "--timeout=0.2s"])[0] == 0:
             return proc
+        time.sleep(0.05)
     sys.exit("opentracker did not start")
 
 
@@ -77,6 +134,7 @@ def exercise(bindir, name, port):
     rc, out, err = run([cli, "scrape", url, HASH, "--timeout=5s"])
     check(rc == 0 and re.search(r"seeders: 1 completed: \d+ leechers: 1", out),
           name + ": cli scrape\n" + out + err)
+    cli_json(cli, name, url)
     load = os.path.join(bindir, "ringtrack-load")
     rc, out, err = run([load, "127.0.0.1:%d" % port, "--duration=2s",
                         "--torrents=1000", "--peers=20000", "--json"])
@@ -86,6 +144,127 @@ def exercise(bindir, name, port):
           j["scrape_per_s"] > 0 and j["errors"] == 0,
           name + ": load got answers of every type: " + out.strip())
     check("responses/s=" in err, name + ": load printed progress")
+
+
+def cli_json(cli, name, url):
+    """--json prints each reply as one JSON object on one line (after
+    exercise() made HASH's swarm: a seeder on 7001, a leecher on 7002)."""
+    def reply(*args):
+        rc, out, err = run([cli, "--json"] + list(args) + ["--timeout=5s"])
+        lines = out.splitlines()
+        try:
+            return rc, json.loads(lines[0]) if len(lines) == 1 else None, out + err
+        except ValueError:
+            return rc, None, out + err
+
+    rc, j, out = reply("connect", url)
+    check(rc == 0 and j is not None and j["action"] == "connect" and
+          re.fullmatch(r"[0-9a-f]{16}", j["connection_id"]),
+          name + ": cli --json connect\n" + out)
+    rc, j, out = reply("announce", url, "--info-hash", HASH, "--port", "7003")
+    check(rc == 0 and j is not None and j["action"] == "announce" and
+          j["seeders"] == 1 and j["leechers"] == 2 and j["interval"] > 0 and
+          {"ip": "127.0.0.1", "port": 7001} in j["peers"],
+          name + ": cli --json announce gives counts and peers\n" + out)
+    rc, j, out = reply("scrape", url, HASH, "00" * 20)
+    check(rc == 0 and j is not None and j["action"] == "scrape" and
+          [f["info_hash"] for f in j["files"]] == [HASH, "00" * 20] and
+          j["files"][0]["seeders"] == 1 and j["files"][0]["leechers"] == 2 and
+          j["files"][1]["seeders"] == 0,
+          name + ": cli --json scrape gives one entry per hash, in order\n" + out)
+
+
+def cli_failures(bindir, port):
+    """What ringtrack-cli says when it gets no answer, and when it has to
+    trim a scrape."""
+    cli = os.path.join(bindir, "ringtrack-cli")
+    rc, out, err = run([cli, "--json", "announce", "127.0.0.1:%d" % port,
+                        "--info-hash", HASH, "--port", "0", "--timeout=5s"])
+    check(rc == 1 and out.count("\n") == 1 and
+          json.loads(out) == {"action": "error", "message": "invalid port"},
+          "cli --json prints an error reply as JSON, exit 1\n" + out + err)
+    for cmd in (["connect"], ["announce", "--info-hash", HASH], ["scrape", HASH]):
+        start = time.monotonic()
+        rc, _, err = run([cli, cmd[0], "127.0.0.1:%d" % closed_udp_port()] + cmd[1:] +
+                         ["--timeout=30s"])
+        took = time.monotonic() - start
+        check(rc == 1 and "connection refused" in err and took < 15,
+              "cli %s reports a closed port as refused at once (%.1f s, exit %d)\n%s"
+              % (cmd[0], took, rc, err))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # open, so no ICMP: it never answers
+        rc, _, err = run([cli, "announce", "127.0.0.1:%d" % silent.getsockname()[1],
+                          "--info-hash", HASH, "--timeout=0.5s"])
+    check(rc == 1 and "timed out" in err, "cli times out within --timeout\n" + err)
+    # 74 other hashes first, HASH 75th: the trimmed scrape leaves it out.
+    others = ["%040x" % (i + 1) for i in range(74)]
+    rc, out, err = run([cli, "scrape", "127.0.0.1:%d" % port] + others +
+                       [HASH, "--timeout=5s"])
+    lines = out.splitlines()
+    check(rc == 0 and len(lines) == 74 and HASH not in out and
+          lines[0].startswith(others[0]) and
+          "warning" in err and "first 74 of 75" in err,
+          "cli warns that it trims a scrape to 74 hashes\n" + err + out[-200:])
+    rc, out, err = run([cli, "scrape", "127.0.0.1:%d" % port] + others +
+                       ["--timeout=5s"])
+    check(rc == 0 and len(out.splitlines()) == 74 and err == "",
+          "cli scrapes 74 hashes without a warning\n" + err)
+
+
+def load_failures(bindir, work):
+    """ringtrack-load fails (exit 1, saying why) when nothing answers or
+    when errors pass --max_error_rate, and counts errors by message apart
+    from answers."""
+    load = [os.path.join(bindir, "ringtrack-load"), "--peers=20000",
+            "--torrents=1000", "--quiet"]
+    closed = "127.0.0.1:%d" % closed_udp_port()
+    rc, out, err = run(load + [closed, "--duration=1s", "--json"])
+    j = json.loads(out) if rc is not None and out else {}
+    check(rc == 1 and "no replies from " + closed in err and
+          "no replies" in (j.get("failure") or ""),
+          "load against a closed port fails: no replies (exit %s)\n%s%s" % (rc, out, err))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        rc, out, err = run(load + ["127.0.0.1:%d" % silent.getsockname()[1],
+                                   "--fill", "--timeout=0.1s"], timeout=30)
+    check(rc == 1 and "no replies" in err,
+          "a fill against a silent port gives up and fails (exit %s)\n%s" % (rc, err))
+    rc, _, err = run(load + [closed, "--max_error_rate=2"])
+    check(rc == 2 and "--max_error_rate" in err,
+          "load rejects --max_error_rate outside 0..1\n" + err)
+
+    # Every announce and scrape is refused: only HASH is allowed.
+    allow = os.path.join(work, "allow.txt")
+    with open(allow, "w") as f:
+        f.write(HASH + "\n")
+    d = Ringtrackd(bindir, work, ["--workers=1", "--stats-interval=0",
+                                  "--access-list=" + allow], name="refusing")
+    try:
+        target = "127.0.0.1:%d" % d.port
+        rc, out, err = run(load + [target, "--duration=1s", "--json"])
+        j = json.loads(out) if rc is not None and out else {}
+        check(rc == 1 and "above --max_error_rate 1.00 %" in err and
+              j.get("failure") is not None and j.get("max_error_rate") == 0.01,
+              "load fails when every announce is refused (exit %s)\n%s%s" % (rc, out, err))
+        check(j.get("errors", 0) > 0 and
+              j.get("errors_by_message") == {"torrent not allowed": j["errors"]} and
+              j["errors_by_type"]["announce"] + j["errors_by_type"]["scrape"] == j["errors"] and
+              j["errors_by_type"]["connect"] == 0,
+              "load counts errors by message and type: %s" % out.strip())
+        check(j.get("announce_per_s") == 0 and j.get("scrape_per_s") == 0 and
+              j.get("error_rate", 0) > 0.9,
+              "refused announces are not counted as responses: %s" % out.strip())
+        rc, out, err = run(load + [target, "--duration=1s"])
+        check(rc == 1 and re.search(r'^ +\d+  "torrent not allowed"$', out, re.M) and
+              "result: FAILED" in out and re.search(r"announce +0 responses/s", out),
+              "load's text summary breaks errors down by message\n" + out + err)
+        rc, out, err = run(load + [target, "--duration=1s", "--json",
+                                   "--max_error_rate=1"])
+        j = json.loads(out) if rc is not None and out else {}
+        check(rc == 0 and j.get("failure", "") is None and j.get("connect_per_s", 0) > 0,
+              "--max_error_rate 1 accepts the refusals (exit %s)\n%s" % (rc, err))
+    finally:
+        d.stop()
 
 
 def steady_state(bindir, work):
@@ -131,18 +310,18 @@ def main():
     work = tempfile.mkdtemp(prefix="ringtrack_tools_")
     procs = []
     try:
+        exit_codes(a.bin)
         rt, port = start_ringtrackd(a.bin, work)
         procs.append(rt)
         exercise(a.bin, "ringtrackd", port)
         steady_state(a.bin, work)
+        load_failures(a.bin, work)
         cli = os.path.join(a.bin, "ringtrack-cli")
         rc, out, _ = run([cli, "announce", "127.0.0.1:%d" % port,
                           "--info-hash", HASH, "--port", "0", "--timeout=5s"])
         check(rc == 1 and "tracker error: invalid port" in out,
               "cli prints an error reply as such")
-        rc, _, err = run([cli, "announce", "127.0.0.1:1", "--info-hash", HASH,
-                          "--timeout=0.5s"])
-        check(rc == 1 and "timed out" in err, "cli times out within --timeout")
+        cli_failures(a.bin, port)
         rc, _, err = run([cli, "announce", "127.0.0.1:1", "--info-hash", "xyz"])
         check(rc == 2 and "40 hexadecimal" in err, "cli rejects a bad hash")
         rc, _, err = run([os.path.join(a.bin, "ringtrack-load"),
