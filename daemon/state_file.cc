@@ -206,15 +206,13 @@ absl::StatusOr<StateFileLock> StateFileLock::Acquire(
     const std::string& state_path) {
   const std::string lock_path = state_path + ".lock";
   // O_NOFOLLOW: a planted symbolic link is refused, never created through;
-  // O_NONBLOCK: a FIFO cannot hang the start.
-  constexpr int kFlags = O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-  bool writable = true;
-  UniqueFd fd(open(lock_path.c_str(), O_RDWR | O_CREAT | kFlags, 0644));
-  if (!fd.valid() && (errno == EACCES || errno == EROFS)) {
-    // Left by a run as another user, or a read-only file system: flock
-    // works on a read-only descriptor too; only the pid text is not ours.
-    writable = false;
-    fd = UniqueFd(open(lock_path.c_str(), O_RDONLY | kFlags));
+  // O_NONBLOCK: a FIFO cannot hang the start. Read-only: flock needs no
+  // more, and a descriptor open for writing would keep the file system
+  // from being remounted read-only while the daemon runs.
+  constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+  UniqueFd fd(open(lock_path.c_str(), kFlags | O_CREAT, 0644));
+  if (!fd.valid() && errno == EROFS) {  // O_CREAT on a read-only file system
+    fd = UniqueFd(open(lock_path.c_str(), kFlags));
   }
   if (!fd.valid()) {
     if (errno == ELOOP) {
@@ -240,11 +238,15 @@ absl::StatusOr<StateFileLock> StateFileLock::Acquire(
         holder.empty() ? "unknown" : holder, " holds ", lock_path,
         "): one ringtrackd per state file"));
   }
-  if (writable && ftruncate(fd.get(), 0) == 0) {
-    // The text is for operators; the lock is the flock, and FlockHolder()
-    // reads the holder from the kernel, so a failed write costs nothing.
+  // The pid as text is for operators; the lock is the flock, and
+  // FlockHolder() reads the holder from the kernel, so a failed write (a
+  // lock file another user made) costs nothing.
+  if (UniqueFd text(open(lock_path.c_str(),
+                         O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
+                             O_CLOEXEC));
+      text.valid()) {
     const std::string pid = absl::StrCat(getpid(), "\n");
-    (void)!pwrite(fd.get(), pid.data(), pid.size(), 0);
+    (void)!write(text.get(), pid.data(), pid.size());
   }
   return StateFileLock(std::move(fd));
 }
