@@ -551,8 +551,9 @@ int main(int argc, char** argv) {
   if (!saved.ok()) {
     // The announces since the last snapshot are lost: a supervisor (and
     // Restart=on-failure) must see it.
-    ringtrack::log::Error("exiting with code 1: the final state save failed: %s",
-                          saved.message());
+    ringtrack::log::Error(
+        "exiting with code 1: the final state save failed: %s",
+        saved.message());
     return 1;
   }
   return 0;

@@ -145,9 +145,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   // A state file, or the lock file a run with one leaves, shows that this
   // tracker ran before (read before the lock file is created).
   const bool ran_before =
-      !config.state_file.empty() &&
-      (PathExists(config.state_file) ||
-       PathExists(config.state_file + ".lock"));
+      !config.state_file.empty() && (PathExists(config.state_file) ||
+                                     PathExists(config.state_file + ".lock"));
   // Before anything reads or writes the state file: one writer per file.
   std::optional<StateFileLock> state_lock;
   if (!config.state_file.empty()) {
@@ -209,8 +208,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   }
   if (!config.state_file.empty()) {
     if (const int n = RemoveStaleStateTempFiles(config.state_file); n > 0) {
-      log::Info("removed %d temp files of state saves that did not finish",
-                n);
+      log::Info("removed %d temp files of state saves that did not finish", n);
     }
     if (absl::Status st = s->RestoreState(); !st.ok()) return st;
   }
@@ -379,9 +377,9 @@ absl::Status Server::RestoreState() {
     return absl::OkStatus();
   }
   if (config_.strict_state) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("state file refused (--strict-state): ",
-                     r.status().message(), "; the file is left in place"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state file refused (--strict-state): ", r.status().message(),
+        "; the file is left in place"));
   }
   if (!absl::IsDataLoss(r.status())) {  // not read: nothing is known
     HoldStateFile(r.status().message());
@@ -389,9 +387,9 @@ absl::Status Server::RestoreState() {
   }
   absl::StatusOr<std::string> aside = SetStateFileAside(path, now);
   if (!aside.ok()) {
-    HoldStateFile(absl::StrCat(r.status().message(),
-                               ", and it could not be moved aside: ",
-                               aside.status().message()));
+    HoldStateFile(absl::StrCat(
+        r.status().message(),
+        ", and it could not be moved aside: ", aside.status().message()));
     return absl::OkStatus();
   }
   log::Error("state file refused: %s; kept aside as %s; starting empty",
@@ -407,8 +405,8 @@ void Server::KeepLossyStateFile(const StateLoadResult& r) {
     HoldStateFile(absl::StrCat(
         r.restored.refused, " of its ", r.file.peers,
         " peers were refused for the memory budget or caps, and it could "
-        "not be kept as ", config_.state_file, ".previous: ",
-        previous.status().message()));
+        "not be kept as ",
+        config_.state_file, ".previous: ", previous.status().message()));
     return;
   }
   log::Warning(
@@ -435,16 +433,14 @@ bool Server::MayReplaceStateFile() {
   if (!state_held_.load(std::memory_order_relaxed)) return true;
   if (PathExists(config_.state_file)) return false;
   state_held_.store(false, std::memory_order_relaxed);
-  log::Info("state file %s was moved away; saving resumes",
-            config_.state_file);
+  log::Info("state file %s was moved away; saving resumes", config_.state_file);
   return true;
 }
 
 absl::Status Server::SaveStateNow(const char* why) {
   if (!MayReplaceStateFile()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "not saved: ", config_.state_file, " is held (", state_held_why_,
-        ")"));
+        "not saved: ", config_.state_file, " is held (", state_held_why_, ")"));
   }
   absl::StatusOr<StateSaveResult> r =
       SaveState(table_, config_.state_file, clock_.now());

@@ -55,7 +55,6 @@ absl::Status WriteAll(int fd, std::span<const uint8_t> data,
   return absl::OkStatus();
 }
 
-
 // A read-only private mapping of a whole file; unmapped on destruction.
 class MappedFile {
  public:
@@ -75,26 +74,28 @@ class MappedFile {
     if (!fd.valid()) {
       if (errno == ELOOP) {
         return absl::FailedPreconditionError(absl::StrCat(
-            path, " is a symbolic link (a save would replace the link, not "
-                  "write through it): point --state-file at the file itself"));
+            path,
+            " is a symbolic link (a save would replace the link, not "
+            "write through it): point --state-file at the file itself"));
       }
       return NotRead("cannot open", path);
     }
     struct stat st;
     if (fstat(fd.get(), &st) != 0) return NotRead("cannot stat", path);
     if (!S_ISREG(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path, " is not a regular file (",
-          S_ISFIFO(st.st_mode)  ? "a FIFO"
-          : S_ISDIR(st.st_mode) ? "a directory"
-          : S_ISSOCK(st.st_mode) ? "a socket"
-                                 : "a device",
-          ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is not a regular file (",
+                       S_ISFIFO(st.st_mode)   ? "a FIFO"
+                       : S_ISDIR(st.st_mode)  ? "a directory"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "a device",
+                       ")"));
     }
     if (static_cast<uint64_t>(st.st_size) > max_bytes) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          path, " is ", st.st_size, " bytes, more than the memory budget "
-          "could restore (at most ", max_bytes,
+          path, " is ", st.st_size,
+          " bytes, more than the memory budget could restore (at most ",
+          max_bytes,
           " bytes of state file): raise --max-memory, or move the file"));
     }
     size_ = static_cast<size_t>(st.st_size);
@@ -142,26 +143,6 @@ class Writer {
   uint64_t bytes_ = 0;
 };
 
-}  // namespace
-
-std::string StateFileDirectory(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-uint64_t MaxStateFileBytes(uint64_t budget_bytes) {
-  // 11/8 = kPeerV4Size over an IPv4 entry's 8 bytes, the largest of the
-  // three ratios (32/32 per swarm, 23/20 per IPv6 peer).
-  static_assert(state::kPeerV4Size == 11 && state::kPeerV6Size == 23 &&
-                state::kSwarmHeaderSize == 32);
-  if (budget_bytes > UINT64_MAX / 2) return UINT64_MAX;  // no budget
-  return state::kHeaderSize + state::kTrailerSize + (budget_bytes + 7) / 8 * 11;
-}
-
-namespace {
-
 // The pid holding a flock on the file open as `fd`, from /proc/locks (the
 // kernel's record, right even when the lock file's text is stale); "" if
 // not found there.
@@ -200,7 +181,41 @@ std::string PidInFile(int fd) {
   return text;
 }
 
+// Gives the file at `from` the name `to` unless `to` exists (EEXIST).
+bool RenameNoReplace(const std::string& from, const std::string& to) {
+  if (renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(),
+                RENAME_NOREPLACE) == 0) {
+    return true;
+  }
+  if (errno != EINVAL && errno != ENOSYS) return false;
+  // A file system without RENAME_NOREPLACE: link() never replaces either.
+  if (link(from.c_str(), to.c_str()) != 0) return false;
+  if (unlink(from.c_str()) != 0) {
+    const int e = errno;
+    unlink(to.c_str());
+    errno = e;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::string StateFileDirectory(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+uint64_t MaxStateFileBytes(uint64_t budget_bytes) {
+  // 11/8 = kPeerV4Size over an IPv4 entry's 8 bytes, the largest of the
+  // three ratios (32/32 per swarm, 23/20 per IPv6 peer).
+  static_assert(state::kPeerV4Size == 11 && state::kPeerV6Size == 23 &&
+                state::kSwarmHeaderSize == 32);
+  if (budget_bytes > UINT64_MAX / 2) return UINT64_MAX;  // no budget
+  return state::kHeaderSize + state::kTrailerSize + (budget_bytes + 7) / 8 * 11;
+}
 
 absl::StatusOr<StateFileLock> StateFileLock::Acquire(
     const std::string& state_path) {
@@ -226,8 +241,8 @@ absl::StatusOr<StateFileLock> StateFileLock::Acquire(
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return Errno("stat", lock_path);
   if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "state lock file ", lock_path, " is not a regular file"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("state lock file ", lock_path, " is not a regular file"));
   }
   if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) return Errno("flock", lock_path);
@@ -241,9 +256,8 @@ absl::StatusOr<StateFileLock> StateFileLock::Acquire(
   // The pid as text is for operators; the lock is the flock, and
   // FlockHolder() reads the holder from the kernel, so a failed write (a
   // lock file another user made) costs nothing.
-  if (UniqueFd text(open(lock_path.c_str(),
-                         O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
-                             O_CLOEXEC));
+  if (UniqueFd text(open(lock_path.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW |
+                                                O_NONBLOCK | O_CLOEXEC));
       text.valid()) {
     const std::string pid = absl::StrCat(getpid(), "\n");
     (void)!write(text.get(), pid.data(), pid.size());
@@ -321,8 +335,7 @@ absl::StatusOr<StateSaveResult> SaveState(SwarmTable& table,
 }
 
 absl::StatusOr<StateLoadResult> LoadState(SwarmTable& table,
-                                          const std::string& path,
-                                          uint32_t now,
+                                          const std::string& path, uint32_t now,
                                           const AccessList* access,
                                           uint64_t max_bytes) {
   const absl::Time start = absl::Now();
@@ -354,28 +367,6 @@ absl::StatusOr<StateLoadResult> LoadState(SwarmTable& table,
   r.took = absl::Now() - start;
   return r;
 }
-
-namespace {
-
-// Gives the file at `from` the name `to` unless `to` exists (EEXIST).
-bool RenameNoReplace(const std::string& from, const std::string& to) {
-  if (renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(),
-                RENAME_NOREPLACE) == 0) {
-    return true;
-  }
-  if (errno != EINVAL && errno != ENOSYS) return false;
-  // A file system without RENAME_NOREPLACE: link() never replaces either.
-  if (link(from.c_str(), to.c_str()) != 0) return false;
-  if (unlink(from.c_str()) != 0) {
-    const int e = errno;
-    unlink(to.c_str());
-    errno = e;
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> SetStateFileAside(const std::string& path,
                                               uint32_t now) {

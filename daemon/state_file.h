@@ -113,8 +113,7 @@ struct StateLoadResult {
 //     file, or is larger than `max_bytes`. Nothing was read from it, and
 //     nothing is known about its contents.
 absl::StatusOr<StateLoadResult> LoadState(SwarmTable& table,
-                                          const std::string& path,
-                                          uint32_t now,
+                                          const std::string& path, uint32_t now,
                                           const AccessList* access,
                                           uint64_t max_bytes);
 
