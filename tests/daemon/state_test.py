@@ -190,12 +190,12 @@ def refused_files(bindir, work, state):
         p = subprocess.run([os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0",
                             "--state-file=" + state, "--strict-state"],
                            capture_output=True, text=True, timeout=10)
-        check(p.returncode == 1 and "--strict-state" in p.stderr and
-              "checksum mismatch" in p.stderr and "left in place" in p.stderr,
-              "--strict-state exits 1 on a corrupt file, run %d\n%s" % (run, p.stderr))
         check(open(state, "rb").read() == corrupt and
               not glob.glob(state + ".refused-*"),
               "--strict-state leaves the file in place, run %d" % run)
+        check(p.returncode == 1 and "--strict-state" in p.stderr and
+              "checksum mismatch" in p.stderr and "left in place" in p.stderr,
+              "--strict-state exits 1 on a corrupt file, run %d\n%s" % (run, p.stderr))
 
 
 def subdir(work, name):
@@ -227,14 +227,15 @@ def lossy_restore(bindir, work):
 
     small = start(bindir, d, state, ["--max-memory=4M"], name="lossy_small")
     try:
+        check(os.path.exists(state + ".previous") and
+              open(state + ".previous", "rb").read() == full,
+              "the whole file is kept as PATH.previous")
         m = re.search(r" WARN state file \S+: (\d+) of its (\d+) peers were refused "
                       r"for the memory budget", small.log())
         refused = int(m.group(1)) if m else 0
-        check(m is not None and refused > 0 and int(m.group(2)) == 300000,
+        check(m is not None and refused > 0 and int(m.group(2)) == 300000 and
+              "kept as %s.previous" % state in small.log(),
               "the loss is logged as a warning with counts\n" + small.log())
-        check("kept as %s.previous" % state in small.log() and
-              open(state + ".previous", "rb").read() == full,
-              "the whole file is kept as PATH.previous")
     finally:
         stats = small.stop()
     check(stats.get("state_restore_refused_peers") == refused,
