@@ -228,6 +228,23 @@ def unreadable_file(bindir, work, good):
         check(ok and (not ROOT or open(state, "rb").read() == good), msg)
     held(bindir, work, d, state, "unreadable file", "Permission denied", same, user=user)
 
+    if ROOT:
+        # Started as root, the daemon reads the state before it drops to
+        # nobody: the same root-only file restores, and saves go on as nobody.
+        r = start(bindir, d, state, name="as_root")
+        try:
+            check(restored(r.log()) == (2000, 20000),
+                  "started as root, it restores the root-only file before the drop")
+        finally:
+            rc = stop_rc(r)
+        check(rc == 0 and saved_peers(r.log(), "at stop") == (2000, 20000) and
+              os.lstat(state).st_uid == NOBODY.pw_uid,
+              "and saves it as nobody at stop")
+        with open(state, "wb") as f:
+            f.write(good)
+        os.chown(state, 0, 0)
+        os.chmod(state, 0o600)
+
     # The operator moves the file away: saving resumes, and the moved file
     # is still the snapshot.
     h = start(bindir, d, state, ["--state-interval=100ms"], name="moved", user=user)
