@@ -127,8 +127,9 @@ ABSL_FLAG(std::string, user, "auto",
 ABSL_FLAG(std::string, state_file, "",
           "Keep swarms, peers and completed counts across restarts in this "
           "file: restored at start, saved every --state_interval and at "
-          "stop (temp file, fsync, rename). Its directory must be writable "
-          "by --user. Empty = no state.");
+          "stop (temp file, fsync, rename). One ringtrackd per file (a "
+          "second exits 1: PATH.lock). Its directory must be writable by "
+          "--user. Empty = no state.");
 ABSL_FLAG(absl::Duration, state_interval, absl::Minutes(5),
           "How often the state file is saved while serving (0 = only at "
           "stop).");
