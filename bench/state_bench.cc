@@ -150,7 +150,8 @@ void BM_StateRestore(benchmark::State& state) {
     state.PauseTiming();
     auto fresh = std::make_unique<SwarmTable>(Config());
     state.ResumeTiming();
-    absl::StatusOr<StateLoadResult> r = LoadState(*fresh, path, kNow, nullptr);
+    absl::StatusOr<StateLoadResult> r =
+        LoadState(*fresh, path, kNow, nullptr, UINT64_MAX);
     if (!r.ok()) {
       state.SkipWithError(std::string(r.status().message()).c_str());
       return;

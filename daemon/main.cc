@@ -69,7 +69,12 @@ ABSL_FLAG(int, source_torrent_burst, 100,
 ABSL_FLAG(std::string, connection_key_file, "",
           "File holding the 128-bit connection-ID key as 32 hex digits, so "
           "IDs survive restarts and can be shared; created with a random "
-          "key if missing. Empty = a random key per start.");
+          "key if missing (see --connection_key_create). Empty = a random "
+          "key per start.");
+ABSL_FLAG(bool, connection_key_create, true,
+          "Create a missing --connection_key_file with a random key. false: "
+          "a missing key file is an error (exit 1), for instances that must "
+          "share a key made elsewhere.");
 ABSL_FLAG(absl::Duration, stats_interval, absl::Seconds(60),
           "How often to log a stats line; 0 = only at exit.");
 ABSL_FLAG(absl::Duration, sweep_period, absl::Seconds(60),
@@ -122,15 +127,17 @@ ABSL_FLAG(std::string, user, "auto",
 ABSL_FLAG(std::string, state_file, "",
           "Keep swarms, peers and completed counts across restarts in this "
           "file: restored at start, saved every --state_interval and at "
-          "stop (temp file, fsync, rename). Its directory must be writable "
-          "by --user. Empty = no state.");
+          "stop (temp file, fsync, rename). One ringtrackd per file (a "
+          "second exits 1: PATH.lock). Its directory must be writable by "
+          "--user. Empty = no state.");
 ABSL_FLAG(absl::Duration, state_interval, absl::Minutes(5),
           "How often the state file is saved while serving (0 = only at "
           "stop).");
 ABSL_FLAG(bool, strict_state, false,
-          "Exit with code 1 when the state file is refused (corrupt, "
-          "truncated, another version, foreign) instead of setting it "
-          "aside and starting empty.");
+          "Exit with code 1, leaving the file in place, when the state file "
+          "is refused (corrupt, truncated, another version, foreign) or "
+          "cannot be read (permissions, not a regular file, larger than "
+          "--max_memory could restore), instead of starting empty.");
 ABSL_FLAG(bool, xdp_optional, false,
           "If XDP cannot be loaded or attached, warn and run without it "
           "instead of exiting with code 1.");
@@ -276,6 +283,7 @@ ServerConfig ConfigFromFlags() {
   }
   c.source_torrent_burst = static_cast<uint32_t>(burst);
   c.connection_key_file = absl::GetFlag(FLAGS_connection_key_file);
+  c.connection_key_create = absl::GetFlag(FLAGS_connection_key_create);
 
   c.stats_interval = absl::GetFlag(FLAGS_stats_interval);
   if (c.stats_interval < absl::ZeroDuration()) {
@@ -530,8 +538,16 @@ int main(int argc, char** argv) {
     Reload(config_path, on_command_line, server->get());
   }
   ringtrack::systemd::Notify("STOPPING=1");
-  (*server)->Stop();
+  const absl::Status saved = (*server)->Stop();
   ringtrack::log::Info("stopped on signal %d; final %s", sig,
                        (*server)->StatsLine());
+  if (!saved.ok()) {
+    // The announces since the last snapshot are lost: a supervisor (and
+    // Restart=on-failure) must see it.
+    ringtrack::log::Error(
+        "exiting with code 1: the final state save failed: %s",
+        saved.message());
+    return 1;
+  }
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "daemon/server.h"
 
 #include <ifaddrs.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -89,6 +90,39 @@ std::vector<XdpDest> XdpDestinations(const std::vector<ListenAddress>& bound) {
   return out;
 }
 
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+// The connection-ID key from --connection-key-file, created when missing
+// if config.connection_key_create. Creating one where the tracker ran
+// before is logged as the loss it is.
+absl::StatusOr<MasterKey> LoadKey(const ServerConfig& config, bool ran_before) {
+  const std::string& path = config.connection_key_file;
+  const bool missing = !PathExists(path);
+  if (missing && !config.connection_key_create) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "connection key file ", path,
+        " does not exist and connection_key_create is off: copy the key "
+        "the other instances share there (32 hex digits, mode 0600, owned "
+        "by this user), or set --connection-key-create to make a new one"));
+  }
+  absl::StatusOr<MasterKey> key =
+      LoadMasterKeyFile(path, config.connection_key_create);
+  if (!key.ok()) return key.status();
+  if (missing && ran_before) {
+    log::Warning(
+        "connection key file %s was missing and a new key was made, though "
+        "the state file %s shows this tracker ran before: every client's "
+        "connection ID is refused until it connects again, and instances "
+        "meant to share the key no longer agree (copy the key from them; "
+        "--connection-key-create=false refuses to start without it)",
+        path, config.state_file);
+  }
+  return key;
+}
+
 // The XDP access list mirror's capacity: at least 64 Ki entries (1 MiB of
 // kernel buckets per map), at most 16 Mi (256 MiB per map).
 constexpr size_t kMinXdpAccessCapacity = size_t{1} << 16;
@@ -104,18 +138,31 @@ Server::Server(const ServerConfig& config, MasterKey key)
       table_(TableConfig(config, &budget_, &limiter_)),
       tracker_(config.tracker, &table_, &ids_) {}
 
-Server::~Server() { Stop(); }
+Server::~Server() { Stop().IgnoreError(); }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     const ServerConfig& config) {
+  // A state file, or the lock file a run with one leaves, shows that this
+  // tracker ran before (read before the lock file is created).
+  const bool ran_before =
+      !config.state_file.empty() && (PathExists(config.state_file) ||
+                                     PathExists(config.state_file + ".lock"));
+  // Before anything reads or writes the state file: one writer per file.
+  std::optional<StateFileLock> state_lock;
+  if (!config.state_file.empty()) {
+    absl::StatusOr<StateFileLock> lock =
+        StateFileLock::Acquire(config.state_file);
+    if (!lock.ok()) return lock.status();
+    state_lock = std::move(*lock);
+  }
   MasterKey key = RandomMasterKey();
   if (!config.connection_key_file.empty()) {
-    absl::StatusOr<MasterKey> k =
-        LoadMasterKeyFile(config.connection_key_file, /*create=*/true);
+    absl::StatusOr<MasterKey> k = LoadKey(config, ran_before);
     if (!k.ok()) return k.status();
     key = *k;
   }
   std::unique_ptr<Server> s(new Server(config, key));
+  s->state_lock_ = std::move(state_lock);
 
   if (config.io != IoMode::kMmsg) {
     absl::Status probe = ProbeUring();
@@ -160,6 +207,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     if (absl::Status a = s->ReloadAccessList(); !a.ok()) return a;
   }
   if (!config.state_file.empty()) {
+    if (const int n = RemoveStaleStateTempFiles(config.state_file); n > 0) {
+      log::Info("removed %d temp files of state saves that did not finish", n);
+    }
     if (absl::Status st = s->RestoreState(); !st.ok()) return st;
   }
   if (!config.metrics_host.empty()) {
@@ -308,7 +358,8 @@ absl::Status Server::RestoreState() {
   const std::string& path = config_.state_file;
   const uint32_t now = clock_.now();
   absl::StatusOr<StateLoadResult> r =
-      LoadState(table_, path, now, tracker_.access_list());
+      LoadState(table_, path, now, tracker_.access_list(),
+                MaxStateFileBytes(config_.max_memory));
   if (r.ok()) {
     log::Info(
         "state file %s (saved %ds ago): restored %d swarms and %d peers in "
@@ -318,34 +369,86 @@ absl::Status Server::RestoreState() {
         r->restored.swarms, r->restored.peers,
         absl::ToInt64Milliseconds(r->took), r->restored.expired,
         r->restored.refused, r->not_allowed);
+    if (r->restored.refused > 0) KeepLossyStateFile(*r);
     return absl::OkStatus();
   }
   if (absl::IsNotFound(r.status())) {
     log::Info("state file %s does not exist yet; starting empty", path);
     return absl::OkStatus();
   }
-  absl::StatusOr<std::string> aside = SetStateFileAside(path, now);
-  const std::string where =
-      aside.ok() ? absl::StrCat("kept aside as ", *aside)
-                 : absl::StrCat("could not be moved aside: ",
-                                aside.status().message());
   if (config_.strict_state) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("state file refused (--strict-state): ",
-                     r.status().message(), "; ", where));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state file refused (--strict-state): ", r.status().message(),
+        "; the file is left in place"));
   }
-  log::Error("state file refused: %s; %s; starting empty",
-             r.status().message(), where);
+  if (!absl::IsDataLoss(r.status())) {  // not read: nothing is known
+    HoldStateFile(r.status().message());
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> aside = SetStateFileAside(path, now);
+  if (!aside.ok()) {
+    HoldStateFile(absl::StrCat(
+        r.status().message(),
+        ", and it could not be moved aside: ", aside.status().message()));
+    return absl::OkStatus();
+  }
+  log::Error("state file refused: %s; kept aside as %s; starting empty",
+             r.status().message(), *aside);
   return absl::OkStatus();
 }
 
-void Server::SaveStateNow(const char* why) {
+void Server::KeepLossyStateFile(const StateLoadResult& r) {
+  state_restore_refused_ = r.restored.refused;
+  absl::StatusOr<std::string> previous =
+      KeepStateFileAsPrevious(config_.state_file);
+  if (!previous.ok()) {
+    HoldStateFile(absl::StrCat(
+        r.restored.refused, " of its ", r.file.peers,
+        " peers were refused for the memory budget or caps, and it could "
+        "not be kept as ",
+        config_.state_file, ".previous: ", previous.status().message()));
+    return;
+  }
+  log::Warning(
+      "state file %s: %d of its %d peers were refused for the memory budget "
+      "or caps (--max-memory, --max-peers-per-swarm, "
+      "--max-peers-per-source, --max-torrents) and are not served; the whole "
+      "snapshot is kept as %s, which saves do not touch (restore it with "
+      "higher limits by moving it back to %s)",
+      config_.state_file, r.restored.refused, r.file.peers, *previous,
+      config_.state_file);
+}
+
+void Server::HoldStateFile(absl::string_view why) {
+  state_held_why_ = std::string(why);
+  state_held_.store(true, std::memory_order_relaxed);
+  log::Error(
+      "state file %s not restored: %s. Starting empty; the file stays where "
+      "it is and no save replaces it until it is moved away (saving then "
+      "resumes) or fixed and ringtrackd restarted",
+      config_.state_file, why);
+}
+
+bool Server::MayReplaceStateFile() {
+  if (!state_held_.load(std::memory_order_relaxed)) return true;
+  if (PathExists(config_.state_file)) return false;
+  state_held_.store(false, std::memory_order_relaxed);
+  log::Info("state file %s was moved away; saving resumes", config_.state_file);
+  return true;
+}
+
+absl::Status Server::SaveStateNow(const char* why) {
+  if (!MayReplaceStateFile()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "not saved: ", config_.state_file, " is held (", state_held_why_, ")"));
+  }
   absl::StatusOr<StateSaveResult> r =
       SaveState(table_, config_.state_file, clock_.now());
   if (!r.ok()) {
     state_saves_failed_.fetch_add(1, std::memory_order_relaxed);
-    log::Error("state save (%s) failed: %s", why, r.status().message());
-    return;
+    log::Error("state save (%s) failed: %s; %s keeps the last snapshot saved",
+               why, r.status().message(), config_.state_file);
+    return r.status();
   }
   state_saves_ok_.fetch_add(1, std::memory_order_relaxed);
   state_last_save_unix_.store(absl::ToUnixSeconds(absl::Now()),
@@ -356,6 +459,7 @@ void Server::SaveStateNow(const char* why) {
   log::Info("state saved (%s) to %s: %d swarms, %d peers, %d bytes in %d ms",
             why, config_.state_file, r->swarms, r->peers, r->bytes,
             absl::ToInt64Milliseconds(r->took));
+  return absl::OkStatus();
 }
 
 void Server::RunStateSaver() {
@@ -363,7 +467,8 @@ void Server::RunStateSaver() {
   while (!stop_.load()) {
     absl::SleepFor(absl::Milliseconds(100));
     if (absl::Now() < next) continue;
-    SaveStateNow("periodic");
+    // Errors are logged and counted; a held file was logged at start.
+    SaveStateNow("periodic").IgnoreError();
     next = absl::Now() + config_.state_interval;
   }
 }
@@ -389,7 +494,7 @@ void Server::Start() {
   }
 }
 
-void Server::Stop() {
+absl::Status Server::Stop() {
   if (metrics_) metrics_->Stop();
   stop_.store(true);
   for (std::thread& t : threads_) {
@@ -399,8 +504,9 @@ void Server::Stop() {
   // After the workers stopped: the snapshot holds every last announce.
   if (started_ && !final_saved_ && !config_.state_file.empty()) {
     final_saved_ = true;
-    SaveStateNow("at stop");
+    return SaveStateNow("at stop");
   }
+  return absl::OkStatus();
 }
 
 void Server::RunWorker(size_t index, WorkerCore* core) {
@@ -632,6 +738,15 @@ std::vector<MetricSample> Server::Samples() const {
     add("state_last_save_peers", "ringtrack_state_saved_peers", "", kG,
         "Peers in the last successful state save.",
         state_last_peers_.load(std::memory_order_relaxed));
+    add("state_file_held", "ringtrack_state_file_held", "", kG,
+        "1 while the state file could not be read at start and is left in "
+        "place: nothing is saved over it until it is moved away.",
+        state_held_.load(std::memory_order_relaxed) ? 1 : 0);
+    add("state_restore_refused_peers", "ringtrack_state_restore_refused_peers",
+        "", kG,
+        "Peers of the state file the start's restore refused for the memory "
+        "budget or caps (the file is kept as PATH.previous).",
+        state_restore_refused_);
   }
   add("build_info", "ringtrack_build_info",
       absl::StrCat("version=\"", RINGTRACK_VERSION, "\""), kG,

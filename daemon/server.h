@@ -10,11 +10,13 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "bpf/xdp_loader.h"
 #include "core/clock.h"
@@ -25,6 +27,7 @@
 #include "core/tracker.h"
 #include "daemon/metrics.h"
 #include "daemon/net.h"
+#include "daemon/state_file.h"
 #include "daemon/uring_loop.h"
 #include "daemon/worker.h"
 
@@ -46,6 +49,10 @@ struct ServerConfig {
   uint32_t source_torrent_burst = 100;
   uint32_t peer_timeout_s = 3600;
   std::string connection_key_file;  // empty: random key at start
+  // Create the key file with a random key when it is missing; false: a
+  // missing key file fails Create() (instances that must share a key made
+  // elsewhere).
+  bool connection_key_create = true;
   absl::Duration stats_interval = absl::Seconds(60);  // 0: no periodic line
   absl::Duration sweep_period = absl::Seconds(60);    // one full table pass
   SocketOptions socket;
@@ -60,9 +67,10 @@ struct ServerConfig {
   // Access list (empty path: serve every info hash).
   std::string access_list_path;
   AccessList::Mode access_mode = AccessList::Mode::kAllow;
-  // State file (empty: none): restored at Create(), saved every
-  // state_interval and at Stop(). strict_state: a refused file fails
-  // Create() instead of starting empty.
+  // State file (empty: none): locked and restored at Create(), saved every
+  // state_interval and at Stop(). strict_state: a file that is refused or
+  // cannot be read fails Create() and is left where it is, instead of
+  // starting empty.
   std::string state_file;
   absl::Duration state_interval = absl::Minutes(5);
   bool strict_state = false;
@@ -74,7 +82,8 @@ struct ServerConfig {
 class Server {
  public:
   // Binds every socket and prepares the state; starts no thread. A listen
-  // address in use fails with kAlreadyExists.
+  // address in use fails with kAlreadyExists; a state file another process
+  // holds, with kFailedPrecondition naming its pid.
   static absl::StatusOr<std::unique_ptr<Server>> Create(
       const ServerConfig& config);
   ~Server();
@@ -99,7 +108,9 @@ class Server {
   void Start();
   // Asks every thread to stop and joins them (within ~200 ms), then saves
   // the state file once more if there is one (the first call only).
-  void Stop();
+  // Returns that save's error, or an error when it was skipped because the
+  // state file is held (see RestoreState()); later calls return OK.
+  absl::Status Stop();
 
   IoPath io_path() const { return io_path_; }
   // "off", or the interfaces and modes XDP runs on.
@@ -124,9 +135,23 @@ class Server {
   // Copies the access list in force into the XDP program (with --xdp).
   void MirrorAccessList();
   // Restores the state file at start (Create()); errors only when strict.
+  // Without --strict-state a file whose contents were refused is set
+  // aside; one that could not be read (or set aside, or kept as
+  // PATH.previous after a lossy restore) is held: left in place and not
+  // saved over (HoldStateFile()).
   absl::Status RestoreState();
-  // Saves the state file now and logs the result.
-  void SaveStateNow(const char* why);
+  // Logs and exports that the state file stays where it is and no save
+  // replaces it until an operator moves it away (or restarts).
+  void HoldStateFile(absl::string_view why);
+  // After a restore that refused peers: keeps the file as PATH.previous
+  // (or holds it when that fails), logs the loss and exports it.
+  void KeepLossyStateFile(const StateLoadResult& r);
+  // Returns true iff a save may replace the state file: nothing is held,
+  // or the held file no longer exists (an operator moved it; logged).
+  bool MayReplaceStateFile();
+  // Saves the state file now and logs the result; an error when the save
+  // failed or the file is held.
+  absl::Status SaveStateNow(const char* why);
 
   const ServerConfig config_;
   CoarseClock clock_;
@@ -158,6 +183,17 @@ class Server {
   std::atomic<int64_t> state_last_save_unix_{0};
   std::atomic<double> state_last_save_seconds_{0};
   std::atomic<uint64_t> state_last_peers_{0};
+  // Held from Create() on: no other process writes the state file.
+  std::optional<StateFileLock> state_lock_;
+  // True while the file at the state path is held (not saved over); set by
+  // Create(), cleared by the saver thread (or Stop() after joining it),
+  // read by Samples(). state_held_why_ is written only while no saver
+  // thread runs or by that thread.
+  std::atomic<bool> state_held_{false};
+  std::string state_held_why_;
+  // Peers the start's restore refused for the budget or caps; set by
+  // Create(), then read-only.
+  uint64_t state_restore_refused_ = 0;
   bool started_ = false;
   bool final_saved_ = false;
 };

@@ -5,7 +5,11 @@
   * after a SIGKILL, the last periodic snapshot comes back;
   * a flipped byte, a foreign file and a file from another version are
     refused with a clear message, kept aside, and the daemon starts empty
-    (or exits 1 with --strict-state);
+    (or exits 1 with --strict-state, twice in a row, leaving the file);
+  * a restore under a smaller budget logs and exports its loss and keeps
+    the whole file as PATH.previous;
+  * a missing key file where the tracker ran before is a warning, and
+    connection_key_create = false refuses to make one;
   * a state directory the dropped-to user cannot write is a start error.
 
 Usage: state_test.py --bin DIR
@@ -71,9 +75,10 @@ def restored(log):
     return tuple(int(x) for x in m.groups()) if m else None
 
 
-def start(bindir, work, state, extra=(), name="ringtrackd"):
+def start(bindir, work, state, extra=(), name="ringtrackd", **kw):
     return Ringtrackd(bindir, work, ["--workers=1", "--state-file=" + state,
-                                     "--stats-interval=0"] + list(extra), name=name)
+                                     "--stats-interval=0"] + list(extra), name=name,
+                      **kw)
 
 
 def graceful_restart(bindir, work, state):
@@ -173,15 +178,132 @@ def refused_files(bindir, work, state):
         # The stop saved a fresh (empty) state over the path.
         check(os.path.exists(state), "%s: a new state file was saved" % name)
 
+    corrupt = (good[:len(good) // 2] + bytes([good[len(good) // 2] ^ 1]) +
+               good[len(good) // 2 + 1:])
     with open(state, "wb") as f:
-        f.write(good[:len(good) // 2] + bytes([good[len(good) // 2] ^ 1]) +
-                good[len(good) // 2 + 1:])
-    p = subprocess.run([os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0",
-                        "--state-file=" + state, "--strict-state"],
+        f.write(corrupt)
+    for old in glob.glob(state + ".refused-*"):
+        os.unlink(old)
+    # Twice, as a supervisor restarting it would: strict never moves the
+    # file, so each run sees the same refusal and nothing is saved over it.
+    for run in (1, 2):
+        p = subprocess.run([os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0",
+                            "--state-file=" + state, "--strict-state"],
+                           capture_output=True, text=True, timeout=10)
+        check(open(state, "rb").read() == corrupt and
+              not glob.glob(state + ".refused-*"),
+              "--strict-state leaves the file in place, run %d" % run)
+        check(p.returncode == 1 and "--strict-state" in p.stderr and
+              "checksum mismatch" in p.stderr and "left in place" in p.stderr,
+              "--strict-state exits 1 on a corrupt file, run %d\n%s" % (run, p.stderr))
+
+
+def subdir(work, name):
+    d = os.path.join(work, name)
+    os.mkdir(d)
+    if os.geteuid() == 0:
+        os.chown(d, pwd.getpwnam("nobody").pw_uid, -1)
+    return d
+
+
+def lossy_restore(bindir, work):
+    """A restore under a smaller budget: the loss is logged with counts and
+    exported, the whole file is kept as PATH.previous before the first save
+    can replace it, and moving it back restores everything."""
+    d = subdir(work, "lossy")
+    state = os.path.join(d, "state")
+    # (a burst that lets ringtrack-load's sources create every torrent)
+    first = start(bindir, d, state, ["--source-torrent-burst=1000000"], name="lossy_fill")
+    try:
+        subprocess.run([os.path.join(bindir, "ringtrack-load"), "127.0.0.1:%d" % first.port,
+                        "--fill", "--quiet", "--peers=300000", "--torrents=30000",
+                        "--torrents_per_peer=0", "--timeout=2s"],
+                       check=True, capture_output=True, timeout=120)
+    finally:
+        first.stop()
+    full = open(state, "rb").read()
+    full_snap = saved_peers(first.log(), "at stop")
+    check(full_snap == (30000, 300000), "a 300 000-peer snapshot: %s" % (full_snap,))
+
+    small = start(bindir, d, state, ["--max-memory=4M"], name="lossy_small")
+    try:
+        check(os.path.exists(state + ".previous") and
+              open(state + ".previous", "rb").read() == full,
+              "the whole file is kept as PATH.previous")
+        m = re.search(r" WARN state file \S+: (\d+) of its (\d+) peers were refused "
+                      r"for the memory budget", small.log())
+        refused = int(m.group(1)) if m else 0
+        check(m is not None and refused > 0 and int(m.group(2)) == 300000 and
+              "kept as %s.previous" % state in small.log(),
+              "the loss is logged as a warning with counts\n" + small.log())
+    finally:
+        stats = small.stop()
+    check(stats.get("state_restore_refused_peers") == refused,
+          "state_restore_refused_peers=%s (%d refused)" %
+          (stats.get("state_restore_refused_peers"), refused))
+    smaller = saved_peers(small.log(), "at stop")
+    check(smaller is not None and smaller[1] == 300000 - refused,
+          "the save at stop holds what was served: %s" % (smaller,))
+    check(open(state + ".previous", "rb").read() == full,
+          "PATH.previous is untouched by the save")
+
+    os.replace(state + ".previous", state)
+    big = start(bindir, d, state, name="lossy_back")
+    try:
+        check(restored(big.log()) == full_snap and "refused for the memory" not in big.log(),
+              "moved back, with the budget back, it restores everything: %s" %
+              (restored(big.log()),))
+    finally:
+        big.stop()
+
+
+def key_file(bindir, work):
+    """A missing key file where the tracker ran before is a warning naming
+    the consequence; --connection-key-create=false refuses to make one."""
+    d = subdir(work, "key")
+    state = os.path.join(d, "state")
+    key = os.path.join(d, "connection.key")
+    flag = "--connection-key-file=" + key
+    a = start(bindir, d, state, [flag], name="key_first")
+    a.stop()
+    check(os.path.exists(key) and "was missing" not in a.log(),
+          "the first start makes the key without a warning")
+    old = open(key).read()
+
+    os.unlink(key)
+    b = start(bindir, d, state, [flag], name="key_deleted")
+    b.stop()
+    check(re.search(r" WARN connection key file \S+ was missing and a new key was made, "
+                    r"though the state file \S+ shows this tracker ran before: every "
+                    r"client's connection ID is refused until it connects again, and "
+                    r"instances meant to share the key no longer agree", b.log()) is not None,
+          "a deleted key file is replaced with a warning naming the consequence\n" + b.log())
+    check(open(key).read() != old, "a new key was made")
+
+    os.unlink(key)
+    config = os.path.join(d, "ringtrackd.toml")
+    with open(config, "w") as f:
+        f.write("connection_key_create = false\n")
+    for how, args in (("flag", ["--connection-key-create=false"]),
+                      ("TOML key", ["--config=" + config])):
+        p = subprocess.run([os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0",
+                            "--state-file=" + state, flag] + args,
+                           capture_output=True, text=True, timeout=10)
+        check(p.returncode == 1 and "does not exist and connection_key_create is off" in
+              p.stderr and not os.path.exists(key),
+              "connection_key_create = false (%s): a missing key file exits 1, none made\n%s" %
+              (how, p.stderr))
+    with open(key, "w") as f:
+        f.write(old)
+    os.chmod(key, 0o600)
+    c = start(bindir, d, state, [flag, "--connection-key-create=false"], name="key_given")
+    c.stop()
+    check(open(key).read() == old and "was missing" not in c.log(),
+          "with the key in place, connection_key_create = false starts with it")
+    p = subprocess.run([os.path.join(bindir, "ringtrackd"), "--print-config"],
                        capture_output=True, text=True, timeout=10)
-    check(p.returncode == 1 and "--strict-state" in p.stderr and
-          "checksum mismatch" in p.stderr,
-          "--strict-state exits 1 on a corrupt file\n" + p.stderr)
+    check("connection_key_create = true" in p.stdout,
+          "--print-config shows connection_key_create = true")
 
 
 def unwritable_directory(bindir, work):
@@ -209,6 +331,8 @@ def main():
     graceful_restart(a.bin, work, state)
     sigkill_keeps_last_snapshot(a.bin, work, state)
     refused_files(a.bin, work, state)
+    lossy_restore(a.bin, work)
+    key_file(a.bin, work)
     unwritable_directory(a.bin, work)
     shutil.rmtree(work, ignore_errors=True)
     summary()

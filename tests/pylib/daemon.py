@@ -9,14 +9,18 @@ import time
 class Ringtrackd:
     """A running ringtrackd on 127.0.0.1 (port chosen by the kernel), with
     its stderr in `work`/ringtrackd.log. Stop it with stop(), which returns
-    the final stats line as a dict."""
+    the final stats line as a dict. `prefix` runs it through another
+    command that execs it (e.g. nsenter); `user` starts it as that user."""
 
-    def __init__(self, bindir, work, args=(), name="ringtrackd"):
+    def __init__(self, bindir, work, args=(), name="ringtrackd", prefix=(),
+                 user=None):
         self.log_path = os.path.join(work, name + ".log")
         self.proc = subprocess.Popen(
+            list(prefix) +
             [os.path.join(bindir, "ringtrackd"), "--listen=127.0.0.1:0"] +
             list(args),
-            stderr=open(self.log_path, "w"), stdout=subprocess.DEVNULL)
+            stderr=open(self.log_path, "w"), stdout=subprocess.DEVNULL,
+            user=user)
         self.port = None
         for _ in range(200):
             m = re.search(r"listen=127\.0\.0\.1:(\d+)", self.log())
@@ -26,6 +30,9 @@ class Ringtrackd:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
+        if self.proc.poll() is None:  # hung at start: leave nothing behind
+            self.proc.kill()
+            self.proc.wait(10)
         raise RuntimeError("ringtrackd did not start:\n" + self.log())
 
     def log(self):
