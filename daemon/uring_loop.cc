@@ -14,7 +14,14 @@
 namespace ringtrack {
 namespace {
 
-constexpr size_t kRecvBufferSize = 2048;
+// The multishot recvmsg writes an io_uring_recvmsg_out header, the source
+// address and the control message into each provided buffer before the
+// payload: room for all three, then kRecvPayloadSize bytes of payload, the
+// same as the recvmmsg loop keeps.
+constexpr size_t kRecvNameSpace = CMSG_ALIGN(sizeof(sockaddr_in6));
+constexpr size_t kRecvBufferSize = sizeof(io_uring_recvmsg_out) +
+                                   kRecvNameSpace + kPktInfoSpace +
+                                   kRecvPayloadSize;
 constexpr long kWaitTimeoutNs = 200'000'000;  // bounds the time to see a stop
 // Under load: wait for this many completions, or kBusyWaitNs, whichever
 // comes first. 50 µs of added latency at most, and only while busy.
@@ -170,7 +177,7 @@ absl::Status UringLoop::AddSocket(int fd) {
   }
   io_uring_buf_ring_advance(s->br(), static_cast<int>(s->entries));
   // Rounded up so the control message after the name is aligned.
-  s->recv_msg.msg_namelen = CMSG_ALIGN(sizeof(sockaddr_in6));
+  s->recv_msg.msg_namelen = kRecvNameSpace;
   // Room for IP_PKTINFO; the kernel writes it only on wildcard sockets.
   s->recv_msg.msg_controllen = kPktInfoSpace;
   s->needs_arm = true;
@@ -234,7 +241,10 @@ void UringLoop::ArmRecv(size_t i) {
   Socket& s = *sockets_[i];
   io_uring_sqe* sqe = GetSqe();
   if (sqe == nullptr) return;  // still needs_arm: the next turn retries
-  io_uring_prep_recvmsg_multishot(sqe, static_cast<int>(i), &s.recv_msg, 0);
+  // MSG_TRUNC: the header's payloadlen is the datagram's whole length,
+  // also when only kRecvPayloadSize bytes of it fit.
+  io_uring_prep_recvmsg_multishot(sqe, static_cast<int>(i), &s.recv_msg,
+                                  MSG_TRUNC);
   sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
   sqe->buf_group = s.bgid;
   io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kRecv, i));
@@ -263,8 +273,8 @@ void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
   uint8_t* buf = s.buffer(bid);
   io_uring_recvmsg_out* o =
       io_uring_recvmsg_validate(buf, cqe->res, &s.recv_msg);
-  if (o == nullptr || (o->flags & MSG_TRUNC)) {
-    core_->io.truncated.Add();
+  if (o == nullptr) {  // shorter than its own header: not a datagram
+    core_->io.recv_errors.Add();
     RecycleBuffer(s, bid);
     return;
   }
@@ -272,6 +282,8 @@ void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
       static_cast<const uint8_t*>(io_uring_recvmsg_payload(o, &s.recv_msg));
   const unsigned len =
       io_uring_recvmsg_payload_length(o, cqe->res, &s.recv_msg);
+  // A datagram cut to the buffer is answered from what it kept.
+  if (o->flags & MSG_TRUNC) core_->io.truncated.Add();
   auto* name = static_cast<sockaddr*>(io_uring_recvmsg_name(o));
   const socklen_t name_len =
       std::min<socklen_t>(o->namelen, s.recv_msg.msg_namelen);
@@ -282,8 +294,11 @@ void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
     FlushReplies(s);
   }
   pending_.push_back({i, bid, o});
-  batch_.push_back({{payload, len}, name, name_len,
-                    s.out.buffer_at(s.next_reply++)});
+  batch_.push_back({.data = {payload, len},
+                    .from = name,
+                    .from_len = name_len,
+                    .reply = s.out.buffer_at(s.next_reply++),
+                    .wire_size = o->payloadlen});
 }
 
 void UringLoop::HandlePending() {
