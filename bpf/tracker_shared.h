@@ -14,6 +14,15 @@
 /* Sources tracked by the rate limiter (LRU: the least recent are evicted). */
 #define RT_XDP_RATE_SOURCES 65536
 
+/* --io xdp: the size of a UMEM frame (daemon/xsk_loop.cc), and the longest
+ * frame one holds: in copy mode the kernel keeps XDP_PACKET_HEADROOM (256)
+ * of each for itself and drops a longer frame redirected to the socket. The
+ * program passes such a frame up the stack to the UDP socket instead, which
+ * answers it as it answers any datagram (it cannot come from a standard
+ * 1 500-byte MTU: lo and jumbo frames). */
+#define RT_XSK_FRAME_SIZE 2048
+#define RT_XSK_FRAME_MAX (RT_XSK_FRAME_SIZE - 256)
+
 /* The per-CPU counters: one list, from which the program's enum, the
  * loader's names and the daemon's stats keys (xdp_<name>) all come. */
 #define RT_XDP_COUNTERS(X)                                                   \
