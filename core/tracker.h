@@ -14,6 +14,9 @@
 //   * an announce or scrape for an info hash the access list refuses → the
 //     BEP 15 error "torrent not allowed" (counted), and no swarm is made.
 //   * anything the codec refuses → no reply, counted by reason.
+//   * a datagram a receive buffer cut (BatchItem::wire_size) → the reply
+//     the whole datagram gets, when the loop kept at least
+//     protocol::kMaxMeaningfulRequestSize bytes of it (they all do).
 //
 // Thread safety: Handle() may run on many threads at once; each passes its
 // own TrackerStats, which only that thread writes (readers may load the
