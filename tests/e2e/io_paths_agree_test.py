@@ -20,10 +20,12 @@ each way a reply can take; see exchange()).
 
 Paths: uring and mmsg on 127.0.0.1; --io xdp on lo (generic mode, ::1, where
 frames up to 64 KiB reach the XDP program); --io xdp across a veth pair
-between two network namespaces this test makes (ULA addresses; datagrams
-beyond the MTU arrive as fragments and go up the normal path). The xdp
-paths need root. Usage:
-  io_paths_agree_test.py --bin DIR [--paths uring,mmsg,xdp-lo,xdp-veth]
+between two network namespaces this test makes, in generic mode over IPv6
+(ULA) and in native mode over IPv4 (link-local): datagrams beyond the MTU
+arrive as fragments and go up the normal path. The xdp paths need root.
+Usage:
+  io_paths_agree_test.py --bin DIR --bpf-obj PATH/tracker.bpf.o
+      [--paths uring,mmsg,xdp-lo,xdp-veth,xdp-veth-native]
 The veth path runs its client half inside the client namespace with
 --client.
 """
@@ -297,15 +299,22 @@ def loopback_run(a, path, work):
     return replies, problems, stats, took
 
 
-def veth_run(a, work):
-    """--io xdp (generic mode) on one end of a veth pair, the client in the
-    other namespace."""
-    tag = str(os.getpid() % 100000)
+def veth_run(a, work, path):
+    """--io xdp on one end of a veth pair, the client in the other
+    namespace: xdp-veth in generic mode over IPv6 (ULA), xdp-veth-native in
+    native mode over IPv4 (link-local)."""
+    native = path.endswith("native")
+    tag = str(os.getpid() % 10000) + ("n" if native else "g")
     srv_ns, cli_ns = "rt_agree_s" + tag, "rt_agree_c" + tag
     srv_if, cli_if = "rtas" + tag, "rtac" + tag
-    srv_ip, cli_ip = "fd52:7274:19::1", "fd52:7274:19::2"
-    log_path = os.path.join(work, "xdp-veth.log")
-    out_path = os.path.join(work, "xdp-veth.json")
+    if native:
+        srv_ip, cli_ip, prefix = "169.254.19.1", "169.254.19.2", "/24"
+        listen, port_re = "%s:6969" % srv_ip, r"listen=%s:(\d+)" % re.escape(srv_ip)
+    else:
+        srv_ip, cli_ip, prefix = "fd52:7274:19::1", "fd52:7274:19::2", "/64"
+        listen, port_re = "[%s]:6969" % srv_ip, r"listen=\[%s\]:(\d+)" % re.escape(srv_ip)
+    log_path = os.path.join(work, path + ".log")
+    out_path = os.path.join(work, path + ".json")
     d = None
     try:
         sh("ip", "netns", "add", srv_ns)
@@ -315,23 +324,34 @@ def veth_run(a, work):
         sh("ip", "link", "set", cli_if, "netns", cli_ns)
         for ns, ifname, ip in ((srv_ns, srv_if, srv_ip), (cli_ns, cli_if, cli_ip)):
             sh("ip", "-n", ns, "link", "set", "lo", "up")
-            sh("ip", "-n", ns, "addr", "add", ip + "/64", "dev", ifname, "nodad")
+            sh("ip", "-n", ns, "addr", "add", ip + prefix, "dev", ifname,
+               *(() if native else ("nodad",)))
             sh("ip", "-n", ns, "link", "set", ifname, "up")
         # In-kernel connect replies route with the FIB helper, which answers
-        # only where forwarding is on (see xdp_veth_test.py).
+        # only where forwarding is on; native XDP on veth needs a program on
+        # the peer, and the sender's TX checksum offload off (see
+        # xdp_veth_test.py).
         sh("ip", "netns", "exec", srv_ns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+        sh("ip", "netns", "exec", srv_ns, "sysctl", "-qw", "net.ipv4.conf.all.forwarding=1")
         cli_mac = re.search(r"link/ether (\S+)",
                             sh("ip", "-n", cli_ns, "link", "show", cli_if).stdout).group(1)
         sh("ip", "-n", srv_ns, "neigh", "replace", cli_ip, "lladdr", cli_mac, "dev", srv_if)
+        if native:
+            sh("ip", "-n", cli_ns, "link", "set", "dev", cli_if, "xdpdrv",
+               "obj", a.bpf_obj, "sec", "xdp")
+            sh("ip", "netns", "exec", cli_ns, "ethtool", "-K", cli_if, "tx", "off")
         d, port = start(["ip", "netns", "exec", srv_ns, os.path.join(a.bin, "ringtrackd"),
-                         "--listen=[%s]:6969" % srv_ip, "--workers=1", "--io=xdp",
-                         "--xdp=" + srv_if, "--xdp-mode=generic", "--stats-interval=0"],
-                        log_path, r"listen=\[%s\]:(\d+)" % re.escape(srv_ip))
+                         "--listen=" + listen, "--workers=1", "--io=xdp",
+                         "--xdp=" + srv_if, "--xdp-mode=" + ("native" if native else "generic"),
+                         "--stats-interval=0"],
+                        log_path, port_re)
+        check("xdp=%s(%s)" % (srv_if, "native" if native else "generic")
+              in open(log_path).read(), "%s: XDP attached\n%s" % (path, open(log_path).read()))
         t0 = time.time()
         p = sh("ip", "netns", "exec", cli_ns, sys.executable, os.path.abspath(__file__),
                "--client", srv_ip, str(port), out_path, check_rc=False)
         took = time.time() - t0
-        check(p.returncode == 0, "xdp-veth: the client ran\n" + p.stdout + p.stderr)
+        check(p.returncode == 0, "%s: the client ran\n%s%s" % (path, p.stdout, p.stderr))
         with open(out_path) as f:
             out = json.load(f)
         replies = {int(k): v for k, v in out["replies"].items()}
@@ -349,20 +369,22 @@ def veth_run(a, work):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin")
-    ap.add_argument("--paths", default="uring,mmsg,xdp-lo,xdp-veth")
+    ap.add_argument("--paths", default="uring,mmsg,xdp-lo,xdp-veth,xdp-veth-native")
+    ap.add_argument("--bpf-obj", help="tracker.bpf.o, for the client end in native mode")
     ap.add_argument("--client", nargs=3, metavar=("HOST", "PORT", "OUT"))
     a = ap.parse_args()
     if a.client:
         host, port, out = a.client
-        replies, problems = run_client(socket.AF_INET6, host, int(port))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        replies, problems = run_client(family, host, int(port))
         with open(out, "w") as f:
             json.dump({"replies": replies, "problems": problems}, f)
         return
     reference = None
     with tempfile.TemporaryDirectory() as work:
         for path in a.paths.split(","):
-            if path == "xdp-veth":
-                replies, problems, stats, took = veth_run(a, work)
+            if path.startswith("xdp-veth"):
+                replies, problems, stats, took = veth_run(a, work, path)
             else:
                 replies, problems, stats, took = loopback_run(a, path, work)
             print("%s: %d datagrams, %d replies in %.1f s; truncated=%s xsk_frames=%s "
