@@ -5,6 +5,7 @@
 #ifndef RINGTRACK_BPF_TRACKER_SHARED_H_
 #define RINGTRACK_BPF_TRACKER_SHARED_H_
 
+#include <linux/bpf.h> /* XDP_PACKET_HEADROOM */
 #include <linux/types.h>
 
 /* Most (address, port) pairs the program serves. */
@@ -21,7 +22,7 @@
  * answers it as it answers any datagram (it cannot come from a standard
  * 1 500-byte MTU: lo and jumbo frames). */
 #define RT_XSK_FRAME_SIZE 2048
-#define RT_XSK_FRAME_MAX (RT_XSK_FRAME_SIZE - 256)
+#define RT_XSK_FRAME_MAX (RT_XSK_FRAME_SIZE - XDP_PACKET_HEADROOM)
 
 /* The per-CPU counters: one list, from which the program's enum, the
  * loader's names and the daemon's stats keys (xdp_<name>) all come. */
