@@ -126,10 +126,12 @@ struct {
  * queue with --io xdp (up the stack to the UDP socket when that queue has
  * none), else up the stack. IPv4 from 127.0.0.0/8 always goes up the
  * stack: the kernel drops IPv4 loopback frames an AF_XDP socket transmits
- * on lo, so only the socket can answer them. */
+ * on lo, so only the socket can answer them. So does a frame longer than
+ * an XSK frame holds (RT_XSK_FRAME_MAX), which the XSK socket would drop. */
 static __always_inline int to_userspace(struct xdp_md *ctx, const __u8 *src,
                                         int v6) {
-  if (rt_xsk_redirect && (v6 || src[12] != 127)) {
+  if (rt_xsk_redirect && (v6 || src[12] != 127) &&
+      ctx->data_end - ctx->data <= RT_XSK_FRAME_MAX) {
     return bpf_redirect_map(&rt_xsks, ctx->rx_queue_index, XDP_PASS);
   }
   return XDP_PASS;
@@ -497,8 +499,9 @@ int rt_xdp(struct xdp_md *ctx) {
       return count(RT_XDP_DROP_ANNOUNCE_SHORT, XDP_DROP);
     }
   } else if (action == RT_ACTION_SCRAPE) {
-    if (len < RT_SCRAPE_REQUEST_HEADER_SIZE + RT_INFO_HASH_SIZE ||
-        (len - RT_SCRAPE_REQUEST_HEADER_SIZE) % RT_INFO_HASH_SIZE != 0) {
+    /* A scrape of no hashes (16 bytes) goes up like any other: userspace
+     * answers it with a BEP 15 error once its connection ID verifies. */
+    if ((len - RT_SCRAPE_REQUEST_HEADER_SIZE) % RT_INFO_HASH_SIZE != 0) {
       return count(RT_XDP_DROP_SCRAPE_LENGTH, XDP_DROP);
     }
   } else if (action == RT_ACTION_ERROR) {

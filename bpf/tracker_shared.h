@@ -5,6 +5,7 @@
 #ifndef RINGTRACK_BPF_TRACKER_SHARED_H_
 #define RINGTRACK_BPF_TRACKER_SHARED_H_
 
+#include <linux/bpf.h> /* XDP_PACKET_HEADROOM */
 #include <linux/types.h>
 
 /* Most (address, port) pairs the program serves. */
@@ -13,6 +14,15 @@
 #define RT_XDP_MAX_IFACES 64
 /* Sources tracked by the rate limiter (LRU: the least recent are evicted). */
 #define RT_XDP_RATE_SOURCES 65536
+
+/* --io xdp: the size of a UMEM frame (daemon/xsk_loop.cc), and the longest
+ * frame one holds: in copy mode the kernel keeps XDP_PACKET_HEADROOM (256)
+ * of each for itself and drops a longer frame redirected to the socket. The
+ * program passes such a frame up the stack to the UDP socket instead, which
+ * answers it as it answers any datagram (it cannot come from a standard
+ * 1 500-byte MTU: lo and jumbo frames). */
+#define RT_XSK_FRAME_SIZE 2048
+#define RT_XSK_FRAME_MAX (RT_XSK_FRAME_SIZE - XDP_PACKET_HEADROOM)
 
 /* The per-CPU counters: one list, from which the program's enum, the
  * loader's names and the daemon's stats keys (xdp_<name>) all come. */

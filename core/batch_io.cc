@@ -34,8 +34,9 @@ int RecvBatch::Receive(int fd, int flags) {
       h.msg_controllen = control_size_;
     }
   }
+  // MSG_TRUNC: msg_len is the datagram's length, not what was copied.
   const int n = recvmmsg(fd, msgs_.data(), static_cast<unsigned>(msgs_.size()),
-                         flags, nullptr);
+                         flags | MSG_TRUNC, nullptr);
   size_ = n > 0 ? n : 0;
   return n;
 }

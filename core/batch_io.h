@@ -16,6 +16,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -32,26 +33,30 @@ class RecvBatch {
   RecvBatch(const RecvBatch&) = delete;
   RecvBatch& operator=(const RecvBatch&) = delete;
 
-  // One recvmmsg(fd, ..., flags) into every slot. Returns the number of
-  // datagrams received (then size()), or -1 with errno set (size() 0).
+  // One recvmmsg(fd, ..., flags | MSG_TRUNC) into every slot: a datagram
+  // longer than its buffer keeps its first buffer_size bytes, and its whole
+  // length is reported (wire_size). Returns the number of datagrams
+  // received (then size()), or -1 with errno set (size() 0).
   int Receive(int fd, int flags);
 
   int capacity() const { return static_cast<int>(msgs_.size()); }
   int size() const { return size_; }
   // Datagram i of the last Receive(). REQUIRES: 0 <= i < size().
+  // Its bytes: all of it, or the first buffer_size if it was longer.
   std::span<const uint8_t> data(int i) const {
-    return {&buffers_[i * buffer_size_], msgs_[i].msg_len};
+    return {&buffers_[i * buffer_size_],
+            std::min<size_t>(msgs_[i].msg_len, buffer_size_)};
   }
+  // Its length on the wire (larger than data(i).size() iff truncated(i)).
+  size_t wire_size(int i) const { return msgs_[i].msg_len; }
   const sockaddr* from(int i) const {
     return reinterpret_cast<const sockaddr*>(&from_[i]);
   }
   socklen_t from_len(int i) const { return msgs_[i].msg_hdr.msg_namelen; }
   // Its header as the kernel filled it: flags and control messages.
   const msghdr& header(int i) const { return msgs_[i].msg_hdr; }
-  // True iff it was longer than the buffer and was cut (MSG_TRUNC).
-  bool truncated(int i) const {
-    return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-  }
+  // True iff it was longer than the buffer and was cut.
+  bool truncated(int i) const { return msgs_[i].msg_len > buffer_size_; }
 
  private:
   const size_t buffer_size_;

@@ -1,6 +1,7 @@
 #include "core/protocol.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "core/wire.h"
@@ -50,19 +51,20 @@ uint32_t Request::transaction_id() const {
 namespace {
 
 // Walks BEP 41 options in `opts`, appending URL data to `req`. A truncated
-// option ends the walk; the announce itself stays valid.
-void WalkOptions(std::span<const uint8_t> opts, AnnounceRequest* req) {
+// option ends the walk; the announce itself stays valid. Returns true iff
+// the walk stopped at an end option.
+bool WalkOptions(std::span<const uint8_t> opts, AnnounceRequest* req) {
   size_t i = 0;
   while (i < opts.size()) {
     const uint8_t type = opts[i];
-    if (type == kOptionEnd) return;
+    if (type == kOptionEnd) return true;
     if (type == kOptionNop) {
       ++i;
       continue;
     }
-    if (i + 1 >= opts.size()) return;  // no length byte
+    if (i + 1 >= opts.size()) return false;  // no length byte
     const size_t len = opts[i + 1];
-    if (i + 2 + len > opts.size()) return;  // truncated payload
+    if (i + 2 + len > opts.size()) return false;  // truncated payload
     if (type == kOptionUrlData) {
       const size_t room = kMaxUrlData - req->url_data_size;
       const size_t n = std::min(len, room);
@@ -72,9 +74,12 @@ void WalkOptions(std::span<const uint8_t> opts, AnnounceRequest* req) {
     }
     i += 2 + len;
   }
+  return false;
 }
 
-void ParseAnnounce(const uint8_t* p, std::span<const uint8_t> rest,
+// `rest` is what was received after the fixed part; `cut` says the
+// datagram went on beyond it.
+void ParseAnnounce(const uint8_t* p, std::span<const uint8_t> rest, bool cut,
                    AnnounceRequest* a) {
   a->connection_id = LoadBe64(p + kOffConnectionId);
   a->transaction_id = LoadBe32(p + kOffTransactionId);
@@ -91,14 +96,21 @@ void ParseAnnounce(const uint8_t* p, std::span<const uint8_t> rest,
   a->port = LoadBe16(p + kOffPort);
   a->url_data_size = 0;
   a->url_data_truncated = false;
-  WalkOptions(rest, a);
+  if (!WalkOptions(rest, a) && cut) a->url_data_truncated = true;
 }
 
 }  // namespace
 
 ParseError ParseRequest(std::span<const uint8_t> d, Request* out) {
+  return ParseRequest(d, d.size(), out);
+}
+
+ParseError ParseRequest(std::span<const uint8_t> d, size_t wire_size,
+                        Request* out) {
+  assert(d.size() <= wire_size);
   if (d.size() < kMinRequestSize) return ParseError::kTooShort;
   const uint8_t* p = d.data();
+  const bool cut = d.size() < wire_size;
   const uint32_t action = LoadBe32(p + kOffAction);
   switch (action) {
     case static_cast<uint32_t>(Action::kConnect):
@@ -111,20 +123,23 @@ ParseError ParseRequest(std::span<const uint8_t> d, Request* out) {
     case static_cast<uint32_t>(Action::kAnnounce):
       out->action = Action::kAnnounce;
       if (d.size() < kAnnounceRequestSize) return ParseError::kTooShort;
-      ParseAnnounce(p, d.subspan(kAnnounceRequestSize), &out->announce);
+      ParseAnnounce(p, d.subspan(kAnnounceRequestSize), cut, &out->announce);
       return ParseError::kNone;
     case static_cast<uint32_t>(Action::kScrape): {
       out->action = Action::kScrape;
       ScrapeRequest& s = out->scrape;
       s.connection_id = LoadBe64(p + kOffConnectionId);
       s.transaction_id = LoadBe32(p + kOffTransactionId);
-      const size_t body = d.size() - kScrapeRequestHeaderSize;
+      const size_t body = wire_size - kScrapeRequestHeaderSize;
       if (body % kInfoHashSize != 0) return ParseError::kBadScrapeLength;
       const size_t n = body / kInfoHashSize;
+      const size_t received =
+          (d.size() - kScrapeRequestHeaderSize) / kInfoHashSize;
       s.hashes = p + kScrapeRequestHeaderSize;
-      s.hash_count = std::min(n, kMaxScrapeHashes);
-      s.truncated = n > kMaxScrapeHashes;
+      s.hash_count = std::min({n, kMaxScrapeHashes, received});
+      s.truncated = n > s.hash_count;
       if (n == 0) return ParseError::kNoScrapeHashes;
+      if (s.hash_count == 0) return ParseError::kTooShort;
       return ParseError::kNone;
     }
     case static_cast<uint32_t>(Action::kError):

@@ -131,10 +131,11 @@ struct AnnounceRequest {
 struct ScrapeRequest {
   uint64_t connection_id = 0;
   uint32_t transaction_id = 0;
-  // Points into the parsed datagram: hash_count · 20 bytes, hash_count ≤ 74.
+  // Points into the parsed datagram: hash_count · 20 bytes, hash_count ≤ 74
+  // (fewer only if the receive buffer cut the rest, see ParseRequest).
   const uint8_t* hashes = nullptr;
   size_t hash_count = 0;
-  bool truncated = false;  // the request carried more than 74 hashes
+  bool truncated = false;  // the request carried more than hash_count
 
   InfoHash hash(size_t i) const {
     return InfoHash::FromBytes(hashes + i * kInfoHashSize);
@@ -157,10 +158,34 @@ struct Request {
   uint32_t transaction_id() const;
 };
 
+// Every field a reply depends on lies in a request's first this many
+// bytes: a scrape's header and its first kMaxScrapeHashes hashes (an
+// announce needs 98, a connect 16). A receive buffer that keeps at least
+// this much of each datagram therefore gets the same reply for it as one
+// that keeps it whole, whatever it cuts (see ParseRequest below).
+inline constexpr size_t kMaxMeaningfulRequestSize =
+    kScrapeRequestHeaderSize + kMaxScrapeHashes * kInfoHashSize;
+
 // Parses one datagram sent to a tracker. Trailing bytes after a complete
 // request are tolerated (BEP 15). On kNone `*out` is filled in.
 // REQUIRES: out != nullptr. `out->scrape.hashes` aliases `datagram`.
 ParseError ParseRequest(std::span<const uint8_t> datagram, Request* out);
+
+// Parses a datagram that was `wire_size` bytes long on the wire, of which a
+// receive buffer kept only the first `received.size()` (fewer iff the rest
+// was cut). Its length is judged by `wire_size` (a scrape of 16 + 20·n
+// bytes stays valid), its fields are read from `received`:
+//   * the fixed part (16 bytes, an announce's 98) must have been received,
+//     else kTooShort;
+//   * a scrape answers its first min(n, 74) hashes that were received whole
+//     (scrape.truncated: fewer than n), kTooShort if n > 0 and none was;
+//   * an announce's BEP 41 options end at the cut (url_data_truncated is
+//     set if the walk reached it before an end option).
+// With received.size() >= min(wire_size, kMaxMeaningfulRequestSize) the
+// result is the same as for the whole datagram.
+// REQUIRES: out != nullptr, received.size() <= wire_size.
+ParseError ParseRequest(std::span<const uint8_t> received, size_t wire_size,
+                        Request* out);
 
 // ---- Serializers. Each returns the number of bytes written, or 0 if `out`
 // is too small (nothing meaningful is written then).

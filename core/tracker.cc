@@ -9,6 +9,14 @@ namespace ringtrack {
 using protocol::Action;
 using protocol::ParseError;
 
+namespace {
+
+size_t WireSize(const Tracker::BatchItem& it) {
+  return std::max(it.wire_size, it.datagram.size());
+}
+
+}  // namespace
+
 Tracker::Tracker(const TrackerConfig& config, SwarmTable* table,
                  ConnectionIds* ids)
     : interval_s_(config.interval_s),
@@ -29,7 +37,8 @@ HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
                              const PeerEndpoint& from, uint32_t now,
                              uint64_t random, std::span<uint8_t> reply,
                              TrackerStats* stats) {
-  return HandleOne(datagram, from, now, random, reply, stats, nullptr);
+  return HandleOne(datagram, datagram.size(), from, now, random, reply, stats,
+                   nullptr);
 }
 
 void Tracker::HandleBatch(std::span<BatchItem> items, uint32_t now,
@@ -55,7 +64,8 @@ void Tracker::HandleBatch(std::span<BatchItem> items, uint32_t now,
       const BatchItem& it = items[j];
       Ahead& a = ahead[j % kRing];
       a.announce =
-          protocol::ParseRequest(it.datagram, &req) == ParseError::kNone &&
+          protocol::ParseRequest(it.datagram, WireSize(it), &req) ==
+              ParseError::kNone &&
           req.action == Action::kAnnounce &&
           ids_->Verify(req.announce.connection_id, it.from, now);
       if (a.announce) {
@@ -70,21 +80,22 @@ void Tracker::HandleBatch(std::span<BatchItem> items, uint32_t now,
     if (j >= 2 * kD) {
       BatchItem& it = items[j - 2 * kD];
       const Ahead& a = ahead[(j - 2 * kD) % kRing];
-      it.result = HandleOne(it.datagram, it.from, now, it.random, it.reply,
-                            stats, a.announce ? &a.la : nullptr);
+      it.result = HandleOne(it.datagram, WireSize(it), it.from, now,
+                            it.random, it.reply, stats,
+                            a.announce ? &a.la : nullptr);
     }
   }
 }
 
 HandleResult Tracker::HandleOne(std::span<const uint8_t> datagram,
-                                const PeerEndpoint& from, uint32_t now,
-                                uint64_t random, std::span<uint8_t> reply,
-                                TrackerStats* stats,
+                                size_t wire_size, const PeerEndpoint& from,
+                                uint32_t now, uint64_t random,
+                                std::span<uint8_t> reply, TrackerStats* stats,
                                 const SwarmTable::Lookahead* la) {
   HandleResult r;
-  stats->bytes_in.Add(datagram.size());
+  stats->bytes_in.Add(wire_size);
   protocol::Request req;
-  const ParseError err = protocol::ParseRequest(datagram, &req);
+  const ParseError err = protocol::ParseRequest(datagram, wire_size, &req);
   if (err != ParseError::kNone && !protocol::IsAnswerable(err)) {
     stats->invalid[static_cast<size_t>(err)].Add();
     stats->outcomes[static_cast<size_t>(Outcome::kInvalid)].Add();

@@ -14,6 +14,9 @@
 //   * an announce or scrape for an info hash the access list refuses → the
 //     BEP 15 error "torrent not allowed" (counted), and no swarm is made.
 //   * anything the codec refuses → no reply, counted by reason.
+//   * a datagram a receive buffer cut (BatchItem::wire_size) → the reply
+//     the whole datagram gets, when the loop kept at least
+//     protocol::kMaxMeaningfulRequestSize bytes of it (they all do).
 //
 // Thread safety: Handle() may run on many threads at once; each passes its
 // own TrackerStats, which only that thread writes (readers may load the
@@ -105,6 +108,12 @@ class Tracker {
   // One datagram of a batch: Handle()'s arguments and its result.
   struct BatchItem {
     std::span<const uint8_t> datagram;
+    // The datagram's length on the wire when a receive buffer kept only
+    // `datagram` of it (larger than datagram.size()); a smaller value means
+    // whole. It is answered as protocol::ParseRequest(datagram, wire_size)
+    // reads it: as if whole when at least kMaxMeaningfulRequestSize bytes
+    // (or all of it) were kept.
+    size_t wire_size = 0;
     PeerEndpoint from;
     uint64_t random = 0;
     std::span<uint8_t> reply;  // REQUIRES: size() >= kMaxReplySize
@@ -132,9 +141,11 @@ class Tracker {
   }
 
  private:
-  // Handle(); `la` (if any) is the lookahead of a datagram HandleBatch()
+  // Handle() of a datagram `wire_size` bytes long on the wire (see
+  // BatchItem); `la` (if any) is the lookahead of a datagram HandleBatch()
   // found to be an announce with a valid connection ID.
-  HandleResult HandleOne(std::span<const uint8_t> datagram,
+  // REQUIRES: wire_size >= datagram.size().
+  HandleResult HandleOne(std::span<const uint8_t> datagram, size_t wire_size,
                          const PeerEndpoint& from, uint32_t now,
                          uint64_t random, std::span<uint8_t> reply,
                          TrackerStats* stats, const SwarmTable::Lookahead* la);

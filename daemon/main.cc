@@ -83,8 +83,9 @@ ABSL_FLAG(int, socket_buffer, 8 << 20,
           "SO_RCVBUF/SO_SNDBUF per socket, bytes (as root beyond "
           "rmem_max/wmem_max).");
 ABSL_FLAG(int, ring_buffers, 64,
-          "io_uring provided receive buffers per socket (2 KiB each), a "
-          "power of two from 64 to 32768.");
+          "io_uring provided receive buffers per socket (2 KiB of payload "
+          "each, 2 176 bytes with the kernel's header, source and "
+          "destination), a power of two from 64 to 32768.");
 
 ABSL_FLAG(std::vector<std::string>, xdp, {},
           "Attach the XDP fast path to this interface; repeatable (or "

@@ -17,22 +17,17 @@ namespace ringtrack {
 namespace {
 
 constexpr int kBatch = 64;
-constexpr size_t kRecvSize = 2048;
 constexpr int kPollTimeoutMs = 200;  // bounds the time to notice a stop
 
 // Received datagrams (with the destination address on wildcard sockets)
 // and their replies (with the reply's source address).
 struct Batches {
-  RecvBatch in{kBatch, kRecvSize, kPktInfoSpace};
+  RecvBatch in{kBatch, kRecvPayloadSize, kPktInfoSpace};
   SendBatch out{kBatch, kMaxReplySize, kPktInfoSpace};
-  // The datagrams of one Receive() handed to WorkerCore::HandleBatch(),
-  // and the RecvBatch index of each.
+  // The datagrams of one Receive() handed to WorkerCore::HandleBatch():
+  // batch[i] is in.data(i).
   std::vector<WorkerCore::Datagram> batch;
-  std::vector<int> index;
-  Batches() {
-    batch.reserve(kBatch);
-    index.reserve(kBatch);
-  }
+  Batches() { batch.reserve(kBatch); }
 };
 
 // Serves one ready socket until it has no more queued datagrams (or a
@@ -48,20 +43,18 @@ void Drain(int fd, Batches& b, WorkerCore* core) {
     // Answer the whole batch at once (its announces' lookups overlap); the
     // reply to datagram i is built in slot i's buffer.
     b.batch.clear();
-    b.index.clear();
     for (int i = 0; i < n; ++i) {
-      if (b.in.truncated(i)) {
-        core->io.truncated.Add();
-        continue;
-      }
-      b.batch.push_back({b.in.data(i), b.in.from(i), b.in.from_len(i),
-                         b.out.buffer_at(i)});
-      b.index.push_back(i);
+      // A datagram cut to the buffer is answered from what it kept.
+      if (b.in.truncated(i)) core->io.truncated.Add();
+      b.batch.push_back({.data = b.in.data(i),
+                         .from = b.in.from(i),
+                         .from_len = b.in.from_len(i),
+                         .reply = b.out.buffer_at(i),
+                         .wire_size = b.in.wire_size(i)});
     }
     core->HandleBatch(std::span(b.batch));
-    for (size_t j = 0; j < b.batch.size(); ++j) {
-      const int i = b.index[j];
-      const size_t len = b.batch[j].reply_size;
+    for (int i = 0; i < n; ++i) {
+      const size_t len = b.batch[i].reply_size;
       if (len == 0) continue;
       // The reply leaves from the address the request came to.
       const msghdr& h = b.in.header(i);
@@ -71,7 +64,7 @@ void Drain(int fd, Batches& b, WorkerCore* core) {
         control_len = ReplyControlFrom(c, b.out.control());
         if (control_len > 0) break;
       }
-      b.out.Push(b.batch[j].reply.first(len), b.in.from(i), b.in.from_len(i),
+      b.out.Push(b.batch[i].reply.first(len), b.in.from(i), b.in.from_len(i),
                  control_len);
     }
     const int m = b.out.size();

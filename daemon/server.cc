@@ -662,7 +662,9 @@ std::vector<MetricSample> Server::Samples() const {
       "reason=\"source_cap\"", kC, kUnstored, t.refused.peer_source_cap);
   add("unstored_peer_swarm_cap", "ringtrack_unstored_peers_total",
       "reason=\"swarm_cap\"", kC, kUnstored, t.refused.peer_swarm_cap);
-  const char* kIo = "I/O events: drops and errors below the protocol.";
+  const char* kIo =
+      "I/O events below the protocol: datagrams cut to the receive buffer "
+      "(still answered), drops and errors.";
   add("truncated", "ringtrack_io_events_total", "event=\"truncated\"", kC, kIo,
       trunc);
   add("no_buffers", "ringtrack_io_events_total", "event=\"no_buffers\"", kC,

@@ -14,7 +14,18 @@
 namespace ringtrack {
 namespace {
 
-constexpr size_t kRecvBufferSize = 2048;
+// The multishot recvmsg writes an io_uring_recvmsg_out header, the source
+// address and the control message into each provided buffer before the
+// payload: room for all three, then kRecvPayloadSize bytes of payload, the
+// same as the recvmmsg loop keeps. Buffers lie kRecvBufferStride apart
+// (whole cache lines, so each starts on one: 2 176 bytes).
+constexpr size_t kRecvNameSpace = CMSG_ALIGN(sizeof(sockaddr_in6));
+constexpr size_t kRecvBufferSize = sizeof(io_uring_recvmsg_out) +
+                                   kRecvNameSpace + kPktInfoSpace +
+                                   kRecvPayloadSize;
+constexpr size_t kCacheLine = 64;
+constexpr size_t kRecvBufferStride =
+    (kRecvBufferSize + kCacheLine - 1) / kCacheLine * kCacheLine;
 constexpr long kWaitTimeoutNs = 200'000'000;  // bounds the time to see a stop
 // Under load: wait for this many completions, or kBusyWaitNs, whichever
 // comes first. 50 µs of added latency at most, and only while busy.
@@ -59,7 +70,7 @@ struct UringLoop::Socket {
   uint16_t bgid = 0;
   unsigned entries = 0;
   Mapping ring_mem;  // the io_uring_buf_ring shared with the kernel
-  Mapping buffers;   // entries × kRecvBufferSize
+  Mapping buffers;   // entries × kRecvBufferStride
   // Replies waiting for the next sendmmsg; each names its destination by
   // pointing into the receive buffer it answers, which is recycled only
   // after the flush (the buffer ids in held).
@@ -75,7 +86,8 @@ struct UringLoop::Socket {
     return static_cast<io_uring_buf_ring*>(ring_mem.addr);
   }
   uint8_t* buffer(uint16_t bid) {
-    return static_cast<uint8_t*>(buffers.addr) + size_t{bid} * kRecvBufferSize;
+    return static_cast<uint8_t*>(buffers.addr) +
+           size_t{bid} * kRecvBufferStride;
   }
 };
 
@@ -148,7 +160,7 @@ absl::Status UringLoop::AddSocket(int fd) {
   s->bgid = static_cast<uint16_t>(sockets_.size());
   s->entries = options_.buffers_per_socket;
   if (!s->ring_mem.Map(s->entries * sizeof(io_uring_buf)) ||
-      !s->buffers.Map(size_t{s->entries} * kRecvBufferSize)) {
+      !s->buffers.Map(size_t{s->entries} * kRecvBufferStride)) {
     return absl::ResourceExhaustedError("mmap for receive buffers");
   }
   // Touch every buffer now so the resident size does not grow under load.
@@ -170,7 +182,7 @@ absl::Status UringLoop::AddSocket(int fd) {
   }
   io_uring_buf_ring_advance(s->br(), static_cast<int>(s->entries));
   // Rounded up so the control message after the name is aligned.
-  s->recv_msg.msg_namelen = CMSG_ALIGN(sizeof(sockaddr_in6));
+  s->recv_msg.msg_namelen = kRecvNameSpace;
   // Room for IP_PKTINFO; the kernel writes it only on wildcard sockets.
   s->recv_msg.msg_controllen = kPktInfoSpace;
   s->needs_arm = true;
@@ -234,7 +246,10 @@ void UringLoop::ArmRecv(size_t i) {
   Socket& s = *sockets_[i];
   io_uring_sqe* sqe = GetSqe();
   if (sqe == nullptr) return;  // still needs_arm: the next turn retries
-  io_uring_prep_recvmsg_multishot(sqe, static_cast<int>(i), &s.recv_msg, 0);
+  // MSG_TRUNC: the header's payloadlen is the datagram's whole length,
+  // also when only kRecvPayloadSize bytes of it fit.
+  io_uring_prep_recvmsg_multishot(sqe, static_cast<int>(i), &s.recv_msg,
+                                  MSG_TRUNC);
   sqe->flags |= IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
   sqe->buf_group = s.bgid;
   io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kRecv, i));
@@ -263,8 +278,8 @@ void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
   uint8_t* buf = s.buffer(bid);
   io_uring_recvmsg_out* o =
       io_uring_recvmsg_validate(buf, cqe->res, &s.recv_msg);
-  if (o == nullptr || (o->flags & MSG_TRUNC)) {
-    core_->io.truncated.Add();
+  if (o == nullptr) {  // shorter than its own header: not a datagram
+    core_->io.recv_errors.Add();
     RecycleBuffer(s, bid);
     return;
   }
@@ -272,6 +287,8 @@ void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
       static_cast<const uint8_t*>(io_uring_recvmsg_payload(o, &s.recv_msg));
   const unsigned len =
       io_uring_recvmsg_payload_length(o, cqe->res, &s.recv_msg);
+  // A datagram cut to the buffer is answered from what it kept.
+  if (o->flags & MSG_TRUNC) core_->io.truncated.Add();
   auto* name = static_cast<sockaddr*>(io_uring_recvmsg_name(o));
   const socklen_t name_len =
       std::min<socklen_t>(o->namelen, s.recv_msg.msg_namelen);
@@ -282,8 +299,11 @@ void UringLoop::ProcessRecv(size_t i, const io_uring_cqe* cqe) {
     FlushReplies(s);
   }
   pending_.push_back({i, bid, o});
-  batch_.push_back({{payload, len}, name, name_len,
-                    s.out.buffer_at(s.next_reply++)});
+  batch_.push_back({.data = {payload, len},
+                    .from = name,
+                    .from_len = name_len,
+                    .reply = s.out.buffer_at(s.next_reply++),
+                    .wire_size = o->payloadlen});
 }
 
 void UringLoop::HandlePending() {

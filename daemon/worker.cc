@@ -25,6 +25,7 @@ void WorkerCore::HandleBatch(std::span<Datagram> batch) {
     Tracker::BatchItem it;
     if (!ToEndpoint(d.from, d.from_len, &it.from)) continue;
     it.datagram = d.data;
+    it.wire_size = d.wire_size;
     it.random = NextRandom();
     it.reply = d.reply;
     items_.push_back(it);

@@ -20,10 +20,20 @@
 
 namespace ringtrack {
 
+// Bytes of each datagram the socket loops keep, on io_uring and recvmmsg
+// alike. A longer datagram is cut to its first kRecvPayloadSize bytes
+// (counted in IoCounters::truncated) and answered from them and its length
+// on the wire (protocol::ParseRequest): every field a reply depends on lies
+// within them, so it gets the reply the whole datagram would. Buffers for
+// whole datagrams (64 KiB) would cost 32 times the memory, 4 MiB per socket
+// per worker with io_uring's 64 buffers, to change no reply.
+inline constexpr size_t kRecvPayloadSize = 2048;
+static_assert(kRecvPayloadSize >= protocol::kMaxMeaningfulRequestSize);
+
 struct IoCounters {
   Counter received;
   Counter sent;
-  Counter truncated;   // datagrams larger than a receive buffer, dropped
+  Counter truncated;   // datagrams longer than kRecvPayloadSize (answered)
   Counter no_buffers;  // -ENOBUFS from the multishot receive
   Counter recv_errors;
   Counter send_errors;
@@ -57,6 +67,9 @@ class WorkerCore {
     socklen_t from_len = 0;
     std::span<uint8_t> reply;  // REQUIRES: size() >= kMaxReplySize
     size_t reply_size = 0;     // out: as Handle() returns
+    // Its length on the wire, if `data` is only its first bytes (a cut
+    // datagram); not larger than data.size(): whole.
+    size_t wire_size = 0;
   };
   // Handle() on every datagram of `batch`, in order, with the swarm
   // lookups of its announces overlapped (Tracker::HandleBatch).

@@ -18,13 +18,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bpf/tracker_shared.h"
 #include "core/tracker.h"
 #include "core/wire.h"
 
 namespace ringtrack {
 namespace {
 
-constexpr uint32_t kFrameSize = 2048;
+constexpr uint32_t kFrameSize = RT_XSK_FRAME_SIZE;
 constexpr uint32_t kFrames = 4096;
 constexpr uint32_t kRxRing = 2048;
 constexpr uint32_t kTxRing = 2048;

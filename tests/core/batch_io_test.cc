@@ -77,8 +77,10 @@ TEST(BatchIoTest, ReceiveReArmsLengthsAndReportsTruncation) {
     ASSERT_EQ(in.Receive(b.fd, 0), 2);
     EXPECT_TRUE(in.truncated(0));
     EXPECT_EQ(in.data(0).size(), 8u);
+    EXPECT_EQ(in.wire_size(0), 20u);
     EXPECT_FALSE(in.truncated(1));
     EXPECT_EQ(in.data(1).size(), 1u);
+    EXPECT_EQ(in.wire_size(1), 1u);
     // And the next round starts from the first slot again.
     sendto(a.fd, shorter.data(), shorter.size(), 0, b.sa(), sizeof(b.addr));
     ASSERT_EQ(in.Receive(b.fd, 0), 1);

@@ -176,6 +176,107 @@ TEST(ProtocolTest, ScrapeLengths) {
   EXPECT_EQ(ParseRequest(odd, &r), ParseError::kBadScrapeLength);
 }
 
+// A scrape cut by a receive buffer is judged by its length on the wire and
+// answered for the hashes received: the first 74 whenever at least
+// kMaxMeaningfulRequestSize bytes were kept, exactly as if it were whole.
+TEST(ProtocolTest, CutScrapeIsJudgedByItsWireLength) {
+  static_assert(kMaxMeaningfulRequestSize == 16 + 74 * 20);
+  for (size_t n : {74, 75, 98, 200, 3000}) {
+    const Bytes whole = ScrapePacket(n);
+    Request w;
+    ASSERT_EQ(ParseRequest(whole, &w), ParseError::kNone);
+    for (size_t kept : {kMaxMeaningfulRequestSize, size_t{1960}, size_t{2048},
+                        whole.size()}) {
+      if (kept > whole.size()) continue;
+      SCOPED_TRACE(::testing::Message() << "n=" << n << " kept=" << kept);
+      Request r;
+      ASSERT_EQ(ParseRequest({whole.data(), kept}, whole.size(), &r),
+                ParseError::kNone);
+      EXPECT_EQ(r.scrape.hash_count, w.scrape.hash_count);
+      EXPECT_EQ(r.scrape.hash_count, std::min<size_t>(n, 74));
+      EXPECT_EQ(r.scrape.truncated, n > 74);
+      EXPECT_EQ(r.scrape.hash(73).bytes[0], 73);
+    }
+  }
+  // The wire length decides validity, whatever was kept.
+  Bytes odd = ScrapePacket(200);
+  odd.push_back(0);
+  Request r;
+  EXPECT_EQ(ParseRequest({odd.data(), 2048}, odd.size(), &r),
+            ParseError::kBadScrapeLength);
+  const Bytes ok = ScrapePacket(200);
+  EXPECT_EQ(ParseRequest({ok.data(), 2047}, ok.size(), &r), ParseError::kNone);
+  // Fewer bytes than 74 hashes kept: only the hashes received whole.
+  ASSERT_EQ(ParseRequest({ok.data(), 16 + 3 * 20 + 7}, ok.size(), &r),
+            ParseError::kNone);
+  EXPECT_EQ(r.scrape.hash_count, 3u);
+  EXPECT_TRUE(r.scrape.truncated);
+  EXPECT_EQ(ParseRequest({ok.data(), 16 + 19}, ok.size(), &r),
+            ParseError::kTooShort);
+  EXPECT_EQ(ParseRequest({ok.data(), 15}, ok.size(), &r),
+            ParseError::kTooShort);
+}
+
+// An announce whose BEP 41 options were cut off is still an announce, its
+// URL data flagged as cut; a connect cut after its 16 bytes is a connect.
+TEST(ProtocolTest, CutAnnounceAndConnectAreStillAnswerable) {
+  Bytes b = AnnouncePacket();
+  for (int i = 0; i < 20; ++i) {
+    b.insert(b.end(), {0x2, 100});
+    b.insert(b.end(), 100, 'u');
+  }
+  b.push_back(0x0);
+  Request whole;
+  ASSERT_EQ(ParseRequest(b, &whole), ParseError::kNone);
+  EXPECT_TRUE(whole.announce.url_data_truncated);  // over kMaxUrlData
+  for (size_t kept : {size_t{98}, size_t{99}, size_t{150}, size_t{2048}}) {
+    Request r;
+    ASSERT_EQ(ParseRequest({b.data(), kept}, b.size(), &r), ParseError::kNone)
+        << kept;
+    EXPECT_EQ(r.announce.port, 6881);
+    EXPECT_EQ(r.announce.transaction_id, whole.announce.transaction_id);
+    EXPECT_EQ(r.announce.info_hash, whole.announce.info_hash);
+    EXPECT_TRUE(r.announce.url_data_truncated) << kept;
+  }
+  Request r;
+  EXPECT_EQ(ParseRequest({b.data(), 97}, b.size(), &r), ParseError::kTooShort);
+  // Options that ended before the cut: nothing was lost.
+  Bytes ended = AnnouncePacket();
+  ended.insert(ended.end(), {0x2, 1, '/', 0x0});
+  ended.resize(3000, 0xee);
+  ASSERT_EQ(ParseRequest({ended.data(), 2048}, ended.size(), &r),
+            ParseError::kNone);
+  EXPECT_EQ(r.announce.url(), "/");
+  EXPECT_FALSE(r.announce.url_data_truncated);
+  uint8_t c[4000] = {};
+  ASSERT_EQ(WriteConnectRequest(c, 99), 16u);
+  ASSERT_EQ(ParseRequest({c, 16}, sizeof(c), &r), ParseError::kNone);
+  EXPECT_EQ(r.connect.transaction_id, 99u);
+}
+
+// Every wire length to 65 507 (the largest UDP payload over IPv4) for every
+// action, cut at 2 048 bytes: the verdict is the whole datagram's.
+TEST(ProtocolTest, CutAtTwoKilobytesChangesNoVerdict) {
+  std::mt19937 rng(3);
+  Bytes buf(65507);
+  for (auto& x : buf) x = static_cast<uint8_t>(rng());
+  for (uint32_t action = 0; action <= 4; ++action) {
+    buf[8] = buf[9] = buf[10] = 0;
+    buf[11] = static_cast<uint8_t>(action);
+    if (action == 0) WriteConnectRequest(buf, 5);
+    for (size_t len = 0; len <= buf.size(); ++len) {
+      Request whole, cut;
+      const ParseError w = ParseRequest({buf.data(), len}, &whole);
+      const ParseError c =
+          ParseRequest({buf.data(), std::min<size_t>(len, 2048)}, len, &cut);
+      ASSERT_EQ(w, c) << "action " << action << " len " << len;
+      if (w == ParseError::kNone && action == 2) {
+        ASSERT_EQ(whole.scrape.hash_count, cut.scrape.hash_count) << len;
+      }
+    }
+  }
+}
+
 TEST(ProtocolTest, ActionsAndShortPackets) {
   Request r;
   Bytes b = ScrapePacket(1);

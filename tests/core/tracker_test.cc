@@ -131,6 +131,40 @@ TEST_F(TrackerTest, ScrapeAnswersFirst74) {
   EXPECT_EQ(r.scrape.entry(73).seeders, 1u);
 }
 
+// A datagram a receive buffer cut (HandleBatch() with wire_size beyond the
+// bytes kept) gets the reply the whole datagram gets: a scrape of 200
+// hashes cut at 2 048 bytes is answered for its first 74, an announce whose
+// options were cut is answered; bytes_in counts the wire length.
+TEST_F(TrackerTest, CutDatagramsAreAnsweredAsWhole) {
+  Send(AnnouncePacket(Connect(alice_), 6881, Event::kStarted, 0), alice_);
+  std::vector<uint8_t> hashes(200 * 20, 1);
+  std::vector<uint8_t> scrape(16 + hashes.size());
+  protocol::WriteScrapeRequest(scrape, Connect(bob_), 3, hashes);
+  std::vector<uint8_t> announce =
+      AnnouncePacket(Connect(bob_), 7000, Event::kStarted, 1);
+  for (int i = 0; i < 40; ++i) {
+    announce.insert(announce.end(), {0x2, 200});
+    announce.insert(announce.end(), 200, 'u');
+  }
+  for (const auto* d : {&scrape, &announce}) {
+    const std::vector<uint8_t> whole = Send(*d, bob_);
+    ASSERT_FALSE(whole.empty());
+    std::vector<uint8_t> reply(kMaxReplySize);
+    Tracker::BatchItem it;
+    it.datagram = std::span(*d).first(2048);
+    it.wire_size = d->size();
+    it.from = bob_;
+    it.random = 42;
+    it.reply = reply;
+    const uint64_t bytes_in = stats_.bytes_in.value();
+    tracker_.HandleBatch(std::span(&it, 1), kNow, &stats_);
+    EXPECT_EQ(stats_.bytes_in.value(), bytes_in + d->size());
+    reply.resize(it.result.reply_size);
+    EXPECT_EQ(reply, whole);
+  }
+  EXPECT_EQ(Parse(Send(scrape, bob_)).scrape.entry_count(), 74u);
+}
+
 TEST_F(TrackerTest, NumwantCappedPerFamily) {
   for (uint32_t i = 0; i < 300; ++i) {
     const auto p = PeerEndpoint::V4(0x0a000000 + i, 1);

@@ -1,6 +1,8 @@
 // libFuzzer target: the request codec. Any datagram parses without a
 // crash or a read past its end (ASan), to a result consistent with its
 // bytes, and a parsed request serializes back to the same leading bytes.
+// Cut by a receive buffer, it reads only what was kept and, if that holds
+// kMaxMeaningfulRequestSize bytes, gets the same verdict.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -17,10 +19,39 @@ using namespace ringtrack::protocol;
     if (!(cond)) std::abort(); \
   } while (0)
 
+namespace {
+
+// The datagram cut to its first `kept` bytes, as a receive buffer cuts it:
+// parsed from an exact-size copy (so ASan sees any read past the cut), it
+// reads only received hashes, and when at least kMaxMeaningfulRequestSize
+// bytes were kept it gets the whole datagram's verdict and hash count.
+void CheckCut(const uint8_t* data, size_t size, size_t kept, ParseError whole,
+              const Request& whole_req) {
+  std::vector<uint8_t> prefix(data, data + kept);
+  Request req;
+  const ParseError err = ParseRequest(prefix, size, &req);
+  FUZZ_CHECK(err < ParseError::kCount);
+  if (err == ParseError::kNone && req.action == Action::kScrape) {
+    FUZZ_CHECK(kScrapeRequestHeaderSize +
+                   req.scrape.hash_count * kInfoHashSize <= kept);
+  }
+  if (kept >= kMaxMeaningfulRequestSize) {
+    FUZZ_CHECK(err == whole);
+    if (err == ParseError::kNone && req.action == Action::kScrape) {
+      FUZZ_CHECK(req.scrape.hash_count == whole_req.scrape.hash_count);
+    }
+  }
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Request req;
   const ParseError err = ParseRequest({data, size}, &req);
   FUZZ_CHECK(err < ParseError::kCount);
+  for (size_t kept : {size / 2, kMaxMeaningfulRequestSize}) {
+    if (kept < size) CheckCut(data, size, kept, err, req);
+  }
   if (err != ParseError::kNone) {
     // Only an empty scrape may be answered (with an error), never junk.
     FUZZ_CHECK(!IsAnswerable(err) || (req.action == Action::kScrape &&
