@@ -244,7 +244,10 @@ void XskLoop::Run() {
     }
     unkicked = 0;
   };
+  core_->Online();
   while (!core_->stopping()) {
+    // Between batches: this loop blocks only when idle (offline below).
+    core_->Quiescent();
     st.ReapCompletions();
     st.Refill();
     uint32_t rx_idx = 0;
@@ -253,7 +256,9 @@ void XskLoop::Run() {
       kick();
       // Idle: sleep until a frame arrives (bounded, to notice a stop).
       pollfd p{st.fd, POLLIN, 0};
+      core_->Offline();
       poll(&p, 1, 100);
+      core_->Online();
       continue;
     }
     // The kernel wrote these frames on another CPU: start moving all of
@@ -297,6 +302,7 @@ void XskLoop::Run() {
     }
     xsk_ring_cons__release(&st.rx, n);
   }
+  core_->Offline();
   kick();
 }
 
