@@ -490,6 +490,7 @@ void Server::RunHousekeeping() {
       }
       last_refresh = now;
     }
+    CountSocketDrops();
     // The table grows, so the share of it swept per tick is recomputed.
     table_.Sweep(now, std::max<size_t>(64, table_.capacity() / ticks_per_pass));
     if (config_.stats_interval > absl::ZeroDuration() &&
@@ -498,6 +499,25 @@ void Server::RunHousekeeping() {
       next_stats += config_.stats_interval;
     }
   }
+}
+
+void Server::CountSocketDrops() {
+  size_t i = 0;
+  uint64_t added = 0;
+  for (const auto& per_worker : sockets_) {
+    for (const UniqueFd& fd : per_worker) {
+      if (i == socket_drops_seen_.size()) socket_drops_seen_.push_back(0);
+      const absl::StatusOr<uint32_t> d = SocketDrops(fd.get());
+      if (d.ok()) {
+        // Modulo 2^32: the kernel's count wraps; read every 100 ms, it
+        // cannot wrap twice between reads.
+        added += static_cast<uint32_t>(*d - socket_drops_seen_[i]);
+        socket_drops_seen_[i] = *d;
+      }
+      ++i;
+    }
+  }
+  if (added > 0) socket_drops_.fetch_add(added, std::memory_order_relaxed);
 }
 
 std::vector<MetricSample> Server::Samples() const {
@@ -598,6 +618,10 @@ std::vector<MetricSample> Server::Samples() const {
   add("unstored_peer_swarm_cap", "ringtrack_unstored_peers_total",
       "reason=\"swarm_cap\"", kC, kUnstored, t.refused.peer_swarm_cap);
   const char* kIo = "I/O events: drops and errors below the protocol.";
+  add("socket_drops", "ringtrack_socket_drops_total", "", kC,
+      "Datagrams the kernel dropped because a socket's receive queue was "
+      "full (SK_MEMINFO_DROPS; they never reached ringtrackd).",
+      socket_drops_.load(std::memory_order_relaxed));
   add("truncated", "ringtrack_io_events_total", "event=\"truncated\"", kC, kIo,
       trunc);
   add("no_buffers", "ringtrack_io_events_total", "event=\"no_buffers\"", kC,
