@@ -74,8 +74,10 @@ class Quiescence {
   // REQUIRES: r < readers(); called by r's thread only.
   void Online(size_t r) {
     assert(r < readers_);
+    // Release, as in Quiescent(): a writer that sees this value may free
+    // what the reader read before it went offline.
     slots_[r].epoch.store(epoch_.load(std::memory_order_acquire),
-                          std::memory_order_relaxed);
+                          std::memory_order_release);
     // A store then loads: without a full fence the reader's coming online
     // could be seen by a writer only after the reader has loaded the old
     // pointer, and the writer, seeing it offline, would free it. With this
