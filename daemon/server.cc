@@ -288,7 +288,7 @@ absl::Status Server::ReloadAccessList() {
   }
   const absl::Duration grace = SwapAccessList(std::move(*list));
   log::Info(
-      "access list %s: %d info hashes (%s mode, %d KiB), loaded in %d ms; "
+      "access list %s: %d info hashes (%s mode), %d KiB, loaded in %d ms; "
       "the old list freed after a grace period of %d us",
       access_path_, n,
       access_mode_ == AccessList::Mode::kAllow ? "allow" : "deny", bytes >> 10,

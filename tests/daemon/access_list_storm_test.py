@@ -91,7 +91,8 @@ class RssSampler(threading.Thread):
 
 def loads(log):
     return [int(ms) for ms in re.findall(
-        r"access list \S+: \d+ info hashes \(.*?\), loaded in (\d+) ms", log)]
+        r"access list \S+: \d+ info hashes \(.*?\), \d+ KiB, loaded in (\d+) ms",
+        log)]
 
 
 def main():
@@ -113,7 +114,7 @@ def main():
                                     "--stats-interval=0"])
     try:
         check(d.wait_log("loaded in", timeout=60), "the list loads\n" + d.log())
-        m = re.search(r"info hashes \(allow mode, (\d+) KiB\)", d.log())
+        m = re.search(r"info hashes \(allow mode\), (\d+) KiB", d.log())
         check(m is not None, "the load line gives the list's size\n" + d.log())
         list_bytes = int(m.group(1)) * 1024 if m else 0
         check(20 * HASHES <= list_bytes <= 64 * HASHES,
