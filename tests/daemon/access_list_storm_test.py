@@ -4,7 +4,8 @@ while announces keep arriving: resident memory stays within the list in
 force, the one it replaces, the file's text being parsed and some slack (a
 replaced list is freed after the workers' grace period, not kept), the
 signals are coalesced into a bounded number of loads, the daemon keeps
-answering, and afterwards the memory returns to where it started. The
+answering, and afterwards the memory returns to where it started; a list
+over half of --max-memory is refused. The
 storm lasts until six reloads have completed, so a list kept for a fixed
 time (10 s) would pile up however fast this machine loads one.
 
@@ -16,6 +17,7 @@ import re
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -180,6 +182,13 @@ def main():
               "access_list_bytes is the list's size in bytes")
     finally:
         d.stop()
+    # A list larger than half the budget is refused, naming the limit.
+    p = subprocess.run([os.path.join(args.bin, "ringtrackd"),
+                        "--listen=127.0.0.1:0", "--max-memory=%d" % (list_bytes + MIB),
+                        "--access-list=" + path],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode != 0 and "more than half of --max-memory" in p.stderr,
+          "a list over half of --max-memory is refused at start\n" + p.stderr)
     return summary()
 
 
