@@ -309,9 +309,9 @@ absl::Duration Server::SwapAccessList(std::unique_ptr<const AccessList> list) {
   std::unique_ptr<const AccessList> old = tracker_.SetAccessList(std::move(list));
   access_hashes_.store(hashes, std::memory_order_relaxed);
   if (loaded) access_loads_.fetch_add(1, std::memory_order_relaxed);
-  // A worker may still be inside a batch that loaded the old pointer; the
-  // batch ends within microseconds, and an idle worker is offline. The
-  // XDP mirror (this thread) reads only the new list.
+  // A worker may still be inside a batch that loaded the old pointer: wait
+  // for that batch to end (an idle worker is offline and is not waited
+  // for). The XDP mirror (this thread) reads only the new list.
   const absl::Time start = absl::Now();
   const uint64_t grace = quiescence_.StartGracePeriod();
   absl::Duration nap = absl::Microseconds(20);
