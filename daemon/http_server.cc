@@ -276,7 +276,8 @@ void HttpServer::OnReadable(ConnectionList::iterator c) {
                : Respond(std::string_view(c->in).substr(0, end));
   c->in = std::string();  // its memory goes now
   c->writing = true;
-  // Wait for room to write only if the first attempt leaves some unsent.
+  // From now on it waits for room to write, should the first attempt below
+  // leave some of the reply unsent.
   epoll_event e{};
   e.events = EPOLLOUT;
   e.data.fd = c->fd.get();
