@@ -618,10 +618,13 @@ std::vector<MetricSample> Server::Samples() const {
   add("unstored_peer_swarm_cap", "ringtrack_unstored_peers_total",
       "reason=\"swarm_cap\"", kC, kUnstored, t.refused.peer_swarm_cap);
   const char* kIo = "I/O events: drops and errors below the protocol.";
+  // (The AF_XDP socket's counts are 64-bit: read as they are.)
   add("socket_drops", "ringtrack_socket_drops_total", "", kC,
       "Datagrams the kernel dropped because a socket's receive queue was "
-      "full (SK_MEMINFO_DROPS; they never reached ringtrackd).",
-      socket_drops_.load(std::memory_order_relaxed));
+      "full (SK_MEMINFO_DROPS, and with --io xdp the AF_XDP socket's "
+      "rx_ring_full + rx_dropped; they never reached ringtrackd).",
+      socket_drops_.load(std::memory_order_relaxed) +
+          (xsk_ ? xsk_->KernelDrops() : 0));
   add("truncated", "ringtrack_io_events_total", "event=\"truncated\"", kC, kIo,
       trunc);
   add("no_buffers", "ringtrack_io_events_total", "event=\"no_buffers\"", kC,

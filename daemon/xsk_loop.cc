@@ -229,6 +229,15 @@ bool ParseFrame(const uint8_t* f, size_t len, Parsed* p) {
 
 }  // namespace
 
+uint64_t XskLoop::KernelDrops() const {
+  xdp_statistics st{};
+  socklen_t len = sizeof(st);
+  if (getsockopt(st_->fd, SOL_XDP, XDP_STATISTICS, &st, &len) != 0) return 0;
+  // rx_ring_full came with Linux 5.9; an older kernel's shorter struct
+  // leaves it 0.
+  return st.rx_dropped + st.rx_ring_full;
+}
+
 void XskLoop::Run() {
   State& st = *st_;
   uint32_t unkicked = 0;  // replies on the TX ring the kernel was not told of
