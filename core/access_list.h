@@ -6,6 +6,8 @@
 // File format: one info hash per line as 40 hexadecimal digits; blank lines
 // and lines starting with '#' are ignored, as is anything after a '#'
 // following the hash. Any other line is an error naming its line number.
+// Loading holds the file's text and the list at once, nothing more: the
+// table is sized once for the file's line count.
 #ifndef RINGTRACK_CORE_ACCESS_LIST_H_
 #define RINGTRACK_CORE_ACCESS_LIST_H_
 
@@ -36,6 +38,10 @@ class AccessList {
   }
   Mode mode() const { return mode_; }
   size_t size() const { return set_.size(); }
+  // Bytes the list holds on the heap, as malloc holds them (its hash
+  // table's slots and control bytes; the daemon charges them to its
+  // memory budget).
+  size_t MemoryBytes() const;
   // Every listed hash (to mirror the list elsewhere, e.g. the XDP map).
   const absl::flat_hash_set<InfoHash>& hashes() const { return set_; }
 

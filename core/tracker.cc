@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/time/clock.h"
 
 namespace ringtrack {
 
@@ -215,13 +214,12 @@ size_t Tracker::HandleScrape(const protocol::ScrapeRequest& s,
   return n;
 }
 
-void Tracker::SetAccessList(std::unique_ptr<const AccessList> list) {
-  std::lock_guard<std::mutex> lock(access_mu_);
-  const int64_t now = absl::ToUnixSeconds(absl::Now());
+std::unique_ptr<const AccessList> Tracker::SetAccessList(
+    std::unique_ptr<const AccessList> list) {
+  // Release: a request that loads the pointer sees the whole list.
   access_.store(list.get(), std::memory_order_release);
-  if (access_owned_) retired_.emplace_back(now, std::move(access_owned_));
-  access_owned_ = std::move(list);
-  std::erase_if(retired_, [now](const auto& r) { return now - r.first >= 10; });
+  std::swap(access_owned_, list);
+  return list;
 }
 
 }  // namespace ringtrack

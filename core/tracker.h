@@ -22,8 +22,9 @@
 // own TrackerStats, which only that thread writes (readers may load the
 // counters concurrently). SetAccessList() may run on another thread
 // concurrently: a request sees the old list or the new one, whole (an
-// atomic pointer swap); a replaced list is freed only after it has been out
-// of use for 10 s, far longer than any one request holds it.
+// atomic pointer swap). It hands the replaced list back to the caller,
+// which frees it once no request can still hold it: the daemon waits for
+// a grace period of its workers (core/quiescence.h).
 #ifndef RINGTRACK_CORE_TRACKER_H_
 #define RINGTRACK_CORE_TRACKER_H_
 
@@ -31,7 +32,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <utility>
 #include <vector>
@@ -134,8 +134,12 @@ class Tracker {
   // reload); each field is read on its own, relaxed.
   void SetConfig(const TrackerConfig& config);
 
-  // Makes `list` the access list (nullptr: serve every info hash).
-  void SetAccessList(std::unique_ptr<const AccessList> list);
+  // Makes `list` the access list (nullptr: serve every info hash) and
+  // returns the one it replaces. Requests already running may still read
+  // the returned list: free it only after they are done (a grace period).
+  // REQUIRES: one caller at a time.
+  [[nodiscard]] std::unique_ptr<const AccessList> SetAccessList(
+      std::unique_ptr<const AccessList> list);
   const AccessList* access_list() const {
     return access_.load(std::memory_order_acquire);
   }
@@ -174,9 +178,8 @@ class Tracker {
   ConnectionIds* const ids_;
   // Acquire/release: a reader that sees the pointer sees the whole list.
   std::atomic<const AccessList*> access_{nullptr};
-  std::mutex access_mu_;  // guards the owners below (SetAccessList only)
+  // Owns *access_; modified only by SetAccessList().
   std::unique_ptr<const AccessList> access_owned_;
-  std::vector<std::pair<int64_t, std::unique_ptr<const AccessList>>> retired_;
 };
 
 }  // namespace ringtrack

@@ -1,11 +1,12 @@
 #include "daemon/http_server.h"
 
 #include <netdb.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -61,10 +62,11 @@ size_t HeadEnd(std::string_view s) {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(
     const std::string& host, int port, std::vector<Route> routes,
-    absl::Duration timeout) {
+    absl::Duration timeout, size_t max_connections) {
   std::unique_ptr<HttpServer> s(new HttpServer());
   s->routes_ = std::move(routes);
   s->timeout_ = timeout;
+  s->max_connections_ = std::max<size_t>(1, max_connections);
   const std::string where = absl::StrCat(host, ":", port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -88,7 +90,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(
     // SO_REUSEPORT: a second daemon must fail, not share the port.
     const int yes = 1;
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    if (bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd.get(), 64) != 0) {
+    // A backlog the size of the cap: a burst of connections waits in the
+    // kernel, not refused, while the thread accepts them.
+    if (bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0 ||
+        listen(fd.get(), static_cast<int>(s->max_connections_)) != 0) {
       last_errno = errno;
       continue;
     }
@@ -106,6 +111,18 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Bind(
   if (!s->stop_fd_.valid()) {
     return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
   }
+  s->epoll_fd_ = UniqueFd(epoll_create1(EPOLL_CLOEXEC));
+  if (!s->epoll_fd_.valid()) {
+    return absl::InternalError(absl::StrCat("epoll_create1: ", std::strerror(errno)));
+  }
+  for (const int fd : {s->listen_fd_.get(), s->stop_fd_.get()}) {
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.fd = fd;
+    if (epoll_ctl(s->epoll_fd_.get(), EPOLL_CTL_ADD, fd, &e) != 0) {
+      return absl::InternalError(absl::StrCat("epoll_ctl: ", std::strerror(errno)));
+    }
+  }
   return s;
 }
 
@@ -122,60 +139,169 @@ void HttpServer::Stop() {
   thread_.join();
 }
 
-bool HttpServer::WaitFor(int fd, short events, absl::Time deadline) const {
-  pollfd p[2] = {{fd, events, 0}, {stop_fd_.get(), POLLIN, 0}};
-  for (;;) {
-    int timeout_ms = -1;  // an infinite deadline
-    if (deadline != absl::InfiniteFuture()) {
-      const absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration()) return false;
-      timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
-    }
-    const int rc = poll(p, 2, timeout_ms);
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc <= 0 || p[1].revents != 0) return false;
-    if (p[0].revents != 0) return true;
-  }
-}
+struct HttpServer::Connection {
+  UniqueFd fd;
+  absl::Time deadline;  // accept + timeout_
+  std::string in;       // the head so far (reading)
+  std::string out;      // the reply (writing)
+  size_t sent = 0;
+  bool writing = false;
+};
 
 void HttpServer::Run() {
+  epoll_event ev[64];
   for (;;) {
-    if (!WaitFor(listen_fd_.get(), POLLIN, absl::InfiniteFuture())) return;
-    UniqueFd conn(accept4(listen_fd_.get(), nullptr, nullptr,
-                          SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (conn.valid()) Serve(conn.get());
+    const int timeout_ms = ExpireAndNextTimeout();
+    const int n = epoll_wait(epoll_fd_.get(), ev, 64, timeout_ms);
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < n; ++i) {
+      const int fd = ev[i].data.fd;
+      if (fd == stop_fd_.get()) {
+        while (!connections_.empty()) Close(connections_.begin());
+        return;
+      }
+      if (fd == listen_fd_.get()) {
+        AcceptAll();
+        continue;
+      }
+      // Closed earlier in this batch (an eviction), or a new connection
+      // that reuses the number: its events come in a later batch.
+      const auto it = by_fd_.find(fd);
+      if (it == by_fd_.end()) continue;
+      const ConnectionList::iterator c = it->second;
+      if (c->writing) {
+        OnWritable(c);
+      } else {
+        OnReadable(c);  // also sees a hang-up or an error, as recv's result
+      }
+    }
   }
 }
 
-void HttpServer::Serve(int fd) {
-  const absl::Time deadline = absl::Now() + timeout_;
-  std::string in;
-  size_t end = std::string::npos;
-  char buf[2048];
-  while (end == std::string::npos) {
-    if (in.size() > kMaxHeadBytes) break;
-    if (!WaitFor(fd, POLLIN, deadline)) return;
-    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return;
-    if (n > 0) in.append(buf, static_cast<size_t>(n));
-    end = HeadEnd(in);
+int HttpServer::ExpireAndNextTimeout() {
+  const absl::Time now = absl::Now();
+  // Accept order is deadline order (one timeout for all).
+  while (!connections_.empty() && connections_.front().deadline <= now) {
+    Close(connections_.begin());
   }
-  const std::string out =
-      end == std::string::npos || end > kMaxHeadBytes
-          ? Error(431)
-          : Respond(std::string_view(in).substr(0, end));
-  size_t sent = 0;
-  while (sent < out.size()) {
-    const ssize_t n = send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (!WaitFor(fd, POLLOUT, deadline)) return;
+  absl::Time next = absl::InfiniteFuture();
+  if (!connections_.empty()) next = connections_.front().deadline;
+  if (accept_paused_until_ != absl::InfinitePast()) {
+    if (accept_paused_until_ <= now) {
+      accept_paused_until_ = absl::InfinitePast();
+      epoll_event e{};
+      e.events = EPOLLIN;
+      e.data.fd = listen_fd_.get();
+      epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, listen_fd_.get(), &e);
     } else {
+      next = std::min(next, accept_paused_until_);
+    }
+  }
+  if (next == absl::InfiniteFuture()) return -1;
+  // Rounded up, so a wake-up never comes before the deadline it is for.
+  return static_cast<int>(absl::ToInt64Milliseconds(
+             std::max(next - now, absl::ZeroDuration()))) +
+         1;
+}
+
+void HttpServer::AcceptAll() {
+  for (;;) {
+    UniqueFd fd(accept4(listen_fd_.get(), nullptr, nullptr,
+                        SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!fd.valid()) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if ((errno == EMFILE || errno == ENFILE) && !connections_.empty()) {
+        Evict();  // frees a descriptor: try again
+        continue;
+      }
+      if (errno != EAGAIN) {
+        // Out of descriptors or memory, with nothing of ours to free: stop
+        // polling the listener for a while (level-triggered, it would wake
+        // this thread again at once, and again).
+        accept_paused_until_ = absl::Now() + absl::Milliseconds(100);
+        epoll_event e{};
+        e.events = 0;
+        e.data.fd = listen_fd_.get();
+        epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, listen_fd_.get(), &e);
+      }
+      return;
+    }
+    if (connections_.size() >= max_connections_) Evict();
+    epoll_event e{};
+    e.events = EPOLLIN | EPOLLRDHUP;
+    e.data.fd = fd.get();
+    if (epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd.get(), &e) != 0) continue;
+    Connection& c = connections_.emplace_back();
+    c.deadline = absl::Now() + timeout_;
+    by_fd_[fd.get()] = std::prev(connections_.end());
+    c.fd = std::move(fd);
+  }
+}
+
+void HttpServer::Evict() {
+  // The oldest one still sending its request: idle or slow, it has cost
+  // nothing yet. Only if every one is being answered, the oldest of those.
+  auto victim = connections_.begin();
+  for (auto c = connections_.begin(); c != connections_.end(); ++c) {
+    if (!c->writing) {
+      victim = c;
+      break;
+    }
+  }
+  if (victim != connections_.end()) Close(victim);
+}
+
+void HttpServer::Close(ConnectionList::iterator c) {
+  // Closing the descriptor (the last reference) takes it out of the set.
+  by_fd_.erase(c->fd.get());
+  connections_.erase(c);
+}
+
+void HttpServer::OnReadable(ConnectionList::iterator c) {
+  char buf[2048];
+  size_t end = std::string::npos;
+  while (end == std::string::npos && c->in.size() <= kMaxHeadBytes) {
+    const ssize_t n = recv(c->fd.get(), buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;  // the rest comes later
+    if (n <= 0) {  // closed, or an error, before a whole head
+      Close(c);
+      return;
+    }
+    c->in.append(buf, static_cast<size_t>(n));
+    end = HeadEnd(c->in);
+  }
+  c->out = end == std::string::npos || end > kMaxHeadBytes
+               ? Error(431)
+               : Respond(std::string_view(c->in).substr(0, end));
+  c->in = std::string();  // its memory goes now
+  c->writing = true;
+  // From now on it waits for room to write, should the first attempt below
+  // leave some of the reply unsent.
+  epoll_event e{};
+  e.events = EPOLLOUT;
+  e.data.fd = c->fd.get();
+  epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, c->fd.get(), &e);
+  OnWritable(c);
+}
+
+void HttpServer::OnWritable(ConnectionList::iterator c) {
+  while (c->sent < c->out.size()) {
+    const ssize_t n = send(c->fd.get(), c->out.data() + c->sent,
+                           c->out.size() - c->sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      c->sent += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {
+      return;  // EPOLLOUT brings us back
+    } else {
+      Close(c);
       return;
     }
   }
-  shutdown(fd, SHUT_WR);
+  shutdown(c->fd.get(), SHUT_WR);
+  Close(c);
 }
 
 std::string HttpServer::Respond(std::string_view head) const {

@@ -83,12 +83,16 @@ void RunMmsgLoop(const std::vector<int>& fds, WorkerCore* core) {
   std::vector<pollfd> pfds;
   for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
   while (!core->stopping()) {
+    // Offline while blocked: a reload need not wait for traffic.
+    core->Offline();
     const int r = poll(pfds.data(), pfds.size(), kPollTimeoutMs);
     if (r <= 0) continue;
+    core->Online();
     for (const pollfd& p : pfds) {
       if (p.revents & POLLIN) Drain(p.fd, *batches, core);
     }
   }
+  core->Offline();
 }
 
 }  // namespace ringtrack

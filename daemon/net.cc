@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <string.h>
 
 #include <cstring>
@@ -135,6 +136,18 @@ absl::StatusOr<ListenAddress> BoundAddress(int fd) {
   }
   out.text = FormatAddress(out.addr);
   return out;
+}
+
+absl::StatusOr<uint32_t> SocketDrops(int fd) {
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof(meminfo);
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) != 0) {
+    return absl::ErrnoToStatus(errno, "getsockopt(SO_MEMINFO)");
+  }
+  if (len <= SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+    return absl::UnimplementedError("SO_MEMINFO without a drop count");
+  }
+  return meminfo[SK_MEMINFO_DROPS];
 }
 
 bool ToEndpoint(const sockaddr* sa, socklen_t len, PeerEndpoint* out) {

@@ -71,6 +71,12 @@ bool IsWildcard(const ListenAddress& a);
 // The address a socket is bound to (resolves port 0).
 absl::StatusOr<ListenAddress> BoundAddress(int fd);
 
+// Datagrams the kernel dropped at socket `fd` because its receive queue
+// was full (SO_MEMINFO's SK_MEMINFO_DROPS: the "drops" column of
+// /proc/net/udp). One getsockopt, no per-datagram cost. The kernel counts
+// in 32 bits: a caller following it takes differences modulo 2^32.
+absl::StatusOr<uint32_t> SocketDrops(int fd);
+
 // Converts a received source address. Returns false for other families.
 bool ToEndpoint(const sockaddr* sa, socklen_t len, PeerEndpoint* out);
 

@@ -136,7 +136,9 @@ Server::Server(const ServerConfig& config, MasterKey key)
       budget_(config.max_memory),
       limiter_(LimiterConfig(config)),
       table_(TableConfig(config, &budget_, &limiter_)),
-      tracker_(config.tracker, &table_, &ids_) {}
+      tracker_(config.tracker, &table_, &ids_),
+      quiescence_(static_cast<size_t>(config.workers) +
+                  (config.io == IoMode::kXsk ? 1 : 0)) {}
 
 Server::~Server() { Stop().IgnoreError(); }
 
@@ -234,7 +236,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   if (config.io == IoMode::kXsk) {
     if (!s->xdp_) return absl::FailedPreconditionError("--io xdp needs XDP");
     s->cores_.push_back(std::make_unique<WorkerCore>(
-        WorkerShared{&s->tracker_, &s->clock_, &s->stop_}, RandomMasterKey().k0));
+        WorkerShared{&s->tracker_, &s->clock_, &s->stop_, &s->quiescence_},
+        s->cores_.size(), RandomMasterKey().k0));
     absl::StatusOr<std::unique_ptr<XskLoop>> x = XskLoop::Create(
         config.xdp_interfaces[0], 0, s->xdp_->xsks_map_fd(), s->cores_[0].get());
     if (!x.ok()) return x.status();
@@ -304,7 +307,7 @@ absl::Status Server::ApplyLive(const ServerConfig& next) {
   access_path_ = next.access_list_path;
   access_mode_ = next.access_mode;
   if (access_path_.empty()) {
-    tracker_.SetAccessList(nullptr);
+    (void)SwapAccessList(nullptr);
     MirrorAccessList();
     return absl::OkStatus();
   }
@@ -325,13 +328,50 @@ absl::Status Server::ReloadAccessList() {
       AccessList::Load(access_path_, access_mode_);
   if (!list.ok()) return list.status();
   const size_t n = (*list)->size();
-  tracker_.SetAccessList(std::move(*list));
-  log::Info("access list %s: %d info hashes (%s mode), loaded in %d ms",
-            access_path_, n,
-            access_mode_ == AccessList::Mode::kAllow ? "allow" : "deny",
-            absl::ToInt64Milliseconds(absl::Now() - start));
+  const size_t bytes = (*list)->MemoryBytes();
+  if (bytes > budget_.limit() / 2) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "access list %s: %d info hashes take %d MiB, more than half of "
+        "--max-memory (%d MiB; a reload holds the old and the new list at "
+        "once): raise --max-memory or shorten the list",
+        access_path_, n, bytes >> 20, budget_.limit() >> 20));
+  }
+  const absl::Duration grace = SwapAccessList(std::move(*list));
+  log::Info(
+      "access list %s: %d info hashes (%s mode), %d KiB, loaded in %d ms; "
+      "the old list freed after a grace period of %d us",
+      access_path_, n,
+      access_mode_ == AccessList::Mode::kAllow ? "allow" : "deny", bytes >> 10,
+      absl::ToInt64Milliseconds(absl::Now() - start),
+      absl::ToInt64Microseconds(grace));
   MirrorAccessList();
   return absl::OkStatus();
+}
+
+absl::Duration Server::SwapAccessList(std::unique_ptr<const AccessList> list) {
+  // Forced: an operator's list (a torrent banned at a full tracker, say)
+  // takes effect even at the budget; the table then refuses newcomers
+  // until it has room again.
+  const size_t bytes = list ? list->MemoryBytes() : 0;
+  budget_.TryCharge(bytes, /*force=*/true);
+  const size_t hashes = list ? list->size() : 0;
+  const bool loaded = list != nullptr;
+  std::unique_ptr<const AccessList> old = tracker_.SetAccessList(std::move(list));
+  access_hashes_.store(hashes, std::memory_order_relaxed);
+  if (loaded) access_loads_.fetch_add(1, std::memory_order_relaxed);
+  // A worker may still be inside a batch that loaded the old pointer: wait
+  // for that batch to end (an idle worker is offline and is not waited
+  // for). The XDP mirror (this thread) reads only the new list.
+  const absl::Time start = absl::Now();
+  const uint64_t grace = quiescence_.StartGracePeriod();
+  absl::Duration nap = absl::Microseconds(20);
+  while (!quiescence_.GracePeriodOver(grace)) {
+    absl::SleepFor(nap);
+    nap = std::min(2 * nap, absl::Milliseconds(1));
+  }
+  old.reset();
+  budget_.Release(access_bytes_.exchange(bytes, std::memory_order_relaxed));
+  return absl::Now() - start;
 }
 
 void Server::MirrorAccessList() {
@@ -483,7 +523,8 @@ void Server::Start() {
   const size_t socket_cores_from = cores_.size();
   for (int w = 0; w < config_.workers; ++w) {
     cores_.push_back(std::make_unique<WorkerCore>(
-        WorkerShared{&tracker_, &clock_, &stop_}, RandomMasterKey().k0));
+        WorkerShared{&tracker_, &clock_, &stop_, &quiescence_}, cores_.size(),
+        RandomMasterKey().k0));
   }
   threads_.emplace_back([this] { RunHousekeeping(); });
   if (metrics_) metrics_->Start();
@@ -555,6 +596,7 @@ void Server::RunHousekeeping() {
       }
       last_refresh = now;
     }
+    CountSocketDrops();
     // The table grows, so the share of it swept per tick is recomputed.
     table_.Sweep(now, std::max<size_t>(64, table_.capacity() / ticks_per_pass));
     if (config_.stats_interval > absl::ZeroDuration() &&
@@ -563,6 +605,25 @@ void Server::RunHousekeeping() {
       next_stats += config_.stats_interval;
     }
   }
+}
+
+void Server::CountSocketDrops() {
+  size_t i = 0;
+  uint64_t added = 0;
+  for (const auto& per_worker : sockets_) {
+    for (const UniqueFd& fd : per_worker) {
+      if (i == socket_drops_seen_.size()) socket_drops_seen_.push_back(0);
+      const absl::StatusOr<uint32_t> d = SocketDrops(fd.get());
+      if (d.ok()) {
+        // Modulo 2^32: the kernel's count wraps; read every 100 ms, it
+        // cannot wrap twice between reads.
+        added += static_cast<uint32_t>(*d - socket_drops_seen_[i]);
+        socket_drops_seen_[i] = *d;
+      }
+      ++i;
+    }
+  }
+  if (added > 0) socket_drops_.fetch_add(added, std::memory_order_relaxed);
 }
 
 std::vector<MetricSample> Server::Samples() const {
@@ -665,6 +726,13 @@ std::vector<MetricSample> Server::Samples() const {
   const char* kIo =
       "I/O events below the protocol: datagrams cut to the receive buffer "
       "(still answered), drops and errors.";
+  // (The AF_XDP socket's counts are 64-bit: read as they are.)
+  add("socket_drops", "ringtrack_socket_drops_total", "", kC,
+      "Datagrams the kernel dropped because a socket's receive queue was "
+      "full (SK_MEMINFO_DROPS, and with --io xdp the AF_XDP socket's "
+      "rx_ring_full + rx_dropped; they never reached ringtrackd).",
+      socket_drops_.load(std::memory_order_relaxed) +
+          (xsk_ ? xsk_->KernelDrops() : 0));
   add("truncated", "ringtrack_io_events_total", "event=\"truncated\"", kC, kIo,
       trunc);
   add("no_buffers", "ringtrack_io_events_total", "event=\"no_buffers\"", kC,
@@ -697,8 +765,18 @@ std::vector<MetricSample> Server::Samples() const {
   add("table_slots", "ringtrack_table_slots", "", kG,
       "Swarm slots in all sub-tables.", table_.capacity());
   add("table_bytes", "ringtrack_memory_bytes", "", kG,
-      "Bytes charged to the memory budget: slot arrays and peer blocks.",
+      "Bytes charged to the memory budget: slot arrays, peer blocks and the "
+      "access list.",
       table_.MemoryBytes());
+  add("access_list_hashes", "ringtrack_access_list_hashes", "", kG,
+      "Info hashes in the access list in force.",
+      access_hashes_.load(std::memory_order_relaxed));
+  add("access_list_bytes", "ringtrack_access_list_bytes", "", kG,
+      "Heap bytes of the access list in force (charged to the budget).",
+      access_bytes_.load(std::memory_order_relaxed));
+  add("access_list_loads", "ringtrack_access_list_loads_total", "", kC,
+      "Access lists loaded and swapped in (at start and on reloads).",
+      access_loads_.load(std::memory_order_relaxed));
   add("memory_budget_bytes", "ringtrack_memory_budget_bytes", "", kG,
       "The memory budget (--max-memory).", budget_.limit());
   add("rss_bytes", "ringtrack_resident_memory_bytes", "", kG,

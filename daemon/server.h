@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/connection_id.h"
 #include "core/memory_budget.h"
+#include "core/quiescence.h"
 #include "core/source_limiter.h"
 #include "core/swarm_table.h"
 #include "core/tracker.h"
@@ -100,7 +101,12 @@ class Server {
   absl::Status ApplyLive(const ServerConfig& next);
 
   // Re-reads the access list file (SIGHUP). On error the old list stays in
-  // force and the error is returned (it names the file and line).
+  // force and the error is returned (it names the file and line). Returns
+  // once the replaced list is freed: after the workers' grace period
+  // (core/quiescence.h), about one batch. The list is charged to the
+  // memory budget; one larger than half of it is refused, so that the old
+  // and the new list together fit in it.
+  // REQUIRES: one caller at a time (the signal-handling thread).
   absl::Status ReloadAccessList();
 
   // Starts the workers, the housekeeping thread and (with a state file)
@@ -134,6 +140,13 @@ class Server {
   void RunStateSaver();
   // Copies the access list in force into the XDP program (with --xdp).
   void MirrorAccessList();
+  // Makes `list` the access list in force, and frees the one it replaces
+  // (and releases its budget charge) after the workers' grace period,
+  // which it returns.
+  absl::Duration SwapAccessList(std::unique_ptr<const AccessList> list);
+  // Adds the kernel's receive-queue drops on every socket since the last
+  // call to socket_drops_ (housekeeping thread only).
+  void CountSocketDrops();
   // Restores the state file at start (Create()); errors only when strict.
   // Without --strict-state a file whose contents were refused is set
   // aside; one that could not be read (or set aside, or kept as
@@ -160,10 +173,24 @@ class Server {
   SourceLimiter limiter_;
   SwarmTable table_;
   Tracker tracker_;
+  // One reader slot per worker: [0] the AF_XDP loop's with --io xdp, then
+  // one per socket worker, in the order of cores_.
+  Quiescence quiescence_;
+  // The access list in force: its bytes (charged to budget_) and hashes,
+  // and how many lists were swapped in. Written only by SwapAccessList(),
+  // read by Samples() (relaxed: each is a number on its own).
+  std::atomic<size_t> access_bytes_{0};
+  std::atomic<size_t> access_hashes_{0};
+  std::atomic<uint64_t> access_loads_{0};
   IoPath io_path_ = IoPath::kMmsg;
   std::atomic<bool> stop_{false};
   std::vector<ListenAddress> bound_;
   std::vector<std::vector<UniqueFd>> sockets_;  // [worker][listen address]
+  // The kernel's 32-bit drop count of each socket (flattened like
+  // sockets_) when CountSocketDrops() last read it, and the 64-bit total
+  // it follows (read by Samples(), relaxed).
+  std::vector<uint32_t> socket_drops_seen_;
+  std::atomic<uint64_t> socket_drops_{0};
   std::vector<std::unique_ptr<WorkerCore>> cores_;
   std::vector<std::thread> threads_;
   std::unique_ptr<XdpProgram> xdp_;  // detaches in its destructor

@@ -366,8 +366,11 @@ void UringLoop::Run() {
     const bool busy = last_batch >= kBusyBatch;
     __kernel_timespec ts{0, busy ? kBusyWaitNs : kWaitTimeoutNs};
     io_uring_cqe* first = nullptr;
+    // Offline while blocked: a reload need not wait for traffic.
+    core_->Offline();
     io_uring_submit_and_wait_timeout(&ring_, &first, busy ? kBusyBatch : 1, &ts,
                                      nullptr);
+    core_->Online();
     unsigned head, count = 0;
     io_uring_cqe* cqe;
     io_uring_for_each_cqe(&ring_, head, cqe) {
@@ -386,6 +389,7 @@ void UringLoop::Run() {
       }
     }
   }
+  core_->Offline();
   CancelAll();
 }
 

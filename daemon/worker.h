@@ -3,6 +3,12 @@
 // WorkerCore::HandleBatch() (the AF_XDP loop: each datagram to Handle())
 // and sends back whatever it writes.
 //
+// Every loop reports quiescence (core/quiescence.h) so that a replaced
+// access list is freed as soon as no worker can hold it: Online() before it
+// handles what it received, Offline() before it blocks waiting for more
+// (an idle worker is offline, so it never delays a reload), and
+// Quiescent() between batches when it does not block.
+//
 // Thread safety: a WorkerCore belongs to one worker thread. Its counters
 // are single-writer Counters, so the housekeeping thread may read them.
 #ifndef RINGTRACK_DAEMON_WORKER_H_
@@ -16,6 +22,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/quiescence.h"
 #include "core/tracker.h"
 
 namespace ringtrack {
@@ -47,12 +54,22 @@ struct WorkerShared {
   Tracker* tracker = nullptr;
   const CoarseClock* clock = nullptr;
   const std::atomic<bool>* stop = nullptr;
+  // The workers' grace periods (each worker owns one reader slot).
+  Quiescence* quiescence = nullptr;
 };
 
 class WorkerCore {
  public:
-  WorkerCore(const WorkerShared& shared, uint64_t seed)
-      : shared_(shared), rng_(seed | 1) {}
+  // `reader`: this worker's slot in shared.quiescence.
+  // REQUIRES: reader < shared.quiescence->readers().
+  WorkerCore(const WorkerShared& shared, size_t reader, uint64_t seed)
+      : shared_(shared), reader_(reader), rng_(seed | 1) {}
+
+  // Quiescence (see above). Each is one store to this worker's own cache
+  // line (Online() adds a fence), once per batch, never per datagram.
+  void Online() { shared_.quiescence->Online(reader_); }
+  void Offline() { shared_.quiescence->Offline(reader_); }
+  void Quiescent() { shared_.quiescence->Quiescent(reader_); }
 
   // Returns the reply size written into `reply` (0: send nothing).
   // REQUIRES: reply.size() >= kMaxReplySize.
@@ -90,6 +107,7 @@ class WorkerCore {
   }
 
   const WorkerShared shared_;
+  const size_t reader_;
   uint64_t rng_;
   // HandleBatch()'s scratch: the tracker's items and their datagrams.
   std::vector<Tracker::BatchItem> items_;
@@ -99,7 +117,8 @@ class WorkerCore {
 // Which loop a worker runs.
 enum class IoPath { kUring, kMmsg };
 
-// Runs the recvmmsg/sendmmsg loop over `fds` until core->stopping().
+// Runs the recvmmsg/sendmmsg loop over `fds` until core->stopping(); the
+// worker is offline when it returns.
 void RunMmsgLoop(const std::vector<int>& fds, WorkerCore* core);
 
 }  // namespace ringtrack

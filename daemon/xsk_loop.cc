@@ -230,6 +230,15 @@ bool ParseFrame(const uint8_t* f, size_t len, Parsed* p) {
 
 }  // namespace
 
+uint64_t XskLoop::KernelDrops() const {
+  xdp_statistics st{};
+  socklen_t len = sizeof(st);
+  if (getsockopt(st_->fd, SOL_XDP, XDP_STATISTICS, &st, &len) != 0) return 0;
+  // rx_ring_full came with Linux 5.9; an older kernel's shorter struct
+  // leaves it 0.
+  return st.rx_dropped + st.rx_ring_full;
+}
+
 void XskLoop::Run() {
   State& st = *st_;
   uint32_t unkicked = 0;  // replies on the TX ring the kernel was not told of
@@ -245,7 +254,10 @@ void XskLoop::Run() {
     }
     unkicked = 0;
   };
+  core_->Online();
   while (!core_->stopping()) {
+    // Between batches: this loop blocks only when idle (offline below).
+    core_->Quiescent();
     st.ReapCompletions();
     st.Refill();
     uint32_t rx_idx = 0;
@@ -254,7 +266,9 @@ void XskLoop::Run() {
       kick();
       // Idle: sleep until a frame arrives (bounded, to notice a stop).
       pollfd p{st.fd, POLLIN, 0};
+      core_->Offline();
       poll(&p, 1, 100);
+      core_->Online();
       continue;
     }
     // The kernel wrote these frames on another CPU: start moving all of
@@ -298,6 +312,7 @@ void XskLoop::Run() {
     }
     xsk_ring_cons__release(&st.rx, n);
   }
+  core_->Offline();
   kick();
 }
 

@@ -42,6 +42,12 @@ class XskLoop {
   // Serves until core->stopping().
   void Run();
 
+  // Frames the kernel dropped before this loop saw them: the RX ring was
+  // full, or the fill ring had no frame for them (XDP_STATISTICS'
+  // rx_ring_full + rx_dropped: the AF_XDP socket's receive-queue drops).
+  // Thread-safe (one getsockopt); 0 if the kernel will not say.
+  uint64_t KernelDrops() const;
+
  private:
   struct State;
   explicit XskLoop(WorkerCore* core);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,25 @@ TEST(AccessListTest, MissingFileIsAnError) {
   ASSERT_FALSE(l.ok());
   EXPECT_NE(l.status().message().find("/nonexistent/ringtrack-list"),
             std::string::npos);
+}
+
+TEST(AccessListTest, MemoryBytesCoverItsTable) {
+  std::string text;
+  for (int i = 0; i < 10000; ++i) {
+    char line[48];
+    std::snprintf(line, sizeof(line), "%08x%032d\n", i, 0);
+    text += line;
+  }
+  auto l = AccessList::Parse(text, AccessList::Mode::kAllow, "m");
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ((*l)->size(), 10000u);
+  // At least a slot and a control byte per hash; at most the table sized
+  // once for the line count (load factor 7/8, rounded up to 2^k - 1).
+  EXPECT_GE((*l)->MemoryBytes(), 10000 * (sizeof(InfoHash) + 1));
+  EXPECT_LE((*l)->MemoryBytes(), 16384 * (sizeof(InfoHash) + 1) + 64);
+  auto empty = AccessList::Parse("", AccessList::Mode::kAllow, "e");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_LE((*empty)->MemoryBytes(), 64u);
 }
 
 }  // namespace

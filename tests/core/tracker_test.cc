@@ -224,7 +224,7 @@ TEST_F(TrackerTest, AccessListRefusesWithAnErrorAndCreatesNoSwarm) {
   for (int i = 0; i < 20; ++i) hex += "01";
   auto list = AccessList::Parse(hex, AccessList::Mode::kAllow, "test");
   ASSERT_TRUE(list.ok());
-  tracker_.SetAccessList(std::move(*list));
+  EXPECT_EQ(tracker_.SetAccessList(std::move(*list)), nullptr);
   protocol::Response r = Parse(Send(AnnouncePacket(cid, 7001, Event::kStarted, 1, -1, 2), from));
   ASSERT_EQ(r.action, Action::kError);
   EXPECT_EQ(r.error.message, "torrent not allowed");
@@ -241,7 +241,10 @@ TEST_F(TrackerTest, AccessListRefusesWithAnErrorAndCreatesNoSwarm) {
   r = Parse(Send(scrape, from));
   EXPECT_EQ(r.action, Action::kError);
   // Without a list, everything is served again.
-  tracker_.SetAccessList(nullptr);
+  const AccessList* const in_force = tracker_.access_list();
+  EXPECT_EQ(tracker_.SetAccessList(nullptr).get(), in_force)
+      << "the replaced list goes back to the caller, to free after a grace "
+         "period";
   r = Parse(Send(AnnouncePacket(cid, 7001, Event::kStarted, 1, -1, 2), from));
   EXPECT_EQ(r.action, Action::kAnnounce);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -17,13 +18,16 @@
 namespace ringtrack {
 namespace {
 
-std::unique_ptr<HttpServer> Make(absl::Duration timeout = absl::Seconds(2)) {
+std::unique_ptr<HttpServer> Make(
+    absl::Duration timeout = absl::Seconds(2),
+    size_t max_connections = HttpServer::kDefaultMaxConnections) {
   std::vector<HttpServer::Route> routes = {
       {"/metrics", "text/plain; version=0.0.4", [] { return std::string("up 1\n"); }},
       {"/", "text/plain", [] { return std::string("root\n"); }},
   };
   absl::StatusOr<std::unique_ptr<HttpServer>> s =
-      HttpServer::Bind("127.0.0.1", 0, std::move(routes), timeout);
+      HttpServer::Bind("127.0.0.1", 0, std::move(routes), timeout,
+                       max_connections);
   EXPECT_TRUE(s.ok()) << s.status();
   return s.ok() ? std::move(*s) : nullptr;
 }
@@ -59,13 +63,22 @@ TEST(HttpServerRespond, ErrorsByKind) {
   }
 }
 
+// A connected socket, or -1 (after a failed expectation) if connecting
+// takes over 5 s: the server's backlog is full (it is not accepting).
 int Connect(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const timeval five_s{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &five_s, sizeof(five_s));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  const int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  EXPECT_EQ(rc, 0) << std::strerror(errno);
+  if (rc != 0) {
+    close(fd);
+    return -1;
+  }
   return fd;
 }
 
@@ -152,6 +165,62 @@ TEST(HttpServer, StopDuringASilentConnectionReturnsPromptly) {
   s->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
   close(silent);
+}
+
+// True iff the server has neither answered nor closed `fd` yet.
+bool StillOpen(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, 0) == 0;
+}
+
+// Hundreds of slow clients are open at once: silent ones, and ones that
+// sent half a head. A scrape is still answered at once (within ReadAll's
+// generous 5 s; serving one connection at a time it would wait 30 s behind
+// the first), and the slow clients are still open after it.
+TEST(HttpServer, ManySlowClientsDoNotStallAScrape) {
+  auto s = Make(absl::Seconds(30), /*max_connections=*/512);
+  s->Start();
+  std::vector<int> slow;
+  for (int i = 0; i < 300; ++i) {
+    slow.push_back(Connect(s->port()));
+    ASSERT_GE(slow.back(), 0) << "connection " << i << " was not accepted";
+    if (i % 2 == 1) {
+      const std::string half = "GET /metrics HTTP/1.1\r\nHost: slow\r\n";
+      ASSERT_EQ(write(slow.back(), half.data(), half.size()),
+                static_cast<ssize_t>(half.size()));
+    }
+  }
+  for (int round = 0; round < 3; ++round) {
+    const std::string r =
+        Fetch(s->port(), "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n");
+    EXPECT_TRUE(r.starts_with("HTTP/1.1 200 OK\r\n")) << r;
+    EXPECT_TRUE(r.ends_with("\r\n\r\nup 1\n")) << r;
+  }
+  for (int fd : slow) EXPECT_TRUE(StillOpen(fd)) << "fd " << fd;
+  // A slow client that finishes its request is answered too.
+  ASSERT_EQ(write(slow[1], "\r\n", 2), 2);
+  EXPECT_TRUE(ReadAll(slow[1]).ends_with("up 1\n"));
+  for (int fd : slow) close(fd);
+  s->Stop();
+}
+
+// At the cap, a new connection closes the oldest one still sending its
+// request, never one being answered, and is served itself.
+TEST(HttpServer, AtTheCapTheOldestIdleConnectionMakesRoom) {
+  auto s = Make(absl::Seconds(30), /*max_connections=*/8);
+  s->Start();
+  std::vector<int> idle;
+  // (The kernel queues connections in order, and the server accepts them
+  // in that order: the ninth finds the first eight held.)
+  for (int i = 0; i < 8; ++i) idle.push_back(Connect(s->port()));
+  const std::string r = Fetch(s->port(), "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(r.ends_with("root\n")) << r;
+  EXPECT_EQ(ReadAll(idle[0]), "") << "the oldest was closed, unanswered";
+  for (size_t i = 1; i < idle.size(); ++i) {
+    EXPECT_TRUE(StillOpen(idle[i])) << i;
+  }
+  for (int fd : idle) close(fd);
+  s->Stop();
 }
 
 }  // namespace
