@@ -24,7 +24,9 @@ import gzip
 import json
 import os
 import re
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -56,6 +58,12 @@ def run(cmd, **kw):
     kw.setdefault("text", True)
     kw.setdefault("stdin", subprocess.DEVNULL)
     return subprocess.run(cmd, **kw)
+
+
+def children_cpu():
+    """CPU seconds (user + system) of the finished child processes."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def dpkg_status():
@@ -94,12 +102,13 @@ def copy_source(src, dst):
 def build(src, out, version):
     tree = os.path.join(out, "src")
     copy_source(src, tree)
-    start = time.monotonic()
+    start, cpu = time.monotonic(), children_cpu()
     p = run(["dpkg-buildpackage", "-b", "-us", "-uc", "-j%d" % os.cpu_count()],
             cwd=tree, timeout=900)
     log = p.stdout + p.stderr
     check(p.returncode == 0, "dpkg-buildpackage -b succeeds\n" + log[-4000:])
-    print("package build: %.0f s" % (time.monotonic() - start), flush=True)
+    print("package build: %.0f s wall, %.0f s CPU" % (time.monotonic() - start,
+                                                       children_cpu() - cpu), flush=True)
     changelog = open(os.path.join(tree, "debian/changelog")).readline()
     m = re.match(r"ringtrack \((\S+)-(\d+)\)", changelog)
     check(m is not None and m.group(1) == version,
@@ -325,9 +334,12 @@ def main():
         print("SKIP: ringtrack is installed here (dpkg: '%s'); this test installs and "
               "purges it, so it leaves an existing installation alone" % dpkg_status())
         sys.exit(77)
+    # A SIGTERM (a stopped CI job, kill) unwinds through the purge below too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out = tempfile.mkdtemp(prefix="ringtrack_deb_")
     os.chmod(out, 0o755)  # apt's _apt user reads the .deb from here
     before = footprint()
+    start = time.monotonic()
     try:
         if a.deb:
             deb, tree = os.path.join(out, os.path.basename(a.deb)), os.path.abspath(a.source_dir)
@@ -347,6 +359,8 @@ def main():
         lifecycle_with_systemd(deb, newer, out)
         check(footprint() == before, "nothing left behind after the second round: %s" %
               sorted(footprint() ^ before))
+        print("whole test: %.0f s wall, %.0f s CPU" % (time.monotonic() - start,
+                                                       children_cpu()), flush=True)
     finally:
         if dpkg_status():
             run(APT + ["purge", PACKAGE])
