@@ -104,7 +104,7 @@ def build(src, out, version):
     copy_source(src, tree)
     start, cpu = time.monotonic(), children_cpu()
     p = run(["dpkg-buildpackage", "-b", "-us", "-uc", "-j%d" % os.cpu_count()],
-            cwd=tree, timeout=900)
+            cwd=tree, timeout=1500)
     log = p.stdout + p.stderr
     check(p.returncode == 0, "dpkg-buildpackage -b succeeds\n" + log[-4000:])
     print("package build: %.0f s wall, %.0f s CPU" % (time.monotonic() - start,
