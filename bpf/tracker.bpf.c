@@ -33,7 +33,11 @@
  * the old list or the new one. An announce or scrape from a proven source
  * (its connection ID verified) for a refused info hash is dropped here
  * (counted as drop_not_allowed), so a flood for banned torrents never
- * reaches userspace. */
+ * reaches userspace.
+ *
+ * The same source also compiles as a native object (RT_XDP_NATIVE, helpers
+ * stubbed in bpf/xdp_native_shim.h) for coverage-guided fuzzing; a
+ * differential test holds the two builds' verdicts equal. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -41,17 +45,24 @@
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
+#ifdef RT_XDP_NATIVE
+/* Tests and fuzzing: the same source as a native object (bpf/xdp_native.h). */
+#include "bpf/xdp_native_shim.h"
+#else
 #include <bpf/bpf_helpers.h>
+/* Set by the loader before load; the verifier treats it as constant. */
+#define RT_RODATA const volatile
+#endif
 
 #include "core/siphash.h"
 #include "core/wire_constants.h"
 #include "bpf/tracker_shared.h"
 
 /* Read-only configuration, set by the loader before load. */
-const volatile __u32 rt_connect_in_kernel = 1;
+RT_RODATA __u32 rt_connect_in_kernel = 1;
 /* AF_XDP (--io xdp): what would go up to the UDP socket goes to the XSK
  * socket bound to the receiving queue instead (if there is one). */
-const volatile __u32 rt_xsk_redirect = 0;
+RT_RODATA __u32 rt_xsk_redirect = 0;
 
 /* The rate limit, changed live by the daemon (a reload) with one aligned
  * 64-bit store, so rate and burst are always read as a pair: packets per
