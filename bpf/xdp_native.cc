@@ -129,7 +129,8 @@ long XdpNative::Put(Map* m, const void* key, const void* value, uint64_t flags) 
 }
 
 long XdpNative::Fib(bpf_fib_lookup* params, uint32_t flags) const {
-  return fib_ ? fib_(params, flags) : BPF_FIB_LKUP_RET_NOT_FWDED;
+  if (!fib_) return BPF_FIB_LKUP_RET_NOT_FWDED;
+  return fib_(params, flags);
 }
 
 void XdpNative::SetDestinations(const std::vector<XdpDest>& dests) {
