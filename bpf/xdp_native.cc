@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "bpf/xdp_native_shim.h"
 
 namespace ringtrack {
@@ -34,8 +35,9 @@ struct XdpNative::Map {
   bool IsHash() const {
     return def.type == BPF_MAP_TYPE_HASH || def.type == BPF_MAP_TYPE_LRU_HASH;
   }
-  std::string KeyOf(const void* key) const {
-    return std::string(static_cast<const char*>(key), def.key_size);
+  // A key as the hash map looks it up (no copy: lookups allocate nothing).
+  absl::string_view KeyOf(const void* key) const {
+    return absl::string_view(static_cast<const char*>(key), def.key_size);
   }
 };
 
@@ -112,7 +114,7 @@ long XdpNative::Put(Map* m, const void* key, const void* value, uint64_t flags) 
     return 0;
   }
   if (!m->IsHash()) return -EINVAL;
-  std::string k = m->KeyOf(key);
+  const absl::string_view k = m->KeyOf(key);
   auto it = m->hash.find(k);
   if (it != m->hash.end() && flags == BPF_NOEXIST) return -EEXIST;
   if (it == m->hash.end() && flags == BPF_EXIST) return -ENOENT;
@@ -121,7 +123,7 @@ long XdpNative::Put(Map* m, const void* key, const void* value, uint64_t flags) 
       if (m->def.type != BPF_MAP_TYPE_LRU_HASH) return -E2BIG;
       m->hash.erase(m->hash.begin());
     }
-    it = m->hash.emplace(std::move(k), std::make_unique<uint64_t[]>(m->words))
+    it = m->hash.emplace(std::string(k), std::make_unique<uint64_t[]>(m->words))
              .first;
   }
   std::memcpy(it->second.get(), value, m->def.value_size);
@@ -170,6 +172,10 @@ void XdpNative::SetRateLimit(uint32_t pps, uint32_t burst) {
 }
 
 bool XdpNative::SetAccessList(const AccessList* list) {
+  if (list != nullptr && list == acl_list_ && access_->inner != nullptr) {
+    return true;  // in force already (lists are immutable)
+  }
+  acl_list_ = nullptr;
   access_->inner = nullptr;
   acl_.reset();
   if (list == nullptr || access_capacity_ == 0 ||
@@ -197,6 +203,7 @@ bool XdpNative::SetAccessList(const AccessList* list) {
     Put(acl_.get(), &k, &listed, BPF_ANY);
   }
   access_->inner = acl_.get();
+  acl_list_ = list;
   return true;
 }
 

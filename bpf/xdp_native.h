@@ -101,6 +101,7 @@ class XdpNative {
 
   std::vector<std::unique_ptr<Map>> maps_;  // the program's, by definition
   std::unique_ptr<Map> acl_;                // the access list in force
+  const AccessList* acl_list_ = nullptr;    // what acl_ mirrors
   uint32_t access_capacity_ = 0;
   Map* dests_ = nullptr;
   Map* ifmacs_ = nullptr;
