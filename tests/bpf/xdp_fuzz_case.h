@@ -16,6 +16,7 @@
 #ifndef RINGTRACK_TESTS_BPF_XDP_FUZZ_CASE_H_
 #define RINGTRACK_TESTS_BPF_XDP_FUZZ_CASE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -174,7 +175,8 @@ struct KernelXdp {
 // Runs `c` through the kernel (`kernel`, of the case's read-only
 // configuration) and the native build (`native`, the same maps), from the
 // same state. Returns "" iff both give the same verdict and frame on every
-// run and move the same counters; otherwise what differs.
+// run and move the same counters, and a frame not transmitted (any verdict
+// but TX) is left as it came; otherwise what is wrong.
 template <class Native>
 std::string CompareXdpCase(KernelXdp& kernel, Native& native, const XdpCase& c,
                            int ifindex) {
@@ -204,6 +206,11 @@ std::string CompareXdpCase(KernelXdp& kernel, Native& native, const XdpCase& c,
       return absl::StrCat("run ", run + 1, ": kernel verdict ", *kv, " ",
                           Hex(kout), "\n  native verdict ", nv, " ",
                           Hex(nout));
+    }
+    if (*kv != kXdpTx && !std::equal(kout.begin(), kout.end(), c.frame.begin(),
+                                     c.frame.end())) {
+      return absl::StrCat("run ", run + 1, ": verdict ", *kv,
+                          " but the frame changed: ", Hex(kout));
     }
   }
   const auto k1 = k.Counters();
