@@ -33,7 +33,11 @@
  * the old list or the new one. An announce or scrape from a proven source
  * (its connection ID verified) for a refused info hash is dropped here
  * (counted as drop_not_allowed), so a flood for banned torrents never
- * reaches userspace. */
+ * reaches userspace.
+ *
+ * The same source also compiles as a native object (RT_XDP_NATIVE, helpers
+ * stubbed in bpf/xdp_native_shim.h) for coverage-guided fuzzing; a
+ * differential test holds the two builds' verdicts equal. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -41,17 +45,24 @@
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
+#ifdef RT_XDP_NATIVE
+/* Tests and fuzzing: the same source as a native object (bpf/xdp_native.h). */
+#include "bpf/xdp_native_shim.h"
+#else
 #include <bpf/bpf_helpers.h>
+/* Set by the loader before load; the verifier treats it as constant. */
+#define RT_RODATA const volatile
+#endif
 
 #include "core/siphash.h"
 #include "core/wire_constants.h"
 #include "bpf/tracker_shared.h"
 
 /* Read-only configuration, set by the loader before load. */
-const volatile __u32 rt_connect_in_kernel = 1;
+RT_RODATA __u32 rt_connect_in_kernel = 1;
 /* AF_XDP (--io xdp): what would go up to the UDP socket goes to the XSK
  * socket bound to the receiving queue instead (if there is one). */
-const volatile __u32 rt_xsk_redirect = 0;
+RT_RODATA __u32 rt_xsk_redirect = 0;
 
 /* The rate limit, changed live by the daemon (a reload) with one aligned
  * 64-bit store, so rate and burst are always read as a pair: packets per
@@ -276,8 +287,10 @@ static __always_inline __u64 sum16(const __u8 *p, int words) {
  * layout. The frame is first trimmed to end right after the reply. */
 static __always_inline int reply_connect(struct xdp_md *ctx, __u32 l3_off,
                                          int v6, const __u8 *ip16) {
-  /* Where would the kernel send the reply? Decide before touching the
-   * frame, so that passing it leaves it as it came. */
+  /* Where would the kernel send the reply, and with which key? Decide
+   * before touching the frame, so that passing it leaves it as it came;
+   * the checks after the trim below only restate bounds for the verifier
+   * (the frame holds the whole request). */
   struct bpf_fib_lookup fib = {};
   {
     void *d = (void *)(long)ctx->data;
@@ -313,6 +326,13 @@ static __always_inline int reply_connect(struct xdp_md *ctx, __u32 l3_off,
       return count(RT_XDP_PASS_NO_ROUTE, to_userspace(ctx, ip16, v6));
     }
   }
+  /* The key too: without one, userspace answers, and must get the frame
+   * untrimmed (a trimmed datagram fails the kernel's length checks). */
+  const __u32 now = now_seconds();
+  const __u64 epoch = now / RT_KEY_EPOCH_S;
+  __u32 slot = epoch % RT_KEY_SLOTS;
+  struct rt_conn_key *key = bpf_map_lookup_elem(&rt_keys, &slot);
+  if (!key || key->epoch != epoch) return XDP_PASS; /* let userspace answer */
   const __u32 l4_off = l3_off + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
   const __u32 want = l4_off + sizeof(struct udphdr) + RT_CONNECT_RESPONSE_SIZE;
   void *data = (void *)(long)ctx->data;
@@ -328,11 +348,6 @@ static __always_inline int reply_connect(struct xdp_md *ctx, __u32 l3_off,
   if ((void *)(p + 16) > end || (void *)(eth + 1) > end) return XDP_PASS;
 
   const __u32 tid = load_be32(p + RT_OFF_TRANSACTION_ID);
-  const __u32 now = now_seconds();
-  const __u64 epoch = now / RT_KEY_EPOCH_S;
-  __u32 slot = epoch % RT_KEY_SLOTS;
-  struct rt_conn_key *key = bpf_map_lookup_elem(&rt_keys, &slot);
-  if (!key || key->epoch != epoch) return XDP_PASS; /* let userspace answer */
   const __u64 id = rt_conn_id_make(key, ip16, now);
 
   store_be32(p, RT_ACTION_CONNECT);

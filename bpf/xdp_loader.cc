@@ -352,6 +352,17 @@ void XdpProgram::SetClockForTest(uint32_t unix_seconds) {
   __atomic_store_n(&skel_->bss->rt_clock_offset_ns, offset, __ATOMIC_RELAXED);
 }
 
+void XdpProgram::ClearRateLimiterForTest() {
+  rt_rate_key key;
+  // Deleting the key just read makes the next lookup from the start valid.
+  while (bpf_map__get_next_key(skel_->maps.rt_rate, nullptr, &key,
+                               sizeof(key)) == 0) {
+    if (bpf_map__delete_elem(skel_->maps.rt_rate, &key, sizeof(key), 0) != 0) {
+      return;
+    }
+  }
+}
+
 std::array<uint64_t, RT_XDP_COUNTER_MAX> XdpProgram::Counters() const {
   std::array<uint64_t, RT_XDP_COUNTER_MAX> sums{};
   const int cpus = libbpf_num_possible_cpus();

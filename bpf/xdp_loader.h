@@ -93,6 +93,8 @@ class XdpProgram {
   void SyncClock();
   // For tests: makes the program's clock read `unix_seconds` now.
   void SetClockForTest(uint32_t unix_seconds);
+  // For tests: forgets every source the rate limiter has seen.
+  void ClearRateLimiterForTest();
 
   // Changes the per-source rate limit for the packets that follow (0 pps:
   // off; burst 0: one second's worth). Refuses what Load() refuses.
