@@ -409,6 +409,7 @@ absl::Status Server::RestoreState() {
         r->restored.swarms, r->restored.peers,
         absl::ToInt64Milliseconds(r->took), r->restored.expired,
         r->restored.refused, r->not_allowed);
+    state_file_id_ = IdentityOf(path);
     if (r->restored.refused > 0) KeepLossyStateFile(*r);
     return absl::OkStatus();
   }
@@ -422,14 +423,15 @@ absl::Status Server::RestoreState() {
         "; the file is left in place"));
   }
   if (!absl::IsDataLoss(r.status())) {  // not read: nothing is known
-    HoldStateFile(r.status().message());
+    HoldStateFile(r.status().message(), /*restored_nothing=*/true);
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> aside = SetStateFileAside(path, now);
   if (!aside.ok()) {
     HoldStateFile(absl::StrCat(
         r.status().message(),
-        ", and it could not be moved aside: ", aside.status().message()));
+        ", and it could not be moved aside: ", aside.status().message()),
+        /*restored_nothing=*/true);
     return absl::OkStatus();
   }
   log::Error("state file refused: %s; kept aside as %s; starting empty",
@@ -446,7 +448,8 @@ void Server::KeepLossyStateFile(const StateLoadResult& r) {
         r.restored.refused, " of its ", r.file.peers,
         " peers were refused for the memory budget or caps, and it could "
         "not be kept as ",
-        config_.state_file, ".previous: ", previous.status().message()));
+        config_.state_file, ".previous: ", previous.status().message()),
+        /*restored_nothing=*/false);
     return;
   }
   log::Warning(
@@ -459,22 +462,37 @@ void Server::KeepLossyStateFile(const StateLoadResult& r) {
       config_.state_file);
 }
 
-void Server::HoldStateFile(absl::string_view why) {
+void Server::HoldStateFile(absl::string_view why, bool restored_nothing) {
   state_held_why_ = std::string(why);
   state_held_.store(true, std::memory_order_relaxed);
   log::Error(
-      "state file %s not restored: %s. Starting empty; the file stays where "
-      "it is and no save replaces it until it is moved away (saving then "
-      "resumes) or fixed and ringtrackd restarted",
-      config_.state_file, why);
+      "state file %s %s: %s.%s The file stays where it is and no save "
+      "replaces it until it is moved away (saving then resumes) or fixed "
+      "and ringtrackd restarted",
+      config_.state_file, restored_nothing ? "not restored" : "held", why,
+      restored_nothing ? " Starting empty." : "");
 }
 
 bool Server::MayReplaceStateFile() {
-  if (!state_held_.load(std::memory_order_relaxed)) return true;
-  if (PathExists(config_.state_file)) return false;
-  state_held_.store(false, std::memory_order_relaxed);
-  log::Info("state file %s was moved away; saving resumes", config_.state_file);
-  return true;
+  const std::optional<FileIdentity> there = IdentityOf(config_.state_file);
+  if (!there.has_value()) {
+    if (state_held_.load(std::memory_order_relaxed)) {
+      state_held_.store(false, std::memory_order_relaxed);
+      log::Info("state file %s was moved away; saving resumes",
+                config_.state_file);
+    }
+    return true;
+  }
+  if (state_held_.load(std::memory_order_relaxed)) return false;
+  if (state_file_id_ == there) return true;
+  // Not the snapshot this daemon restored or wrote: an operator put a file
+  // back (or another program wrote one). It is theirs until they act.
+  HoldStateFile(
+      "another file was put at the state path while ringtrackd ran (not the "
+      "snapshot it restored or last saved); it may be one an operator put "
+      "back to restore at the next start",
+      /*restored_nothing=*/false);
+  return false;
 }
 
 absl::Status Server::SaveStateNow(const char* why) {
@@ -496,6 +514,13 @@ absl::Status Server::SaveStateNow(const char* why) {
   state_last_save_seconds_.store(absl::ToDoubleSeconds(r->took),
                                  std::memory_order_relaxed);
   state_last_peers_.store(r->peers, std::memory_order_relaxed);
+  state_file_id_ = r->file;
+  if (!r->directory_sync_error.empty()) {
+    log::Warning(
+        "state saved (%s) to %s, but its directory could not be synced (%s): "
+        "a power cut soon after may bring the previous snapshot back",
+        why, config_.state_file, r->directory_sync_error);
+  }
   log::Info("state saved (%s) to %s: %d swarms, %d peers, %d bytes in %d ms",
             why, config_.state_file, r->swarms, r->peers, r->bytes,
             absl::ToInt64Milliseconds(r->took));
@@ -819,8 +844,11 @@ std::vector<MetricSample> Server::Samples() const {
         "Peers in the last successful state save.",
         state_last_peers_.load(std::memory_order_relaxed));
     add("state_file_held", "ringtrack_state_file_held", "", kG,
-        "1 while the state file could not be read at start and is left in "
-        "place: nothing is saved over it until it is moved away.",
+        "1 while the file at the state path is left in place and nothing is "
+        "saved over it until it is moved away: it could not be read at "
+        "start, could not be kept as PATH.previous after a lossy restore, "
+        "or another file was put there while ringtrackd ran (the log says "
+        "which).",
         state_held_.load(std::memory_order_relaxed) ? 1 : 0);
     add("state_restore_refused_peers", "ringtrack_state_restore_refused_peers",
         "", kG,

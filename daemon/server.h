@@ -155,12 +155,16 @@ class Server {
   absl::Status RestoreState();
   // Logs and exports that the state file stays where it is and no save
   // replaces it until an operator moves it away (or restarts).
-  void HoldStateFile(absl::string_view why);
+  // `restored_nothing`: the log says the daemon started empty.
+  void HoldStateFile(absl::string_view why, bool restored_nothing);
   // After a restore that refused peers: keeps the file as PATH.previous
   // (or holds it when that fails), logs the loss and exports it.
   void KeepLossyStateFile(const StateLoadResult& r);
-  // Returns true iff a save may replace the state file: nothing is held,
-  // or the held file no longer exists (an operator moved it; logged).
+  // Returns true iff a save may put a snapshot at the state path: nothing
+  // is there (a held file that an operator moved away is released, logged),
+  // or what is there is the snapshot this daemon restored or last saved.
+  // Any other file there is held (HoldStateFile()): a save never replaces
+  // a file this daemon did not write or restore.
   bool MayReplaceStateFile();
   // Saves the state file now and logs the result; an error when the save
   // failed or the file is held.
@@ -218,6 +222,10 @@ class Server {
   // thread runs or by that thread.
   std::atomic<bool> state_held_{false};
   std::string state_held_why_;
+  // The file at the state path this daemon restored or last saved
+  // (nullopt: none); set by Create(), then by the saver thread (or Stop()
+  // after joining it) only.
+  std::optional<FileIdentity> state_file_id_;
   // Peers the start's restore refused for the budget or caps; set by
   // Create(), then read-only.
   uint64_t state_restore_refused_ = 0;

@@ -318,6 +318,15 @@ absl::StatusOr<StateSaveResult> SaveState(SwarmTable& table,
     r.bytes = w.bytes() + trailer.size();
   }
   if (status.ok() && fsync(fd.get()) != 0) status = Errno("fsync", tmp);
+  if (status.ok()) {
+    struct stat st;
+    if (fstat(fd.get(), &st) != 0) {
+      status = Errno("stat", tmp);
+    } else {
+      r.file = {static_cast<uint64_t>(st.st_dev),
+                static_cast<uint64_t>(st.st_ino)};
+    }
+  }
   if (status.ok() && close(fd.release()) != 0) status = Errno("close", tmp);
   if (status.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
     status = Errno("rename to", path);
@@ -329,9 +338,21 @@ absl::StatusOr<StateSaveResult> SaveState(SwarmTable& table,
   // Makes the rename itself durable.
   const std::string dir = StateFileDirectory(path);
   UniqueFd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dfd.valid() || fsync(dfd.get()) != 0) return Errno("fsync", dir);
+  if (!dfd.valid() || fsync(dfd.get()) != 0) {
+    r.directory_sync_error = std::string(Errno("fsync", dir).message());
+  }
   r.took = absl::Now() - start;
   return r;
+}
+
+std::optional<FileIdentity> IdentityOf(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0) {
+    return FileIdentity{static_cast<uint64_t>(st.st_dev),
+                        static_cast<uint64_t>(st.st_ino)};
+  }
+  if (errno == ENOENT) return std::nullopt;
+  return FileIdentity{};
 }
 
 absl::StatusOr<StateLoadResult> LoadState(SwarmTable& table,

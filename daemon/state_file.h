@@ -27,6 +27,7 @@
 #define RINGTRACK_DAEMON_STATE_FILE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -77,11 +78,31 @@ class StateFileLock {
 // another process is writing one.
 int RemoveStaleStateTempFiles(const std::string& path);
 
+// Which file a path names: its device and inode.
+struct FileIdentity {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+
+// The identity of the file at `path` (not following a symbolic link);
+// nullopt when nothing is there. A path that cannot be examined for any
+// other reason gets an identity no file has ({0, 0}), so it is never taken
+// for a known file.
+std::optional<FileIdentity> IdentityOf(const std::string& path);
+
 struct StateSaveResult {
   uint64_t swarms = 0;
   uint64_t peers = 0;
   uint64_t bytes = 0;
   absl::Duration took;
+  // The file now at the path (the new snapshot), so a later save can tell
+  // it from a file someone else put there.
+  FileIdentity file;
+  // Non-empty when the snapshot is in place but the directory could not
+  // be fsynced: a power cut before the kernel writes the directory back
+  // may bring the previous snapshot back. Not a failed save.
+  std::string directory_sync_error;
 };
 
 // Writes a snapshot of `table` taken at Unix time `now` to `path`.
