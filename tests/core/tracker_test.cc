@@ -262,6 +262,18 @@ TEST_F(TrackerTest, AtTheBudgetANewcomerGetsPeersANewTorrentAnError) {
   EXPECT_EQ(r.error.message, "tracker is full");
 }
 
+// The table evicts at the budget only peers older than the interval the
+// tracker tells clients, and an eighth more; a reload moves it along.
+TEST_F(TrackerTest, TheEvictionAgeFollowsTheInterval) {
+  SwarmTable table(SwarmTableConfig{.initial_slots = 64, .peer_timeout_s = 3600});
+  Tracker tracker(TrackerConfig{.interval_s = 1200}, &table, &ids_);
+  EXPECT_EQ(table.EvictAge(), 1350u);
+  tracker.SetConfig(TrackerConfig{.interval_s = 1800});
+  EXPECT_EQ(table.EvictAge(), 2025u);
+  tracker.SetConfig(TrackerConfig{.interval_s = 3600});
+  EXPECT_EQ(table.EvictAge(), 3600u);  // never past the timeout
+}
+
 TEST(TrackerBatchTest, BatchAnswersAsOneByOne) {
   struct Side {
     SwarmTable table{SwarmTableConfig{.initial_slots = 64, .seed0 = 1,
