@@ -2,9 +2,15 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "core/hash.h"
+
+static_assert(std::atomic<uint32_t>::is_always_lock_free &&
+                  sizeof(std::atomic<uint32_t>) == sizeof(uint32_t),
+              "zeroed memory holds zero counters");
 
 namespace ringtrack {
 
@@ -12,9 +18,14 @@ PrefixShare::PrefixShare(size_t counters, uint32_t max_entries, uint64_t seed)
     : mask_(counters - 1),
       max_entries_(max_entries),
       seed_(seed),
-      counts_(new std::atomic<uint32_t>[counters]) {
+      counts_(static_cast<std::atomic<uint32_t>*>(
+          std::calloc(counters, sizeof(std::atomic<uint32_t>)))) {
   assert(counters != 0 && (counters & mask_) == 0);
-  for (size_t i = 0; i < counters; ++i) counts_[i].store(0);
+  if (counts_ == nullptr) throw std::bad_alloc();
+}
+
+void PrefixShare::Free::operator()(std::atomic<uint32_t>* p) const {
+  std::free(p);
 }
 
 PrefixKey PrefixShare::KeyOf(AddressFamily family, const uint8_t* ip) const {

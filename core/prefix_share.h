@@ -67,7 +67,12 @@ class PrefixShare {
   const size_t mask_;
   const uint32_t max_entries_;
   const uint64_t seed_;
-  std::unique_ptr<std::atomic<uint32_t>[]> counts_;
+  struct Free {
+    void operator()(std::atomic<uint32_t>* p) const;
+  };
+  // calloc'ed: zero pages cost no memory until a prefix counts in them
+  // (all-zero bytes are zero counters, as in SwarmTable's slot arrays).
+  std::unique_ptr<std::atomic<uint32_t>[], Free> counts_;
 };
 
 }  // namespace ringtrack
