@@ -4,7 +4,8 @@
 // allocations people are actually given, get multiples of that
 // (kPrefixLevels): an IPv6 /56 (one subscriber's several LANs) twice, an
 // IPv4 /24 (up to 254 addresses, a CGNAT pool) and an IPv6 /48 (a site:
-// 65 536 /64s) 16 times. A new swarm takes one token from every level, so
+// 65 536 /64s) 64 times (the rate to the millisecond the token interval is
+// kept in). A new swarm takes one token from every level, so
 // a prefix cannot multiply its allowance by spreading over addresses or
 // /64s. Each level has a GCRA token bucket in one fixed array of 64-bit
 // words indexed by a keyed hash of (prefix, length): a bounded map, so a
@@ -45,8 +46,8 @@ class SourceLimiter {
     uint8_t prefix_bytes;
     uint8_t multiple;
   };
-  static constexpr Level kV4Levels[] = {{4, 1}, {3, 16}};        // /32, /24
-  static constexpr Level kV6Levels[] = {{8, 1}, {7, 2}, {6, 16}};  // /64 /56 /48
+  static constexpr Level kV4Levels[] = {{4, 1}, {3, 64}};        // /32, /24
+  static constexpr Level kV6Levels[] = {{8, 1}, {7, 2}, {6, 64}};  // /64 /56 /48
 
   // Takes one token from each of `source`'s levels at time `now_s`
   // (seconds). Returns false, taking nothing, when a bucket is empty.
