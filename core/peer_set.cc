@@ -60,6 +60,13 @@ inline uint64_t SourceHash(const PeerV6& e, uint64_t seed) {
   std::memcpy(&prefix, e.ip, 8);
   return Mix64(prefix ^ ~seed);
 }
+// The key PrefixShare counts an entry under.
+inline PrefixKey ShareKey(const PrefixShare* share, const PeerV4& e) {
+  return share->KeyOf(AddressFamily::kV4, e.ip);
+}
+inline PrefixKey ShareKey(const PrefixShare* share, const PeerV6& e) {
+  return share->KeyOf(AddressFamily::kV6, e.ip);
+}
 inline bool SameSource(const PeerV4& a, const PeerV4& b) {
   return std::memcmp(a.ip, b.ip, 4) == 0;
 }
@@ -525,6 +532,16 @@ struct FamilyOps {
     rebuilt |= Rebuild(&block, caps, kKeepAll, ctx, /*force=*/true);
   }
 
+  // Counts a new entry against its prefix's share; false when the prefix
+  // holds its share already.
+  bool TakeShare(const E& e) const {
+    return ctx.share == nullptr || ctx.share->TryAdd(ShareKey(ctx.share, e));
+  }
+  // Gives back what TakeShare() took for an entry that is not stored.
+  void GiveShare(const E& e) const {
+    if (ctx.share != nullptr) ctx.share->Remove(ShareKey(ctx.share, e));
+  }
+
   // Records one entry more (+1) or fewer (-1) in region r in *change.
   static void Count(int r, int32_t d, CountChange* change) {
     (r == rs ? change->seeders : change->leechers) += d;
@@ -553,6 +570,7 @@ struct FamilyOps {
       E moved = key;
       moved.meta = counted | tick;
       if (!Insert(want, moved, nullptr, /*force=*/true)) {
+        GiveShare(key);
         return PeerChange::kNoMemory;  // the allocator failed: dropped
       }
       Count(want, +1, change);
@@ -561,9 +579,11 @@ struct FamilyOps {
     }
     if (SwarmFull(block, ctx)) return PeerChange::kSwarmFull;
     if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
+    if (!TakeShare(key)) return PeerChange::kPrefixCapped;
     E fresh = key;
     fresh.meta = tick | (a.seeder ? kCountedBit : 0);
     if (!Insert(want, fresh, l.hole[want - rs], /*force=*/false)) {
+      GiveShare(key);
       return PeerChange::kNoMemory;
     }
     Count(want, +1, change);
@@ -577,11 +597,13 @@ struct FamilyOps {
     if (l.at != nullptr) return PeerChange::kUpdated;
     if (SwarmFull(block, ctx)) return PeerChange::kSwarmFull;
     if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
+    if (!TakeShare(key)) return PeerChange::kPrefixCapped;
     // A seeder is always counted (the invariant Check() tests).
     key.meta = TickOf(rec.last_seen) |
                (rec.seeder || rec.counted ? kCountedBit : 0);
     const int want = rec.seeder ? rs : rl;
     if (!Insert(want, key, l.hole[want - rs], /*force=*/false)) {
+      GiveShare(key);
       return PeerChange::kNoMemory;
     }
     return PeerChange::kAdded;
@@ -613,6 +635,7 @@ struct FamilyOps {
   PeerChange Remove(const PeerEndpoint& peer) {
     Lookup l = Find(MakeEntry<E>(peer));
     if (l.at == nullptr) return PeerChange::kAbsent;
+    GiveShare(*l.at);
     Erase(l.region, l.at);
     MaybeShrink(l.region);
     return PeerChange::kRemoved;
@@ -811,7 +834,14 @@ PeerSet::Expired PeerSet::Expire(uint32_t now, uint32_t timeout_s,
     caps[r] = ShouldShrink(left, CapOf(block, r)) ? FitCap(left)
                                                    : CapOf(block, r);
   }
-  if (!Rebuild(&block, caps, alive, ctx, /*force=*/true)) return ex;
+  // An entry leaves its prefix's share as the rebuild drops it (a rebuild
+  // that fails drops nothing).
+  auto keep = [&](const auto& e) {
+    if (alive(e)) return true;
+    if (ctx.share != nullptr) ctx.share->Remove(ShareKey(ctx.share, e));
+    return false;
+  };
+  if (!Rebuild(&block, caps, keep, ctx, /*force=*/true)) return ex;
   SetBlock(TagOf(block));
   ex.v4 = dead[kSeed4] + dead[kLeech4];
   ex.v6 = dead[kSeed6] + dead[kLeech6];

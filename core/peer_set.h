@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "core/memory_budget.h"
+#include "core/prefix_share.h"
 #include "core/types.h"
 
 namespace ringtrack {
@@ -63,6 +64,9 @@ struct PeerSetContext {
   uint32_t max_per_source = 8;
   uint32_t max_per_swarm = 100000;
   MemoryBudget* budget = nullptr;  // REQUIRES: non-null
+  // Counts every stored entry by its wide prefix and caps new ones
+  // (nullptr: no prefix cap).
+  PrefixShare* share = nullptr;
 };
 
 enum class PeerChange : uint8_t {
@@ -73,6 +77,7 @@ enum class PeerChange : uint8_t {
   kSourceCapped,  // not stored: its source holds max_per_source entries here
   kSwarmFull,     // not stored: the swarm holds max_per_swarm peers
   kNoMemory,      // not stored: the budget refused the growth
+  kPrefixCapped,  // not stored: its /24 or /48 holds its share of the table
 };
 
 // One stored peer as a snapshot (the state file) sees it.
@@ -128,7 +133,9 @@ class PeerSet {
   void Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,
                 uint64_t random, const PeerSetContext& ctx) const;
 
-  // Removes peers last seen more than `timeout_s` before `now`.
+  // Removes peers last seen more than `timeout_s` before `now` (the peer
+  // timeout, or at the budget the shorter age past which a peer has missed
+  // its re-announce: SwarmTable's eviction).
   struct Expired {
     uint32_t v4 = 0;
     uint32_t v6 = 0;

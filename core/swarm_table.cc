@@ -142,8 +142,19 @@ SwarmTable::SwarmTable(const SwarmTableConfig& config)
       max_torrents_(config.max_torrents),
       max_per_source_(config.max_peers_per_source),
       max_per_swarm_(config.max_peers_per_swarm),
-      peer_timeout_s_(config.peer_timeout_s) {
+      peer_timeout_s_(config.peer_timeout_s),
+      interval_s_(config.announce_interval_s) {
   assert(config.initial_slots >= 8);
+  if (budget_->limit() != SIZE_MAX) {
+    const size_t share = std::clamp<size_t>(
+        budget_->limit() / kBudgetBytesPerPrefixEntry, kMinPrefixShare,
+        UINT32_MAX);
+    // 64 Ki counter pairs (256 KiB): two prefixes' counters both collide
+    // with probability ~ (F / 65536)^2 for F prefixes at their share.
+    share_ = std::make_unique<PrefixShare>(
+        size_t{1} << 16, static_cast<uint32_t>(share),
+        config.seed0 * 0x9e3779b97f4a7c15ULL ^ config.seed1);
+  }
   Grow(0);  // the first sub-table; a budget too small for it leaves none
 }
 
@@ -171,7 +182,29 @@ PeerSetContext SwarmTable::PeerContext() const {
   c.max_per_source = max_per_source_.load(std::memory_order_relaxed);
   c.max_per_swarm = max_per_swarm_.load(std::memory_order_relaxed);
   c.budget = budget_;
+  c.share = share_.get();
   return c;
+}
+
+uint32_t SwarmTable::EvictAge() const {
+  const uint32_t interval = interval_s_.load(std::memory_order_relaxed);
+  const uint32_t timeout = peer_timeout_s_.load(std::memory_order_relaxed);
+  return std::min(interval + interval / 8, timeout);
+}
+
+bool SwarmTable::UnderPressure() const {
+  return budget_->limit() != SIZE_MAX &&
+         budget_->available() < budget_->limit() / 32;
+}
+
+bool SwarmTable::EvictStale(PeerSet& peers, uint32_t now, uint32_t age,
+                            const PeerSetContext& ctx) {
+  const SwarmCounts before = peers.counts();
+  const PeerSet::Expired ex = peers.Expire(now, age, ctx);
+  if (ex.v4 + ex.v6 == 0) return false;
+  CountDelta(before, peers.counts());
+  evicted_stale_.fetch_add(ex.v4 + ex.v6, std::memory_order_relaxed);
+  return true;
 }
 
 bool SwarmTable::Grow(uint32_t seen) {
@@ -518,10 +551,23 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
   a.completed_event = p.event == protocol::Event::kCompleted;
   a.now = p.now;
   CountChange change;
-  switch (s.peers.Announce(a, ctx, &change)) {
+  PeerChange done = s.peers.Announce(a, ctx, &change);
+  if (done == PeerChange::kNoMemory &&
+      EvictStale(s.peers, p.now, EvictAge(), ctx)) {
+    done = s.peers.Announce(a, ctx, &change);
+  }
+  switch (done) {
     case PeerChange::kNoMemory:
-      refused_peer_memory_.fetch_add(1, std::memory_order_relaxed);
-      r.status = AnnounceStatus::kNoMemory;
+      if (s.peers.empty()) {
+        // A swarm without peers is a new torrent to its newcomer.
+        refused_peer_memory_.fetch_add(1, std::memory_order_relaxed);
+        r.status = AnnounceStatus::kNoMemory;
+      } else {
+        unstored_memory_.fetch_add(1, std::memory_order_relaxed);
+      }
+      break;
+    case PeerChange::kPrefixCapped:
+      unstored_prefix_cap_.fetch_add(1, std::memory_order_relaxed);
       break;
     case PeerChange::kSourceCapped:
       refused_source_cap_.fetch_add(1, std::memory_order_relaxed);
@@ -627,17 +673,19 @@ void SwarmTable::Restore(const SwarmRecord& record, uint32_t now,
   Unlock(at);
 }
 
-void SwarmTable::SweepSlot(SubTable& t, size_t i, uint32_t now) {
+void SwarmTable::SweepSlot(SubTable& t, size_t i, uint32_t now,
+                           uint32_t evict_age) {
   Slot& s = t.slots[i];
   const uint32_t w = s.word.load(std::memory_order_acquire);
   if (StateOf(w) != kLive || (w & kLockBit)) return;  // busy: next round
   const SlotRef at{&t, 0, i, w};
   if (!TryLock(at)) return;
+  const PeerSetContext ctx = PeerContext();
   const SwarmCounts before = s.peers.counts();
-  s.peers.Expire(now, peer_timeout_s_.load(std::memory_order_relaxed),
-                 PeerContext());
-  if (s.peers.empty()) s.peers.Clear(budget_);
+  s.peers.Expire(now, peer_timeout_s_.load(std::memory_order_relaxed), ctx);
   CountDelta(before, s.peers.counts());
+  if (evict_age != 0) EvictStale(s.peers, now, evict_age, ctx);
+  if (s.peers.empty()) s.peers.Clear(budget_);
   if (s.peers.empty()) {
     // Release: the next claimer of this tombstone sees the cleared set.
     s.word.store(NextVersion(w, kTomb), std::memory_order_release);
@@ -712,12 +760,14 @@ size_t SwarmTable::Sweep(uint32_t now, size_t max_slots) {
   const uint64_t before = peers_v4_.load(std::memory_order_relaxed) +
                           peers_v6_.load(std::memory_order_relaxed);
   const size_t total = capacity();
+  // Checked once per call: a sweep call is a small share of a pass.
+  const uint32_t evict_age = UnderPressure() ? EvictAge() : 0;
   for (size_t n = 0; n < max_slots && n < total; ++n) {
     const uint32_t subs = nsubs_.load(std::memory_order_acquire);
     if (sweep_sub_ >= subs) sweep_sub_ = 0;
     SubTable& t = *subs_[sweep_sub_].load(std::memory_order_acquire);
     const size_t i = sweep_index_;
-    SweepSlot(t, i, now);
+    SweepSlot(t, i, now, evict_age);
     if (StateOf(t.slots[i].word.load(std::memory_order_acquire)) == kTomb) {
       ClearTombstone(t, i);
     }
@@ -763,12 +813,20 @@ SwarmTableStats SwarmTable::stats() const {
   s.refused.peer_source_cap =
       refused_source_cap_.load(std::memory_order_relaxed);
   s.refused.peer_swarm_cap = refused_swarm_cap_.load(std::memory_order_relaxed);
+  s.refused.peer_memory_unstored =
+      unstored_memory_.load(std::memory_order_relaxed);
+  s.refused.peer_prefix_cap =
+      unstored_prefix_cap_.load(std::memory_order_relaxed);
+  s.evicted_stale = evicted_stale_.load(std::memory_order_relaxed);
   return s;
 }
 
 bool SwarmTable::CheckInvariants(std::string* why) {
   uint64_t v4 = 0, v6 = 0, live = 0, seeders = 0;
   size_t bytes = 0;
+  // What each prefix counter should hold, from the entries themselves.
+  std::vector<uint32_t> share(share_ ? share_->counters() : 0);
+  std::vector<PeerRecord> records;
   const PeerSetContext ctx = PeerContext();
   const uint32_t n = nsubs_.load();
   for (uint32_t k = 0; k < n; ++k) {
@@ -796,6 +854,15 @@ bool SwarmTable::CheckInvariants(std::string* why) {
       if (!s.peers.Check(ctx, why)) {
         *why = absl::StrCat("slot ", k, "/", i, ": ", *why);
         return false;
+      }
+      if (share_) {
+        records.clear();
+        s.peers.Snapshot(UINT32_MAX, &records);
+        for (const PeerRecord& r : records) {
+          const PrefixKey key = share_->KeyOf(r.peer.family, r.peer.ip.data());
+          ++share[share_->first(key)];
+          ++share[share_->second(key)];
+        }
       }
       const SwarmCounts c = s.peers.counts();
       v4 += c.v4;
@@ -828,6 +895,13 @@ bool SwarmTable::CheckInvariants(std::string* why) {
                         seeders_.load(), " but found ", v4, "/", v6, "/", live,
                         "/", seeders);
     return false;
+  }
+  for (size_t i = 0; i < share.size(); ++i) {
+    if (share[i] != share_->counter(i)) {
+      *why = absl::StrCat("prefix counter ", i, " is ", share_->counter(i),
+                          " but its prefixes hold ", share[i], " entries");
+      return false;
+    }
   }
   if (own_budget_ && bytes != budget_->used()) {
     *why = absl::StrCat("budget counts ", budget_->used(), " bytes, table holds ",

@@ -34,14 +34,26 @@
 // tombstones left by a flood are reused or cleared by the sweep.
 //
 // Memory. Every slot array and every peer block is charged to one
-// MemoryBudget. At the budget a new swarm or a new peer is refused
-// (kTableFull / kNoMemory: the tracker answers "tracker is full"); stored
-// peers keep announcing, expiring and changing role.
+// MemoryBudget. At the budget a new swarm is refused (kTableFull, or
+// kNoMemory when its first peer does not fit: the tracker answers "tracker
+// is full"); a newcomer to a swarm that holds peers is answered with peers
+// but not stored, as at the per-swarm cap; stored peers keep announcing,
+// expiring and changing role.
 //
-// Fairness. With a SourceLimiter, one source (IPv4 address, IPv6 /64) may
-// create new swarms only at its rate; PeerSet caps one source's entries per
-// swarm and the size of a swarm (such peers get peers back, but are not
-// stored).
+// Eviction. At the budget fresh peers win over stale ones: a peer not
+// heard from for EvictAge() (an eighth of an interval past its re-announce)
+// is removed before its timeout, by the sweep while less than 1/32 of the
+// budget is free, and in a newcomer's own swarm before the newcomer is
+// refused. A peer that re-announces every interval is
+// never that old, so a flood can take only memory that stale entries held,
+// and a flood that stops has aged out EvictAge() after its last announce
+// instead of after the whole timeout.
+//
+// Fairness. With a SourceLimiter, one source (IPv4 address, IPv6 /64) and
+// its wider prefixes may create new swarms only at their rates; PeerSet
+// caps one source's entries per swarm and the size of a swarm; with a
+// budget, PrefixShare caps the entries one IPv4 /24 or IPv6 /48 holds in
+// the whole table (such peers get peers back, but are not stored).
 //
 // Thread safety: every public method may be called from any thread
 // concurrently. Sweep() is meant for one housekeeping thread at a time.
@@ -74,6 +86,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -81,6 +94,7 @@
 #include "absl/functional/function_ref.h"
 #include "core/memory_budget.h"
 #include "core/peer_set.h"
+#include "core/prefix_share.h"
 #include "core/protocol.h"
 #include "core/source_limiter.h"
 #include "core/types.h"
@@ -98,6 +112,8 @@ struct SwarmTableConfig {
   uint64_t seed1 = 0;
   // A peer not seen for this long is removed by Sweep(). At most 86400 s.
   uint32_t peer_timeout_s = 3600;
+  // The announce interval clients are told; sets EvictAge().
+  uint32_t announce_interval_s = 1800;
   uint32_t max_peers_per_source = 8;
   uint32_t max_peers_per_swarm = 100000;
   // REQUIRES: outlives the table. nullptr: the table owns an unlimited one.
@@ -120,7 +136,7 @@ enum class AnnounceStatus : uint8_t {
   kOk,           // answered (the peer may still be unstored: see counters)
   kTableFull,    // new swarm refused: budget or --max-torrents
   kRateLimited,  // new swarm refused: its source creates swarms too fast
-  kNoMemory,     // new peer refused: budget
+  kNoMemory,     // first peer of a swarm holding none refused: budget
 };
 
 struct AnnounceResult {
@@ -133,9 +149,11 @@ struct AnnounceResult {
 struct RefusalCounts {
   uint64_t torrent_memory = 0;  // new swarm, budget (or --max-torrents)
   uint64_t torrent_rate = 0;    // new swarm, source over its rate
-  uint64_t peer_memory = 0;     // new peer, budget
+  uint64_t peer_memory = 0;     // first peer of an empty swarm, budget
   uint64_t peer_source_cap = 0; // new peer not stored: per-source cap
   uint64_t peer_swarm_cap = 0;  // new peer not stored: swarm full
+  uint64_t peer_memory_unstored = 0;  // new peer not stored: budget
+  uint64_t peer_prefix_cap = 0;  // new peer not stored: its prefix's share
 };
 
 // One swarm as a snapshot (the state file) holds it.
@@ -159,6 +177,7 @@ struct SwarmTableStats {
   uint64_t peers_v6 = 0;
   uint64_t seeders = 0;
   RefusalCounts refused;
+  uint64_t evicted_stale = 0;  // peers removed at the budget before timeout
 };
 
 class SwarmTable {
@@ -244,6 +263,23 @@ class SwarmTable {
   void SetPeerTimeout(uint32_t timeout_s) {
     peer_timeout_s_.store(timeout_s, std::memory_order_relaxed);
   }
+  // Changes the announce interval EvictAge() follows (a reload).
+  void SetAnnounceInterval(uint32_t interval_s) {
+    interval_s_.store(interval_s, std::memory_order_relaxed);
+  }
+  // Age past which a peer may be evicted at the budget: the interval and an
+  // eighth of it (the peer has missed its re-announce), at most the
+  // timeout. A peer that re-announces every interval never reaches it.
+  uint32_t EvictAge() const;
+
+  // Entries one IPv4 /24 or IPv6 /48 may hold in the whole table: 1/64 of
+  // the peers the budget holds at 16 bytes each (budget / 1 KiB, at least
+  // kMinPrefixShare); no cap without a budget.
+  static constexpr size_t kBudgetBytesPerPrefixEntry = 1024;
+  static constexpr uint32_t kMinPrefixShare = 1024;
+  uint32_t max_peers_per_prefix() const {
+    return share_ ? share_->max_entries() : UINT32_MAX;
+  }
 
   SwarmTableStats stats() const;
   // Slots in all sub-tables.
@@ -295,7 +331,15 @@ class SwarmTable {
   bool Grow(uint32_t seen);
   bool TryLock(const SlotRef& at);
   void Unlock(const SlotRef& at);
-  void SweepSlot(SubTable& t, size_t i, uint32_t now);
+  // Expires slot i's stale peers; with `evict_age` (under pressure) also
+  // those older than it.
+  void SweepSlot(SubTable& t, size_t i, uint32_t now, uint32_t evict_age);
+  // Removes the locked swarm's peers older than `age`, counting them as
+  // evicted. Returns whether any went.
+  bool EvictStale(PeerSet& peers, uint32_t now, uint32_t age,
+                  const PeerSetContext& ctx);
+  // Whether the budget is under pressure: under 1/32 of it free.
+  bool UnderPressure() const;
   // Turns tombstone i into EMPTY when no swarm's probe path runs through
   // it. Returns whether it did.
   bool ClearTombstone(SubTable& t, size_t i);
@@ -313,6 +357,9 @@ class SwarmTable {
   std::atomic<uint32_t> max_per_source_;
   std::atomic<uint32_t> max_per_swarm_;
   std::atomic<uint32_t> peer_timeout_s_;
+  std::atomic<uint32_t> interval_s_;
+  // Immutable after construction; nullptr without a budget.
+  std::unique_ptr<PrefixShare> share_;
   std::array<std::atomic<SubTable*>, kMaxSubTables> subs_{};
   std::atomic<uint32_t> nsubs_{0};
   std::atomic<size_t> capacity_{0};
@@ -326,6 +373,9 @@ class SwarmTable {
   std::atomic<uint64_t> refused_peer_memory_{0};
   std::atomic<uint64_t> refused_source_cap_{0};
   std::atomic<uint64_t> refused_swarm_cap_{0};
+  std::atomic<uint64_t> unstored_memory_{0};
+  std::atomic<uint64_t> unstored_prefix_cap_{0};
+  std::atomic<uint64_t> evicted_stale_{0};
   // Modified only by Sweep().
   uint32_t sweep_sub_ = 0;
   size_t sweep_index_ = 0;

@@ -23,9 +23,13 @@ Tracker::Tracker(const TrackerConfig& config, SwarmTable* table,
       max_numwant_v4_(config.max_numwant_v4),
       max_numwant_v6_(config.max_numwant_v6),
       table_(table),
-      ids_(ids) {}
+      ids_(ids) {
+  table_->SetAnnounceInterval(config.interval_s);
+}
 
 void Tracker::SetConfig(const TrackerConfig& c) {
+  // The table evicts at the budget only peers that missed this interval.
+  table_->SetAnnounceInterval(c.interval_s);
   interval_s_.store(c.interval_s, std::memory_order_relaxed);
   default_numwant_.store(c.default_numwant, std::memory_order_relaxed);
   max_numwant_v4_.store(c.max_numwant_v4, std::memory_order_relaxed);

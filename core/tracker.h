@@ -7,10 +7,12 @@
 //     16-byte request: no amplification before the sender is proven).
 //   * announce/scrape need a connection ID valid for the sender's address;
 //     otherwise no reply at all.
-//   * announce with port 0, scrape with no hashes, a new torrent or peer at
-//     the memory budget ("tracker is full"), or a new torrent from a source
+//   * announce with port 0, scrape with no hashes, a new torrent at the
+//     memory budget ("tracker is full"), or a new torrent from a source
 //     creating torrents too fast → a BEP 15 error (the sender has proven
-//     its address by then). The table counts refusals by kind.
+//     its address by then). A newcomer to a swarm that holds peers is
+//     answered with peers even at the budget (not stored). The table
+//     counts refusals and unstored peers by kind.
 //   * an announce or scrape for an info hash the access list refuses → the
 //     BEP 15 error "torrent not allowed" (counted), and no swarm is made.
 //   * anything the codec refuses → no reply, counted by reason.
@@ -131,7 +133,8 @@ class Tracker {
                    TrackerStats* stats);
 
   // Changes interval and numwant limits for the requests that follow (a
-  // reload); each field is read on its own, relaxed.
+  // reload); each field is read on its own, relaxed. The table's eviction
+  // age follows the interval (SwarmTable::SetAnnounceInterval).
   void SetConfig(const TrackerConfig& config);
 
   // Makes `list` the access list (nullptr: serve every info hash) and

@@ -63,9 +63,12 @@ ABSL_FLAG(int, max_peers_per_swarm, 100000,
           "Peers stored per swarm; newcomers to a full swarm get peers but "
           "are not stored.");
 ABSL_FLAG(double, source_torrent_rate, 1.0,
-          "New torrents one source may create per second (sustained).");
+          "New torrents one source (an IPv4 address or an IPv6 /64) may "
+          "create per second (sustained); its IPv6 /56 twice as many, its "
+          "IPv4 /24 or IPv6 /48 64 times.");
 ABSL_FLAG(int, source_torrent_burst, 100,
-          "New torrents one quiet source may create at once.");
+          "New torrents one quiet source may create at once; its /56 twice "
+          "as many, its /24 or /48 64 times.");
 ABSL_FLAG(std::string, connection_key_file, "",
           "File holding the 128-bit connection-ID key as 32 hex digits, so "
           "IDs survive restarts and can be shared; created with a random "

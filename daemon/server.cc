@@ -748,6 +748,14 @@ std::vector<MetricSample> Server::Samples() const {
       "reason=\"source_cap\"", kC, kUnstored, t.refused.peer_source_cap);
   add("unstored_peer_swarm_cap", "ringtrack_unstored_peers_total",
       "reason=\"swarm_cap\"", kC, kUnstored, t.refused.peer_swarm_cap);
+  add("unstored_peer_memory", "ringtrack_unstored_peers_total",
+      "reason=\"memory\"", kC, kUnstored, t.refused.peer_memory_unstored);
+  add("unstored_peer_prefix_cap", "ringtrack_unstored_peers_total",
+      "reason=\"prefix_cap\"", kC, kUnstored, t.refused.peer_prefix_cap);
+  add("evicted_stale_peers", "ringtrack_evicted_peers_total", "", kC,
+      "Peers removed at the memory budget before their timeout: they had "
+      "missed their re-announce.",
+      t.evicted_stale);
   const char* kIo =
       "I/O events below the protocol: datagrams cut to the receive buffer "
       "(still answered), drops and errors.";

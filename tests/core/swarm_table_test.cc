@@ -338,42 +338,227 @@ TEST_F(SwarmTableTest, GrowsOnlineFromATinyStart) {
   ExpectConsistent(t);
 }
 
-TEST_F(SwarmTableTest, MemoryBudgetRefusesNewTorrentsAndPeersOnly) {
-  // The first sub-table (64 slots, one page) plus room for a few blocks.
-  MemoryBudget budget(4096 + 4000);
-  SwarmTableConfig config = Config(64);
-  config.budget = &budget;
-  SwarmTable t(config);
-  AnnounceResult r;
-  uint32_t accepted = 0;
-  bool refused = false;
-  for (uint32_t n = 0; n < 1000 && !refused; ++n) {
-    Announce(t, n / 10, V4(n + 1), Event::kStarted, n % 4 == 0, 50, 1000, &r);
-    if (r.status == AnnounceStatus::kOk) {
-      ++accepted;
-    } else {
-      refused = true;
-      EXPECT_TRUE(r.status == AnnounceStatus::kTableFull ||
-                  r.status == AnnounceStatus::kNoMemory);
+// A budget test's table: the first sub-table (64 slots, one page) plus room
+// for a few blocks; interval 60 s, timeout 100 s, so EvictAge() is 67 s.
+SwarmTableConfig BudgetConfig(MemoryBudget* budget) {
+  SwarmTableConfig c;
+  c.initial_slots = 64;
+  c.seed0 = 11;
+  c.seed1 = 22;
+  c.peer_timeout_s = 100;
+  c.announce_interval_s = 60;
+  c.budget = budget;
+  return c;
+}
+
+class BudgetTest : public SwarmTableTest {
+ protected:
+  BudgetTest() : budget_(4096 + 4000), t_(BudgetConfig(&budget_)) {}
+  // Fills t_ with swarms of 10 IPv4 peers (peer n in swarm n / 10, every
+  // fourth a seeder) at `now`, until a peer is not stored. Returns n: peers
+  // 0 .. n-1 are stored.
+  uint32_t Fill(uint32_t now) {
+    AnnounceResult r;
+    for (uint32_t n = 0; n < 1000; ++n) {
+      Announce(t_, n / 10, V4(n + 1), Event::kStarted, n % 4 == 0, 50, now,
+               &r);
+      if (t_.stats().peers_v4 == n) {
+        if (r.status != AnnounceStatus::kOk) {
+          EXPECT_EQ(n % 10, 0u) << "only a new torrent is refused";
+          EXPECT_TRUE(r.status == AnnounceStatus::kTableFull ||
+                      r.status == AnnounceStatus::kNoMemory);
+          EXPECT_EQ(r.peers_written, 0u);
+        }
+        return n;
+      }
     }
+    ADD_FAILURE() << "the budget was never reached";
+    return 0;
   }
-  ASSERT_TRUE(refused);
-  EXPECT_GT(accepted, 20u);
-  EXPECT_LE(budget.used(), budget.limit());
-  const SwarmTableStats s = t.stats();
-  EXPECT_EQ(s.refused.torrent_memory + s.refused.peer_memory, 1u);
-  EXPECT_EQ(s.peers_v4, accepted);
+  // Announces newcomers (new addresses) to swarm `torrent` at `now` until
+  // one is not stored; returns how many were stored before it. Each is
+  // answered with peers.
+  uint32_t NewcomersUntilUnstored(uint32_t torrent, uint32_t now,
+                                  uint32_t first_address) {
+    AnnounceResult r;
+    for (uint32_t k = 0; k < 1000; ++k) {
+      const uint64_t before = t_.stats().peers_v4;
+      const auto peers = Announce(t_, torrent, V4(first_address + k),
+                                  Event::kStarted, false, 50, now, &r);
+      EXPECT_EQ(r.status, AnnounceStatus::kOk) << k;
+      EXPECT_FALSE(peers.empty()) << k;
+      if (t_.stats().peers_v4 == before) return k;
+    }
+    ADD_FAILURE() << "every newcomer was stored";
+    return 0;
+  }
+  MemoryBudget budget_;
+  SwarmTable t_;
+};
+
+TEST_F(BudgetTest, ANewcomerToAnExistingSwarmGetsPeersOnlyANewTorrentIsFull) {
+  const uint32_t stored = Fill(1000);
+  ASSERT_GT(stored, 20u);
+  EXPECT_LE(budget_.used(), budget_.limit());
+  // A newcomer to swarm 0 (10 peers) is answered with peers, but once the
+  // budget has no room for it, it is not stored and is counted.
+  const uint64_t unstored = t_.stats().refused.peer_memory_unstored;
+  NewcomersUntilUnstored(0, 1000, 5000);
+  SwarmTableStats s = t_.stats();
+  EXPECT_EQ(s.refused.peer_memory_unstored, unstored + 1);
+  EXPECT_EQ(last_.counts.seeders + last_.counts.leechers,
+            t_.Scrape(Hash(0)).seeders + t_.Scrape(Hash(0)).leechers);
+  // A new torrent is stored while its first peer fits, and then gets
+  // "tracker is full" (never an answer without its peer stored), counted.
+  AnnounceResult r;
+  const uint64_t refused = s.refused.torrent_memory + s.refused.peer_memory;
+  for (uint32_t torrent = 900;; ++torrent) {
+    ASSERT_LT(torrent, 1000u);
+    const uint64_t before = t_.stats().peers_v4;
+    Announce(t_, torrent, V4(9000 + torrent), Event::kStarted, false, 50,
+             1000, &r);
+    if (r.status == AnnounceStatus::kOk) {
+      ASSERT_EQ(t_.stats().peers_v4, before + 1);
+      continue;
+    }
+    EXPECT_TRUE(r.status == AnnounceStatus::kTableFull ||
+                r.status == AnnounceStatus::kNoMemory);
+    EXPECT_EQ(r.peers_written, 0u);
+    break;
+  }
+  s = t_.stats();
+  EXPECT_EQ(s.refused.torrent_memory + s.refused.peer_memory, refused + 1);
   // Every stored peer keeps announcing, and may even change role.
-  for (uint32_t n = 0; n < accepted; ++n) {
-    Announce(t, n / 10, V4(n + 1), Event::kNone, n % 4 != 0, 50, 1010, &r);
+  const uint64_t now_stored = t_.stats().peers_v4;
+  for (uint32_t n = 0; n < stored; ++n) {
+    Announce(t_, n / 10, V4(n + 1), Event::kNone, n % 4 != 0, 50, 1010, &r);
     EXPECT_EQ(r.status, AnnounceStatus::kOk) << n;
   }
-  EXPECT_EQ(t.stats().peers_v4, accepted);
+  EXPECT_EQ(t_.stats().peers_v4, now_stored);
   // Once peers expire, the memory is back and new torrents are welcome.
-  t.Sweep(5000, t.capacity());
-  EXPECT_EQ(budget.used(), 4096u);
-  Announce(t, 999, V4(1), Event::kStarted, false, 50, 5000, &r);
+  t_.Sweep(5000, t_.capacity());
+  EXPECT_EQ(budget_.used(), 4096u);
+  Announce(t_, 999, V4(1), Event::kStarted, false, 50, 5000, &r);
   EXPECT_EQ(r.status, AnnounceStatus::kOk);
+  ExpectConsistent(t_);
+}
+
+// Peers' last-seen times have a 4 s resolution: at 1060 the peers filled
+// at 1000 are 60 s old (the interval: on time), at 1080 80 s (past
+// EvictAge()'s 67 s, rounded up to 68).
+TEST_F(BudgetTest, AtTheBudgetANewcomerTakesTheRoomOfStalePeersInItsSwarm) {
+  const uint32_t stored = Fill(1000);
+  ASSERT_GT(stored, 20u);
+  ASSERT_EQ(t_.EvictAge(), 67u);
+  // Swarm 0's peers re-announce on time; swarm 1's do not.
+  AnnounceResult r;
+  for (uint32_t n = 0; n < 10; ++n) {
+    Announce(t_, 0, V4(n + 1), Event::kNone, n % 4 == 0, 50, 1060, &r);
+  }
+  const auto peers =
+      Announce(t_, 1, V4(6000), Event::kStarted, false, 50, 1080, &r);
+  EXPECT_EQ(r.status, AnnounceStatus::kOk);
+  EXPECT_TRUE(peers.empty());  // its swarm's stale peers are gone
+  EXPECT_EQ(t_.Scrape(Hash(1)).leechers, 1u);  // and the newcomer is stored
+  EXPECT_EQ(t_.stats().evicted_stale, 10u);
+  EXPECT_EQ(t_.Scrape(Hash(0)).seeders + t_.Scrape(Hash(0)).leechers, 10u);
+  ExpectConsistent(t_);
+}
+
+TEST_F(BudgetTest, AtTheBudgetPeersNoOlderThanTheIntervalAreNeverEvicted) {
+  const uint32_t stored = Fill(1000);
+  ASSERT_GT(stored, 20u);
+  ASSERT_LT(budget_.available(), budget_.limit() / 32);  // under pressure
+  // At 1060 every stored peer is exactly one interval old: newcomers to
+  // every swarm are answered, none evicts anyone, nor does the sweep.
+  for (uint32_t torrent = 0; torrent < stored / 10; ++torrent) {
+    NewcomersUntilUnstored(torrent, 1060, 10000 + torrent * 100);
+  }
+  t_.Sweep(1060, t_.capacity());
+  EXPECT_EQ(t_.stats().evicted_stale, 0u);
+  EXPECT_GE(t_.stats().peers_v4, stored);
+  for (uint32_t n = 0; n < stored; ++n) {
+    const SwarmCounts c = t_.Scrape(Hash(n / 10));
+    ASSERT_GE(c.seeders + c.leechers, std::min(10u, stored - n / 10 * 10))
+        << n;
+  }
+  ExpectConsistent(t_);
+}
+
+TEST_F(BudgetTest, TheSweepEvictsStalePeersOnlyUnderPressure) {
+  // Not at the budget: a peer past EvictAge() stays until its timeout.
+  SwarmTable roomy(Config());
+  Announce(roomy, 1, V4(1), Event::kStarted, false, 50, 1000);
+  roomy.Sweep(1080, roomy.capacity());
+  EXPECT_EQ(roomy.stats().peers_v4, 1u);
+  EXPECT_EQ(roomy.stats().evicted_stale, 0u);
+  // At the budget the sweep removes them, and new torrents fit again.
+  const uint32_t stored = Fill(1000);
+  ASSERT_LT(budget_.available(), budget_.limit() / 32);
+  t_.Sweep(1080, t_.capacity());
+  EXPECT_EQ(t_.stats().peers_v4, 0u);
+  EXPECT_EQ(t_.stats().evicted_stale, stored);
+  AnnounceResult r;
+  Announce(t_, 999, V4(1), Event::kStarted, false, 50, 1080, &r);
+  EXPECT_EQ(r.status, AnnounceStatus::kOk);
+  ExpectConsistent(t_);
+}
+
+// With a budget, one IPv4 /24 or IPv6 /48 holds at most its share of the
+// table's entries, however many addresses, /64s and swarms it uses; its
+// further peers are answered but not stored, and other prefixes are not
+// affected.
+TEST_F(SwarmTableTest, AWidePrefixHoldsAtMostItsShareOfTheTable) {
+  MemoryBudget budget(64 << 20);
+  SwarmTableConfig config = Config();
+  config.budget = &budget;
+  SwarmTable t(config);
+  const uint32_t share = t.max_peers_per_prefix();
+  ASSERT_EQ(share, (64u << 20) / 1024);
+  AnnounceResult r;
+  // 10.1.2.0/24: 256 addresses × 8 entries per swarm, over many swarms.
+  uint32_t sent = 0;
+  for (uint32_t torrent = 0; sent < share + 100; ++torrent) {
+    for (uint32_t a = 0; a < 256; ++a, ++sent) {
+      Announce(t, torrent, PeerEndpoint::V4(0x0a010200 + a, 7000),
+               Event::kStarted, false, 50, 1000, &r);
+      ASSERT_EQ(r.status, AnnounceStatus::kOk);
+    }
+  }
+  EXPECT_EQ(t.stats().peers_v4, share);
+  EXPECT_EQ(t.stats().refused.peer_prefix_cap, sent - share);
+  // Answered with peers all the same.
+  EXPECT_FALSE(Announce(t, 0, PeerEndpoint::V4(0x0a0102ff, 7001),
+                        Event::kStarted, false, 50, 1000, &r)
+                   .empty());
+  // The neighbouring /24 is not affected.
+  Announce(t, 0, PeerEndpoint::V4(0x0a010300, 7000), Event::kStarted, false,
+           50, 1000, &r);
+  EXPECT_EQ(t.stats().peers_v4, share + 1);
+  // One entry leaving makes room for one more.
+  Announce(t, 0, PeerEndpoint::V4(0x0a010200, 7000), Event::kStopped, false);
+  Announce(t, 0, PeerEndpoint::V4(0x0a0102fe, 7001), Event::kStarted, false,
+           50, 1000, &r);
+  EXPECT_EQ(t.stats().peers_v4, share + 1);
+  // 2001:db8:7::/48: a different /64 for every peer.
+  uint8_t ip[16] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x07};
+  for (uint32_t n = 0; n < share + 50; ++n) {
+    ip[6] = static_cast<uint8_t>(n >> 8);
+    ip[7] = static_cast<uint8_t>(n);
+    Announce(t, n % 100, PeerEndpoint::V6(ip, 7000), Event::kStarted, false,
+             50, 1000, &r);
+  }
+  EXPECT_EQ(t.stats().peers_v6, share);
+  ip[5] = 0x08;  // 2001:db8:8::/48
+  Announce(t, 0, PeerEndpoint::V6(ip, 7000), Event::kStarted, false, 50, 1000,
+           &r);
+  EXPECT_EQ(t.stats().peers_v6, share + 1);
+  // Expiry gives the share back.
+  t.Sweep(1000 + 200, t.capacity());
+  EXPECT_EQ(t.stats().peers_v4 + t.stats().peers_v6, 0u);
+  Announce(t, 0, PeerEndpoint::V4(0x0a010201, 7000), Event::kStarted, false,
+           50, 1300, &r);
+  EXPECT_EQ(t.stats().peers_v4, 1u);
   ExpectConsistent(t);
 }
 

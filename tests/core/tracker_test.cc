@@ -255,6 +255,62 @@ TEST_F(TrackerTest, AccessListRefusesWithAnErrorAndCreatesNoSwarm) {
 // (valid, with a wrong connection ID, port 0, stopped, seeders, IPv6),
 // scrapes and garbage, with the same randoms; every reply, outcome and
 // counter, and both tables, must match.
+// At the memory budget only a new torrent gets "tracker is full"; a
+// newcomer to a swarm that holds peers gets them, as at the per-swarm cap.
+TEST_F(TrackerTest, AtTheBudgetANewcomerGetsPeersANewTorrentAnError) {
+  MemoryBudget budget(4096 + 4000);
+  SwarmTable table(SwarmTableConfig{.initial_slots = 64, .seed0 = 1,
+                                    .seed1 = 2, .budget = &budget});
+  Tracker tracker(TrackerConfig{}, &table, &ids_);
+  std::vector<uint8_t> reply(kMaxReplySize);
+  auto announce = [&](uint32_t address, uint8_t torrent) {
+    const PeerEndpoint from = PeerEndpoint::V4(address, 6000);
+    const uint64_t cid = ids_.Make(from, kNow);
+    const HandleResult r = tracker.Handle(
+        AnnouncePacket(cid, 6000, Event::kStarted, 1, -1, torrent), from,
+        kNow, 1, reply, &stats_);
+    return Parse({reply.begin(), reply.begin() + r.reply_size});
+  };
+  // Swarms of 10 peers until a new torrent is refused.
+  uint8_t torrent = 1;
+  for (;; ++torrent) {
+    ASSERT_LT(torrent, 250);
+    const protocol::Response r = announce(0x0a000000 + torrent * 16, torrent);
+    if (r.action == Action::kError) {
+      EXPECT_EQ(r.error.message, "tracker is full");
+      break;
+    }
+    for (uint32_t k = 1; k < 10; ++k) {
+      announce(0x0a000000 + torrent * 16 + k, torrent);
+    }
+  }
+  // Newcomers to swarm 1 get its peers, stored or not.
+  const uint64_t stored = table.stats().peers_v4;
+  for (uint32_t k = 0; k < 20; ++k) {
+    const protocol::Response r = announce(0x0b000000 + k, 1);
+    ASSERT_EQ(r.action, Action::kAnnounce) << k;
+    EXPECT_GE(r.announce.peer_count(), 10u) << k;
+  }
+  EXPECT_LT(table.stats().peers_v4, stored + 20);  // some were not stored
+  EXPECT_GT(table.stats().refused.peer_memory_unstored, 0u);
+  // A new torrent still gets the error.
+  const protocol::Response r = announce(0x0c000001, 251);
+  ASSERT_EQ(r.action, Action::kError);
+  EXPECT_EQ(r.error.message, "tracker is full");
+}
+
+// The table evicts at the budget only peers older than the interval the
+// tracker tells clients, and an eighth more; a reload moves it along.
+TEST_F(TrackerTest, TheEvictionAgeFollowsTheInterval) {
+  SwarmTable table(SwarmTableConfig{.initial_slots = 64, .peer_timeout_s = 3600});
+  Tracker tracker(TrackerConfig{.interval_s = 1200}, &table, &ids_);
+  EXPECT_EQ(table.EvictAge(), 1350u);
+  tracker.SetConfig(TrackerConfig{.interval_s = 1800});
+  EXPECT_EQ(table.EvictAge(), 2025u);
+  tracker.SetConfig(TrackerConfig{.interval_s = 3600});
+  EXPECT_EQ(table.EvictAge(), 3600u);  // never past the timeout
+}
+
 TEST(TrackerBatchTest, BatchAnswersAsOneByOne) {
   struct Side {
     SwarmTable table{SwarmTableConfig{.initial_slots = 64, .seed0 = 1,
