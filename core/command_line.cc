@@ -85,6 +85,13 @@ void HelpShowsFlagsFrom(std::string_view main_file, std::string_view version) {
   absl::SetFlagsUsageConfig(usage);
 }
 
+// ParseCommandLineOrExit() below calls this abseil's internal parser, whose
+// signature later abseils changed: say so at build time, not with a
+// template error.
+#if !defined(ABSL_LTS_RELEASE_VERSION) || ABSL_LTS_RELEASE_VERSION != 20220623
+#error "ParseCommandLineOrExit() is written for abseil 20220623 (Debian 12); port it to absl::ParseAbseilFlagsOnly() for this abseil"
+#endif
+
 std::vector<char*> ParseCommandLineOrExit(std::vector<char*>& args) {
   namespace fi = absl::flags_internal;
   // This abseil (20220623) has no public parser that leaves the exit code

@@ -210,8 +210,9 @@ void HttpServer::AcceptAll() {
                         SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!fd.valid()) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if ((errno == EMFILE || errno == ENFILE) && !connections_.empty()) {
-        Evict();  // frees a descriptor: try again
+      // Out of descriptors: an idle connection gives its one back (try
+      // again); a reply being written is never cut for it.
+      if ((errno == EMFILE || errno == ENFILE) && Evict(/*idle_only=*/true)) {
         continue;
       }
       if (errno != EAGAIN) {
@@ -226,7 +227,7 @@ void HttpServer::AcceptAll() {
       }
       return;
     }
-    if (connections_.size() >= max_connections_) Evict();
+    if (connections_.size() >= max_connections_) Evict(/*idle_only=*/false);
     epoll_event e{};
     e.events = EPOLLIN | EPOLLRDHUP;
     e.data.fd = fd.get();
@@ -238,17 +239,20 @@ void HttpServer::AcceptAll() {
   }
 }
 
-void HttpServer::Evict() {
+bool HttpServer::Evict(bool idle_only) {
   // The oldest one still sending its request: idle or slow, it has cost
-  // nothing yet. Only if every one is being answered, the oldest of those.
-  auto victim = connections_.begin();
+  // nothing yet. Only if every one is being answered (and !idle_only), the
+  // oldest of those.
+  auto victim = idle_only ? connections_.end() : connections_.begin();
   for (auto c = connections_.begin(); c != connections_.end(); ++c) {
     if (!c->writing) {
       victim = c;
       break;
     }
   }
-  if (victim != connections_.end()) Close(victim);
+  if (victim == connections_.end()) return false;
+  Close(victim);
+  return true;
 }
 
 void HttpServer::Close(ConnectionList::iterator c) {

@@ -91,8 +91,10 @@ class HttpServer {
   // Sends what is left of `c`'s reply; closes it once all is sent.
   void OnWritable(ConnectionList::iterator c);
   void Close(ConnectionList::iterator c);
-  // Closes the connection that is the best to lose (see the header).
-  void Evict();
+  // Closes the connection that is the best to lose (see the header); with
+  // `idle_only`, only one still sending its request. Returns true iff it
+  // closed one.
+  bool Evict(bool idle_only);
   // Closes connections past their deadline; returns the epoll timeout
   // (ms, -1: none) until the next deadline.
   int ExpireAndNextTimeout();

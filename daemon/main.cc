@@ -171,7 +171,7 @@ bool g_reloading = false;
   }
   if (g_reloading) throw std::runtime_error(message);
   std::fprintf(stderr, "ringtrackd: %s\n", message.c_str());
-  std::exit(2);
+  std::exit(ringtrack::kExitBadUsage);
 }
 
 // Flags given on the command line (they win over the --config file).
@@ -451,14 +451,14 @@ int main(int argc, char** argv) {
                                                     kNotKeys, on_command_line);
         !s.ok()) {
       std::fprintf(stderr, "ringtrackd: %s\n", std::string(s.message()).c_str());
-      return 2;
+      return ringtrack::kExitBadUsage;
     }
   }
   const ServerConfig config = ConfigFromFlags();
   if (absl::GetFlag(FLAGS_print_config)) {
     std::fputs(ringtrack::EffectiveConfigToml(kMainFile, kNotKeys).c_str(),
                stdout);
-    return 0;
+    return ringtrack::kExitOk;
   }
 
   // Block the signals we handle before any thread starts, so they are all
@@ -475,14 +475,14 @@ int main(int argc, char** argv) {
   if (!server.ok()) {
     std::fprintf(stderr, "ringtrackd: %s\n",
                  std::string(server.status().message()).c_str());
-    return 1;
+    return ringtrack::kExitRuntimeFailure;
   }
   std::string user = absl::GetFlag(FLAGS_user);
   if (user == "auto") user = geteuid() == 0 ? "nobody" : "";
   if (absl::Status s = ringtrack::DropPrivileges(user); !s.ok()) {
     std::fprintf(stderr, "ringtrackd: dropping privileges: %s\n",
                  std::string(s.message()).c_str());
-    return 1;
+    return ringtrack::kExitRuntimeFailure;
   }
   if (!config.state_file.empty()) {
     // Saving renames a temp file into place: the directory must be
@@ -493,7 +493,7 @@ int main(int argc, char** argv) {
                    "ringtrackd: --state_file: directory %s is not writable "
                    "by user %s (make it theirs, or choose --user)\n",
                    dir.c_str(), user.empty() ? "(current)" : user.c_str());
-      return 1;
+      return ringtrack::kExitRuntimeFailure;
     }
   }
   std::vector<std::string> addrs;
@@ -551,7 +551,7 @@ int main(int argc, char** argv) {
     ringtrack::log::Error(
         "exiting with code 1: the final state save failed: %s",
         saved.message());
-    return 1;
+    return ringtrack::kExitRuntimeFailure;
   }
-  return 0;
+  return ringtrack::kExitOk;
 }

@@ -350,7 +350,11 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = pos[1];
   absl::StatusOr<UdpTarget> target = ResolveTarget(pos[2]);
-  if (!target.ok()) Die(kExitBadUsage, std::string(target.status().message()));
+  if (!target.ok()) {
+    Die(absl::IsUnavailable(target.status()) ? kExitRuntimeFailure
+                                              : kExitBadUsage,
+        std::string(target.status().message()));
+  }
   if (cmd == "announce") return Announce(*target);
   if (cmd == "scrape") {
     return Scrape(*target, std::vector<char*>(pos.begin() + 3, pos.end()));

@@ -80,7 +80,7 @@ using namespace ringtrack;
 
 [[noreturn]] void BadFlag(const std::string& m) {
   std::fprintf(stderr, "ringtrack-load: %s\n", m.c_str());
-  std::exit(2);
+  std::exit(kExitBadUsage);
 }
 
 LoadConfig ConfigFromFlags(const std::string& target_spec) {
@@ -95,7 +95,14 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
     BadFlag("--family must be v4 or v6");
   }
   absl::StatusOr<UdpTarget> t = ResolveTarget(target_spec, fam);
-  if (!t.ok()) BadFlag(std::string(t.status().message()));
+  if (!t.ok()) {
+    if (absl::IsUnavailable(t.status())) {  // the resolver failed: runtime
+      std::fprintf(stderr, "ringtrack-load: %s\n",
+                   std::string(t.status().message()).c_str());
+      std::exit(kExitRuntimeFailure);
+    }
+    BadFlag(std::string(t.status().message()));
+  }
   if (fam && t->family() != *fam)
     BadFlag("the target has no address of --family");
   c.target = *t;

@@ -50,8 +50,14 @@ absl::StatusOr<UdpTarget> ResolveTarget(const std::string& spec,
   addrinfo* res = nullptr;
   const int r = getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
   if (r != 0) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot resolve '", host, "': ", gai_strerror(r)));
+    std::string msg =
+        absl::StrCat("cannot resolve '", host, "': ", gai_strerror(r));
+    // A name or service that does not exist is the caller's mistake; a
+    // resolver that failed (EAI_AGAIN, EAI_FAIL, ...) is a runtime failure.
+    if (r == EAI_NONAME || r == EAI_SERVICE) {
+      return absl::InvalidArgumentError(std::move(msg));
+    }
+    return absl::UnavailableError(std::move(msg));
   }
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> owner(res, freeaddrinfo);
   const addrinfo* pick = res;

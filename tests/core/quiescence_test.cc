@@ -97,7 +97,10 @@ TEST(QuiescenceStressTest, NoReaderSeesAFreedObject) {
   }
   while (started.load() < kReaders) std::this_thread::yield();
   int waited = 0;  // grace periods that found a reader inside a batch
-  for (int s = 0; s < kSwaps || waited < kOverlaps; ++s) {
+  // Bounded: on a starved machine the test fails on the count below
+  // instead of spinning until ctest's timeout.
+  constexpr int kMaxSwaps = 200 * kSwaps;
+  for (int s = 0; s < kMaxSwaps && (s < kSwaps || waited < kOverlaps); ++s) {
     Object* old = current.exchange(new Object, std::memory_order_acq_rel);
     const uint64_t g = q.StartGracePeriod();
     if (!q.GracePeriodOver(g)) ++waited;

@@ -205,7 +205,8 @@ TEST(HttpServer, ManySlowClientsDoNotStallAScrape) {
 }
 
 // At the cap, a new connection closes the oldest one still sending its
-// request, never one being answered, and is served itself.
+// request (one being answered only when every connection is), and is
+// served itself.
 TEST(HttpServer, AtTheCapTheOldestIdleConnectionMakesRoom) {
   auto s = Make(absl::Seconds(30), /*max_connections=*/8);
   s->Start();

@@ -14,26 +14,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from checks import check, summary  # noqa: E402
-from daemon import Ringtrackd  # noqa: E402
+from daemon import Ringtrackd, metric_value as value, scrape_metrics as scrape  # noqa: E402
 
 HASH = "0123456789abcdef0123456789abcdef01234567"
-
-
-def scrape(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        return r.read().decode()
-
-
-def value(text, series):
-    """The value of one series (name plus exact label string)."""
-    for line in text.splitlines():
-        if line.startswith(series + " "):
-            return float(line.split()[-1])
-    return None
 
 
 def main():

@@ -20,25 +20,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from checks import check, summary  # noqa: E402
-from daemon import Ringtrackd, parse_stats  # noqa: E402
+from daemon import Ringtrackd, metric_value, parse_stats, scrape_metrics  # noqa: E402
 
 BURST = 20000
 
 
-def scrape(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
-        return r.read().decode()
-
-
 def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return int(float(line.split()[-1]))
-    return None
+    v = metric_value(text, name)
+    return None if v is None else int(v)
 
 
 def proc_drops(port):
@@ -74,7 +66,7 @@ def run(bindir, work, io):
         m = re.search(r"metrics=127\.0\.0\.1:(\d+)", d.log())
         check(m is not None, "%s: the metrics address is logged\n%s" % (io, d.log()))
         mport = int(m.group(1))
-        check(metric(scrape(mport), "ringtrack_socket_drops_total") == 0,
+        check(metric(scrape_metrics(mport), "ringtrack_socket_drops_total") == 0,
               "%s: ringtrack_socket_drops_total starts at 0" % io)
         d.proc.send_signal(signal.SIGSTOP)
         try:
@@ -91,9 +83,9 @@ def run(bindir, work, io):
         check(sockets == 2, "%s: /proc/net/udp lists the 2 workers' sockets" % io)
         check(dropped > 0, "%s: the kernel dropped datagrams at the small "
               "buffers (%d of %d)" % (io, dropped, BURST))
-        got = wait_for(lambda: metric(scrape(mport),
+        got = wait_for(lambda: metric(scrape_metrics(mport),
                                       "ringtrack_socket_drops_total") == dropped)
-        text = scrape(mport)
+        text = scrape_metrics(mport)
         check(got, "%s: ringtrack_socket_drops_total equals /proc/net/udp's "
               "drops: %s vs %d" % (io, metric(text, "ringtrack_socket_drops_total"),
                                    dropped))

@@ -40,6 +40,9 @@ from state_test import fill, restored, saved_peers, start  # noqa: E402
 ROOT = os.geteuid() == 0
 NOBODY = pwd.getpwnam("nobody")
 KILLS = 30
+# ringtrack-load's sources share one /24, whose new-torrent burst is 64
+# times a source's: fills of more torrents than that lift it.
+BURST = "--source-torrent-burst=1000000"
 
 
 def digest(path):
@@ -105,7 +108,9 @@ def good_snapshot(bindir, work):
 def sigkill_during_saves(bindir, work):
     d = fresh_dir(work, "killed")
     state = os.path.join(d, "state")
-    first = start(bindir, d, state, ["--state-interval=100ms"], name="fill")
+    # (a burst that lets ringtrack-load's 256 sources, one /24, create
+    # every torrent)
+    first = start(bindir, d, state, ["--state-interval=100ms", BURST], name="fill")
     try:
         subprocess.run([os.path.join(bindir, "ringtrack-load"), "127.0.0.1:%d" % first.port,
                         "--fill", "--quiet", "--peers=200000", "--torrents=20000",
@@ -415,7 +420,7 @@ def full_disk(bindir, work, good):
         state = os.path.join(d, "state")
         with open(ns.path(state), "wb") as f:
             f.write(good)
-        s = start(bindir, d, state, ["--state-interval=100ms", "--user="], name="enospc",
+        s = start(bindir, d, state, ["--state-interval=100ms", "--user=", BURST], name="enospc",
                   prefix=ns.prefix())
         try:
             check(restored(s.log()) == (2000, 20000), "restored inside the namespace")

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import time
+import urllib.request
 
 
 class Ringtrackd:
@@ -70,3 +71,19 @@ class Ringtrackd:
 
 def parse_stats(line):
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)\b", line)}
+
+
+def scrape_metrics(port, timeout=10):
+    """The text of GET /metrics on 127.0.0.1:`port`."""
+    url = "http://127.0.0.1:%d/metrics" % port
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode()
+
+
+def metric_value(text, series):
+    """The value of one series (its name plus exact label string) in a
+    /metrics text, or None when it is not there."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return None
