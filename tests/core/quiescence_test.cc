@@ -1,6 +1,7 @@
 #include "core/quiescence.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -97,10 +98,13 @@ TEST(QuiescenceStressTest, NoReaderSeesAFreedObject) {
   }
   while (started.load() < kReaders) std::this_thread::yield();
   int waited = 0;  // grace periods that found a reader inside a batch
-  // Bounded: on a starved machine the test fails on the count below
-  // instead of spinning until ctest's timeout.
-  constexpr int kMaxSwaps = 200 * kSwaps;
-  for (int s = 0; s < kMaxSwaps && (s < kSwaps || waited < kOverlaps); ++s) {
+  // Bounded in time: on a starved machine the readers rarely sit inside a
+  // batch when a grace period starts, so the loop runs until enough did,
+  // but fails on the count below rather than spinning until ctest's timeout.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int s = 0; s < kSwaps ||
+                  (waited < kOverlaps && std::chrono::steady_clock::now() < give_up);
+       ++s) {
     Object* old = current.exchange(new Object, std::memory_order_acq_rel);
     const uint64_t g = q.StartGracePeriod();
     if (!q.GracePeriodOver(g)) ++waited;

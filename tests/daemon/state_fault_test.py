@@ -444,7 +444,9 @@ def full_disk(bindir, work, good):
         check(rc == 1 and "exiting with code 1: the final state save failed" in s.log(),
               "ENOSPC at stop: the failed final save exits 1 and says so: rc %s" % rc)
         after = open(ns.path(state), "rb").read()
-        snap = saved_peers(s.log(), "periodic")
+        # The last save that fitted, or (when the disk filled before any
+        # periodic save) the snapshot it restored.
+        snap = saved_peers(s.log(), "periodic") or restored(s.log())
         got = restores_whole(bindir, work, after, "enospc_check")
         check(after == last_good and got == snap,
               "the last good snapshot is still there after the failed final save, "
