@@ -474,6 +474,14 @@ int rt_xdp(struct xdp_md *ctx) {
     if ((void *)(udp + 1) > end) return XDP_PASS;
     if (ip6->version != 6) return XDP_PASS;
     __builtin_memcpy(dst.addr, &ip6->daddr, 16);
+    /* rt_dests keys IPv4 addresses in their v4-mapped form (::ffff:a.b.c.d):
+     * an IPv6 frame to such an address would match an IPv4 entry, but no
+     * V6ONLY socket of ours serves it. The kernel's own stack decides. */
+    __u32 words[4];
+    __builtin_memcpy(words, dst.addr, 16);
+    if (words[0] == 0 && words[1] == 0 && words[2] == bpf_htonl(0xffff)) {
+      return XDP_PASS;
+    }
     dst.port_be = udp->dest;
     if (!bpf_map_lookup_elem(&rt_dests, &dst)) return XDP_PASS;
     if (!same_mac(own, eth->h_dest)) return count(RT_XDP_PASS_NOT_OURS, XDP_PASS);
