@@ -44,6 +44,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from checks import check, summary  # noqa: E402
 from daemon import parse_stats  # noqa: E402
+from netns import make_xdp_veth, remove_xdp_veth, sh  # noqa: E402
 
 MAGIC = 0x41727101980
 MAX_UDP = 65507            # the largest UDP payload over IPv4
@@ -250,13 +251,6 @@ def judge(name, replies, problems, reference):
                     (ref.get(i) or "none")[:80]) for i in diff[:10])))
 
 
-def sh(*args, check_rc=True):
-    p = subprocess.run(args, capture_output=True, text=True)
-    if check_rc and p.returncode != 0:
-        sys.exit("command failed: %s\n%s" % (" ".join(args), p.stderr))
-    return p
-
-
 def start(cmd, log_path, port_re):
     """Starts ringtrackd (`cmd`), returns (process, port) once it logs its
     listen address."""
@@ -317,29 +311,8 @@ def veth_run(a, work, path):
     out_path = os.path.join(work, path + ".json")
     d = None
     try:
-        sh("ip", "netns", "add", srv_ns)
-        sh("ip", "netns", "add", cli_ns)
-        sh("ip", "link", "add", srv_if, "type", "veth", "peer", "name", cli_if)
-        sh("ip", "link", "set", srv_if, "netns", srv_ns)
-        sh("ip", "link", "set", cli_if, "netns", cli_ns)
-        for ns, ifname, ip in ((srv_ns, srv_if, srv_ip), (cli_ns, cli_if, cli_ip)):
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-            sh("ip", "-n", ns, "addr", "add", ip + prefix, "dev", ifname,
-               *(() if native else ("nodad",)))
-            sh("ip", "-n", ns, "link", "set", ifname, "up")
-        # In-kernel connect replies route with the FIB helper, which answers
-        # only where forwarding is on; native XDP on veth needs a program on
-        # the peer, and the sender's TX checksum offload off (see
-        # xdp_veth_test.py).
-        sh("ip", "netns", "exec", srv_ns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
-        sh("ip", "netns", "exec", srv_ns, "sysctl", "-qw", "net.ipv4.conf.all.forwarding=1")
-        cli_mac = re.search(r"link/ether (\S+)",
-                            sh("ip", "-n", cli_ns, "link", "show", cli_if).stdout).group(1)
-        sh("ip", "-n", srv_ns, "neigh", "replace", cli_ip, "lladdr", cli_mac, "dev", srv_if)
-        if native:
-            sh("ip", "-n", cli_ns, "link", "set", "dev", cli_if, "xdpdrv",
-               "obj", a.bpf_obj, "sec", "xdp")
-            sh("ip", "netns", "exec", cli_ns, "ethtool", "-K", cli_if, "tx", "off")
+        make_xdp_veth(srv_ns, cli_ns, srv_if, cli_if,
+                      [(srv_ip, cli_ip, prefix, not native)], native, a.bpf_obj)
         d, port = start(["ip", "netns", "exec", srv_ns, os.path.join(a.bin, "ringtrackd"),
                          "--listen=" + listen, "--workers=1", "--io=xdp",
                          "--xdp=" + srv_if, "--xdp-mode=" + ("native" if native else "generic"),
@@ -362,8 +335,7 @@ def veth_run(a, work, path):
         if d is not None and d.poll() is None:
             d.kill()
             d.wait()
-        sh("ip", "netns", "del", srv_ns, check_rc=False)
-        sh("ip", "netns", "del", cli_ns, check_rc=False)
+        remove_xdp_veth(srv_ns, cli_ns)
 
 
 def main():

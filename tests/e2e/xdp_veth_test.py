@@ -23,13 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from checks import check, summary  # noqa: E402
-
-
-def sh(*args, check_rc=True):
-    p = subprocess.run(args, capture_output=True, text=True)
-    if check_rc and p.returncode != 0:
-        sys.exit("command failed: %s\n%s" % (" ".join(args), p.stderr))
-    return p
+from netns import make_xdp_veth, remove_xdp_veth, sh  # noqa: E402
 
 
 def scenario(a, mode, tag, io="auto"):
@@ -43,34 +37,9 @@ def scenario(a, mode, tag, io="auto"):
     log_path = "/tmp/ringtrackd_veth_%s.log" % tag
     daemon = None
     try:
-        sh("ip", "netns", "add", srv_ns)
-        sh("ip", "netns", "add", cli_ns)
-        sh("ip", "link", "add", srv_if, "type", "veth", "peer", "name", cli_if)
-        sh("ip", "link", "set", srv_if, "netns", srv_ns)
-        sh("ip", "link", "set", cli_if, "netns", cli_ns)
-        for ns, ifname, ip in ((srv_ns, srv_if, srv_ip), (cli_ns, cli_if, cli_ip)):
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-            sh("ip", "-n", ns, "addr", "add", ip + "/64", "dev", ifname, "nodad")
-            sh("ip", "-n", ns, "addr", "add",
-               (srv_ip4 if ns == srv_ns else cli_ip4) + "/24", "dev", ifname)
-            sh("ip", "-n", ns, "link", "set", ifname, "up")
-        # The FIB helper the program routes its replies with answers only
-        # where forwarding is on (this namespace's setting), and the
-        # client's MAC must be known as a neighbour, as after any exchange.
-        sh("ip", "netns", "exec", srv_ns, "sysctl", "-qw",
-           "net.ipv6.conf.all.forwarding=1")
-        sh("ip", "netns", "exec", srv_ns, "sysctl", "-qw",
-           "net.ipv4.conf.all.forwarding=1")
-        cli_mac = re.search(r"link/ether (\S+)",
-                            sh("ip", "-n", cli_ns, "link", "show", cli_if).stdout).group(1)
-        sh("ip", "-n", srv_ns, "neigh", "replace", cli_ip, "lladdr", cli_mac,
-           "dev", srv_if)
-        sh("ip", "-n", srv_ns, "neigh", "replace", cli_ip4, "lladdr", cli_mac,
-           "dev", srv_if)
-        if mode == "native":
-            sh("ip", "-n", cli_ns, "link", "set", "dev", cli_if, "xdpdrv",
-               "obj", a.bpf_obj, "sec", "xdp")
-            sh("ip", "netns", "exec", cli_ns, "ethtool", "-K", cli_if, "tx", "off")
+        make_xdp_veth(srv_ns, cli_ns, srv_if, cli_if,
+                      [(srv_ip, cli_ip, "/64", True), (srv_ip4, cli_ip4, "/24", False)],
+                      mode == "native", a.bpf_obj)
         daemon = subprocess.Popen(
             ["ip", "netns", "exec", srv_ns, os.path.join(a.bin, "ringtrackd"),
              "--listen=[%s]:6969" % srv_ip, "--listen=%s:6969" % srv_ip4,
@@ -135,8 +104,7 @@ def scenario(a, mode, tag, io="auto"):
     finally:
         if daemon and daemon.poll() is None:
             daemon.kill()
-        sh("ip", "netns", "del", srv_ns, check_rc=False)
-        sh("ip", "netns", "del", cli_ns, check_rc=False)
+        remove_xdp_veth(srv_ns, cli_ns)
         if os.path.exists(log_path):
             os.remove(log_path)
 
