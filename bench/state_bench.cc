@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/hash.h"
-#include "core/swarm_table.h"
+#include "core/base/hash.h"
+#include "core/swarm/swarm_table.h"
 #include "daemon/state_file.h"
 
 namespace ringtrack {

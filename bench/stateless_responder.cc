@@ -15,9 +15,9 @@
 #include <cstdio>
 #include <string>
 
-#include "core/batch_io.h"
-#include "core/protocol.h"
-#include "core/tracker.h"
+#include "core/io/batch_io.h"
+#include "core/udp/protocol.h"
+#include "core/tracker/tracker.h"
 
 namespace {
 

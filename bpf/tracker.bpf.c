@@ -7,7 +7,7 @@
  * daemon's listen addresses, or for a wildcard listen every local address,
  * refreshed as they change), over IPv4 (no options, not a fragment) or IPv6
  * (UDP as the first next header), with at most one VLAN tag. Everything
- * else passes untouched. Connection IDs are verified with core/siphash.h,
+ * else passes untouched. Connection IDs are verified with core/base/siphash.h,
  * the same code userspace uses, keyed by rt_keys, which the daemon fills at
  * every key rotation.
  *
@@ -54,8 +54,8 @@
 #define RT_RODATA const volatile
 #endif
 
-#include "core/siphash.h"
-#include "core/wire_constants.h"
+#include "core/base/siphash.h"
+#include "core/udp/wire_constants.h"
 #include "bpf/tracker_shared.h"
 
 /* Read-only configuration, set by the loader before load. */

@@ -1,7 +1,7 @@
 /* Types and constants shared by the XDP program (bpf/tracker.bpf.c) and its
  * C++ loader (bpf/xdp_loader.h). Fixed-width types only; fields in network
  * byte order carry a _be suffix. tests/bpf/xdp_test.cc static_asserts the
- * layout the loader relies on. Wire constants come from core/wire_constants.h. */
+ * layout the loader relies on. Wire constants come from core/udp/wire_constants.h. */
 #ifndef RINGTRACK_BPF_TRACKER_SHARED_H_
 #define RINGTRACK_BPF_TRACKER_SHARED_H_
 

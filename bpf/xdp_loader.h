@@ -30,8 +30,8 @@
 
 #include "absl/status/statusor.h"
 #include "bpf/tracker_shared.h"
-#include "core/access_list.h"
-#include "core/connection_id.h"
+#include "core/tracker/access_list.h"
+#include "core/udp/connection_id.h"
 
 struct tracker;  // the generated skeleton
 

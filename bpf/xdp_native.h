@@ -36,8 +36,8 @@
 
 #include "bpf/tracker_shared.h"
 #include "bpf/xdp_loader.h"
-#include "core/access_list.h"
-#include "core/connection_id.h"
+#include "core/tracker/access_list.h"
+#include "core/udp/connection_id.h"
 
 namespace ringtrack {
 

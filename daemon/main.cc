@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "core/command_line.h"
+#include "core/cli/command_line.h"
 #include "daemon/config_file.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
@@ -423,7 +423,7 @@ void Reload(const std::string& path, const std::set<std::string>& on_command_lin
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Peer blocks (core/peer_set.h) are small and replaced on every growth
+  // Peer blocks (core/swarm/peer_set.h) are small and replaced on every growth
   // step; without fastbins glibc coalesces the freed ones at once, which
   // leaves fewer holes between live blocks (2 M peers: 0.5 MiB less RSS;
   // the per-thread tcache still serves the common sizes first).

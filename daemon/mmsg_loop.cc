@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "core/batch_io.h"
+#include "core/io/batch_io.h"
 #include "daemon/pktinfo.h"
 #include "daemon/worker.h"
 

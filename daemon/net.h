@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "core/types.h"
+#include "core/base/types.h"
 
 namespace ringtrack {
 

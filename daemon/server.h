@@ -19,13 +19,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "bpf/xdp_loader.h"
-#include "core/clock.h"
-#include "core/connection_id.h"
-#include "core/memory_budget.h"
-#include "core/quiescence.h"
-#include "core/source_limiter.h"
-#include "core/swarm_table.h"
-#include "core/tracker.h"
+#include "core/base/clock.h"
+#include "core/udp/connection_id.h"
+#include "core/base/memory_budget.h"
+#include "core/base/quiescence.h"
+#include "core/swarm/source_limiter.h"
+#include "core/swarm/swarm_table.h"
+#include "core/tracker/tracker.h"
 #include "daemon/metrics.h"
 #include "daemon/net.h"
 #include "daemon/state_file.h"
@@ -41,7 +41,7 @@ struct ServerConfig {
   int workers = 1;
   IoMode io = IoMode::kAuto;
   TrackerConfig tracker;
-  // Bytes for the swarm table and every peer set (see core/memory_budget.h).
+  // Bytes for the swarm table and every peer set (see core/base/memory_budget.h).
   size_t max_memory = size_t{1} << 30;
   size_t max_torrents = 0;  // optional extra cap; 0 = the budget decides
   uint32_t max_peers_per_source = 8;
@@ -103,7 +103,7 @@ class Server {
   // Re-reads the access list file (SIGHUP). On error the old list stays in
   // force and the error is returned (it names the file and line). Returns
   // once the replaced list is freed: after the workers' grace period
-  // (core/quiescence.h), about one batch. The list is charged to the
+  // (core/base/quiescence.h), about one batch. The list is charged to the
   // memory budget; one larger than half of it is refused, so that the old
   // and the new list together fit in it.
   // REQUIRES: one caller at a time (the signal-handling thread).

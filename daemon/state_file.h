@@ -1,4 +1,4 @@
-// State file handling: saves the swarm table to a file (core/state_format.h)
+// State file handling: saves the swarm table to a file (core/swarm/state_format.h)
 // so that a restart keeps swarms, peers and `completed` counts, and reads
 // it back at start.
 //
@@ -32,9 +32,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/access_list.h"
-#include "core/state_format.h"
-#include "core/swarm_table.h"
+#include "core/tracker/access_list.h"
+#include "core/swarm/state_format.h"
+#include "core/swarm/swarm_table.h"
 #include "daemon/net.h"
 
 namespace ringtrack {

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "core/batch_io.h"
+#include "core/io/batch_io.h"
 #include "daemon/pktinfo.h"
 
 namespace ringtrack {

@@ -1,6 +1,6 @@
 // The io_uring loop: one ring per worker, one multishot recvmsg per socket
 // on a provided buffer ring; the replies to one batch of completions leave
-// with one sendmmsg per socket (core/batch_io.h), so a datagram costs one
+// with one sendmmsg per socket (core/io/batch_io.h), so a datagram costs one
 // receive completion and a share of one syscall, and no send SQE or CQE.
 // Shaped after liburing's examples/io_uring-udp.c: all state lives in
 // UringLoop, set up by Create() and torn down by the destructor; user_data

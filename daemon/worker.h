@@ -3,7 +3,7 @@
 // WorkerCore::HandleBatch() (the AF_XDP loop: each datagram to Handle())
 // and sends back whatever it writes.
 //
-// Every loop reports quiescence (core/quiescence.h) so that a replaced
+// Every loop reports quiescence (core/base/quiescence.h) so that a replaced
 // access list is freed as soon as no worker can hold it: Online() before it
 // handles what it received, Offline() before it blocks waiting for more
 // (an idle worker is offline, so it never delays a reload), and
@@ -21,9 +21,9 @@
 #include <span>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/quiescence.h"
-#include "core/tracker.h"
+#include "core/base/clock.h"
+#include "core/base/quiescence.h"
+#include "core/tracker/tracker.h"
 
 namespace ringtrack {
 

@@ -19,8 +19,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "bpf/tracker_shared.h"
-#include "core/tracker.h"
-#include "core/wire.h"
+#include "core/tracker/tracker.h"
+#include "core/base/wire.h"
 
 namespace ringtrack {
 namespace {

@@ -24,8 +24,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "core/command_line.h"
-#include "core/protocol.h"
+#include "core/cli/command_line.h"
+#include "core/udp/protocol.h"
 #include "tools/json.h"
 #include "tools/udp_target.h"
 

@@ -10,9 +10,9 @@
 #include <cstring>
 #include <memory>
 
-#include "core/batch_io.h"
-#include "core/hash.h"
-#include "core/protocol.h"
+#include "core/io/batch_io.h"
+#include "core/base/hash.h"
+#include "core/udp/protocol.h"
 #include "tools/zipf.h"
 
 namespace ringtrack {

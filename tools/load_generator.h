@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "core/tracker.h"
+#include "core/tracker/tracker.h"
 #include "tools/udp_target.h"
 
 namespace ringtrack {

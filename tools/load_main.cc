@@ -19,7 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "core/command_line.h"
+#include "core/cli/command_line.h"
 #include "tools/json.h"
 #include "tools/load_generator.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "core/types.h"
+#include "core/base/types.h"
 
 namespace ringtrack {
 

@@ -6,10 +6,10 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
-#include "core/access_list.h"
-#include "core/hash.h"
-#include "core/swarm_table.h"
-#include "core/tracker.h"
+#include "core/tracker/access_list.h"
+#include "core/base/hash.h"
+#include "core/swarm/swarm_table.h"
+#include "core/tracker/tracker.h"
 
 namespace ringtrack::bench {
 namespace {

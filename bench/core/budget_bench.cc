@@ -43,13 +43,13 @@
 #include <string_view>
 #include <vector>
 
-#include "core/connection_id.h"
-#include "core/hash.h"
-#include "core/memory_budget.h"
-#include "core/protocol.h"
-#include "core/source_limiter.h"
-#include "core/swarm_table.h"
-#include "core/tracker.h"
+#include "core/udp/connection_id.h"
+#include "core/base/hash.h"
+#include "core/base/memory_budget.h"
+#include "core/udp/protocol.h"
+#include "core/swarm/source_limiter.h"
+#include "core/swarm/swarm_table.h"
+#include "core/tracker/tracker.h"
 
 namespace ringtrack {
 namespace {

@@ -2,8 +2,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "core/connection_id.h"
-#include "core/protocol.h"
+#include "core/udp/connection_id.h"
+#include "core/udp/protocol.h"
 
 namespace ringtrack::bench {
 namespace {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "core/hash.h"
-#include "core/swarm_table.h"
+#include "core/base/hash.h"
+#include "core/swarm/swarm_table.h"
 
 namespace ringtrack::bench {
 namespace {

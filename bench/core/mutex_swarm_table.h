@@ -14,8 +14,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
-#include "core/swarm_table.h"
-#include "core/wire.h"
+#include "core/swarm/swarm_table.h"
+#include "core/base/wire.h"
 
 namespace ringtrack::bench {
 
@@ -30,7 +30,7 @@ class MutexSwarmTable {
     const uint64_t me = (uint64_t{ip} << 16) | p.peer.port;
     AnnounceResult r;
     auto it = s.index.find(me);
-    if (p.event == protocol::Event::kStopped) {
+    if (p.event == Event::kStopped) {
       if (it != s.index.end()) {
         const uint32_t at = it->second;
         s.seeders -= s.peers[at].seeder;

@@ -6,7 +6,7 @@
 #include <atomic>
 
 #include "benchmark/benchmark.h"
-#include "core/quiescence.h"
+#include "core/base/quiescence.h"
 
 namespace ringtrack::bench {
 namespace {

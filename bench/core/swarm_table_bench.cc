@@ -17,9 +17,9 @@
 
 #include "bench/core/mutex_swarm_table.h"
 #include "benchmark/benchmark.h"
-#include "core/batch_io.h"
-#include "core/hash.h"
-#include "core/swarm_table.h"
+#include "core/io/batch_io.h"
+#include "core/base/hash.h"
+#include "core/swarm/swarm_table.h"
 #include "daemon/net.h"  // UniqueFd
 #include "tools/zipf.h"
 
@@ -71,7 +71,7 @@ AnnounceParams ParamsFor(const Op& op, uint64_t i) {
   AnnounceParams p;
   p.info_hash = HashOfRank(op.torrent);
   p.peer = PeerEndpoint::V4(0x0a000000 + op.peer, 6881);
-  p.event = op.stopped ? protocol::Event::kStopped : protocol::Event::kStarted;
+  p.event = op.stopped ? Event::kStopped : Event::kStarted;
   p.seeder = op.seeder;
   p.numwant = 50;
   p.now = 1000;
@@ -253,7 +253,7 @@ class SteadyState {
 // What a worker's socket work is per announce: after every 32 announces,
 // one sendmmsg of 32 datagrams of 320 bytes (a 50-peer reply) over
 // loopback and recvmmsg of them, on the same core, through the batches
-// the daemon's fallback loop uses (core/batch_io.h).
+// the daemon's fallback loop uses (core/io/batch_io.h).
 class LoopbackTraffic {
  public:
   static constexpr int kBatch = 32;

@@ -15,10 +15,10 @@
 #include "bpf/tracker_shared.h"
 #include "bpf/xdp_loader.h"
 #include "absl/strings/str_format.h"
-#include "core/access_list.h"
-#include "core/connection_id.h"
-#include "core/protocol.h"
-#include "core/wire.h"
+#include "core/tracker/access_list.h"
+#include "core/udp/connection_id.h"
+#include "core/udp/protocol.h"
+#include "core/base/wire.h"
 #include "tests/bpf/test_netns.h"
 
 #include <cstdlib>

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/protocol.h"
-#include "core/types.h"
+#include "core/udp/protocol.h"
+#include "core/base/types.h"
 
 namespace ringtrack::testing {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <tuple>
 
-#include "core/clock.h"
-#include "core/connection_id.h"
+#include "core/base/clock.h"
+#include "core/udp/connection_id.h"
 #include "gtest/gtest.h"
 #include "tests/daemon/daemon_harness.h"
 

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "core/memory_budget.h"
+#include "core/base/memory_budget.h"
 #include "gtest/gtest.h"
 
 namespace ringtrack {

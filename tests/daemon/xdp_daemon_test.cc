@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "core/clock.h"
-#include "core/connection_id.h"
+#include "core/base/clock.h"
+#include "core/udp/connection_id.h"
 #include <random>
 #include <string>
 

@@ -70,7 +70,7 @@ M64 = (1 << 64) - 1
 
 
 def siphash24(k0, k1, msg):
-    """SipHash-2-4 of `msg` under (k0, k1), as core/siphash.h computes it."""
+    """SipHash-2-4 of `msg` under (k0, k1), as core/base/siphash.h computes it."""
     v = [0x736F6D6570736575 ^ k0, 0x646F72616E646F6D ^ k1,
          0x6C7967656E657261 ^ k0, 0x7465646279746573 ^ k1]
 

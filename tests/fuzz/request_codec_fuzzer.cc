@@ -8,8 +8,8 @@
 #include <cstring>
 #include <vector>
 
-#include "core/protocol.h"
-#include "core/wire.h"
+#include "core/udp/protocol.h"
+#include "core/base/wire.h"
 
 using namespace ringtrack;
 using namespace ringtrack::protocol;

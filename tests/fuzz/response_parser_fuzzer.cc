@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "core/protocol.h"
+#include "core/udp/protocol.h"
 
 using namespace ringtrack;
 using namespace ringtrack::protocol;

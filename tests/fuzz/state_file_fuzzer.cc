@@ -7,9 +7,9 @@
 #include <span>
 #include <string>
 
-#include "core/memory_budget.h"
-#include "core/state_format.h"
-#include "core/swarm_table.h"
+#include "core/base/memory_budget.h"
+#include "core/swarm/state_format.h"
+#include "core/swarm/swarm_table.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ringtrack;

@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "core/connection_id.h"
-#include "core/memory_budget.h"
-#include "core/source_limiter.h"
-#include "core/swarm_table.h"
-#include "core/tracker.h"
-#include "core/wire.h"
+#include "core/udp/connection_id.h"
+#include "core/base/memory_budget.h"
+#include "core/swarm/source_limiter.h"
+#include "core/swarm/swarm_table.h"
+#include "core/tracker/tracker.h"
+#include "core/base/wire.h"
 
 using namespace ringtrack;
 

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "bpf/xdp_native.h"
-#include "core/protocol.h"
-#include "core/wire.h"
+#include "core/udp/protocol.h"
+#include "core/base/wire.h"
 #include "tests/bpf/test_netns.h"
 #include "tests/bpf/xdp_fuzz_case.h"
 

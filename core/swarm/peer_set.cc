@@ -1,0 +1,910 @@
+#include "core/swarm/peer_set.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/hash.h"
+#include "core/base/wire.h"
+
+namespace ringtrack {
+namespace {
+
+// meta = [counted:1][last-seen tick:15]; one tick is 4 s, so ages up to
+// 36 h are told apart (peer timeouts are at most 24 h).
+constexpr uint32_t kTickSeconds = 4;
+constexpr uint16_t kTickMask = 0x7fff;
+constexpr uint16_t kCountedBit = 0x8000;
+
+inline uint16_t TickOf(uint32_t now) {
+  return static_cast<uint16_t>((now / kTickSeconds) & kTickMask);
+}
+
+// An entry starts with its BEP 15 form (address and port in network
+// order), so a reply copies entries as they are stored.
+struct PeerV4 {
+  uint8_t ip[4];
+  uint16_t port_be;  // network order; 0 marks an empty entry
+  uint16_t meta;
+  static constexpr size_t kIpLen = 4;
+  static constexpr size_t kWireLen = 6;
+};
+struct PeerV6 {
+  uint8_t ip[16];
+  uint16_t port_be;
+  uint16_t meta;
+  static constexpr size_t kIpLen = 16;
+  static constexpr size_t kWireLen = 18;
+};
+static_assert(sizeof(PeerV4) == 8, "compact IPv4 peer");
+static_assert(sizeof(PeerV6) == 20, "compact IPv6 peer");
+// Select stores whole entries where at least one more wire entry follows.
+static_assert(sizeof(PeerV4) <= 2 * PeerV4::kWireLen &&
+                  sizeof(PeerV6) <= 2 * PeerV6::kWireLen,
+              "a whole-entry store stays inside the reply");
+
+enum Region : int { kSeed4 = 0, kLeech4 = 1, kSeed6 = 2, kLeech6 = 3 };
+constexpr int kRegions = 4;
+
+// The source a per-source cap applies to: an IPv4 address, an IPv6 /64.
+inline uint64_t SourceHash(const PeerV4& e, uint64_t seed) {
+  uint32_t ip;
+  std::memcpy(&ip, e.ip, 4);
+  return Mix64(uint64_t{ip} ^ seed);
+}
+inline uint64_t SourceHash(const PeerV6& e, uint64_t seed) {
+  uint64_t prefix;
+  std::memcpy(&prefix, e.ip, 8);
+  return Mix64(prefix ^ ~seed);
+}
+// The key PrefixShare counts an entry under.
+inline PrefixKey ShareKey(const PrefixShare* share, const PeerV4& e) {
+  return share->KeyOf(AddressFamily::kV4, e.ip);
+}
+inline PrefixKey ShareKey(const PrefixShare* share, const PeerV6& e) {
+  return share->KeyOf(AddressFamily::kV6, e.ip);
+}
+inline bool SameSource(const PeerV4& a, const PeerV4& b) {
+  return std::memcmp(a.ip, b.ip, 4) == 0;
+}
+inline bool SameSource(const PeerV6& a, const PeerV6& b) {
+  return std::memcmp(a.ip, b.ip, 8) == 0;
+}
+inline bool SameEndpoint(const PeerV6& a, const PeerV6& b) {
+  return a.port_be == b.port_be && std::memcmp(a.ip, b.ip, 16) == 0;
+}
+// IPv4: one 64-bit compare of (ip, port), ignoring meta.
+inline bool SameEndpoint(const PeerV4& a, const PeerV4& b) {
+  uint64_t x, y;
+  std::memcpy(&x, &a, 8);
+  std::memcpy(&y, &b, 8);
+  return ((x ^ y) & 0x0000ffffffffffffULL) == 0;
+}
+
+template <class E>
+E MakeEntry(const PeerEndpoint& p) {
+  E e{};
+  std::memcpy(e.ip, p.ip.data(), E::kIpLen);
+  wire::StoreBe16(reinterpret_cast<uint8_t*>(&e.port_be), p.port);
+  return e;
+}
+
+// Most cache lines of a reply window PeerSet::Prefetch() fetches: 1 KiB,
+// the window of numwant 100 at a typical load.
+constexpr uint32_t kPrefetchLines = 16;
+
+// Starts fetching the cache line holding `p`. An asm statement, because
+// GCC 12 deletes a loop whose only statements are __builtin_prefetch
+// (measured: the window loop below left no prefetch in the binary).
+inline void PrefetchLine(const void* p) {
+#if defined(__x86_64__)
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#elif defined(__aarch64__)
+  asm volatile("prfm pldl1keep, %0" : : "Q"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p);
+#endif
+}
+
+// Starts fetching every cache line of entries [p, p + n).
+template <class E>
+inline void PrefetchLines(const E* p, uint32_t n) {
+  if (n == 0) return;
+  const uintptr_t end = reinterpret_cast<uintptr_t>(p + n);
+  for (uintptr_t at = reinterpret_cast<uintptr_t>(p) & ~uintptr_t{63};
+       at < end; at += 64) {
+    PrefetchLine(reinterpret_cast<const void*>(at));
+  }
+}
+
+// Scales a hash to [0, cap) without a division.
+inline uint32_t Scale(uint64_t h, uint32_t cap) {
+  return static_cast<uint32_t>(((h >> 32) * uint64_t{cap}) >> 32);
+}
+inline uint32_t Next(uint32_t i, uint32_t cap) {
+  return i + 1 == cap ? 0 : i + 1;
+}
+
+// Region capacities come from a fixed ladder of 256 values, so a block's
+// header stores each as one byte: every size up to 64, then steps of 7 %
+// (up to ~26 M entries, past the largest --max-peers-per-swarm).
+struct CapLadder {
+  uint32_t v[256];
+  constexpr CapLadder() : v() {
+    for (uint32_t i = 0; i <= 64; ++i) v[i] = i;
+    for (int i = 65; i < 256; ++i) v[i] = v[i - 1] + (v[i - 1] * 7 + 99) / 100;
+  }
+};
+constexpr CapLadder kLadder;
+static_assert(kLadder.v[255] > 20'000'000, "ladder covers the largest swarm");
+
+// The smallest ladder capacity ≥ c.
+inline uint8_t CodeOf(uint32_t c) {
+  if (c <= 64) return static_cast<uint8_t>(c);
+  int lo = 65, hi = 255;
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (kLadder.v[mid] >= c) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return static_cast<uint8_t>(lo);
+}
+inline uint32_t LadderCap(uint32_t c) { return kLadder.v[CodeOf(c)]; }
+
+// Regions of up to kSmallCap entries may be completely full, and a block
+// whose regions are all that small stores no counts (see Block).
+constexpr uint32_t kSmallCap = 16;
+
+// Most entries a region of `cap` may hold: small regions may be full.
+inline uint32_t MaxLoad(uint32_t cap) {
+  return cap <= kSmallCap ? cap : cap - cap / 8;
+}
+// Small regions grow one entry at a time, so a small swarm's block holds
+// no empty entries (10 IPv4 peers: 8 + 80 bytes, glibc's 96-byte chunk);
+// rebuilding a block of at most 16 entries per new peer is cheap.
+inline uint32_t GrownCap(uint32_t cap) {
+  if (cap < kSmallCap) return cap + 1;
+  return LadderCap(cap + cap / 4);
+}
+// Smallest capacity that holds n entries.
+inline uint32_t FitCap(uint32_t n) {
+  if (n <= kSmallCap) return n;
+  uint32_t c = LadderCap(n + n / 7);
+  while (MaxLoad(c) < n) c = kLadder.v[CodeOf(c) + 1];
+  return c;
+}
+inline bool ShouldShrink(uint32_t count, uint32_t cap) {
+  return count == 0 ? cap > 0 : cap > 2 * FitCap(count) + 2;
+}
+
+// One region of a block: an open-addressing array and its count.
+template <class E>
+struct RegionRef {
+  E* arr;
+  uint32_t cap;
+
+  // Returns the entry equal to `key`, or nullptr; then *hole is the empty
+  // entry ending the probe run (nullptr if the region is full) and
+  // *same_source has been increased by the entries of key's source.
+  E* Find(const E& key, uint64_t seed, E** hole, uint32_t* same_source) const {
+    *hole = nullptr;
+    if (cap == 0) return nullptr;
+    uint32_t i = Scale(SourceHash(key, seed), cap);
+    for (uint32_t k = 0; k < cap; ++k, i = Next(i, cap)) {
+      if (arr[i].port_be == 0) {
+        *hole = &arr[i];
+        return nullptr;
+      }
+      if (SameEndpoint(arr[i], key)) return &arr[i];
+      *same_source += SameSource(arr[i], key);
+    }
+    return nullptr;
+  }
+
+  // REQUIRES: `e` absent and an empty entry exists.
+  void Place(const E& e, uint64_t seed) {
+    uint32_t i = Scale(SourceHash(e, seed), cap);
+    while (arr[i].port_be != 0) i = Next(i, cap);
+    arr[i] = e;
+  }
+
+  // Backward-shift deletion, so regions never hold tombstones.
+  void Erase(E* at, uint64_t seed) {
+    uint32_t hole = static_cast<uint32_t>(at - arr);
+    arr[hole] = E{};
+    uint32_t j = hole;
+    for (uint32_t k = 1; k < cap; ++k) {
+      j = Next(j, cap);
+      if (arr[j].port_be == 0) break;
+      const uint32_t home = Scale(SourceHash(arr[j], seed), cap);
+      // Move arr[j] into the hole unless its home lies after the hole.
+      const uint32_t from_home = (j + cap - home) % cap;
+      const uint32_t from_hole = (j + cap - hole) % cap;
+      if (from_home >= from_hole) {
+        arr[hole] = arr[j];
+        arr[j] = E{};
+        hole = j;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+// The block header. A compact block (every region of at most kSmallCap
+// entries: 10-peer swarms, most of any tracker) stores no counts: a
+// region's count is its non-empty entries, counted when asked (at most
+// 4 × 16 entries, the cache lines a lookup reads anyway). With 8 header
+// bytes, 10 IPv4 peers fit glibc's 96-byte chunk instead of 112. A wide
+// block (some region larger) follows the header with uint32_t count[4].
+struct PeerSet::Block {
+  uint32_t completed;
+  uint8_t cap_code[kRegions];  // capacity = kLadder.v[code]
+};
+
+namespace {
+
+using Block = PeerSet::Block;
+static_assert(sizeof(Block) == 8, "header of a compact peer block");
+static_assert(kLadder.v[kSmallCap] == kSmallCap, "codes up to 64 are caps");
+
+inline uint32_t CapOf(const Block* b, int r) {
+  return kLadder.v[b->cap_code[r]];
+}
+inline bool IsWide(const uint32_t cap[kRegions]) {
+  return std::max({cap[0], cap[1], cap[2], cap[3]}) > kSmallCap;
+}
+// Whether any of the four codes exceeds kSmallCap, on all four bytes at
+// once: per byte, the low 7 bits + (128 - 17) carry into bit 7 iff they are
+// at least 17 (and never into the next byte); codes of 128+ have bit 7.
+inline bool IsWide(const Block* b) {
+  static_assert(kSmallCap == 16);
+  uint32_t w;
+  std::memcpy(&w, b->cap_code, 4);
+  return (((w & 0x7f7f7f7fu) + 0x6f6f6f6fu) | w) & 0x80808080u;
+}
+inline size_t HeaderBytes(bool wide) {
+  return sizeof(Block) + (wide ? sizeof(uint32_t) * kRegions : 0);
+}
+// REQUIRES: IsWide(b).
+inline uint32_t* WideCounts(Block* b) {
+  return reinterpret_cast<uint32_t*>(b + 1);
+}
+size_t BlockBytes(const uint32_t cap[kRegions]) {
+  return HeaderBytes(IsWide(cap)) +
+         sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
+         sizeof(PeerV6) * (size_t{cap[2]} + cap[3]);
+}
+size_t BlockBytesOf(const Block* b) {
+  const uint32_t caps[kRegions] = {CapOf(b, 0), CapOf(b, 1), CapOf(b, 2),
+                                   CapOf(b, 3)};
+  return BlockBytes(caps);
+}
+void CopyCaps(const Block* b, uint32_t caps[kRegions]) {
+  for (int r = 0; r < kRegions; ++r) caps[r] = b ? CapOf(b, r) : 0;
+}
+
+// PeerSet::block_, the tag: the block's address with a copy of what an
+// IPv4 announce needs to find its entries, so the home entry and the reply
+// window are fetched together with the header instead of after it (one
+// dependent cache miss less per announce to a swarm that is out of the
+// cache). Bit 0 is set for a wide block; bits 48-55 and 56-63 hold the
+// IPv4 seeder and leecher capacity codes. A block never changes its
+// capacities (Rebuild makes a new one), so the tag is rewritten only when
+// the block is. It needs heap addresses below 2^48 and 16-byte aligned,
+// as glibc gives on x86-64 and arm64 Linux; Rebuild refuses any other
+// address as an allocation failure.
+constexpr uint64_t kTagAddress = 0x0000fffffffffff0ULL;
+inline Block* BlockOf(uint64_t tag) {
+  return reinterpret_cast<Block*>(tag & kTagAddress);
+}
+inline bool Taggable(const Block* b) {
+  return (reinterpret_cast<uintptr_t>(b) & ~kTagAddress) == 0;
+}
+inline uint64_t TagOf(const Block* b) {
+  if (b == nullptr) return 0;
+  return reinterpret_cast<uintptr_t>(b) | (IsWide(b) ? 1u : 0u) |
+         uint64_t{b->cap_code[kSeed4]} << 48 |
+         uint64_t{b->cap_code[kLeech4]} << 56;
+}
+
+inline char* Entries(Block* b) {
+  return reinterpret_cast<char*>(b) + HeaderBytes(IsWide(b));
+}
+inline PeerV4* V4Base(Block* b) { return reinterpret_cast<PeerV4*>(Entries(b)); }
+inline PeerV6* V6Base(Block* b) {
+  return reinterpret_cast<PeerV6*>(Entries(b) + sizeof(PeerV4) *
+                                                    (CapOf(b, 0) + CapOf(b, 1)));
+}
+template <class E>
+E* FamilyBase(Block* b);
+template <>
+PeerV4* FamilyBase<PeerV4>(Block* b) {
+  return V4Base(b);
+}
+template <>
+PeerV6* FamilyBase<PeerV6>(Block* b) {
+  return V6Base(b);
+}
+template <class E>
+constexpr int SeederRegion() {
+  return std::is_same_v<E, PeerV4> ? kSeed4 : kSeed6;
+}
+
+template <class E>
+RegionRef<E> RegionOf(Block* b, int r) {
+  E* base = FamilyBase<E>(b);
+  const int rs = SeederRegion<E>();
+  return {r == rs ? base : base + CapOf(b, rs), CapOf(b, r)};
+}
+
+// Entries stored in each region, in one pass over a compact block (whose
+// codes are its capacities and whose entries follow the 8-byte header).
+void CensusOf(Block* b, uint32_t n[kRegions]) {
+  n[0] = n[1] = n[2] = n[3] = 0;
+  if (b == nullptr) return;
+  if (IsWide(b)) {
+    std::memcpy(n, WideCounts(b), sizeof(uint32_t) * kRegions);
+    return;
+  }
+  const PeerV4* v4 = reinterpret_cast<const PeerV4*>(b + 1);
+  const uint32_t c0 = b->cap_code[kSeed4], c1 = b->cap_code[kLeech4];
+  for (uint32_t i = 0; i < c0; ++i) n[kSeed4] += v4[i].port_be != 0;
+  for (uint32_t i = c0; i < c0 + c1; ++i) n[kLeech4] += v4[i].port_be != 0;
+  const uint32_t c2 = b->cap_code[kSeed6], c3 = b->cap_code[kLeech6];
+  if (c2 + c3 == 0) return;
+  const PeerV6* v6 = reinterpret_cast<const PeerV6*>(v4 + c0 + c1);
+  for (uint32_t i = 0; i < c2; ++i) n[kSeed6] += v6[i].port_be != 0;
+  for (uint32_t i = c2; i < c2 + c3; ++i) n[kLeech6] += v6[i].port_be != 0;
+}
+// Entries stored in region r.
+uint32_t CountOf(Block* b, int r) {
+  uint32_t n[kRegions];
+  CensusOf(b, n);
+  return n[r];
+}
+uint32_t TotalOf(Block* b) {
+  uint32_t n[kRegions];
+  CensusOf(b, n);
+  return n[0] + n[1] + n[2] + n[3];
+}
+// Whether the swarm already holds ctx.max_per_swarm peers (a compact
+// block holds at most 4 × kSmallCap, so it is counted only under a cap
+// that low).
+bool SwarmFull(Block* b, const PeerSetContext& ctx) {
+  if (b == nullptr) return false;
+  if (ctx.max_per_swarm > 4 * kSmallCap && !IsWide(b)) return false;
+  return TotalOf(b) >= ctx.max_per_swarm;
+}
+// Records one entry more (+1) or fewer (-1) in region r.
+inline void AddCount(Block* b, int r, int delta) {
+  if (IsWide(b)) WideCounts(b)[r] += delta;
+}
+
+// Rebuilds *pb with capacities `caps`, keeping the entries for which
+// keep(entry) is true. Frees the block when nothing remains to store
+// (no capacity and no completed count). Returns false, leaving *pb as it
+// was, if the budget or the allocator refuses.
+template <class Keep>
+bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
+             const PeerSetContext& ctx, bool force) {
+  Block* old = *pb;
+  const uint32_t completed = old ? old->completed : 0;
+  const size_t old_bytes = old ? MallocChunkBytes(BlockBytesOf(old)) : 0;
+  Block* fresh = nullptr;
+  if (caps[0] + caps[1] + caps[2] + caps[3] != 0 || completed != 0) {
+    const size_t bytes = BlockBytes(caps);
+    if (!ctx.budget->TryCharge(MallocChunkBytes(bytes), force)) return false;
+    fresh = static_cast<Block*>(std::calloc(1, bytes));
+    if (fresh == nullptr || !Taggable(fresh)) {
+      std::free(fresh);
+      ctx.budget->Release(MallocChunkBytes(bytes));
+      return false;
+    }
+    fresh->completed = completed;
+    for (int r = 0; r < kRegions; ++r) {
+      fresh->cap_code[r] = CodeOf(caps[r]);
+      assert(kLadder.v[fresh->cap_code[r]] == caps[r]);
+    }
+  }
+  if (old != nullptr) {
+    auto move_family = [&](auto tag) {
+      using E = decltype(tag);
+      const int rs = SeederRegion<E>();
+      for (int r = rs; r < rs + 2; ++r) {
+        const RegionRef<E> from = RegionOf<E>(old, r);
+        RegionRef<E> to{nullptr, 0};
+        if (fresh != nullptr) to = RegionOf<E>(fresh, r);
+        uint32_t placed = 0;
+        for (uint32_t i = 0; i < from.cap; ++i) {
+          const E& e = from.arr[i];
+          if (e.port_be == 0 || !keep(e)) continue;
+          assert(fresh != nullptr && placed < MaxLoad(to.cap));
+          to.Place(e, ctx.seed);
+          ++placed;
+        }
+        if (placed != 0) AddCount(fresh, r, static_cast<int>(placed));
+      }
+    };
+    move_family(PeerV4{});
+    move_family(PeerV6{});
+    std::free(old);
+    ctx.budget->Release(old_bytes);
+  }
+  *pb = fresh;
+  return true;
+}
+
+constexpr auto kKeepAll = [](const auto&) { return true; };
+
+}  // namespace
+
+namespace {
+
+// The family-generic half of PeerSet, with the block pointer it works on.
+template <class E>
+struct FamilyOps {
+  Block*& block;
+  const PeerSetContext& ctx;
+  const uint64_t tag = 0;  // describes `block` until rebuilt
+  bool rebuilt = false;    // `block` was replaced (or freed)
+  static constexpr int rs = SeederRegion<E>();
+  static constexpr int rl = rs + 1;
+
+  // Region r of this family. An IPv4 region comes from the tag, without
+  // reading the header, while the block is the one the tag describes.
+  RegionRef<E> Region(int r) const {
+    if constexpr (std::is_same_v<E, PeerV4>) {
+      if (!rebuilt) {
+        E* base = reinterpret_cast<E*>(reinterpret_cast<char*>(block) +
+                                       HeaderBytes(tag & 1));
+        const uint32_t seeders = kLadder.v[(tag >> 48) & 0xff];
+        if (r == rs) return {base, seeders};
+        return {base + seeders, kLadder.v[tag >> 56]};
+      }
+    }
+    return RegionOf<E>(block, r);
+  }
+
+  struct Lookup {
+    E* at = nullptr;
+    int region = -1;
+    E* hole[2] = {nullptr, nullptr};  // [seeders, leechers]
+    uint32_t same_source = 0;
+  };
+  // Probes region `first` (where the caller expects the key) before the
+  // other: a stored peer keeps its role on almost every announce, and the
+  // other region's probe would be a miss, the longest kind (up to a whole
+  // run at 7/8 load). `same_source` is complete only when nothing is found.
+  Lookup Find(const E& key, int first = rs) const {
+    Lookup l;
+    if (block == nullptr) return l;
+    for (int r : {first, first == rs ? rl : rs}) {
+      l.at = Region(r).Find(key, ctx.seed, &l.hole[r - rs], &l.same_source);
+      if (l.at != nullptr) {
+        l.region = r;
+        return l;
+      }
+    }
+    return l;
+  }
+
+  // Stores `e` (absent) in region r; `hole` as Find left it, if unchanged.
+  bool Insert(int r, const E& e, E* hole, bool force) {
+    const uint32_t count = CountOf(block, r);
+    if (block == nullptr || count + 1 > MaxLoad(CapOf(block, r))) {
+      uint32_t caps[kRegions];
+      CopyCaps(block, caps);
+      const uint32_t need = count + 1;
+      while (MaxLoad(caps[r]) < need) caps[r] = GrownCap(caps[r]);
+      if (!Rebuild(&block, caps, kKeepAll, ctx, force)) return false;
+      rebuilt = true;
+      hole = nullptr;
+    }
+    if (hole != nullptr) {
+      *hole = e;
+    } else {
+      RegionOf<E>(block, r).Place(e, ctx.seed);
+    }
+    AddCount(block, r, +1);
+    return true;
+  }
+
+  void Erase(int r, E* at) {
+    RegionOf<E>(block, r).Erase(at, ctx.seed);
+    AddCount(block, r, -1);
+  }
+
+  // Gives region r back its slack when it has far more than it needs
+  // (a failed shrink is harmless: the next one retries).
+  void MaybeShrink(int r) {
+    const uint32_t count = CountOf(block, r);
+    if (!ShouldShrink(count, CapOf(block, r))) return;
+    uint32_t caps[kRegions];
+    CopyCaps(block, caps);
+    caps[r] = FitCap(count);
+    rebuilt |= Rebuild(&block, caps, kKeepAll, ctx, /*force=*/true);
+  }
+
+  // Counts a new entry against its prefix's share; false when the prefix
+  // holds its share already.
+  bool TakeShare(const E& e) const {
+    return ctx.share == nullptr || ctx.share->TryAdd(ShareKey(ctx.share, e));
+  }
+  // Gives back what TakeShare() took for an entry that is not stored.
+  void GiveShare(const E& e) const {
+    if (ctx.share != nullptr) ctx.share->Remove(ShareKey(ctx.share, e));
+  }
+
+  // Records one entry more (+1) or fewer (-1) in region r in *change.
+  static void Count(int r, int32_t d, CountChange* change) {
+    (r == rs ? change->seeders : change->leechers) += d;
+    if constexpr (std::is_same_v<E, PeerV4>) change->v4 += d;
+  }
+
+  PeerChange Announce(const PeerAnnounce& a, CountChange* change) {
+    const E key = MakeEntry<E>(a.peer);
+    const int want = a.seeder ? rs : rl;
+    const uint16_t tick = TickOf(a.now);
+    Lookup l = Find(key, want);
+    if (l.at != nullptr) {
+      uint16_t counted = l.at->meta & kCountedBit;
+      if (l.region == want) {
+        l.at->meta = counted | tick;
+        return PeerChange::kUpdated;
+      }
+      // Role change: move the entry. It is already stored, so it may
+      // overshoot the budget rather than be lost.
+      Erase(l.region, l.at);
+      Count(l.region, -1, change);
+      if (want == rs && counted == 0) {
+        ++block->completed;
+        counted = kCountedBit;
+      }
+      E moved = key;
+      moved.meta = counted | tick;
+      if (!Insert(want, moved, nullptr, /*force=*/true)) {
+        GiveShare(key);
+        return PeerChange::kNoMemory;  // the allocator failed: dropped
+      }
+      Count(want, +1, change);
+      MaybeShrink(l.region);
+      return PeerChange::kUpdated;
+    }
+    if (SwarmFull(block, ctx)) return PeerChange::kSwarmFull;
+    if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
+    if (!TakeShare(key)) return PeerChange::kPrefixCapped;
+    E fresh = key;
+    fresh.meta = tick | (a.seeder ? kCountedBit : 0);
+    if (!Insert(want, fresh, l.hole[want - rs], /*force=*/false)) {
+      GiveShare(key);
+      return PeerChange::kNoMemory;
+    }
+    Count(want, +1, change);
+    if (a.seeder && a.completed_event) ++block->completed;
+    return PeerChange::kAdded;
+  }
+
+  PeerChange Restore(const PeerRecord& rec) {
+    E key = MakeEntry<E>(rec.peer);
+    const Lookup l = Find(key);
+    if (l.at != nullptr) return PeerChange::kUpdated;
+    if (SwarmFull(block, ctx)) return PeerChange::kSwarmFull;
+    if (l.same_source >= ctx.max_per_source) return PeerChange::kSourceCapped;
+    if (!TakeShare(key)) return PeerChange::kPrefixCapped;
+    // A seeder is always counted (the invariant Check() tests).
+    key.meta = TickOf(rec.last_seen) |
+               (rec.seeder || rec.counted ? kCountedBit : 0);
+    const int want = rec.seeder ? rs : rl;
+    if (!Insert(want, key, l.hole[want - rs], /*force=*/false)) {
+      GiveShare(key);
+      return PeerChange::kNoMemory;
+    }
+    return PeerChange::kAdded;
+  }
+
+  void Snapshot(uint32_t now, std::vector<PeerRecord>* out) const {
+    if (block == nullptr) return;
+    const uint16_t now_tick = TickOf(now);
+    for (int r = rs; r <= rl; ++r) {
+      const RegionRef<E> reg = RegionOf<E>(block, r);
+      for (uint32_t i = 0; i < reg.cap; ++i) {
+        const E& e = reg.arr[i];
+        if (e.port_be == 0) continue;
+        PeerRecord rec;
+        rec.peer.family =
+            std::is_same_v<E, PeerV4> ? AddressFamily::kV4 : AddressFamily::kV6;
+        std::memcpy(rec.peer.ip.data(), e.ip, E::kIpLen);
+        rec.peer.port =
+            wire::LoadBe16(reinterpret_cast<const uint8_t*>(&e.port_be));
+        const uint32_t age = (now_tick - (e.meta & kTickMask)) & kTickMask;
+        rec.last_seen = now - std::min(now, age * kTickSeconds);
+        rec.seeder = r == rs;
+        rec.counted = (e.meta & kCountedBit) != 0;
+        out->push_back(rec);
+      }
+    }
+  }
+
+  PeerChange Remove(const PeerEndpoint& peer) {
+    Lookup l = Find(MakeEntry<E>(peer));
+    if (l.at == nullptr) return PeerChange::kAbsent;
+    GiveShare(*l.at);
+    Erase(l.region, l.at);
+    MaybeShrink(l.region);
+    return PeerChange::kRemoved;
+  }
+
+  uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
+                  uint64_t random, uint8_t* out) const {
+    if (block == nullptr || want == 0) return 0;
+    // The leecher region directly follows the seeder region.
+    const RegionRef<E> seeders = Region(rs), leechers = Region(rl);
+    const E* const a = seeder ? leechers.arr : seeders.arr;
+    const uint32_t c = leechers.cap + (seeder ? 0 : seeders.cap);
+    if (c == 0) return 0;
+    const E me = MakeEntry<E>(self);
+    uint32_t n = 0;
+    uint32_t i = Scale(random, c);  // the window's start
+    uint32_t left = c;              // entries not yet visited
+    // Branch-free: every entry is copied to `out`, but `out` advances only
+    // past the kept ones. While at least one more entry may follow, the
+    // copy is the whole entry (a fixed-size store; the bytes past the
+    // BEP 15 form land where the next entry goes, inside the caller's
+    // span); the last one is copied at its wire length.
+    while (left > 0 && n + 1 < want) {
+      const E* p = a + i;
+      const uint32_t run = std::min(c - i, left);  // up to the wrap
+      uint32_t k = 0;
+      for (; k < run && n + 1 < want; ++k) {
+        // Stay a few cache lines ahead of the walk.
+        if ((k & 7) == 0) {
+          __builtin_prefetch(reinterpret_cast<const void*>(
+              reinterpret_cast<uintptr_t>(p + k) + 256));
+        }
+        const bool keep = (p[k].port_be != 0) & !SameEndpoint(p[k], me);
+        std::memcpy(out, &p[k], sizeof(E));
+        out += keep ? E::kWireLen : 0;
+        n += keep;
+      }
+      left -= k;
+      i = i + k == c ? 0 : i + k;
+    }
+    for (; left > 0 && n < want; --left, i = Next(i, c)) {
+      const E& e = a[i];
+      if (e.port_be == 0 || SameEndpoint(e, me)) continue;
+      std::memcpy(out, &e, E::kWireLen);
+      out += E::kWireLen;
+      ++n;
+    }
+    return n;
+  }
+
+  // Fetches the entry Find(key, role's region) probes first and the
+  // entries Select(self, seeder, want, random) reads first: `want` and a
+  // quarter more for empty entries, at most kPrefetchLines cache lines
+  // (Select's own read-ahead covers the rest of a larger window).
+  void Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,
+                uint64_t random) const {
+    const RegionRef<E> seeders = Region(rs), leechers = Region(rl);
+    const RegionRef<E>& own = seeder ? seeders : leechers;
+    if (own.cap > 0) {
+      __builtin_prefetch(
+          own.arr + Scale(SourceHash(MakeEntry<E>(self), ctx.seed), own.cap));
+    }
+    const uint32_t c = leechers.cap + (seeder ? 0 : seeders.cap);
+    if (c == 0 || want == 0) return;
+    const E* const a = seeder ? leechers.arr : seeders.arr;
+    const uint32_t i = Scale(random, c);  // as Select picks it
+    const uint32_t n = std::min<uint32_t>(
+        {c, want + want / 4 + 1, kPrefetchLines * 64 / sizeof(E)});
+    const uint32_t first = std::min(c - i, n);  // up to the wrap
+    PrefetchLines(a + i, first);
+    PrefetchLines(a, n - first);
+  }
+
+  bool Check(std::string* why) const {
+    for (int r = rs; r <= rl; ++r) {
+      const RegionRef<E> reg = RegionOf<E>(block, r);
+      uint32_t n = 0;
+      for (uint32_t i = 0; i < reg.cap; ++i) {
+        const E& e = reg.arr[i];
+        if (e.port_be == 0) continue;
+        ++n;
+        if (r == rs && (e.meta & kCountedBit) == 0) {
+          *why = absl::StrCat("region ", r, ": uncounted seeder");
+          return false;
+        }
+        const Lookup l = Find(e);
+        if (l.at != &reg.arr[i]) {
+          *why = absl::StrCat("region ", r, " entry ", i,
+                              " unreachable or stored twice");
+          return false;
+        }
+      }
+      if (n != CountOf(block, r) || n > MaxLoad(reg.cap)) {
+        *why = absl::StrCat("region ", r, ": count ", CountOf(block, r),
+                            " cap ", reg.cap, " but ", n, " entries");
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+// Runs `op` on this set's FamilyOps for `family` and rewrites the tag if
+// the block changed.
+template <class Op>
+auto PeerSet::WithBlock(AddressFamily family, const PeerSetContext& ctx,
+                        Op op) {
+  Block* b = BlockOf(block_);
+  auto run = [&](auto ops) {
+    const auto result = op(ops);
+    if (ops.rebuilt) SetBlock(TagOf(b));
+    return result;
+  };
+  if (family == AddressFamily::kV4) {
+    return run(FamilyOps<PeerV4>{b, ctx, block_});
+  }
+  return run(FamilyOps<PeerV6>{b, ctx, block_});
+}
+
+PeerChange PeerSet::Announce(const PeerAnnounce& a, const PeerSetContext& ctx,
+                             CountChange* change) {
+  // counts() reads the header after the announce: start fetching it now,
+  // alongside the entries.
+  __builtin_prefetch(BlockOf(block_));
+  return WithBlock(a.peer.family, ctx,
+                   [&](auto& ops) { return ops.Announce(a, change); });
+}
+
+PeerChange PeerSet::Remove(const PeerEndpoint& peer,
+                           const PeerSetContext& ctx) {
+  return WithBlock(peer.family, ctx,
+                   [&](auto& ops) { return ops.Remove(peer); });
+}
+
+uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
+                         uint64_t random, std::span<uint8_t> out) const {
+  // Select reads only; the context's budget is not touched.
+  static const PeerSetContext kNoContext;
+  Block* b = BlockOf(block_);
+  if (self.family == AddressFamily::kV4) {
+    want = std::min<uint32_t>(want, out.size() / PeerV4::kWireLen);
+    return FamilyOps<PeerV4>{b, kNoContext, block_}.Select(
+        self, seeder, want, random, out.data());
+  }
+  want = std::min<uint32_t>(want, out.size() / PeerV6::kWireLen);
+  return FamilyOps<PeerV6>{b, kNoContext, block_}.Select(self, seeder, want,
+                                                         random, out.data());
+}
+
+void PeerSet::Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,
+                       uint64_t random, const PeerSetContext& ctx) const {
+  // May run without the swarm's lock: reads the word atomically (SetBlock
+  // writes it so) and never dereferences the block, which may be freed
+  // meanwhile; a prefetch of a stale address is only wasted.
+  const uint64_t tag = __atomic_load_n(&block_, __ATOMIC_RELAXED);
+  Block* b = BlockOf(tag);
+  if (b == nullptr) return;
+  __builtin_prefetch(b);  // counts() reads the header after the announce
+  if (self.family == AddressFamily::kV4) {
+    // The tag says where the entries are: no header read.
+    FamilyOps<PeerV4>{b, ctx, tag}.Prefetch(self, seeder, want, random);
+  }
+}
+
+PeerSet::Expired PeerSet::Expire(uint32_t now, uint32_t timeout_s,
+                                 const PeerSetContext& ctx) {
+  Expired ex;
+  Block* block = BlockOf(block_);
+  if (block == nullptr) return ex;
+  const uint16_t now_tick = TickOf(now);
+  const uint32_t timeout_ticks = (timeout_s + kTickSeconds - 1) / kTickSeconds;
+  auto alive = [&](const auto& e) {
+    const uint32_t age = (now_tick - (e.meta & kTickMask)) & kTickMask;
+    return age <= timeout_ticks;
+  };
+  uint32_t dead[kRegions] = {0, 0, 0, 0};
+  auto count_dead = [&](auto tag) {
+    using E = decltype(tag);
+    for (int r = SeederRegion<E>(); r < SeederRegion<E>() + 2; ++r) {
+      const RegionRef<E> reg = RegionOf<E>(block, r);
+      for (uint32_t i = 0; i < reg.cap; ++i) {
+        dead[r] += reg.arr[i].port_be != 0 && !alive(reg.arr[i]);
+      }
+    }
+  };
+  count_dead(PeerV4{});
+  count_dead(PeerV6{});
+  if (dead[0] + dead[1] + dead[2] + dead[3] == 0) return ex;
+  uint32_t caps[kRegions];
+  uint32_t stored[kRegions];
+  CensusOf(block, stored);
+  for (int r = 0; r < kRegions; ++r) {
+    const uint32_t left = stored[r] - dead[r];
+    caps[r] = ShouldShrink(left, CapOf(block, r)) ? FitCap(left)
+                                                   : CapOf(block, r);
+  }
+  // An entry leaves its prefix's share as the rebuild drops it (a rebuild
+  // that fails drops nothing).
+  auto keep = [&](const auto& e) {
+    if (alive(e)) return true;
+    if (ctx.share != nullptr) ctx.share->Remove(ShareKey(ctx.share, e));
+    return false;
+  };
+  if (!Rebuild(&block, caps, keep, ctx, /*force=*/true)) return ex;
+  SetBlock(TagOf(block));
+  ex.v4 = dead[kSeed4] + dead[kLeech4];
+  ex.v6 = dead[kSeed6] + dead[kLeech6];
+  return ex;
+}
+
+void PeerSet::Snapshot(uint32_t now, std::vector<PeerRecord>* out) const {
+  static const PeerSetContext kNoContext;
+  Block* b = BlockOf(block_);
+  FamilyOps<PeerV4>{b, kNoContext, block_}.Snapshot(now, out);
+  FamilyOps<PeerV6>{b, kNoContext, block_}.Snapshot(now, out);
+}
+
+PeerChange PeerSet::Restore(const PeerRecord& r, const PeerSetContext& ctx) {
+  return WithBlock(r.peer.family, ctx,
+                   [&](auto& ops) { return ops.Restore(r); });
+}
+
+void PeerSet::SetCompleted(uint32_t completed) {
+  if (Block* b = BlockOf(block_)) b->completed = completed;
+}
+
+void PeerSet::Clear(MemoryBudget* budget) {
+  Block* b = BlockOf(block_);
+  if (b == nullptr) return;
+  budget->Release(MallocChunkBytes(BlockBytesOf(b)));
+  std::free(b);
+  SetBlock(0);
+}
+
+SwarmCounts PeerSet::counts() const {
+  Block* b = BlockOf(block_);
+  if (b == nullptr) return {};
+  uint32_t n[kRegions];
+  CensusOf(b, n);
+  return {n[kSeed4] + n[kSeed6], n[kLeech4] + n[kLeech6], b->completed,
+          n[kSeed4] + n[kLeech4]};
+}
+
+uint32_t PeerSet::peers(AddressFamily f) const {
+  Block* b = BlockOf(block_);
+  if (b == nullptr) return 0;
+  uint32_t n[kRegions];
+  CensusOf(b, n);
+  return f == AddressFamily::kV4 ? n[kSeed4] + n[kLeech4] : n[kSeed6] + n[kLeech6];
+}
+
+bool PeerSet::empty() const { return TotalOf(BlockOf(block_)) == 0; }
+
+size_t PeerSet::bytes() const {
+  Block* b = BlockOf(block_);
+  return b ? MallocChunkBytes(BlockBytesOf(b)) : 0;
+}
+
+bool PeerSet::Check(const PeerSetContext& ctx, std::string* why) const {
+  Block* b = BlockOf(block_);
+  if (b == nullptr) return true;
+  if (TagOf(b) != block_) {
+    *why = "the tag does not describe the block";
+    return false;
+  }
+  return FamilyOps<PeerV4>{b, ctx, block_}.Check(why) &&
+         FamilyOps<PeerV6>{b, ctx, block_}.Check(why);
+}
+
+}  // namespace ringtrack
