@@ -123,6 +123,9 @@ enum class MetricType { kCounter, kGauge };
   /* State file */                                                           \
   X(kStateSaves, "ringtrack_state_saves_total", kCounter, "result", "",      \
     "State file saves, by result.")                                          \
+  X(kStateInterval, "ringtrack_state_interval_seconds", kGauge, "", "",     \
+    "Seconds between periodic state saves (--state-interval); absent when "  \
+    "only the save at stop runs. The stale-save alert compares against it.") \
   X(kStateLastSaveTime, "ringtrack_state_last_save_timestamp_seconds",       \
     kGauge, "", "",                                                          \
     "Unix time of the last successful state save (0: none yet).")           \
