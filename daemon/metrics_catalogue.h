@@ -130,8 +130,10 @@ enum class MetricType { kCounter, kGauge };
     kGauge, "", "",                                                          \
     "Unix time of the last successful state save (0: none yet).")           \
   X(kStateLastSaveDuration, "ringtrack_state_last_save_duration_seconds",    \
-    kGauge, "", "", "How long the last successful state save took.")        \
-  X(kStateSavedPeers, "ringtrack_state_saved_peers", kGauge, "", "",         \
+    kGauge, "", "state_last_save_s",                                         \
+    "How long the last successful state save took.")        \
+  X(kStateSavedPeers, "ringtrack_state_saved_peers", kGauge, "",             \
+    "state_last_save_peers",                                                 \
     "Peers in the last successful state save.")                              \
   X(kStateFileHeld, "ringtrack_state_file_held", kGauge, "",                 \
     "state_file_held",                                                       \

@@ -59,6 +59,15 @@ def check_stats_lines(d, cli, url):
     check(re.search(r" peers_v4=\d+( |$)", line) and " torrents=1" in line,
           "gauges are shown as they are: " + line)
 
+    # A line with no announces: every announce is in a line before it.
+    def quiet():
+        lines = [l for l in d.log().splitlines() if " stats " in l]
+        return lines and "announces=" not in lines[-1]
+    deadline = time.time() + 20
+    while not quiet() and time.time() < deadline:
+        time.sleep(0.05)
+    check(quiet(), "a line after the announces leaves them out")
+
 
 def sum_of(text, prefix):
     """The sum of every sample of a family (name plus an optional label
