@@ -36,7 +36,9 @@ class Daemon {
   std::optional<int> Stop(int sig, std::chrono::milliseconds timeout);
   // Everything the daemon wrote to stderr so far.
   std::string Log() const;
-  // key=value pairs of the last "final" stats line (after Stop()).
+  // key=value pairs of the last "final" stats line (after Stop()). The
+  // line leaves out what is zero: read a key with operator[] (0 when
+  // absent), not at(). Empty when there is no final line.
   std::map<std::string, uint64_t> FinalStats() const;
 
  private:
