@@ -79,7 +79,8 @@ def main():
                        text=True, cwd=work)
     check(p.returncode == 0, "systemd-analyze verify accepts the unit\n" + p.stdout + p.stderr)
     for key in ("Type=notify", "WatchdogSec=", "StateDirectory=ringtrack",
-                "DynamicUser=yes", "--state-file=/var/lib/ringtrack/",
+                "DynamicUser=yes", "RestartPreventExitStatus=2",
+                "ringtrackd --config /etc/ringtrack/ringtrackd.toml\n",
                 "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
                 "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_NET_ADMIN CAP_BPF"):
         check(key in unit, "the unit has " + key)
