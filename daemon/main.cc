@@ -1,5 +1,6 @@
 // ringtrackd: the ringtrack BitTorrent UDP tracker daemon (BEP 15 / BEP 41).
 #include <malloc.h>
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -170,7 +171,7 @@ bool g_reloading = false;
     if (!origin.empty()) absl::StrAppend(&message, " (set in ", origin, ")");
   }
   if (g_reloading) throw std::runtime_error(message);
-  std::fprintf(stderr, "ringtrackd: %s\n", message.c_str());
+  ringtrack::log::Fatal("%s", message);
   std::exit(ringtrack::kExitBadUsage);
 }
 
@@ -420,6 +421,33 @@ void Reload(const std::string& path, const std::set<std::string>& on_command_lin
                        restart ? " (some changes need a restart)" : "");
 }
 
+// SIGHUP: the --config file when there is one, else the access list.
+void ReloadOnSignal(const std::string& config_path, const ServerConfig& config,
+                    const std::set<std::string>& on_command_line,
+                    ringtrack::Server* server) {
+  if (!config_path.empty()) {
+    Reload(config_path, on_command_line, server);
+  } else if (config.access_list_path.empty()) {
+    ringtrack::log::Info("SIGHUP: nothing to reload");
+  } else if (absl::Status a = server->ReloadAccessList(); !a.ok()) {
+    ringtrack::log::Error("SIGHUP: keeping the old access list: %s", a.message());
+  }
+}
+
+// The user this process now runs as, by name ("uid N" when the passwd
+// database has none, as for a DynamicUser= without nss-systemd).
+std::string CurrentUserName() {
+  const uid_t uid = geteuid();
+  std::vector<char> buf(16384);
+  passwd pw;
+  passwd* found = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 &&
+      found != nullptr) {
+    return found->pw_name;
+  }
+  return absl::StrCat("uid ", uid);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -428,6 +456,11 @@ int main(int argc, char** argv) {
   // leaves fewer holes between live blocks (2 M peers: 0.5 MiB less RSS;
   // the per-thread tcache still serves the common sizes first).
   mallopt(M_MXFAST, 0);
+  // libbpf's messages (the verifier's ~80-line log when it refuses the
+  // program) are debug lines: in the journal, not on a terminal. A refusal
+  // names the verifier's reason in its error all the same.
+  ringtrack::SetLibbpfLogSink(
+      [](std::string_view line) { ringtrack::log::Debug("libbpf: %s", line); });
   absl::SetProgramUsageMessage(
       "ringtrack BitTorrent UDP tracker (BEP 15).\n"
       "Usage: ringtrackd [--listen HOST:PORT]... [flags]");
@@ -438,10 +471,8 @@ int main(int argc, char** argv) {
       ringtrack::NormalizeFlags(argc, argv, {"listen", "xdp"}, &storage);
   if (const std::vector<char*> pos = ringtrack::ParseCommandLineOrExit(args);
       pos.size() > 1) {
-    std::fprintf(stderr,
-                 "ringtrackd: unexpected argument '%s' (flags start with --; "
-                 "see --help)\n",
-                 pos[1]);
+    ringtrack::log::Fatal(
+        "unexpected argument '%s' (flags start with --; see --help)", pos[1]);
     return ringtrack::kExitBadUsage;
   }
   const std::set<std::string> on_command_line = CommandLineFlags(args);
@@ -450,7 +481,7 @@ int main(int argc, char** argv) {
     if (absl::Status s = ringtrack::ApplyConfigFile(config_path, kMainFile,
                                                     kNotKeys, on_command_line);
         !s.ok()) {
-      std::fprintf(stderr, "ringtrackd: %s\n", std::string(s.message()).c_str());
+      ringtrack::log::Fatal("%s", s.message());
       return ringtrack::kExitBadUsage;
     }
   }
@@ -473,15 +504,13 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<ringtrack::Server>> server =
       ringtrack::Server::Create(config);
   if (!server.ok()) {
-    std::fprintf(stderr, "ringtrackd: %s\n",
-                 std::string(server.status().message()).c_str());
+    ringtrack::log::Fatal("%s", server.status().message());
     return ringtrack::kExitRuntimeFailure;
   }
   std::string user = absl::GetFlag(FLAGS_user);
   if (user == "auto") user = geteuid() == 0 ? "nobody" : "";
   if (absl::Status s = ringtrack::DropPrivileges(user); !s.ok()) {
-    std::fprintf(stderr, "ringtrackd: dropping privileges: %s\n",
-                 std::string(s.message()).c_str());
+    ringtrack::log::Fatal("dropping privileges: %s", s.message());
     return ringtrack::kExitRuntimeFailure;
   }
   if (!config.state_file.empty()) {
@@ -489,10 +518,10 @@ int main(int argc, char** argv) {
     // writable by the user we now are, or every save would fail.
     const std::string dir = ringtrack::StateFileDirectory(config.state_file);
     if (access(dir.c_str(), W_OK | X_OK) != 0) {
-      std::fprintf(stderr,
-                   "ringtrackd: --state_file: directory %s is not writable "
-                   "by user %s (make it theirs, or choose --user)\n",
-                   dir.c_str(), user.empty() ? "(current)" : user.c_str());
+      ringtrack::log::Fatal(
+          "--state_file: directory %s is not writable by user %s (make it "
+          "theirs, or choose --user)",
+          dir, user.empty() ? "(current)" : user);
       return ringtrack::kExitRuntimeFailure;
     }
   }
@@ -509,7 +538,8 @@ int main(int argc, char** argv) {
   (*server)->Start();
   ringtrack::log::Info(
       "ringtrackd %s io=%s workers=%d listen=%s interval=%ds "
-      "peer_timeout=%ds max_memory=%dB xdp=%s user=%s metrics=%s",
+      "peer_timeout=%ds max_memory=%s xdp=%s user=%s metrics=%s config=%s "
+      "key_file=%s",
       RINGTRACK_VERSION,
       absl::StrCat(config.io == IoMode::kXsk
                        ? absl::StrCat("xdp(", config.xdp_interfaces[0], " queue 0)+")
@@ -517,11 +547,14 @@ int main(int argc, char** argv) {
                    (*server)->io_path() == ringtrack::IoPath::kUring ? "uring"
                                                                      : "mmsg"),
       config.workers, absl::StrJoin(addrs, ","), config.tracker.interval_s,
-      config.peer_timeout_s, config.max_memory, (*server)->xdp_summary(),
-      user.empty() ? "(unchanged)" : user,
+      config.peer_timeout_s, ringtrack::log::HumanBytes(config.max_memory),
+      (*server)->xdp_summary(), CurrentUserName(),
       (*server)->metrics_port() == 0
           ? std::string("off")
-          : absl::StrCat(config.metrics_host, ":", (*server)->metrics_port()));
+          : absl::StrCat(config.metrics_host, ":", (*server)->metrics_port()),
+      config_path.empty() ? "none" : config_path,
+      config.connection_key_file.empty() ? "none (a random key per start)"
+                                         : config.connection_key_file);
 
   ringtrack::systemd::Notify(absl::StrCat("READY=1\nSTATUS=serving ",
                                          absl::StrJoin(addrs, ","),
@@ -530,16 +563,11 @@ int main(int argc, char** argv) {
   for (;;) {
     sigwait(&signals, &sig);
     if (sig != SIGHUP) break;  // SIGINT, SIGTERM and SIGQUIT stop cleanly
-    if (config_path.empty()) {
-      if (config.access_list_path.empty()) {
-        ringtrack::log::Info("SIGHUP: nothing to reload");
-      } else if (absl::Status a = (*server)->ReloadAccessList(); !a.ok()) {
-        ringtrack::log::Error("SIGHUP: keeping the old access list: %s",
-                              a.message());
-      }
-      continue;
-    }
-    Reload(config_path, on_command_line, server->get());
+    // systemd (Type=notify) shows the unit as reloading until READY=1,
+    // which follows whether or not the reload succeeded.
+    ringtrack::systemd::NotifyReloading();
+    ReloadOnSignal(config_path, config, on_command_line, server->get());
+    ringtrack::systemd::Notify("READY=1");
   }
   ringtrack::systemd::Notify("STOPPING=1");
   const absl::Status saved = (*server)->Stop();

@@ -35,6 +35,53 @@ unsigned long long EffectiveCapabilities() {
          data[0].effective;
 }
 
+namespace {
+
+std::string CapabilityName(int cap) {
+  switch (cap) {
+    case CAP_NET_BIND_SERVICE:
+      return "CAP_NET_BIND_SERVICE";
+    case CAP_NET_ADMIN:
+      return "CAP_NET_ADMIN";
+    case CAP_NET_RAW:
+      return "CAP_NET_RAW";
+    case CAP_BPF:
+      return "CAP_BPF";
+    case CAP_PERFMON:
+      return "CAP_PERFMON";
+    case CAP_SYS_ADMIN:
+      return "CAP_SYS_ADMIN";
+  }
+  return absl::StrCat("capability ", cap);
+}
+
+std::string JoinAnd(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " and " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status ExplainCapabilityError(absl::Status status, std::string_view what,
+                                    std::initializer_list<int> caps) {
+  if (status.code() != absl::StatusCode::kPermissionDenied) return status;
+  const unsigned long long have = EffectiveCapabilities();
+  std::vector<std::string> needed, missing;
+  for (int cap : caps) {
+    needed.push_back(CapabilityName(cap));
+    if (!(have & (1ULL << cap))) missing.push_back(CapabilityName(cap));
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      std::string(what), " needs ", JoinAnd(needed),
+      missing.empty() ? std::string(" (all held: something else refused it)")
+                      : absl::StrCat(" (this process lacks ", JoinAnd(missing), ")"),
+      ": ", status.message()));
+}
+
 absl::Status DropPrivileges(const std::string& user) {
   // The kernel clears the parent-death signal when credentials change;
   // whoever set it (a supervisor, a test) still wants it.

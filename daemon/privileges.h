@@ -8,7 +8,9 @@
 #ifndef RINGTRACK_DAEMON_PRIVILEGES_H_
 #define RINGTRACK_DAEMON_PRIVILEGES_H_
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 
@@ -20,6 +22,13 @@ absl::Status DropPrivileges(const std::string& user);
 
 // Effective capabilities of this process (a bit mask), for checks and logs.
 unsigned long long EffectiveCapabilities();
+
+// Explains a refusal (kPermissionDenied: EPERM or EACCES) of something
+// `what` needs the capabilities `caps` (CAP_* numbers) for: "WHAT needs
+// CAP_A and CAP_B (this process lacks CAP_B): <the refusal>". Other errors
+// are returned as they are.
+absl::Status ExplainCapabilityError(absl::Status status, std::string_view what,
+                                    std::initializer_list<int> caps);
 
 }  // namespace ringtrack
 

@@ -1,6 +1,7 @@
 #include "daemon/server.h"
 
 #include <ifaddrs.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/privileges.h"
 #include "daemon/state_file.h"
 #include "daemon/xsk_loop.h"
 #include "daemon/system_memory.h"
@@ -240,7 +242,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
         s->cores_.size(), RandomMasterKey().k0));
     absl::StatusOr<std::unique_ptr<XskLoop>> x = XskLoop::Create(
         config.xdp_interfaces[0], 0, s->xdp_->xsks_map_fd(), s->cores_[0].get());
-    if (!x.ok()) return x.status();
+    if (!x.ok()) {
+      if (x.status().code() == absl::StatusCode::kUnimplemented) {
+        // EAFNOSUPPORT: a sandbox's address family filter refused AF_XDP.
+        return absl::Status(
+            x.status().code(),
+            absl::StrCat("--io xdp needs AF_XDP sockets, which this process may "
+                         "not create (under systemd: RestrictAddressFamilies= "
+                         "must list AF_XDP): ", x.status().message()));
+      }
+      return ExplainCapabilityError(x.status(), "--io xdp (its AF_XDP socket)",
+                                    {CAP_NET_RAW});
+    }
     s->xsk_ = std::move(*x);
   }
   return s;
@@ -258,7 +271,12 @@ absl::Status Server::SetUpXdp() {
       std::max<size_t>(kMinXdpAccessCapacity, 2 * (list ? list->size() : 0)),
       kMaxXdpAccessCapacity));
   absl::StatusOr<std::unique_ptr<XdpProgram>> prog = XdpProgram::Load(options);
-  if (!prog.ok()) return prog.status();
+  if (!prog.ok()) {
+    // CAP_PERFMON: the verifier refuses the program's packet pointer
+    // arithmetic without it ("pointer arithmetic ... prohibited for !root").
+    return ExplainCapabilityError(prog.status(), "--xdp",
+                                  {CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON});
+  }
   xdp_ = std::move(*prog);
   MirrorAccessList();
   if (absl::StatusOr<bool> d = xdp_->SetDestinations(XdpDestinations(bound_));
@@ -269,7 +287,10 @@ absl::Status Server::SetUpXdp() {
   std::vector<std::string> parts;
   for (const std::string& ifname : config_.xdp_interfaces) {
     absl::StatusOr<XdpMode> mode = xdp_->Attach(ifname, config_.xdp_mode);
-    if (!mode.ok()) return mode.status();
+    if (!mode.ok()) {
+      return ExplainCapabilityError(mode.status(), "--xdp",
+                                    {CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON});
+    }
     parts.push_back(absl::StrCat(
         ifname, *mode == XdpMode::kNative ? "(native)" : "(generic)"));
     const int v4 = ReadSysctl("/proc/sys/net/ipv4/conf/" + ifname + "/forwarding");
