@@ -39,7 +39,8 @@ ABSL_FLAG(std::string, io, "auto",
           "I/O path: uring, mmsg (recvmmsg/sendmmsg), auto (uring where "
           "the kernel allows it), or xdp: an AF_XDP socket on queue 0 of "
           "the one --xdp interface serves what the XDP program redirects "
-          "(other queues and anything passed up go to the socket workers).");
+          "(other queues and anything passed up go to the socket workers; "
+          "needs CAP_NET_RAW).");
 ABSL_FLAG(int, interval, 1800, "Announce interval told to clients, seconds.");
 ABSL_FLAG(int, peer_timeout, 0,
           "Seconds after which a silent peer is dropped; 0 = 2 × --interval. "
@@ -94,8 +95,8 @@ ABSL_FLAG(int, ring_buffers, 64,
 ABSL_FLAG(std::vector<std::string>, xdp, {},
           "Attach the XDP fast path to this interface; repeatable (or "
           "comma-separated). It drops malformed and forged BEP 15 traffic "
-          "and answers connects in the kernel. Needs CAP_BPF and "
-          "CAP_NET_ADMIN.");
+          "and answers connects in the kernel. Needs CAP_BPF, CAP_NET_ADMIN "
+          "and CAP_PERFMON.");
 ABSL_FLAG(std::string, xdp_mode, "auto",
           "native, generic (skb), or auto (native where the driver has it).");
 ABSL_FLAG(std::string, xdp_connect, "on",
