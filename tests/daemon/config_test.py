@@ -72,7 +72,7 @@ def main():
     bad = os.path.join(work, "bad.toml")
     for text, want in (("interval = 900\nno_such_key = 1\n", ":2: unknown key 'no_such_key'"),
                        ("\ninterval = \"soon\"\n", ":2: key 'interval'"),
-                       ("interval = 5\n", "--interval must be 10..86400 seconds (set in " + bad + ":1)"),
+                       ("interval = 5\n", "--interval must be 10..86400 s, not 5 (set in " + bad + ":1)"),
                        ("interval = [\n", bad + ":")):
         write(bad, text)
         rc, _, err = run(a.bin, "--config=" + bad)
