@@ -116,7 +116,8 @@ std::string DescribeValues(const Info& info) {
     range = absl::StrCat("≤ ", Bound(info.kind, v.max));
   }
   if (info.kind == Kind::kSeconds) absl::StrAppend(&range, " s");
-  return v.zero_ok ? absl::StrCat("0, or ", range) : range;
+  if (!v.zero_ok) return range;
+  return absl::StrCat(info.kind == Kind::kBytes ? "empty" : "0", ", or ", range);
 }
 
 absl::Status CheckValue(const Info& info, double value) {
