@@ -47,7 +47,12 @@ std::string NodeType(const toml::node& n) {
     return absl::StrCat("a floating-point number (", v, ")");
   }
   if (n.is_boolean()) return "a boolean";
-  if (n.is_array()) return "an array";
+  if (const toml::array* a = n.as_array()) {
+    for (const toml::node& e : *a) {
+      if (!e.is_string()) return absl::StrCat("an array holding ", NodeType(e));
+    }
+    return "an array";
+  }
   if (n.is_table()) return "a table";
   return "a date or time";
 }
