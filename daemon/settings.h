@@ -124,7 +124,8 @@
   X(xdp_connect, Text, "on", OneOf("on|off"), kRestart, server.xdp_connect, \
     "on: answer connects in XDP (XDP_TX); off: pass them to userspace.") \
   X(xdp_rate_limit, Int, kStructDefault, \
-    Range(0, 10000000).Why("beyond that the limiter cannot time packets exactly"), kLive, \
+    Range(0, RT_XDP_MAX_RATE_PPS).Why("beyond that the limiter cannot time packets exactly"), \
+    kLive, \
     server.xdp_rate_limit_pps, \
     "Drop packets from any source (IPv4 address or IPv6 /64) above this many per " \
     "second, counting connects and only verified announces and scrapes (exact token " \
