@@ -211,7 +211,8 @@ std::string SettingsRoff(std::span<const Info> settings) {
   std::string out;
   for (const Info& s : settings) {
     const std::string values = DescribeValues(s);
-    absl::StrAppend(&out, ".TP\n.B \\-\\-", Roff(Dashed(s.name)), "\n", Roff(s.help),
+    // Names as --help writes them (underscores), like the other flags.
+    absl::StrAppend(&out, ".TP\n.B \\-\\-", Roff(s.name), "\n", Roff(s.help),
                     "\n.br\nDefault: ", Roff(DefaultText(s)), ".",
                     values.empty() ? "" : absl::StrCat(" Values: ", Roff(values), "."),
                     s.reload == Reload::kLive ? " Changes live on SIGHUP."

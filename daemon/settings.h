@@ -55,7 +55,9 @@
     "I/O path: uring, mmsg (recvmmsg/sendmmsg), auto (uring where the kernel allows " \
     "it; the start line says which runs), or xdp: an AF_XDP socket on queue 0 of the " \
     "one --xdp interface serves what the XDP program redirects (see \"The AF_XDP path\").") \
-  X(interval, Seconds, kStructDefault, Range(10, 86400), kLive, server.tracker.interval_s, \
+  X(interval, Seconds, kStructDefault, \
+    Range(10, 86400).Why("every client re-announces this often; 1 day is the longest peer timeout"), \
+    kLive, server.tracker.interval_s, \
     "Announce interval told to clients, in seconds (or with a unit: 30m).") \
   X(peer_timeout, Seconds, 0, ZeroOr(10, 86400), kLive, server.table.peer_timeout_s, \
     "A peer not heard from for this long is removed, in seconds (or with a unit: " \
@@ -104,7 +106,7 @@
     kRestart, server.stats_interval, \
     "How often to log a stats line; 0 = only at exit.") \
   X(sweep_period, Duration, kStructDefault, \
-    Range(1, 3600).Why("each sweep step takes a lock-free pass over part of the table"), \
+    Range(1, 3600).Why("faster keeps a core busy; slower lets expired peers linger"), \
     kRestart, server.sweep_period, \
     "Time for the incremental expiry sweep to visit the whole table.") \
   X(socket_buffer, Bytes, kStructDefault, Range(4096, 1 << 30), kRestart, \
