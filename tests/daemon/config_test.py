@@ -83,10 +83,10 @@ def check_typed_values(bindir, work):
             ('max_memory = "%s"\n' % too_big,
              "--max_memory %s" % too_big),
             ('stats_interval = "1ms"\n',
-             "--stats_interval must be 0, or 1s..24h, not 1ms (a stats line more "
-             "often than every second floods the log) (set in " + bad + ":1)"),
+             "--stats_interval must be 0, or 100ms..24h, not 1ms (a stats line more "
+             "often than every 100ms floods the log) (set in " + bad + ":1)"),
             ('state_interval = "1ms"\n',
-             "--state_interval must be 0, or 1s..24h, not 1ms"),
+             "--state_interval must be 0, or 100ms..24h, not 1ms"),
             ("stats_interval = 30\n",
              ":1: key 'stats_interval': '30' has no unit: add a unit: 30s"),
             ('listen = [1]\n',
