@@ -261,7 +261,10 @@ void FinishConfig(DaemonConfig* d) {
     // A bad list at start is a configuration error: exit 2 naming the line.
     absl::StatusOr<std::unique_ptr<const ringtrack::AccessList>> list =
         ringtrack::AccessList::Load(c.access_list_path, c.access_mode);
-    if (!list.ok()) BadFlag(absl::StrCat("--access_list: ", list.status().message()));
+    if (!list.ok()) {
+      BadFlag(absl::StrCat("--access_list (reading as ", ringtrack::CurrentUserName(),
+                           "): ", list.status().message()));
+    }
   }
   c.metrics_host.clear();
   c.metrics_port = 0;

@@ -150,6 +150,18 @@ def check_warnings(bindir, work):
     check(rc == 0 and "WARN" not in err, "a loopback metrics address is not warned about")
 
 
+def check_missing_files(bindir, work):
+    """A file that cannot be read says errno's text and who read it."""
+    missing = os.path.join(work, "no-such-dir", "allow.txt")
+    rc, _, err = run(bindir, "--access-list=" + missing, "--print-config")
+    check(rc == 2 and "No such file or directory" in err and "reading as " in err,
+          "a missing access list names errno's text and the reader\n" + err)
+    rc, _, err = run(bindir, "--config=" + missing)
+    check(rc == 2 and "%s: cannot read it as user " % missing in err and
+          "No such file or directory" in err and missing + ":0" not in err,
+          "a missing config file too, and no line 0\n" + err)
+
+
 def check_unreadable_at_start(bindir, work):
     """As root with --user=nobody: what nobody cannot read fails the start
     (before, it failed the first SIGHUP, as `FILE:0`)."""
@@ -240,6 +252,7 @@ def main():
     check_typed_values(a.bin, work)
     check_suffixes(a.bin, work)
     check_warnings(a.bin, work)
+    check_missing_files(a.bin, work)
     if os.geteuid() == 0:
         check_unreadable_at_start(a.bin, work)
         check_reload_read_error(a.bin, work)
