@@ -12,9 +12,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tracker.skel.h"
 
@@ -45,7 +49,59 @@ absl::Status CheckRate(uint32_t pps, uint32_t burst) {
   return absl::OkStatus();
 }
 
+void (*g_libbpf_sink)(std::string_view) = nullptr;
+// The last libbpf lines of the current Load(): the verifier's reason for a
+// refusal is among them. Load() runs at start, on one thread.
+std::vector<std::string> g_libbpf_lines;
+
+int LibbpfPrint(libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  // The verifier's log comes as one message of many lines (several KiB).
+  va_list copy;
+  va_copy(copy, args);
+  const int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return 0;
+  std::string buf(static_cast<size_t>(n) + 1, '\0');
+  vsnprintf(buf.data(), buf.size(), fmt, args);
+  std::string_view text(buf.data(), static_cast<size_t>(n));
+  while (!text.empty()) {
+    const size_t end = std::min(text.find('\n'), text.size());
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    if (line.empty()) continue;
+    if (g_libbpf_sink != nullptr) g_libbpf_sink(line);
+    g_libbpf_lines.emplace_back(line);
+  }
+  if (g_libbpf_lines.size() > 256) {
+    g_libbpf_lines.erase(g_libbpf_lines.begin(), g_libbpf_lines.end() - 128);
+  }
+  return n;
+}
+
+// The verifier's reason for refusing the program: the last line of its log
+// that is not a statistic ("processed N insns", "verification time").
+std::string VerifierReason() {
+  bool in_log = false;
+  std::string reason;
+  for (const std::string& line : g_libbpf_lines) {
+    if (line.find("-- BEGIN PROG LOAD LOG --") != std::string::npos) {
+      in_log = true;
+      reason.clear();
+    } else if (line.find("-- END PROG LOAD LOG --") != std::string::npos) {
+      in_log = false;
+    } else if (in_log && !absl::StartsWith(line, "processed ") &&
+               !absl::StartsWith(line, "verification time") &&
+               !absl::StartsWith(line, "stack depth")) {
+      reason = line;
+    }
+  }
+  return reason;
+}
+
 }  // namespace
+
+void SetLibbpfLogSink(void (*sink)(std::string_view line)) { g_libbpf_sink = sink; }
 
 std::string_view XdpCounterName(int c) {
   static constexpr std::string_view kNames[] = {
@@ -64,18 +120,18 @@ absl::StatusOr<std::unique_ptr<XdpProgram>> XdpProgram::Load(
     return s;
   }
   std::unique_ptr<XdpProgram> p(new XdpProgram());
-  libbpf_set_print(
-      [](libbpf_print_level level, const char* fmt, va_list args) -> int {
-        return level == LIBBPF_WARN ? vfprintf(stderr, fmt, args) : 0;
-      });
+  libbpf_set_print(LibbpfPrint);
+  g_libbpf_lines.clear();
   p->skel_ = tracker::open();
   if (p->skel_ == nullptr) return BpfError(errno, "opening the XDP program");
   p->skel_->rodata->rt_connect_in_kernel = options.connect_in_kernel ? 1 : 0;
   p->skel_->rodata->rt_xsk_redirect = options.xsk_redirect ? 1 : 0;
   if (int err = tracker::load(p->skel_); err != 0) {
-    return BpfError(err,
-                    "loading the XDP program (needs CAP_BPF and "
-                    "CAP_NET_ADMIN, or root)");
+    const std::string reason = VerifierReason();
+    return BpfError(err, reason.empty()
+                             ? std::string("loading the XDP program")
+                             : absl::StrCat("loading the XDP program (the "
+                                            "verifier: ", reason, ")"));
   }
   if (options.access_capacity > 0) {
     // Created now, while the loader still has CAP_BPF; reloads after the

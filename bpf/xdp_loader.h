@@ -65,9 +65,16 @@ struct XdpDest {
 // Counter names (rt_xdp_counter order), from RT_XDP_COUNTERS.
 std::string_view XdpCounterName(int counter);
 
+// Where libbpf's messages go, one line per call (the verifier's log among
+// them: ~80 lines when it refuses the program). Default: nowhere. Not
+// thread-safe: set it once at start, before the first Load().
+void SetLibbpfLogSink(void (*sink)(std::string_view line));
+
 class XdpProgram {
  public:
-  // Loads the program (needs CAP_BPF or root). Attaches nowhere yet.
+  // Loads the program (needs CAP_BPF and CAP_PERFMON, or root). Attaches
+  // nowhere yet. A refusal (kPermissionDenied) ends with the verifier's
+  // reason when it gave one.
   // Refuses (kInvalidArgument) rates the limiter's arithmetic cannot hold.
   static absl::StatusOr<std::unique_ptr<XdpProgram>> Load(
       const XdpOptions& options);

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <cstring>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "daemon/net.h"
 
 namespace ringtrack::systemd {
@@ -36,6 +38,14 @@ bool Notify(std::string_view state) {
       sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL,
              reinterpret_cast<const sockaddr*>(&addr), addr_len);
   return n == static_cast<ssize_t>(state.size());
+}
+
+bool NotifyReloading() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const uint64_t usec = static_cast<uint64_t>(now.tv_sec) * 1'000'000 +
+                        static_cast<uint64_t>(now.tv_nsec) / 1000;
+  return Notify(absl::StrCat("RELOADING=1\nMONOTONIC_USEC=", usec));
 }
 
 absl::Duration WatchdogTimeout() {

@@ -23,6 +23,11 @@ namespace ringtrack::systemd {
 // (vsock), or the send fails; a daemon not run by systemd ignores that.
 bool Notify(std::string_view state);
 
+// Sends "RELOADING=1" with MONOTONIC_USEC= (CLOCK_MONOTONIC now, which
+// systemd uses to tell this reload from an earlier one). Send READY=1 once
+// the reload is done, whether or not it succeeded.
+bool NotifyReloading();
+
 // The watchdog interval systemd expects pings within ($WATCHDOG_USEC), or
 // zero when the watchdog is off or meant for another process
 // ($WATCHDOG_PID names a different pid).

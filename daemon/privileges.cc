@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -27,12 +28,81 @@ int Capset(const __user_cap_data_struct data[2]) {
 
 }  // namespace
 
+std::string CurrentUserName() {
+  const uid_t uid = geteuid();
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    return found->pw_name;
+  }
+  return absl::StrCat("uid ", uid);
+}
+
+absl::Status CheckReadableNow(const std::string& what, const std::string& path) {
+  if (access(path.c_str(), R_OK) == 0) return absl::OkStatus();
+  const int err = errno;
+  const std::string user = CurrentUserName();
+  return absl::PermissionDeniedError(absl::StrCat(
+      "--", what, ": ", path, " is not readable by user ", user, ": ",
+      std::strerror(err), " (it is re-read on SIGHUP as ", user,
+      ": make it and its directories readable by ", user,
+      ", e.g. chmod o+r, or choose --user)"));
+}
+
 unsigned long long EffectiveCapabilities() {
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
   if (syscall(SYS_capget, &hdr, data) != 0) return ~0ULL;
   return (static_cast<unsigned long long>(data[1].effective) << 32) |
          data[0].effective;
+}
+
+namespace {
+
+std::string CapabilityName(int cap) {
+  switch (cap) {
+    case CAP_NET_BIND_SERVICE:
+      return "CAP_NET_BIND_SERVICE";
+    case CAP_NET_ADMIN:
+      return "CAP_NET_ADMIN";
+    case CAP_NET_RAW:
+      return "CAP_NET_RAW";
+    case CAP_BPF:
+      return "CAP_BPF";
+    case CAP_PERFMON:
+      return "CAP_PERFMON";
+    case CAP_SYS_ADMIN:
+      return "CAP_SYS_ADMIN";
+  }
+  return absl::StrCat("capability ", cap);
+}
+
+std::string JoinAnd(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " and " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status ExplainCapabilityError(absl::Status status, std::string_view what,
+                                    std::initializer_list<int> caps) {
+  if (status.code() != absl::StatusCode::kPermissionDenied) return status;
+  const unsigned long long have = EffectiveCapabilities();
+  std::vector<std::string> needed, missing;
+  for (int cap : caps) {
+    needed.push_back(CapabilityName(cap));
+    if (!(have & (1ULL << cap))) missing.push_back(CapabilityName(cap));
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      std::string(what), " needs ", JoinAnd(needed),
+      missing.empty() ? std::string(" (all held: something else refused it)")
+                      : absl::StrCat(" (this process lacks ", JoinAnd(missing), ")"),
+      ": ", status.message()));
 }
 
 absl::Status DropPrivileges(const std::string& user) {

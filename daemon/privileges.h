@@ -8,7 +8,9 @@
 #ifndef RINGTRACK_DAEMON_PRIVILEGES_H_
 #define RINGTRACK_DAEMON_PRIVILEGES_H_
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 
@@ -18,8 +20,26 @@ namespace ringtrack {
 // current user (capabilities are dropped all the same).
 absl::Status DropPrivileges(const std::string& user);
 
+// The user this process reads and writes files as: its effective user's
+// name ("nobody"), or "uid N" when it has none. Every file error names it,
+// since after the drop the daemon reads as --user, not as root.
+std::string CurrentUserName();
+
+// OK iff the user this process now runs as can read the regular file
+// `path` (REQUIRES: after DropPrivileges(), whose real and effective ids
+// are the same, which access(2) checks). The error names `what` (a flag),
+// the file, the user, errno's text and the fix.
+absl::Status CheckReadableNow(const std::string& what, const std::string& path);
+
 // Effective capabilities of this process (a bit mask), for checks and logs.
 unsigned long long EffectiveCapabilities();
+
+// Explains a refusal (kPermissionDenied: EPERM or EACCES) of something
+// `what` needs the capabilities `caps` (CAP_* numbers) for: "WHAT needs
+// CAP_A and CAP_B (this process lacks CAP_B): <the refusal>". Other errors
+// are returned as they are.
+absl::Status ExplainCapabilityError(absl::Status status, std::string_view what,
+                                    std::initializer_list<int> caps);
 
 }  // namespace ringtrack
 

@@ -1,6 +1,7 @@
 #include "daemon/server.h"
 
 #include <ifaddrs.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/privileges.h"
 #include "daemon/process_stats.h"
 #include "daemon/state_file.h"
 #include "daemon/xsk_loop.h"
@@ -23,9 +25,7 @@ namespace {
 
 SourceLimiterConfig LimiterConfig(const ServerConfig& c) {
   const MasterKey seed = RandomMasterKey();
-  SourceLimiterConfig l;
-  l.rate_per_s = c.source_torrent_rate;
-  l.burst = c.source_torrent_burst;
+  SourceLimiterConfig l = c.limiter;
   l.seed0 = seed.k0;
   l.seed1 = seed.k1;
   return l;
@@ -34,13 +34,9 @@ SourceLimiterConfig LimiterConfig(const ServerConfig& c) {
 SwarmTableConfig TableConfig(const ServerConfig& c, MemoryBudget* budget,
                              SourceLimiter* limiter) {
   const MasterKey seed = RandomMasterKey();
-  SwarmTableConfig t;
-  t.max_torrents = c.max_torrents;
+  SwarmTableConfig t = c.table;
   t.seed0 = seed.k0;
   t.seed1 = seed.k1;
-  t.peer_timeout_s = c.peer_timeout_s;
-  t.max_peers_per_source = c.max_peers_per_source;
-  t.max_peers_per_swarm = c.max_peers_per_swarm;
   t.budget = budget;
   t.limiter = limiter;
   return t;
@@ -277,7 +273,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
         s->cores_.size(), RandomMasterKey().k0));
     absl::StatusOr<std::unique_ptr<XskLoop>> x = XskLoop::Create(
         config.xdp_interfaces[0], 0, s->xdp_->xsks_map_fd(), s->cores_[0].get());
-    if (!x.ok()) return x.status();
+    if (!x.ok()) {
+      if (x.status().code() == absl::StatusCode::kUnimplemented) {
+        // EAFNOSUPPORT: a sandbox's address family filter refused AF_XDP.
+        return absl::Status(
+            x.status().code(),
+            absl::StrCat("--io xdp needs AF_XDP sockets, which this process may "
+                         "not create (under systemd: RestrictAddressFamilies= "
+                         "must list AF_XDP): ", x.status().message()));
+      }
+      return ExplainCapabilityError(x.status(), "--io xdp (its AF_XDP socket)",
+                                    {CAP_NET_RAW});
+    }
     s->xsk_ = std::move(*x);
   }
   return s;
@@ -295,7 +302,12 @@ absl::Status Server::SetUpXdp() {
       std::max<size_t>(kMinXdpAccessCapacity, 2 * (list ? list->size() : 0)),
       kMaxXdpAccessCapacity));
   absl::StatusOr<std::unique_ptr<XdpProgram>> prog = XdpProgram::Load(options);
-  if (!prog.ok()) return prog.status();
+  if (!prog.ok()) {
+    // CAP_PERFMON: the verifier refuses the program's packet pointer
+    // arithmetic without it ("pointer arithmetic ... prohibited for !root").
+    return ExplainCapabilityError(prog.status(), "--xdp",
+                                  {CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON});
+  }
   xdp_ = std::move(*prog);
   MirrorAccessList();
   if (absl::StatusOr<bool> d = xdp_->SetDestinations(XdpDestinations(bound_));
@@ -306,7 +318,10 @@ absl::Status Server::SetUpXdp() {
   std::vector<std::string> parts;
   for (const std::string& ifname : config_.xdp_interfaces) {
     absl::StatusOr<XdpMode> mode = xdp_->Attach(ifname, config_.xdp_mode);
-    if (!mode.ok()) return mode.status();
+    if (!mode.ok()) {
+      return ExplainCapabilityError(mode.status(), "--xdp",
+                                    {CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON});
+    }
     parts.push_back(absl::StrCat(
         ifname, *mode == XdpMode::kNative ? "(native)" : "(generic)"));
     const int v4 = ReadSysctl("/proc/sys/net/ipv4/conf/" + ifname + "/forwarding");
@@ -328,10 +343,10 @@ absl::Status Server::SetUpXdp() {
 
 absl::Status Server::ApplyLive(const ServerConfig& next) {
   tracker_.SetConfig(next.tracker);
-  table_.SetLimits(next.max_torrents, next.max_peers_per_source,
-                   next.max_peers_per_swarm);
-  limiter_.SetRate(next.source_torrent_rate, next.source_torrent_burst);
-  table_.SetPeerTimeout(next.peer_timeout_s);
+  table_.SetLimits(next.table.max_torrents, next.table.max_peers_per_source,
+                   next.table.max_peers_per_swarm);
+  limiter_.SetRate(next.limiter.rate_per_s, next.limiter.burst);
+  table_.SetPeerTimeout(next.table.peer_timeout_s);
   if (xdp_) {
     // Validated by the flag parser; a refusal here keeps the old rate.
     if (absl::Status r = xdp_->SetRateLimit(next.xdp_rate_limit_pps, 0);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -35,6 +36,31 @@ std::string Receive(int fd) {
   char buf[256];
   const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+TEST(Notify, ReloadingCarriesTheMonotonicClock) {
+  const std::string path = absl::StrCat("/tmp/rt_notify_reload_", getpid());
+  unlink(path.c_str());
+  const int fd = Listen(path);
+  setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  auto now_usec = [] {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000 +
+           static_cast<uint64_t>(ts.tv_nsec) / 1000;
+  };
+  const uint64_t before = now_usec();
+  EXPECT_TRUE(systemd::NotifyReloading());
+  const uint64_t after = now_usec();
+  const std::string m = Receive(fd);
+  const std::string prefix = "RELOADING=1\nMONOTONIC_USEC=";
+  ASSERT_EQ(m.substr(0, prefix.size()), prefix) << m;
+  const uint64_t usec = std::stoull(m.substr(prefix.size()));
+  EXPECT_GE(usec, before);
+  EXPECT_LE(usec, after);
+  close(fd);
+  unlink(path.c_str());
+  unsetenv("NOTIFY_SOCKET");
 }
 
 TEST(Notify, SendsToAPathSocket) {
