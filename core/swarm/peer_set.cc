@@ -787,6 +787,13 @@ uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
                                                          random, out.data());
 }
 
+uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
+                         uint64_t random, std::span<uint8_t> out,
+                         const Locality& loc, uint32_t* local) const {
+  if (local != nullptr) *local = 0;
+  return Select(self, seeder, want, random, out);
+}
+
 void PeerSet::Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,
                        uint64_t random, const PeerSetContext& ctx) const {
   // May run without the swarm's lock: reads the word atomically (SetBlock

@@ -39,8 +39,9 @@
 #include <vector>
 
 #include "core/base/memory_budget.h"
-#include "core/swarm/prefix_share.h"
 #include "core/base/types.h"
+#include "core/netmap/network_map.h"
+#include "core/swarm/prefix_share.h"
 
 namespace ringtrack {
 
@@ -88,6 +89,23 @@ struct PeerRecord {
   bool counted = false;  // its download was counted in `completed`
 };
 
+// s = 3/4 in 1/65536ths: the default share of a reply taken from the
+// requester's own network.
+inline constexpr uint32_t kDefaultLocalityShareQ16 = 49152;
+
+// Locality for one Select(): with a map and a requester inside it, a reply
+// of n peers takes up to ceil(s·n) of them from the requester's network and
+// the rest at random from the others (all of the network's, then the
+// others, when it holds fewer; more of its own when the others run out).
+// Without a map, or for a requester outside it, the selection is the
+// random one.
+struct Locality {
+  const NetworkMap* map = nullptr;  // nullptr: random selection
+  NetworkId network = kOutsideMap;  // the requester's
+  uint32_t share_q16 = kDefaultLocalityShareQ16;  // s·65536, at most 65536
+  bool active() const { return map != nullptr && network != kOutsideMap; }
+};
+
 struct PeerAnnounce {
   PeerEndpoint peer;
   bool seeder = false;          // left == 0
@@ -124,6 +142,12 @@ class PeerSet {
   // REQUIRES: out.size() >= want * entry size.
   uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
                   uint64_t random, std::span<uint8_t> out) const;
+  // Select() with locality (see Locality): the same peers are eligible and
+  // the same count is written, local ones first. *local (if not null)
+  // receives how many of them are in loc.network.
+  uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
+                  uint64_t random, std::span<uint8_t> out,
+                  const Locality& loc, uint32_t* local) const;
 
   // Starts fetching what Announce() and then Select(self, seeder, want,
   // random) will read: the block header and, for IPv4, the entry's home in

@@ -580,7 +580,11 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
   }
   if (r.status == AnnounceStatus::kOk) {
     r.peers_written =
-        s.peers.Select(p.peer, p.seeder, p.numwant, p.random, peers_out);
+        p.locality.active()
+            ? s.peers.Select(p.peer, p.seeder, p.numwant, p.random, peers_out,
+                             p.locality, &r.peers_local)
+            : s.peers.Select(p.peer, p.seeder, p.numwant, p.random,
+                             peers_out);
   }
   r.counts = s.peers.counts();
   CountChanged(change);
