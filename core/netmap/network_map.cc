@@ -135,7 +135,7 @@ NetworkId NetworkMap::Builder::Network(std::string_view name,
 
 void NetworkMap::Builder::Add(AddressFamily family, std::span<const uint8_t> ip,
                               uint32_t length, NetworkId id) {
-  assert(id >= 1 && id <= names_.size());
+  assert(id <= names_.size());
   if (family == AddressFamily::kV4) {
     assert(length <= 32 && ip.size() >= 4);
     const uint32_t host = length == 0 ? ~0u : (length == 32 ? 0 : ~0u >> length);

@@ -55,8 +55,10 @@ class NetworkMap {
     // `country` ("" or two letters) is kept from the first call naming it.
     NetworkId Network(std::string_view name, std::string_view country = "");
     // Adds prefix `ip`/`length` (ip in network order: 4 bytes for kV4, 16
-    // for kV6) to network `id`. Host bits past `length` are ignored.
-    // REQUIRES: id from Network(); length <= 32 (kV4) or 128 (kV6).
+    // for kV6) to network `id`; kOutsideMap makes a hole in an enclosing
+    // prefix. Host bits past `length` are ignored.
+    // REQUIRES: id from Network() or kOutsideMap; length <= 32 (kV4) or
+    // 128 (kV6).
     void Add(AddressFamily family, std::span<const uint8_t> ip,
              uint32_t length, NetworkId id);
     size_t prefixes() const { return v4_.size() + v6_.size(); }
