@@ -686,6 +686,58 @@ struct FamilyOps {
     return n;
   }
 
+  // Select() with locality: one walk from the same random start over the
+  // same eligible entries, looking up each one's network, writes local
+  // ones to `out` up to the quota and keeps others (and locals past the
+  // quota) aside; then the reply is the locals, the others in walk order,
+  // and, if those run out, the locals past the quota. The walk stops once
+  // the quota and the fill are met, or after kLocalityScanLimit entries.
+  uint32_t SelectLocal(const PeerEndpoint& self, bool seeder, uint32_t want,
+                       uint64_t random, uint8_t* out, const Locality& loc,
+                       uint32_t* local) const {
+    if (block == nullptr || want == 0) return 0;
+    const RegionRef<E> seeders = Region(rs), leechers = Region(rl);
+    const E* const a = seeder ? leechers.arr : seeders.arr;
+    const uint32_t c = leechers.cap + (seeder ? 0 : seeders.cap);
+    if (c == 0) return 0;
+    constexpr AddressFamily kFamily = std::is_same_v<E, PeerV4>
+                                          ? AddressFamily::kV4
+                                          : AddressFamily::kV6;
+    const E me = MakeEntry<E>(self);
+    const uint32_t quota = static_cast<uint32_t>(
+        std::min<uint64_t>(want, (uint64_t{want} * loc.share_q16 + 65535) >> 16));
+    E others[kMaxLocalityReply];
+    E extra[kMaxLocalityReply];
+    uint32_t nl = 0, no = 0, nx = 0;
+    uint32_t i = Scale(random, c);  // the window's start, as Select's
+    for (uint32_t left = std::min(c, kLocalityScanLimit); left > 0;
+         --left, i = Next(i, c)) {
+      const E& e = a[i];
+      if (e.port_be == 0 || SameEndpoint(e, me)) continue;
+      if (loc.map->Lookup(kFamily, e.ip) == loc.network) {
+        if (nl < quota) {
+          std::memcpy(out + nl * E::kWireLen, &e, E::kWireLen);
+          ++nl;
+        } else if (nx < want) {
+          extra[nx++] = e;
+        }
+      } else if (no < want) {
+        others[no++] = e;
+      }
+      if (nl == quota && no >= want - quota) break;
+    }
+    uint32_t n = nl;
+    for (uint32_t k = 0; k < no && n < want; ++k, ++n) {
+      std::memcpy(out + n * E::kWireLen, &others[k], E::kWireLen);
+    }
+    uint32_t more = 0;
+    for (; more < nx && n < want; ++more, ++n) {
+      std::memcpy(out + n * E::kWireLen, &extra[more], E::kWireLen);
+    }
+    *local = nl + more;
+    return n;
+  }
+
   // Fetches the entry Find(key, role's region) probes first and the
   // entries Select(self, seeder, want, random) reads first: `want` and a
   // quarter more for empty entries, at most kPrefetchLines cache lines
@@ -790,8 +842,22 @@ uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
 uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
                          uint64_t random, std::span<uint8_t> out,
                          const Locality& loc, uint32_t* local) const {
-  if (local != nullptr) *local = 0;
-  return Select(self, seeder, want, random, out);
+  uint32_t ignored;
+  if (local == nullptr) local = &ignored;
+  *local = 0;
+  if (!loc.active() || want > kMaxLocalityReply) {
+    return Select(self, seeder, want, random, out);
+  }
+  static const PeerSetContext kNoContext;
+  Block* b = BlockOf(block_);
+  if (self.family == AddressFamily::kV4) {
+    want = std::min<uint32_t>(want, out.size() / PeerV4::kWireLen);
+    return FamilyOps<PeerV4>{b, kNoContext, block_}.SelectLocal(
+        self, seeder, want, random, out.data(), loc, local);
+  }
+  want = std::min<uint32_t>(want, out.size() / PeerV6::kWireLen);
+  return FamilyOps<PeerV6>{b, kNoContext, block_}.SelectLocal(
+      self, seeder, want, random, out.data(), loc, local);
 }
 
 void PeerSet::Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,

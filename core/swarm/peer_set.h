@@ -27,6 +27,26 @@
 // `completed` counts a download once per stored entry: an entry remembers
 // that it was counted, so a client alternating left=1 / left=0 counts once.
 //
+// Locality (Select() with a Locality): network ids are derived, never
+// stored. A block holds no network tag, so memory and the state file are
+// as without a map (10 IPv4 peers fill glibc's 96-byte chunk exactly: any
+// per-entry byte would cost 16 per swarm), and a reloaded map applies to
+// every stored peer at once. A locality reply walks the same window as a
+// random one, from the same random start, and looks up each entry's
+// network in the map (a binary search over a few ranges: tens of ns).
+// Invariants of a locality reply:
+//   * it holds the same number of peers as a random one would, never self,
+//     never a peer twice, only entries the role rules allow;
+//   * it holds min(L', ceil(s·n)) local peers, L' the local ones among the
+//     entries walked, and more only when the others run out;
+//   * the walk visits at most kLocalityScanLimit entries and stops when the
+//     quota and the fill are met: with default numwant a swarm of up to 16
+//     seeders and 16 leechers per family (almost every swarm) is walked
+//     whole, and cost grows with the swarm only up to the limit. So in a
+//     swarm larger than the limit, a network holding less than
+//     quota/limit of it may get fewer than its quota (bench/locality_bench
+//     measures how many).
+//
 // Thread safety: none; the swarm table calls every method with the swarm's
 // lock held. Memory is charged to a MemoryBudget before it is allocated.
 #ifndef RINGTRACK_CORE_SWARM_PEER_SET_H_
@@ -92,6 +112,11 @@ struct PeerRecord {
 // s = 3/4 in 1/65536ths: the default share of a reply taken from the
 // requester's own network.
 inline constexpr uint32_t kDefaultLocalityShareQ16 = 49152;
+// Most entries one locality reply walks (see PeerSet), and the largest
+// reply it shapes (a larger numwant gets the random selection; the
+// tracker's caps are 200 and 66).
+inline constexpr uint32_t kLocalityScanLimit = 2048;
+inline constexpr uint32_t kMaxLocalityReply = 256;
 
 // Locality for one Select(): with a map and a requester inside it, a reply
 // of n peers takes up to ceil(s·n) of them from the requester's network and
