@@ -694,7 +694,7 @@ struct FamilyOps {
   // the quota and the fill are met, or after kLocalityScanLimit entries.
   uint32_t SelectLocal(const PeerEndpoint& self, bool seeder, uint32_t want,
                        uint64_t random, uint8_t* out, const Locality& loc,
-                       uint32_t* local) const {
+                       LocalityTally* tally) const {
     if (block == nullptr || want == 0) return 0;
     const RegionRef<E> seeders = Region(rs), leechers = Region(rl);
     const E* const a = seeder ? leechers.arr : seeders.arr;
@@ -734,7 +734,8 @@ struct FamilyOps {
     for (; more < nx && n < want; ++more, ++n) {
       std::memcpy(out + n * E::kWireLen, &extra[more], E::kWireLen);
     }
-    *local = nl + more;
+    tally->local = nl + more;
+    tally->ranked = n;
     return n;
   }
 
@@ -841,23 +842,32 @@ uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
 
 uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
                          uint64_t random, std::span<uint8_t> out,
-                         const Locality& loc, uint32_t* local) const {
-  uint32_t ignored;
-  if (local == nullptr) local = &ignored;
-  *local = 0;
+                         const Locality& loc, LocalityTally* tally) const {
+  LocalityTally ignored;
+  if (tally == nullptr) tally = &ignored;
+  *tally = {};
   if (!loc.active() || want > kMaxLocalityReply) {
     return Select(self, seeder, want, random, out);
   }
   static const PeerSetContext kNoContext;
   Block* b = BlockOf(block_);
+  // A window of at most `want` entries goes out whole: nothing to rank.
+  {
+    uint32_t caps[kRegions];
+    CopyCaps(b, caps);
+    const int rs = self.family == AddressFamily::kV4 ? kSeed4 : kSeed6;
+    if (caps[rs + 1] + (seeder ? 0 : caps[rs]) <= want) {
+      return Select(self, seeder, want, random, out);
+    }
+  }
   if (self.family == AddressFamily::kV4) {
     want = std::min<uint32_t>(want, out.size() / PeerV4::kWireLen);
     return FamilyOps<PeerV4>{b, kNoContext, block_}.SelectLocal(
-        self, seeder, want, random, out.data(), loc, local);
+        self, seeder, want, random, out.data(), loc, tally);
   }
   want = std::min<uint32_t>(want, out.size() / PeerV6::kWireLen);
   return FamilyOps<PeerV6>{b, kNoContext, block_}.SelectLocal(
-      self, seeder, want, random, out.data(), loc, local);
+      self, seeder, want, random, out.data(), loc, tally);
 }
 
 void PeerSet::Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,

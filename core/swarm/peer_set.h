@@ -39,10 +39,13 @@
 //     never a peer twice, only entries the role rules allow;
 //   * it holds min(L', ceil(s·n)) local peers, L' the local ones among the
 //     entries walked, and more only when the others run out;
+//   * a reply that holds every eligible peer anyway (the window holds at
+//     most n entries: with default numwant, every swarm of up to 16
+//     seeders and 16 leechers per family, almost every swarm) looks
+//     nothing up and costs what a random one does;
 //   * the walk visits at most kLocalityScanLimit entries and stops when the
-//     quota and the fill are met: with default numwant a swarm of up to 16
-//     seeders and 16 leechers per family (almost every swarm) is walked
-//     whole, and cost grows with the swarm only up to the limit. So in a
+//     quota and the fill are met, so cost grows with the swarm only up to
+//     the limit (one map lookup per entry walked). So in a
 //     swarm larger than the limit, a network holding less than
 //     quota/limit of it may get fewer than its quota (bench/locality_bench
 //     measures how many).
@@ -131,6 +134,15 @@ struct Locality {
   bool active() const { return map != nullptr && network != kOutsideMap; }
 };
 
+// What locality did to one reply: of the peers written, `ranked` were
+// placed by network (0 when the reply holds every eligible peer anyway, so
+// no entry was looked up), and `local` of those are in the requester's
+// network.
+struct LocalityTally {
+  uint32_t local = 0;
+  uint32_t ranked = 0;
+};
+
 struct PeerAnnounce {
   PeerEndpoint peer;
   bool seeder = false;          // left == 0
@@ -168,11 +180,11 @@ class PeerSet {
   uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
                   uint64_t random, std::span<uint8_t> out) const;
   // Select() with locality (see Locality): the same peers are eligible and
-  // the same count is written, local ones first. *local (if not null)
-  // receives how many of them are in loc.network.
+  // the same count is written, local ones first. *tally (if not null)
+  // receives what locality did.
   uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
                   uint64_t random, std::span<uint8_t> out,
-                  const Locality& loc, uint32_t* local) const;
+                  const Locality& loc, LocalityTally* tally) const;
 
   // Starts fetching what Announce() and then Select(self, seeder, want,
   // random) will read: the block header and, for IPv4, the entry's home in

@@ -582,7 +582,7 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
     r.peers_written =
         p.locality.active()
             ? s.peers.Select(p.peer, p.seeder, p.numwant, p.random, peers_out,
-                             p.locality, &r.peers_local)
+                             p.locality, &r.locality)
             : s.peers.Select(p.peer, p.seeder, p.numwant, p.random,
                              peers_out);
   }

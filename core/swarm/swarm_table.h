@@ -146,9 +146,8 @@ struct AnnounceResult {
   AnnounceStatus status = AnnounceStatus::kOk;
   SwarmCounts counts;          // after this announce
   uint32_t peers_written = 0;  // entries written to the output span
-  // Of peers_written, those in the requester's network (0 unless
-  // p.locality.active()).
-  uint32_t peers_local = 0;
+  // What locality did to the reply (zeros unless p.locality.active()).
+  LocalityTally locality;
 };
 
 // Why announces were refused or left unstored, by kind.

@@ -183,8 +183,8 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
             : "tracker is full");
   }
   if (p.locality.active()) {
-    stats->peers_local.Add(res.peers_local);
-    stats->peers_remote.Add(res.peers_written - res.peers_local);
+    stats->peers_local.Add(res.locality.local);
+    stats->peers_remote.Add(res.locality.ranked - res.locality.local);
   }
   protocol::WriteAnnounceResponseHeader(reply, a.transaction_id,
                                         interval_s_.load(std::memory_order_relaxed),

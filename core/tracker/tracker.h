@@ -93,7 +93,9 @@ struct TrackerStats {
   Counter bytes_out;
   Counter not_allowed;  // announces/scrapes refused by the access list
   // With a network map: peers handed out in the requester's network and
-  // in others, and announces from requesters outside the map.
+  // in others, by replies locality shaped (LocalityTally: a reply holding
+  // every eligible peer is not), and announces from requesters outside
+  // the map.
   Counter peers_local;
   Counter peers_remote;
   Counter outside_map;

