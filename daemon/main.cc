@@ -328,6 +328,7 @@ void Reload(const std::string& path, const std::set<std::string>& on_command_lin
     ringtrack::RestoreFlags(saved);
     ringtrack::log::Error("SIGHUP: keeping the configuration in force: %s",
                           e.what());
+    server->RecordReload(false);
     return;
   }
   g_reloading = false;
@@ -349,9 +350,11 @@ void Reload(const std::string& path, const std::set<std::string>& on_command_lin
     }
   }
   // The server keeps its old access list itself when the new one fails.
-  if (absl::Status a = server->ApplyLive(next.server); !a.ok()) {
+  const absl::Status applied = server->ApplyLive(next.server);
+  server->RecordReload(applied.ok());
+  if (!applied.ok()) {
     ringtrack::log::Error("SIGHUP: keeping the old access list (reading as %s): %s",
-                          ringtrack::CurrentUserName(), a.message());
+                          ringtrack::CurrentUserName(), applied.message());
   }
   ringtrack::log::Info("SIGHUP: configuration reloaded from %s%s", path,
                        restart ? " (some changes need a restart)" : "");
@@ -495,9 +498,13 @@ int main(int argc, char** argv) {
     if (config_path.empty()) {
       if (config.access_list_path.empty()) {
         ringtrack::log::Info("SIGHUP: nothing to reload");
-      } else if (absl::Status a = (*server)->ReloadAccessList(); !a.ok()) {
-        ringtrack::log::Error("SIGHUP: keeping the old access list (reading as %s): %s",
-                              ringtrack::CurrentUserName(), a.message());
+      } else {
+        const absl::Status a = (*server)->ReloadAccessList();
+        (*server)->RecordReload(a.ok());
+        if (!a.ok()) {
+          ringtrack::log::Error("SIGHUP: keeping the old access list (reading as %s): %s",
+                                ringtrack::CurrentUserName(), a.message());
+        }
       }
       continue;
     }

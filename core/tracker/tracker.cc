@@ -19,7 +19,28 @@ uint32_t ShareQ16(double share) {
   return static_cast<uint32_t>(std::clamp(share, 0.0, 1.0) * 65536.0 + 0.5);
 }
 
+void Count(const PeerEndpoint& from, const HandleResult& r,
+           TrackerStats* stats) {
+  stats->requests[from.family == AddressFamily::kV6]
+                 [static_cast<size_t>(r.type)][static_cast<size_t>(r.outcome)]
+                     .Add();
+}
+
 }  // namespace
+
+std::string_view RequestKindName(RequestKind t) {
+#define RT_NAME(e, name) name,
+  static constexpr std::string_view kNames[] = {RT_REQUEST_KINDS(RT_NAME)};
+#undef RT_NAME
+  return kNames[static_cast<size_t>(t)];
+}
+
+std::string_view OutcomeName(Outcome o) {
+#define RT_NAME(e, name) name,
+  static constexpr std::string_view kNames[] = {RT_OUTCOMES(RT_NAME)};
+#undef RT_NAME
+  return kNames[static_cast<size_t>(o)];
+}
 
 Tracker::Tracker(const TrackerConfig& config, SwarmTable* table,
                  ConnectionIds* ids)
@@ -109,16 +130,16 @@ HandleResult Tracker::HandleOne(std::span<const uint8_t> datagram,
   const ParseError err = protocol::ParseRequest(datagram, wire_size, &req);
   if (err != ParseError::kNone && !protocol::IsAnswerable(err)) {
     stats->invalid[static_cast<size_t>(err)].Add();
-    stats->outcomes[static_cast<size_t>(Outcome::kInvalid)].Add();
-    stats->by_family[from.family == AddressFamily::kV6]
-                    [static_cast<size_t>(Outcome::kInvalid)]
-                        .Add();
+    Count(from, r, stats);
     return r;
   }
+  r.type = req.action == Action::kConnect    ? RequestKind::kConnect
+           : req.action == Action::kAnnounce ? RequestKind::kAnnounce
+                                             : RequestKind::kScrape;
+  r.outcome = Outcome::kOk;
   if (req.action == Action::kConnect) {
     r.reply_size = protocol::WriteConnectResponse(
         reply, req.connect.transaction_id, ids_->Make(from, now));
-    r.outcome = Outcome::kConnect;
   } else if (la == nullptr && !ids_->Verify(req.connection_id(), from, now)) {
     // (A lookahead is made only for an announce whose ID was verified.)
     r.outcome = Outcome::kBadConnectionId;
@@ -126,19 +147,14 @@ HandleResult Tracker::HandleOne(std::span<const uint8_t> datagram,
     stats->invalid[static_cast<size_t>(err)].Add();
     r.reply_size = protocol::WriteErrorResponse(reply, req.transaction_id(),
                                                 "no info hashes");
-    r.outcome = Outcome::kErrorReply;
+    r.outcome = Outcome::kError;
   } else if (req.action == Action::kAnnounce) {
-    r.outcome = Outcome::kAnnounce;
     r.reply_size = HandleAnnounce(req.announce, from, now, random, la,
                                   reply, stats, &r.outcome);
   } else {
-    r.outcome = Outcome::kScrape;
     r.reply_size = HandleScrape(req.scrape, reply, stats, &r.outcome);
   }
-  stats->outcomes[static_cast<size_t>(r.outcome)].Add();
-  stats->by_family[from.family == AddressFamily::kV6]
-                  [static_cast<size_t>(r.outcome)]
-                      .Add();
+  Count(from, r, stats);
   stats->bytes_out.Add(r.reply_size);
   return r;
 }
@@ -152,12 +168,12 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
   if (const AccessList* l = access_.load(std::memory_order_acquire);
       l != nullptr && !l->Allows(a.info_hash)) {
     stats->not_allowed.Add();
-    *outcome = Outcome::kErrorReply;
+    *outcome = Outcome::kError;
     return protocol::WriteErrorResponse(reply, a.transaction_id,
                                         "torrent not allowed");
   }
   if (a.port == 0) {
-    *outcome = Outcome::kErrorReply;
+    *outcome = Outcome::kError;
     return protocol::WriteErrorResponse(reply, a.transaction_id,
                                         "invalid port");
   }
@@ -175,7 +191,7 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
       la ? table_->Announce(p, reply.subspan(hdr), *la)
          : table_->Announce(p, reply.subspan(hdr));
   if (res.status != AnnounceStatus::kOk) {
-    *outcome = Outcome::kErrorReply;
+    *outcome = Outcome::kError;
     return protocol::WriteErrorResponse(
         reply, a.transaction_id,
         res.status == AnnounceStatus::kRateLimited
@@ -223,7 +239,7 @@ size_t Tracker::HandleScrape(const protocol::ScrapeRequest& s,
     for (size_t i = 0; i < s.hash_count; ++i) {
       if (!l->Allows(s.hash(i))) {
         stats->not_allowed.Add();
-        *outcome = Outcome::kErrorReply;
+        *outcome = Outcome::kError;
         return protocol::WriteErrorResponse(reply, s.transaction_id,
                                             "torrent not allowed");
       }

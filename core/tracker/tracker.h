@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -72,21 +73,37 @@ class Counter {
   std::atomic<uint64_t> v_{0};
 };
 
-enum class Outcome : uint8_t {
-  kConnect = 0,
-  kAnnounce,
-  kScrape,
-  kErrorReply,       // answered with a BEP 15 error
-  kBadConnectionId,  // dropped
-  kInvalid,          // dropped: the codec refused it
-  kCount,
-};
+// What a request asked for, and what came of it: the two labels every
+// request is counted under (ringtrack_requests_total{type=…,outcome=…}).
+// Each list is the one place its names are written: X(enumerator, name).
+#define RT_REQUEST_KINDS(X)                                              \
+  X(kConnect, "connect")                                                 \
+  X(kAnnounce, "announce")                                               \
+  X(kScrape, "scrape")                                                   \
+  /* refused by the codec before its action could be trusted */          \
+  X(kUnknown, "unknown")
+#define RT_OUTCOMES(X)                                                   \
+  X(kOk, "ok")                           /* answered as asked */         \
+  X(kError, "error")                     /* answered with a BEP 15 error */ \
+  X(kBadConnectionId, "bad_connection_id") /* dropped */                 \
+  X(kInvalid, "invalid")                 /* dropped: the codec refused it */
+
+#define RT_ENUMERATOR(e, name) e,
+enum class RequestKind : uint8_t { RT_REQUEST_KINDS(RT_ENUMERATOR) kCount };
+enum class Outcome : uint8_t { RT_OUTCOMES(RT_ENUMERATOR) kCount };
+#undef RT_ENUMERATOR
+
+inline constexpr size_t kRequestKinds = static_cast<size_t>(RequestKind::kCount);
+inline constexpr size_t kOutcomes = static_cast<size_t>(Outcome::kCount);
+
+// The label value of each ("announce", "bad_connection_id").
+std::string_view RequestKindName(RequestKind t);
+std::string_view OutcomeName(Outcome o);
 
 struct TrackerStats {
-  std::array<Counter, static_cast<size_t>(Outcome::kCount)> outcomes;
-  // The same outcomes by the sender's family: [0] IPv4, [1] IPv6.
-  std::array<std::array<Counter, static_cast<size_t>(Outcome::kCount)>, 2>
-      by_family;
+  // Requests by the sender's family ([0] IPv4, [1] IPv6), type and outcome.
+  std::array<std::array<std::array<Counter, kOutcomes>, kRequestKinds>, 2>
+      requests;
   std::array<Counter, static_cast<size_t>(protocol::ParseError::kCount)>
       invalid;  // by reason
   Counter bytes_in;
@@ -99,10 +116,17 @@ struct TrackerStats {
   Counter peers_local;
   Counter peers_remote;
   Counter outside_map;
+
+  // The count of one family, type and outcome.
+  uint64_t value(int family, RequestKind t, Outcome o) const {
+    return requests[family][static_cast<size_t>(t)][static_cast<size_t>(o)]
+        .value();
+  }
 };
 
 struct HandleResult {
   size_t reply_size = 0;  // 0: send nothing
+  RequestKind type = RequestKind::kUnknown;
   Outcome outcome = Outcome::kInvalid;
 };
 

@@ -22,6 +22,41 @@ from daemon import Ringtrackd, metric_value as value, scrape_metrics as scrape  
 HASH = "0123456789abcdef0123456789abcdef01234567"
 
 
+def check_stats_lines(d, cli, url):
+    """The periodic line says what changed: each counter that moved as its
+    rate over the interval, the gauges that are not zero, nothing that is
+    zero."""
+    n = d.log().count(" stats ")
+    for port_no in range(7101, 7106):
+        subprocess.run([cli, "announce", url, "--info-hash", HASH, "--port",
+                        str(port_no), "--timeout=5s"], check=True,
+                       capture_output=True)
+    # The line whose interval saw the announces (a later one may not).
+    def moved():
+        lines = [l for l in d.log().splitlines() if " stats " in l][n:]
+        return [l for l in lines if "announces=" in l]
+    deadline = time.time() + 10
+    while not moved() and time.time() < deadline:
+        time.sleep(0.05)
+    lines = moved()
+    check(lines, "a stats line shows the announces\n" + d.log())
+    if not lines:
+        return
+    line = lines[0]
+    m = re.search(r" stats over ([0-9.]+)(m?s): ", line)
+    check(m is not None, "the line names its interval: " + line)
+    rates = dict(re.findall(r" (\w+)=([0-9.e+-]+)/s", line))
+    check("announces" in rates and "connects" in rates and
+          "datagrams_received" in rates,
+          "counters that moved are rates per second: " + line)
+    check("bad_connection_ids" not in rates and "refused_torrent_memory" not in line,
+          "counters that did not move are left out: " + line)
+    check(re.search(r" (\w+)=0(/s)?(?=\s|$)", line) is None,
+          "nothing zero is shown: " + line)
+    check(re.search(r" peers_v4=\d+( |$)", line) and " torrents=1" in line,
+          "gauges are shown as they are: " + line)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -52,12 +87,16 @@ def main():
         subprocess.run([cli, "scrape", url, HASH, "--timeout=5s"], check=True,
                        capture_output=True)
         after = scrape(port)
-        ann = value(after, 'ringtrack_responses_total{type="announce"}')
-        check(ann == 3, "announces counted: %s" % ann)
-        check(value(after, 'ringtrack_requests_total{type="announce",ip_version="4"}') == 3,
-              "requests counted by type and IP version")
-        check(value(after, 'ringtrack_responses_total{type="scrape"}') == 1,
-              "scrape counted")
+        req = 'ringtrack_requests_total{protocol="udp",type="%s",outcome="%s",ip_version="%s"}'
+        ann = value(after, req % ("announce", "ok", "4"))
+        check(ann == 3, "announces counted by type, outcome and IP version: %s" % ann)
+        check(value(after, req % ("connect", "ok", "4")) == 4 and
+              value(after, req % ("announce", "ok", "6")) == 0,
+              "connects counted apart from announces, IPv6 apart from IPv4")
+        check(value(after, req % ("scrape", "ok", "4")) == 1, "scrape counted")
+        check(value(after, 'ringtrack_seeders{ip_version="4"}') == 0 and
+              value(after, 'ringtrack_seeders{ip_version="6"}') == 0,
+              "seeders by IP version")
         check(value(after, 'ringtrack_peers{ip_version="4"}') == 3 and
               value(after, "ringtrack_torrents") == 1, "gauges follow the table")
         check(value(after, "ringtrack_received_bytes_total") >
@@ -68,13 +107,25 @@ def main():
         p = subprocess.run([promtool, "check", "metrics"], input=after,
                            capture_output=True, text=True)
         check(p.returncode == 0, "promtool still accepts it with traffic\n" + p.stdout + p.stderr)
-        time.sleep(1.5)
-        stats = d.last_stats()
-        check(stats.get("announces") == 3 and stats.get("requests_announce_v4") == 3,
-              "the stats line carries the same counters: %s" %
-              {k: stats.get(k) for k in ("announces", "requests_announce_v4")})
+        check_stats_lines(d, cli, url)
     finally:
-        d.stop()
+        final = d.stop()
+    check(final.get("announces") == 3 + 5 and final.get("connects") == 4 + 5 and
+          final.get("scrapes") == 1,
+          "the final line has the totals: %s" % dict(final))
+    # Each line's rate times its interval is what happened in it: over all
+    # the lines, the 8 announces (rates have two significant digits).
+    total = 0.0
+    for line in d.log().splitlines():
+        m = re.search(r" stats over ([0-9.]+)(m?s): ", line)
+        r = re.search(r" announces=([0-9.e+-]+)/s", line)
+        if m and r:
+            total += float(r.group(1)) * float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+    check(abs(total - 8) < 0.5,
+          "the lines' rates times their intervals add up to the announces: %.2f" % total)
+    finals = [l for l in d.log().splitlines() if " final " in l]
+    zeros = re.findall(r" (\w+)=0(?=\s|$)", finals[-1]) if finals else ["(no final line)"]
+    check(not zeros, "the final line leaves out what is zero: %s" % zeros)
     p = subprocess.run([promtool, "check", "rules", a.rules], capture_output=True, text=True)
     check(p.returncode == 0 and "SUCCESS: 7 rules found" in p.stdout,
           "promtool check rules accepts the shipped alert rules\n" + p.stdout + p.stderr)

@@ -24,10 +24,10 @@ class TrackerTest : public ::testing::Test {
 
   std::vector<uint8_t> Send(const std::vector<uint8_t>& d,
                             const PeerEndpoint& from,
-                            Outcome* outcome = nullptr) {
+                            HandleResult* result = nullptr) {
     uint8_t reply[kMaxReplySize];
     const HandleResult r = tracker_.Handle(d, from, kNow, 42, reply, &stats_);
-    if (outcome) *outcome = r.outcome;
+    if (result) *result = r;
     return {reply, reply + r.reply_size};
   }
   std::vector<uint8_t> AnnouncePacket(uint64_t cid, uint16_t port,
@@ -83,12 +83,17 @@ TEST_F(TrackerTest, ConnectRepliesSixteenBytesWithVerifiableId) {
 
 TEST_F(TrackerTest, AnnounceNeedsConnectionIdOfSender) {
   const uint64_t cid = Connect(alice_);
-  Outcome o;
+  HandleResult o;
   EXPECT_TRUE(Send(AnnouncePacket(cid, 6881), bob_, &o).empty());
-  EXPECT_EQ(o, Outcome::kBadConnectionId);
+  EXPECT_EQ(o.type, RequestKind::kAnnounce);
+  EXPECT_EQ(o.outcome, Outcome::kBadConnectionId);
   EXPECT_TRUE(Send(AnnouncePacket(cid ^ 1, 6881), alice_, &o).empty());
   const auto r = Parse(Send(AnnouncePacket(cid, 6881), alice_, &o));
-  EXPECT_EQ(o, Outcome::kAnnounce);
+  EXPECT_EQ(o.type, RequestKind::kAnnounce);
+  EXPECT_EQ(o.outcome, Outcome::kOk);
+  EXPECT_EQ(stats_.value(0, RequestKind::kAnnounce, Outcome::kOk), 1u);
+  EXPECT_EQ(stats_.value(0, RequestKind::kAnnounce, Outcome::kBadConnectionId),
+            2u);
   EXPECT_EQ(r.action, Action::kAnnounce);
   EXPECT_EQ(r.transaction_id(), 0x5151u);
   EXPECT_EQ(r.announce.interval, 1800u);
@@ -211,7 +216,8 @@ TEST_F(TrackerTest, NoAmplificationForUnprovenSenders) {
                 .value(),
             0u);
   EXPECT_GT(
-      stats_.outcomes[static_cast<size_t>(Outcome::kBadConnectionId)].value(),
+      stats_.value(0, RequestKind::kAnnounce, Outcome::kBadConnectionId) +
+          stats_.value(0, RequestKind::kScrape, Outcome::kBadConnectionId),
       0u);
 }
 
@@ -435,20 +441,27 @@ TEST(TrackerBatchTest, BatchAnswersAsOneByOne) {
       const HandleResult r = one.tracker.Handle(
           items[j].datagram, items[j].from, kNow, items[j].random, reply,
           &one.stats);
+      ASSERT_EQ(items[j].result.type, r.type) << handled + j;
       ASSERT_EQ(items[j].result.outcome, r.outcome) << handled + j;
       ASSERT_EQ(items[j].result.reply_size, r.reply_size) << handled + j;
       ASSERT_TRUE(std::equal(reply.begin(), reply.begin() + r.reply_size,
                              items[j].reply.begin()))
           << handled + j;
-      announces += r.outcome == Outcome::kAnnounce;
+      announces +=
+          r.type == RequestKind::kAnnounce && r.outcome == Outcome::kOk;
     }
     handled += n;
   }
   // The mix did reach the table, through both paths.
   EXPECT_GT(announces, 1000u);
-  for (size_t o = 0; o < static_cast<size_t>(Outcome::kCount); ++o) {
-    EXPECT_EQ(batch.stats.outcomes[o].value(), one.stats.outcomes[o].value())
-        << o;
+  for (int f = 0; f < 2; ++f) {
+    for (size_t t = 0; t < kRequestKinds; ++t) {
+      for (size_t o = 0; o < kOutcomes; ++o) {
+        EXPECT_EQ(batch.stats.requests[f][t][o].value(),
+                  one.stats.requests[f][t][o].value())
+            << f << " " << t << " " << o;
+      }
+    }
   }
   EXPECT_EQ(batch.stats.bytes_out.value(), one.stats.bytes_out.value());
   const SwarmTableStats a = batch.table.stats(), b = one.table.stats();
