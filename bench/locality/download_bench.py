@@ -27,7 +27,7 @@ Usage: download_bench.py --bin build/bin [--runs 5] [--size-mib 16] ...
 """
 import argparse
 import json
-import select
+import queue
 import os
 import shutil
 import signal
@@ -35,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -93,8 +94,9 @@ def run_peers(a):
             next_progress += 10
             for p in peers:
                 st = p["handle"].status()
-                print("  %s: %.0f %% after %.0f s, %d peers" % (
-                    p["addr"], 100 * st.progress, time.time() - start, st.num_peers),
+                print("  %s: %s %d/%d pieces after %.0f s, %d peers, finished=%s" % (
+                    p["addr"], st.state, st.num_pieces, ti.num_pieces(),
+                    time.time() - start, st.num_peers, st.is_finished),
                     file=sys.stderr, flush=True)
         for p in peers:
             for alert in p["session"].pop_alerts():
@@ -193,23 +195,23 @@ class Peers:
              "--peers", "--role", role, "--addrs", addr,
              "--torrent", torrent, "--data", data],
             stdout=subprocess.PIPE, text=True) for addr in addrs]
+        # One reader thread per process, so a wait has a deadline.
+        self.lines = [queue.Queue() for _ in self.procs]
+        for proc, q in zip(self.procs, self.lines):
+            threading.Thread(target=lambda p=proc, q=q: [q.put(l) for l in p.stdout],
+                             daemon=True).start()
 
     def wait_for(self, key, timeout):
         """Each process's message holding `key`, once all have sent one."""
         deadline = time.time() + timeout
         got = []
-        for proc in self.procs:
+        for q in self.lines:
             while True:
-                if time.time() > deadline:
+                try:
+                    msg = json.loads(q.get(timeout=max(0.01, deadline - time.time())))
+                except queue.Empty:
                     raise RuntimeError("peers did not report %s within %d s" %
                                        (key, timeout))
-                ready, _, _ = select.select([proc.stdout], [], [], 1)
-                if not ready:
-                    continue
-                line = proc.stdout.readline()
-                if not line:
-                    raise RuntimeError("a peer process ended before %s" % key)
-                msg = json.loads(line)
                 if "error" in msg:
                     print("  tracker error: " + msg["error"], flush=True)
                 if key in msg:
