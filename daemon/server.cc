@@ -1,6 +1,7 @@
 #include "daemon/server.h"
 
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -456,6 +457,10 @@ absl::Status Server::ReloadNetworkMap() {
   const size_t v4 = m.ranges_v4(), v6 = m.ranges_v6();
   map_load_seconds_.store(absl::ToDoubleSeconds(load), std::memory_order_relaxed);
   const absl::Duration grace = SwapNetworkMap(std::move(*map));
+  // Building a map allocates several times its final size (libloc's
+  // networks, the prefixes before flattening); glibc keeps those freed
+  // pages in the heap unless told to hand them back.
+  malloc_trim(0);
   log::Info(
       "network map %s: %d networks (%s), %d IPv4 and %d IPv6 ranges, %d KiB, "
       "loaded in %d ms; the old map freed after a grace period of %d us",

@@ -159,8 +159,8 @@
   X(user, Text, "auto", Any(), kRestart, user, \
     "User to run as once sockets are bound and XDP is attached; all capabilities are " \
     "dropped and no-new-privs is set. auto = nobody when started as root, else the " \
-    "current user; empty (--user=) = stay the current user. The config file and the " \
-    "access list must be readable by this user.") \
+    "current user; empty (--user=) = stay the current user. The config file, the " \
+    "access list and the network map must be readable by this user.") \
   X(state_file, Text, "", Any(), kRestart, server.state_file, \
     "Keep swarms, peers and completed counts across restarts in this file: restored " \
     "at start, saved every --state_interval and at stop (temp file, fsync, rename). " \
