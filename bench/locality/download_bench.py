@@ -311,10 +311,11 @@ def main():
                 r = one_run(a, work, torrent, data, locality)
                 results[locality].append(r)
                 print("run %d locality %-3s: leechers' median %.1f s (slowest %.1f s), "
-                      "%.1f MiB crossed the slow link; tracker handed out %s local, "
-                      "%s remote peers" % (run + 1, "on" if locality else "off",
-                                           r["median_s"], r["max_s"], r["crossed_mib"],
-                                           r["local"], r["remote"]), flush=True)
+                      "%.1f MiB crossed the slow link%s" % (
+                          run + 1, "on" if locality else "off", r["median_s"], r["max_s"],
+                          r["crossed_mib"],
+                          "; tracker handed out %s local, %s remote peers" % (
+                              r["local"], r["remote"]) if locality else ""), flush=True)
     finally:
         remove_network()
         shutil.rmtree(work, ignore_errors=True)

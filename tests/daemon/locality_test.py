@@ -23,6 +23,7 @@ Usage: locality_test.py --bin DIR
 """
 import argparse
 import os
+import re
 import shutil
 import signal
 import socket
@@ -33,7 +34,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from checks import check, summary  # noqa: E402
-from daemon import Ringtrackd  # noqa: E402
+from daemon import Ringtrackd, metric_value, scrape_metrics  # noqa: E402
 
 INFO_HASH = bytes.fromhex("cc" * 20)
 SHARE = 0.75
@@ -109,7 +110,8 @@ def run(bindir, work, io):
     d = Ringtrackd(bindir, work, ["--workers=1", "--io=" + io, "--network-map=" + path,
                                   "--locality-share=%g" % SHARE,
                                   "--max-numwant=%d" % NUMWANT,
-                                  "--default-numwant=%d" % NUMWANT],
+                                  "--default-numwant=%d" % NUMWANT,
+                                  "--metrics=127.0.0.1:0"],
                    name="locality_" + io)
     outside = 0
     try:
@@ -135,6 +137,14 @@ def run(bindir, work, io):
             check(n == NUMWANT and max(nets.values()) < want,
                   "[%s] a requester outside the map gets a random mix: %s" % (io, nets))
 
+        port = int(re.search(r"metrics=127\.0\.0\.1:(\d+)", d.log()).group(1))
+        text = scrape_metrics(port)
+        local = metric_value(text, 'ringtrack_locality_peers_total{network="local"}')
+        check(local is not None and local >= 2 * want + 3,
+              "[%s] /metrics has the local peers handed out: %s" % (io, local))
+        check(metric_value(text, "ringtrack_network_map_networks") == 3 and
+              metric_value(text, 'ringtrack_network_map_ranges{ip_version="4"}') > 0,
+              "[%s] /metrics states the map's networks and ranges" % io)
         # A malformed map on SIGHUP keeps the old one, naming the line.
         write(path, MAP + "127.5.0.0/33 net-d\n")
         d.proc.send_signal(signal.SIGHUP)
@@ -174,6 +184,34 @@ def run(bindir, work, io):
           "[%s] the map's memory is stated: %s" % (io, stats.get("network_map_bytes")))
 
 
+def config_reload(bindir, work):
+    """With --config, network_map is a live key: a SIGHUP that changes
+    its path loads the new map, and removing it drops the map."""
+    first, second = os.path.join(work, "first.txt"), os.path.join(work, "second.txt")
+    write(first, "127.1.0.0/16 net-a\n")
+    write(second, "127.1.0.0/16 net-a\n127.2.0.0/16 net-b\n")
+    conf = os.path.join(work, "ringtrackd.toml")
+    write(conf, 'network_map = "%s"\nlocality_share = 0.5\n' % first)
+    d = Ringtrackd(bindir, work, ["--workers=1", "--config=" + conf], name="locality_conf")
+    try:
+        check(d.wait_log("network map %s: 1 networks" % first),
+              "--config loads the map\n" + d.log())
+        write(conf, 'network_map = "%s"\nlocality_share = 0.9\n' % second)
+        d.proc.send_signal(signal.SIGHUP)
+        check(d.wait_log("network map %s: 2 networks" % second),
+              "SIGHUP with a new network_map path loads it\n" + d.log())
+        check(d.wait_log("SIGHUP: locality_share 0.5 -> 0.9"),
+              "locality_share changes live\n" + d.log())
+        write(conf, "")
+        d.proc.send_signal(signal.SIGHUP)
+        check(d.wait_log("network map dropped"),
+              "SIGHUP without network_map drops the map\n" + d.log())
+    finally:
+        stats = d.stop()
+    check(stats.get("network_map_loads") == 2 and not stats.get("network_map_networks"),
+          "two maps were loaded and none is in force: %s" % stats)
+
+
 def start_errors(bindir, work):
     path = os.path.join(work, "bad.txt")
     write(path, "127.1.0.0/16 net-a\nnot a prefix\n")
@@ -207,6 +245,7 @@ def main():
     try:
         for io in ("uring", "mmsg"):
             run(a.bin, work, io)
+        config_reload(a.bin, work)
         start_errors(a.bin, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
