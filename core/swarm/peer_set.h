@@ -143,7 +143,10 @@ struct Locality {
   const NetworkMap* map = nullptr;  // nullptr: random selection
   NetworkId network = kOutsideMap;  // the requester's
   uint32_t share_q16 = kDefaultLocalityShareQ16;  // s·65536, at most 65536
-  bool active() const { return map != nullptr && network != kOutsideMap; }
+  // s = 0 is the random selection, not "none from one's own network".
+  bool active() const {
+    return map != nullptr && network != kOutsideMap && share_q16 != 0;
+  }
 };
 
 // What locality did to one reply: of the peers written, `ranked` were

@@ -149,7 +149,8 @@ TEST_P(LocalityTest, MoreLocalThanTheReplyTakesTheShare) {  // L ≥ n
     EXPECT_EQ(LocalIn(r, In(9, 200)), 15u);
     EXPECT_TRUE(Unique(r));
   }
-  // s = 0: the random selection's own share, s = 1: all local.
+  // s = 1: all local; s = 0: the random selection, ranking nothing.
+  EXPECT_EQ(Select(In(9, 200), false, 20, 1, 0).local, 0u);
   EXPECT_EQ(Select(In(9, 200), false, 20, 1, 65536).local, 20u);
   EXPECT_EQ(Select(In(9, 200), false, 20, 1, 32768).local, 10u);
 }
@@ -229,7 +230,7 @@ TEST_P(LocalityTest, ShareRuleHoldsOnRandomSwarms) {
     const PeerEndpoint self = L > 0 && rng() % 2 ? stored[0].first : In(me_net, 250);
     const bool self_seeder = self == stored[0].first ? stored[0].second : seeder;
     const uint32_t want = 1 + rng() % 80;
-    const uint32_t share = std::vector<uint32_t>{0, 32768, 49152, 58982, 65536}[rng() % 5];
+    const uint32_t share = std::vector<uint32_t>{1, 32768, 49152, 58982, 65536}[rng() % 5];
     // Eligible local and other peers.
     int el = 0, eo = 0;
     for (auto& [p, s] : stored) {
