@@ -6,6 +6,10 @@
 #include <cstring>
 #include <type_traits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/strings/str_cat.h"
 #include "core/base/hash.h"
 #include "core/base/wire.h"
@@ -252,18 +256,35 @@ struct RegionRef {
   }
 };
 
+// Bit j set iff p[j] == t, for j < 16.
+inline uint32_t MatchMask16(const uint16_t* p, uint16_t t) {
+#if defined(__SSE2__)
+  const __m128i want = _mm_set1_epi16(static_cast<short>(t));
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8));
+  // Each 16-bit compare result (0 or -1) packs to one byte of 0 or -1.
+  const __m128i eq = _mm_packs_epi16(_mm_cmpeq_epi16(a, want),
+                                     _mm_cmpeq_epi16(b, want));
+  return static_cast<uint32_t>(_mm_movemask_epi8(eq));
+#else
+  uint32_t m = 0;
+  for (uint32_t j = 0; j < 16; ++j) m |= uint32_t{p[j] == t} << j;
+  return m;
+#endif
+}
+
 // Calls visit(k) for each k in [0, c) with tags[k] == t, in order from
 // `start` around, until visit returns true. Compares 16 tags at a time
-// (the loop building the mask vectorizes), so a walk over a swarm whose
+// (one SSE2 compare per 8), so a walk over a swarm whose
 // network is thin reads 2 bytes per entry, not the entries.
+// At most `limit` tags are read.
 template <class Visit>
 void ForEachTagged(const uint16_t* tags, uint32_t c, uint32_t start,
-                   uint16_t t, Visit visit) {
+                   uint32_t limit, uint16_t t, Visit visit) {
   auto segment = [&](uint32_t from, uint32_t to) {
     uint32_t k = from;
     for (; k + 16 <= to; k += 16) {
-      uint32_t m = 0;
-      for (uint32_t j = 0; j < 16; ++j) m |= uint32_t{tags[k + j] == t} << j;
+      uint32_t m = MatchMask16(tags + k, t);
       while (m != 0) {
         if (visit(k + static_cast<uint32_t>(__builtin_ctz(m)))) return true;
         m &= m - 1;
@@ -274,7 +295,11 @@ void ForEachTagged(const uint16_t* tags, uint32_t c, uint32_t start,
     }
     return false;
   };
-  if (!segment(start, c)) segment(0, start);
+  limit = std::min(limit, c);
+  const uint32_t first_end = start + std::min(limit, c - start);
+  if (!segment(start, first_end) && first_end == c) {
+    segment(0, limit - (c - start));
+  }
 }
 
 }  // namespace
@@ -826,7 +851,8 @@ struct FamilyOps {
     const uint32_t local_start = Scale(Mix64(random ^ 0x5bd1e995), c);
     auto take_locals = [&](uint32_t skip, uint32_t take) {
       uint32_t taken = 0;
-      ForEachTagged(ta, c, local_start, t, [&](uint32_t k) {
+      ForEachTagged(ta, c, local_start, kLocalityTagScanLimit, t,
+                    [&](uint32_t k) {
         if (!usable(k)) return false;
         if (skip > 0) {
           --skip;
