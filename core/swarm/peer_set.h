@@ -27,28 +27,37 @@
 // `completed` counts a download once per stored entry: an entry remembers
 // that it was counted, so a client alternating left=1 / left=0 counts once.
 //
-// Locality (Select() with a Locality): network ids are derived, never
-// stored. A block holds no network tag, so memory and the state file are
-// as without a map (10 IPv4 peers fill glibc's 96-byte chunk exactly: any
-// per-entry byte would cost 16 per swarm), and a reloaded map applies to
-// every stored peer at once. A locality reply walks the same window as a
-// random one, from the same random start, and looks up each entry's
-// network in the map (a binary search over a few ranges: tens of ns).
+// Locality (Select() with a Locality). Design: a network's peers are
+// found by a network tag, not by placement (entries stay placed by source,
+// so the per-source cap and lookups are untouched):
+//   * A wide block (some region above 16 entries) made while a map is
+//     loaded holds a uint16_t tag per entry after all entries (the network
+//     id, folded to 16 bits; 0 outside the map), flagged in its counts
+//     header. Tags move with their entries (placement, backward-shift
+//     erase, rebuilds); an empty entry's tag is 0. Every announce with a
+//     map re-writes its entry's tag, so after a reload each peer takes its
+//     new network at its next announce; a wide block made without a map is
+//     tagged (its entries looked up once) by the first announce with one.
+//   * A compact block (every region up to 16 entries: 10-peer swarms, most
+//     of any tracker) holds no tags: 10 IPv4 peers fill glibc's 96-byte
+//     chunk exactly and any per-entry byte would cost 16 per swarm, so
+//     memory per peer is unchanged there. Its entries (at most 32 per
+//     reply window) are looked up in the map when a reply is shaped.
+//   * Nothing about networks is in the state file: ids are derived.
 // Invariants of a locality reply:
 //   * it holds the same number of peers as a random one would, never self,
 //     never a peer twice, only entries the role rules allow;
-//   * it holds min(L', ceil(s·n)) local peers, L' the local ones among the
-//     entries walked, and more only when the others run out;
+//   * it holds min(L, ceil(s·n)) local peers, L the eligible local ones,
+//     and more only when the others run out (an untagged wide block is
+//     walked for at most kLocalityScanLimit entries, so there L counts
+//     only the entries walked);
 //   * a reply that holds every eligible peer anyway (the window holds at
-//     most n entries: with default numwant, every swarm of up to 16
-//     seeders and 16 leechers per family, almost every swarm) looks
-//     nothing up and costs what a random one does;
-//   * the walk visits at most kLocalityScanLimit entries and stops when the
-//     quota and the fill are met, so cost grows with the swarm only up to
-//     the limit (one map lookup per entry walked). So in a
-//     swarm larger than the limit, a network holding less than
-//     quota/limit of it may get fewer than its quota (bench/locality_bench
-//     measures how many).
+//     most n entries: with default numwant every compact swarm) looks
+//     nothing up and costs what a random one does.
+// Cost of a shaped reply on a tagged block: O(numwant) entries copied,
+// plus a scan of the window's tags (2 bytes per entry, 16 compared at a
+// time) that stops once the quota is met, so it reads a thin network's
+// whole tag array (20 KiB at 10 000 peers) but never the entries.
 //
 // Thread safety: none; the swarm table calls every method with the swarm's
 // lock held. Memory is charged to a MemoryBudget before it is allocated.
@@ -99,6 +108,9 @@ struct PeerSetContext {
   // Counts every stored entry by its wide prefix and caps new ones
   // (nullptr: no prefix cap).
   PrefixShare* share = nullptr;
+  // The network map of the announce being served (nullptr: none). With
+  // one, a wide block carries network tags (see "Locality" above).
+  const NetworkMap* map = nullptr;
 };
 
 enum class PeerChange : uint8_t {
@@ -127,6 +139,8 @@ inline constexpr uint32_t kDefaultLocalityShareQ16 = 49152;
 // reply it shapes (a larger numwant gets the random selection; the
 // tracker's caps are 200 and 66).
 inline constexpr uint32_t kLocalityScanLimit = 2048;
+// Most tags one locality reply reads in a tagged block (8 KiB).
+inline constexpr uint32_t kLocalityTagScanLimit = 4096;
 inline constexpr uint32_t kMaxLocalityReply = 256;
 
 // Locality for one Select(): with a map and a requester inside it, a reply
@@ -139,7 +153,10 @@ struct Locality {
   const NetworkMap* map = nullptr;  // nullptr: random selection
   NetworkId network = kOutsideMap;  // the requester's
   uint32_t share_q16 = kDefaultLocalityShareQ16;  // s·65536, at most 65536
-  bool active() const { return map != nullptr && network != kOutsideMap; }
+  // s = 0 is the random selection, not "none from one's own network".
+  bool active() const {
+    return map != nullptr && network != kOutsideMap && share_q16 != 0;
+  }
 };
 
 // What locality did to one reply: of the peers written, `ranked` were
@@ -156,6 +173,7 @@ struct PeerAnnounce {
   bool seeder = false;          // left == 0
   bool completed_event = false; // event=completed
   uint32_t now = 0;             // seconds
+  NetworkId network = kOutsideMap;  // the peer's, when ctx.map is set
 };
 
 class PeerSet {

@@ -46,19 +46,30 @@ PeerEndpoint In6(int net, int host) {
   return PeerEndpoint::V6(ip, 6881);
 }
 
-class LocalityTest : public ::testing::Test {
+// The parameter: whether the announces that stored the peers carried the
+// map (so wide blocks hold network tags) or not (every entry is looked up).
+class LocalityTest : public ::testing::TestWithParam<bool> {
  protected:
   LocalityTest() : budget_(1 << 30), map_(TestMap()) {
     ctx_.seed = 5;
     ctx_.budget = &budget_;
   }
-  ~LocalityTest() override { set_.Clear(&budget_); }
+  ~LocalityTest() override {
+    std::string why;
+    EXPECT_TRUE(set_.Check(ctx_, &why)) << why;
+    EXPECT_EQ(budget_.used(), set_.bytes());
+    set_.Clear(&budget_);
+  }
 
   void Add(const PeerEndpoint& p, bool seeder) {
     PeerAnnounce a;
     a.peer = p;
     a.seeder = seeder;
     a.now = 1000;
+    if (GetParam()) {
+      ctx_.map = map_.get();
+      a.network = map_->Lookup(p);
+    }
     ASSERT_EQ(set_.Announce(a, ctx_), PeerChange::kAdded);
   }
   struct Reply {
@@ -107,7 +118,7 @@ class LocalityTest : public ::testing::Test {
   std::unique_ptr<const NetworkMap> map_;
 };
 
-TEST_F(LocalityTest, NoLocalPeersGivesAFullRandomReply) {  // L = 0
+TEST_P(LocalityTest, NoLocalPeersGivesAFullRandomReply) {  // L = 0
   for (int h = 0; h < 100; ++h) Add(In(1 + h % 5, h), false);
   const Reply r = Select(In(9, 1), false, 20, 3);
   EXPECT_EQ(r.peers.size(), 20u);
@@ -116,7 +127,7 @@ TEST_F(LocalityTest, NoLocalPeersGivesAFullRandomReply) {  // L = 0
   EXPECT_TRUE(Unique(r));
 }
 
-TEST_F(LocalityTest, FewerLocalThanTheShareGivesAllOfThem) {  // L < s·n
+TEST_P(LocalityTest, FewerLocalThanTheShareGivesAllOfThem) {  // L < s·n
   for (int h = 0; h < 5; ++h) Add(In(9, h), false);
   for (int h = 0; h < 300; ++h) Add(In(1 + h % 5, h), false);
   for (uint64_t random = 0; random < 50; ++random) {
@@ -128,7 +139,7 @@ TEST_F(LocalityTest, FewerLocalThanTheShareGivesAllOfThem) {  // L < s·n
   }
 }
 
-TEST_F(LocalityTest, MoreLocalThanTheReplyTakesTheShare) {  // L ≥ n
+TEST_P(LocalityTest, MoreLocalThanTheReplyTakesTheShare) {  // L ≥ n
   for (int h = 0; h < 40; ++h) Add(In(9, h), false);
   for (int h = 0; h < 300; ++h) Add(In(1 + h % 5, h), false);
   for (uint64_t random = 0; random < 50; ++random) {
@@ -138,12 +149,13 @@ TEST_F(LocalityTest, MoreLocalThanTheReplyTakesTheShare) {  // L ≥ n
     EXPECT_EQ(LocalIn(r, In(9, 200)), 15u);
     EXPECT_TRUE(Unique(r));
   }
-  // s = 0: the random selection's own share, s = 1: all local.
+  // s = 1: all local; s = 0: the random selection, ranking nothing.
+  EXPECT_EQ(Select(In(9, 200), false, 20, 1, 0).local, 0u);
   EXPECT_EQ(Select(In(9, 200), false, 20, 1, 65536).local, 20u);
   EXPECT_EQ(Select(In(9, 200), false, 20, 1, 32768).local, 10u);
 }
 
-TEST_F(LocalityTest, LocalsFillInWhenOthersRunOut) {
+TEST_P(LocalityTest, LocalsFillInWhenOthersRunOut) {
   for (int h = 0; h < 40; ++h) Add(In(9, h), false);
   for (int h = 0; h < 2; ++h) Add(In(1, h), false);
   const Reply r = Select(In(9, 200), false, 20, 11);
@@ -152,7 +164,7 @@ TEST_F(LocalityTest, LocalsFillInWhenOthersRunOut) {
   EXPECT_TRUE(Unique(r));
 }
 
-TEST_F(LocalityTest, SeederGetsOnlyLeechersAndNeverItself) {
+TEST_P(LocalityTest, SeederGetsOnlyLeechersAndNeverItself) {
   // Local seeders must not be handed to a seeder, however local.
   for (int h = 0; h < 30; ++h) Add(In(9, h), /*seeder=*/true);
   for (int h = 30; h < 34; ++h) Add(In(9, h), false);
@@ -175,7 +187,7 @@ TEST_F(LocalityTest, SeederGetsOnlyLeechersAndNeverItself) {
   EXPECT_TRUE(Unique(l));
 }
 
-TEST_F(LocalityTest, OutsideTheMapOrWithoutOneIsTheRandomSelection) {
+TEST_P(LocalityTest, OutsideTheMapOrWithoutOneIsTheRandomSelection) {
   for (int h = 0; h < 60; ++h) Add(In(h % 3, h), h % 4 == 0);
   for (int h = 0; h < 60; ++h) Add(Outside(h), h % 4 == 0);
   for (uint64_t random : {1ull, 77ull, 0xdeadbeefull << 30}) {
@@ -193,7 +205,7 @@ TEST_F(LocalityTest, OutsideTheMapOrWithoutOneIsTheRandomSelection) {
   }
 }
 
-TEST_F(LocalityTest, IPv6SelectsByItsOwnPrefixes) {
+TEST_P(LocalityTest, IPv6SelectsByItsOwnPrefixes) {
   for (int h = 0; h < 10; ++h) Add(In6(4, h), false);
   for (int h = 0; h < 100; ++h) Add(In6(5 + h % 3, h), false);
   for (int h = 0; h < 50; ++h) Add(In(4, h), false);  // IPv4: never in a v6 reply
@@ -204,7 +216,7 @@ TEST_F(LocalityTest, IPv6SelectsByItsOwnPrefixes) {
 }
 
 // Random swarms: the share rule's exact count, against the set's contents.
-TEST_F(LocalityTest, ShareRuleHoldsOnRandomSwarms) {
+TEST_P(LocalityTest, ShareRuleHoldsOnRandomSwarms) {
   std::mt19937_64 rng(2024);
   for (int round = 0; round < 300; ++round) {
     set_.Clear(&budget_);
@@ -218,7 +230,7 @@ TEST_F(LocalityTest, ShareRuleHoldsOnRandomSwarms) {
     const PeerEndpoint self = L > 0 && rng() % 2 ? stored[0].first : In(me_net, 250);
     const bool self_seeder = self == stored[0].first ? stored[0].second : seeder;
     const uint32_t want = 1 + rng() % 80;
-    const uint32_t share = std::vector<uint32_t>{0, 32768, 49152, 58982, 65536}[rng() % 5];
+    const uint32_t share = std::vector<uint32_t>{1, 32768, 49152, 58982, 65536}[rng() % 5];
     // Eligible local and other peers.
     int el = 0, eo = 0;
     for (auto& [p, s] : stored) {
@@ -241,6 +253,103 @@ TEST_F(LocalityTest, ShareRuleHoldsOnRandomSwarms) {
       }
     }
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(TaggedOrLookedUp, LocalityTest, ::testing::Bool());
+
+// A map changes nothing in a small swarm's block: 10 IPv4 peers take the
+// same 96 bytes with and without one (no tags below 17 per region), and a
+// wide one grows by 2 bytes per entry only with a map.
+TEST(LocalityMemoryTest, TagsOnlyInWideBlocksWithAMap) {
+  auto map = TestMap();
+  for (int peers : {10, 200}) {
+    size_t bytes[2];
+    for (int with : {0, 1}) {
+      MemoryBudget budget(1 << 30);
+      PeerSetContext ctx;
+      ctx.budget = &budget;
+      ctx.map = with ? map.get() : nullptr;
+      PeerSet set;
+      for (int h = 0; h < peers; ++h) {
+        PeerAnnounce a;
+        a.peer = In(h % 7, h);
+        a.seeder = h % 4 == 0;
+        a.now = 1000;
+        a.network = with ? map->Lookup(a.peer) : kOutsideMap;
+        ASSERT_EQ(set.Announce(a, ctx), PeerChange::kAdded);
+      }
+      std::string why;
+      EXPECT_TRUE(set.Check(ctx, &why)) << why;
+      bytes[with] = set.bytes();
+      set.Clear(&budget);
+    }
+    if (peers == 10) {
+      EXPECT_EQ(bytes[0], 96u);
+      EXPECT_EQ(bytes[1], bytes[0]);
+    } else {
+      EXPECT_GT(bytes[1], bytes[0]);
+      EXPECT_LE(bytes[1], bytes[0] + 2 * 2 * 200 + 64);
+    }
+  }
+}
+
+// Peers stored before the map was loaded, then removed and re-added, a
+// reloaded map: the tags follow, and replies keep the share rule.
+TEST(LocalityTagTest, TagsFollowLoadsReloadsAndChurn) {
+  auto map = TestMap();
+  MemoryBudget budget(1 << 30);
+  PeerSetContext ctx;
+  ctx.budget = &budget;
+  PeerSet set;
+  auto announce = [&](const PeerEndpoint& p, bool seeder, const NetworkMap* m) {
+    PeerAnnounce a;
+    a.peer = p;
+    a.seeder = seeder;
+    a.now = 1000;
+    ctx.map = m;
+    a.network = m ? m->Lookup(p) : kOutsideMap;
+    return set.Announce(a, ctx);
+  };
+  for (int h = 0; h < 30; ++h) announce(In(9, h), false, nullptr);
+  for (int h = 0; h < 100; ++h) announce(In(1 + h % 4, h), false, nullptr);
+  const size_t untagged = set.bytes();
+  // The first announce carrying the map tags the block.
+  announce(In(9, 0), false, map.get());
+  EXPECT_GT(set.bytes(), untagged);
+  auto local_of = [&](const PeerEndpoint& self, const NetworkMap& m) {
+    std::vector<uint8_t> out(20 * 6);
+    LocalityTally tally;
+    Locality loc{&m, m.Lookup(self)};
+    EXPECT_EQ(set.Select(self, false, 20, 77, out, loc, &tally), 20u);
+    uint32_t seen = 0;
+    for (uint32_t k = 0; k < 20; ++k) {
+      const PeerEndpoint p = PeerEndpoint::V4(
+          uint32_t{out[6 * k]} << 24 | uint32_t{out[6 * k + 1]} << 16 |
+              uint32_t{out[6 * k + 2]} << 8 | out[6 * k + 3], 1);
+      seen += m.Lookup(p) == m.Lookup(self);
+    }
+    EXPECT_EQ(seen, tally.local);
+    return tally.local;
+  };
+  EXPECT_EQ(local_of(In(9, 200), *map), 15u);
+  // Churn: remove half the locals, add them back; tags move with entries.
+  for (int h = 0; h < 30; h += 2) set.Remove(In(9, h), ctx);
+  EXPECT_EQ(local_of(In(9, 200), *map), 15u);
+  for (int h = 0; h < 30; h += 2) announce(In(9, h), false, map.get());
+  EXPECT_EQ(local_of(In(9, 200), *map), 15u);
+  // A reloaded map where 10.0.9/24 is part of network n1: the stored tags
+  // are re-written as peers re-announce.
+  auto reloaded = NetworkMap::Parse("10.0.1.0/24 n1\n10.0.9.0/24 n1\n", "r");
+  ASSERT_TRUE(reloaded.ok());
+  for (int h = 0; h < 30; ++h) announce(In(9, h), false, reloaded->get());
+  for (int h = 0; h < 100; ++h) announce(In(1 + h % 4, h), false, reloaded->get());
+  // 30 in 10.0.9/24 and 25 in 10.0.1/24 are one network now.
+  EXPECT_EQ(local_of(In(9, 200), **reloaded), 15u);
+  EXPECT_EQ(local_of(In(1, 200), **reloaded), 15u);
+  std::string why;
+  EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  EXPECT_EQ(budget.used(), set.bytes());
+  set.Clear(&budget);
 }
 
 // Through the swarm table: the result counts the local peers it wrote.
