@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "bpf/tracker_shared.h"  // RT_XDP_MAX_RATE_PPS, in the table
 #include "core/cli/command_line.h"
 #include "daemon/config_file.h"
 #include "daemon/log.h"
@@ -223,10 +224,15 @@ void FinishConfig(DaemonConfig* d) {
   if (c.workers == 0) {
     c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
-  if (c.table.peer_timeout_s == 0) {
-    c.table.peer_timeout_s = std::min(2 * c.tracker.interval_s, 86400u);
+  if (c.table.peer_timeout_s == 0) {  // 2 × interval, within the row's range
+    c.table.peer_timeout_s = std::min<uint32_t>(
+        2 * c.tracker.interval_s,
+        static_cast<uint32_t>(SettingNamed("peer_timeout").values.max));
   }
-  c.tracker.max_numwant_v6 = std::min<uint32_t>(66, c.tracker.max_numwant_v4);
+  // IPv6 replies keep TrackerConfig's cap, so that a reply fits in 1 280
+  // bytes; --max_numwant may lower it.
+  c.tracker.max_numwant_v6 =
+      std::min(kDefaults.server.tracker.max_numwant_v6, c.tracker.max_numwant_v4);
   if (c.tracker.default_numwant > c.tracker.max_numwant_v4) {
     BadFlag(absl::StrCat("--default_numwant must be 0..--max_numwant (",
                          c.tracker.max_numwant_v4, "), not ", c.tracker.default_numwant));
@@ -255,7 +261,10 @@ void FinishConfig(DaemonConfig* d) {
     // A bad list at start is a configuration error: exit 2 naming the line.
     absl::StatusOr<std::unique_ptr<const ringtrack::AccessList>> list =
         ringtrack::AccessList::Load(c.access_list_path, c.access_mode);
-    if (!list.ok()) BadFlag(absl::StrCat("--access_list: ", list.status().message()));
+    if (!list.ok()) {
+      BadFlag(absl::StrCat("--access_list (reading as ", ringtrack::CurrentUserName(),
+                           "): ", list.status().message()));
+    }
   }
   c.metrics_host.clear();
   c.metrics_port = 0;

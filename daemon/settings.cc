@@ -93,8 +93,10 @@ std::string Bound(Kind kind, double v) {
       return FormatByteSize(static_cast<uint64_t>(v));
     case Kind::kDuration:
       return absl::FormatDuration(absl::Seconds(v));
-    default:
-      return absl::StrCat(v);
+    default:  // whole numbers in full (10000000, not 1e+07)
+      return v == std::floor(v) && std::fabs(v) < 1e15
+                 ? absl::StrCat(static_cast<int64_t>(v))
+                 : absl::StrCat(v);
   }
 }
 
@@ -128,7 +130,7 @@ absl::Status CheckValue(const Info& info, double value) {
   switch (info.kind) {
     case Kind::kBytes: shown = FormatByteSize(static_cast<uint64_t>(value)); break;
     case Kind::kDuration: shown = absl::FormatDuration(absl::Seconds(value)); break;
-    default: shown = absl::StrCat(value);
+    default: shown = Bound(info.kind, value);
   }
   if (info.kind == Kind::kBytes && value == 0) shown = "empty";
   return absl::InvalidArgumentError(absl::StrCat(
@@ -209,7 +211,8 @@ std::string SettingsRoff(std::span<const Info> settings) {
   std::string out;
   for (const Info& s : settings) {
     const std::string values = DescribeValues(s);
-    absl::StrAppend(&out, ".TP\n.B \\-\\-", Roff(Dashed(s.name)), "\n", Roff(s.help),
+    // Names as --help writes them (underscores), like the other flags.
+    absl::StrAppend(&out, ".TP\n.B \\-\\-", Roff(s.name), "\n", Roff(s.help),
                     "\n.br\nDefault: ", Roff(DefaultText(s)), ".",
                     values.empty() ? "" : absl::StrCat(" Values: ", Roff(values), "."),
                     s.reload == Reload::kLive ? " Changes live on SIGHUP."

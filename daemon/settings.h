@@ -4,8 +4,8 @@
 // TOML key of --config and the type its value must have, the range check,
 // --print-config, which settings a SIGHUP reload applies live, --help, the
 // man page's OPTIONS and README's settings table (both made from
-// `ringtrackd --print-settings-table=man|markdown`; a test fails when README
-// drifts from it).
+// `ringtrackd --print-settings-table=man|markdown`; the settings_docs test
+// fails when README or the man page drifts from it).
 //
 // A row is X(NAME, TYPE, DEFAULT, VALUES, RELOAD, FIELD, HELP):
 //   NAME     the flag (--NAME, or with dashes) and the TOML key.
@@ -21,10 +21,13 @@
 //            "automatic", as HELP says), OneOf("a|b|c"); ranges are in the
 //            type's unit (seconds, bytes). .Why("...") gives the reason a
 //            value outside is refused.
-//   RELOAD   kLive: a SIGHUP reload applies a change (Server::ApplyLive());
-//            kRestart: a change is logged as needing a restart.
+//   RELOAD   kLive: a SIGHUP reload applies a change (a kLive row's field
+//            must be one Server::ApplyLive() reads); kRestart: a change is
+//            logged as needing a restart.
 //   FIELD    where ConfigFromFlags() stores the value, in main.cc's
-//            DaemonConfig (`server.` is the ServerConfig).
+//            DaemonConfig (`server.` is the ServerConfig), through main.cc's
+//            Assign() for the (TYPE, field type) pair: a new field type (an
+//            enum, say) gets an Assign() overload there.
 //   HELP     one sentence or a few: --help, the man page and README's table.
 // Settings another part adds (a protocol's listen addresses, a map file)
 // are new rows; a value whose meaning depends on another setting is checked
@@ -55,7 +58,9 @@
     "I/O path: uring, mmsg (recvmmsg/sendmmsg), auto (uring where the kernel allows " \
     "it; the start line says which runs), or xdp: an AF_XDP socket on queue 0 of the " \
     "one --xdp interface serves what the XDP program redirects (see \"The AF_XDP path\").") \
-  X(interval, Seconds, kStructDefault, Range(10, 86400), kLive, server.tracker.interval_s, \
+  X(interval, Seconds, kStructDefault, \
+    Range(10, 86400).Why("every client re-announces this often; 1 day is the longest peer timeout"), \
+    kLive, server.tracker.interval_s, \
     "Announce interval told to clients, in seconds (or with a unit: 30m).") \
   X(peer_timeout, Seconds, 0, ZeroOr(10, 86400), kLive, server.table.peer_timeout_s, \
     "A peer not heard from for this long is removed, in seconds (or with a unit: " \
@@ -100,11 +105,11 @@
     "Create a missing --connection_key_file with a random key. false: a missing key " \
     "file is an error (exit 1), for instances that must share a key made elsewhere.") \
   X(stats_interval, Duration, kStructDefault, \
-    ZeroOr(1, 86400).Why("a stats line more often than every second floods the log"), \
+    ZeroOr(0.1, 86400).Why("a stats line more often than every 100ms floods the log"), \
     kRestart, server.stats_interval, \
     "How often to log a stats line; 0 = only at exit.") \
   X(sweep_period, Duration, kStructDefault, \
-    Range(1, 3600).Why("each sweep step takes a lock-free pass over part of the table"), \
+    Range(1, 3600).Why("faster keeps a core busy; slower lets expired peers linger"), \
     kRestart, server.sweep_period, \
     "Time for the incremental expiry sweep to visit the whole table.") \
   X(socket_buffer, Bytes, kStructDefault, Range(4096, 1 << 30), kRestart, \
@@ -124,7 +129,8 @@
   X(xdp_connect, Text, "on", OneOf("on|off"), kRestart, server.xdp_connect, \
     "on: answer connects in XDP (XDP_TX); off: pass them to userspace.") \
   X(xdp_rate_limit, Int, kStructDefault, \
-    Range(0, 10000000).Why("beyond that the limiter cannot time packets exactly"), kLive, \
+    Range(0, RT_XDP_MAX_RATE_PPS).Why("beyond that the limiter cannot time packets exactly"), \
+    kLive, \
     server.xdp_rate_limit_pps, \
     "Drop packets from any source (IPv4 address or IPv6 /64) above this many per " \
     "second, counting connects and only verified announces and scrapes (exact token " \
@@ -167,7 +173,7 @@
     "One ringtrackd per file (a second exits 1: PATH.lock). Its directory must be " \
     "writable by --user. Empty = no state.") \
   X(state_interval, Duration, kStructDefault, \
-    ZeroOr(1, 86400).Why("each save writes every peer to disk"), kRestart, \
+    ZeroOr(0.1, 86400).Why("each save writes every peer to disk"), kRestart, \
     server.state_interval, \
     "How often the state file is saved while serving (0 = only at stop); under 30s " \
     "is warned about.") \

@@ -51,13 +51,13 @@ TEST(SettingsTest, SecondsAreWholeWithOrWithoutAUnit) {
 
 TEST(SettingsTest, RangesNameTheFlagTheValuesAndWhy) {
   const Info stats{"stats_interval", Kind::kDuration,
-                   ZeroOr(1, 86400).Why("it floods the log"), kRestart, "h"};
+                   ZeroOr(0.1, 86400).Why("it floods the log"), kRestart, "h"};
   EXPECT_TRUE(CheckValue(stats, 0).ok());
-  EXPECT_TRUE(CheckValue(stats, 1).ok());
+  EXPECT_TRUE(CheckValue(stats, 0.1).ok());
   EXPECT_TRUE(CheckValue(stats, 86400).ok());
   const absl::Status s = CheckValue(stats, 0.001);
   EXPECT_EQ(s.message(),
-            "--stats_interval must be 0, or 1s..24h, not 1ms (it floods the log)");
+            "--stats_interval must be 0, or 100ms..24h, not 1ms (it floods the log)");
   const Info memory{"max_memory", Kind::kBytes, ZeroOr(4 << 20, kNoLimit), kRestart, "h"};
   EXPECT_EQ(DescribeValues(memory), "empty, or ≥ 4M");
   EXPECT_FALSE(CheckValue(memory, 1 << 20).ok());

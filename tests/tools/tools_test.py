@@ -237,6 +237,8 @@ def load_failures(bindir, work):
     allow = os.path.join(work, "allow.txt")
     with open(allow, "w") as f:
         f.write(HASH + "\n")
+    os.chmod(work, 0o755)  # as root ringtrackd runs as nobody, who must read it
+    os.chmod(allow, 0o644)
     d = Ringtrackd(bindir, work, ["--workers=1", "--stats-interval=0",
                                   "--access-list=" + allow], name="refusing")
     try:
