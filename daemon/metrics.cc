@@ -121,7 +121,7 @@ std::string StatsInterval::Line(const std::vector<MetricSample>& now,
   }
   last_ = std::move(values);
   const absl::Duration shown = absl::Trunc(
-      elapsed, elapsed < absl::Seconds(10) ? absl::Milliseconds(100)
+      elapsed, elapsed < absl::Seconds(10) ? absl::Milliseconds(10)
                                            : absl::Seconds(1));
   std::string line = absl::StrCat("over ", absl::FormatDuration(shown), ":");
   if (!rates.empty()) absl::StrAppend(&line, " ", rates);

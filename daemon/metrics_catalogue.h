@@ -146,12 +146,17 @@ enum class MetricType { kCounter, kGauge };
   /* State file */                                                           \
   X(kStateSaves, "ringtrack_state_saves_total", kCounter, "result", "",      \
     "State file saves, by result.")                                          \
+  X(kStateInterval, "ringtrack_state_interval_seconds", kGauge, "", "",     \
+    "Seconds between periodic state saves (--state-interval); absent when "  \
+    "only the save at stop runs. The stale-save alert compares against it.") \
   X(kStateLastSaveTime, "ringtrack_state_last_save_timestamp_seconds",       \
     kGauge, "", "",                                                          \
     "Unix time of the last successful state save (0: none yet).")           \
   X(kStateLastSaveDuration, "ringtrack_state_last_save_duration_seconds",    \
-    kGauge, "", "", "How long the last successful state save took.")        \
-  X(kStateSavedPeers, "ringtrack_state_saved_peers", kGauge, "", "",         \
+    kGauge, "", "state_last_save_s",                                         \
+    "How long the last successful state save took.")        \
+  X(kStateSavedPeers, "ringtrack_state_saved_peers", kGauge, "",             \
+    "state_last_save_peers",                                                 \
     "Peers in the last successful state save.")                              \
   X(kStateFileHeld, "ringtrack_state_file_held", kGauge, "",                 \
     "state_file_held",                                                       \

@@ -921,6 +921,9 @@ std::vector<MetricSample> Server::Samples() const {
           state_saves_ok_.load(std::memory_order_relaxed));
     v.Add(M::kStateSaves, {"error"}, "state_save_failures",
           state_saves_failed_.load(std::memory_order_relaxed));
+    if (config_.state_interval > absl::ZeroDuration()) {
+      v.Add(M::kStateInterval, absl::ToDoubleSeconds(config_.state_interval));
+    }
     v.Add(M::kStateLastSaveTime,
           state_last_save_unix_.load(std::memory_order_relaxed));
     v.Add(M::kStateLastSaveDuration,
