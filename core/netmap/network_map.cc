@@ -152,16 +152,22 @@ void NetworkMap::Builder::Add(AddressFamily family, std::span<const uint8_t> ip,
 
 std::unique_ptr<const NetworkMap> NetworkMap::Builder::Build() && {
   auto map = std::unique_ptr<NetworkMap>(new NetworkMap());
-  Flatten(std::move(v4_), &map->starts4_, &map->ids4_);
+  std::vector<uint32_t> starts4;
+  std::vector<NetworkId> ids4;
+  Flatten(std::move(v4_), &starts4, &ids4);
+  map->ranges4_.resize(starts4.size());
+  for (size_t i = 0; i < starts4.size(); ++i) {
+    map->ranges4_[i] = {starts4[i], ids4[i]};
+  }
   Flatten(std::move(v6_), &map->starts6_, &map->ids6_);
   map->index4_.resize(65537);
   size_t r = 0;
   for (uint32_t k = 0; k < 65536; ++k) {
     const uint32_t at = k << 16;
-    while (r + 1 < map->starts4_.size() && map->starts4_[r + 1] <= at) ++r;
+    while (r + 1 < starts4.size() && starts4[r + 1] <= at) ++r;
     map->index4_[k] = static_cast<uint32_t>(r);
   }
-  map->index4_[65536] = static_cast<uint32_t>(map->starts4_.size() - 1);
+  map->index4_[65536] = static_cast<uint32_t>(starts4.size() - 1);
   map->names_ = std::move(names_);
   map->countries_ = std::move(countries_);
   return map;
@@ -171,10 +177,11 @@ NetworkId NetworkMap::Lookup4(uint32_t ip) const {
   const uint32_t top = ip >> 16;
   // The range holding ip starts at or after index4_[top] and at or before
   // index4_[top + 1].
-  const uint32_t* first = starts4_.data() + index4_[top];
-  const uint32_t* last = starts4_.data() + index4_[top + 1] + 1;
-  const uint32_t* it = std::upper_bound(first, last, ip);
-  return ids4_[(it - starts4_.data()) - 1];
+  const Range4* first = ranges4_.data() + index4_[top];
+  const Range4* last = ranges4_.data() + index4_[top + 1] + 1;
+  const Range4* it = std::upper_bound(
+      first, last, ip, [](uint32_t a, const Range4& r) { return a < r.start; });
+  return it[-1].id;
 }
 
 NetworkId NetworkMap::Lookup6(U128 ip) const {
@@ -198,8 +205,7 @@ size_t NetworkMap::MemoryBytes() const {
   for (const std::string& n : names_) {
     names += sizeof(std::string) + (n.size() > 15 ? n.capacity() + 1 : 0);
   }
-  return starts4_.capacity() * sizeof(uint32_t) +
-         ids4_.capacity() * sizeof(NetworkId) +
+  return ranges4_.capacity() * sizeof(Range4) +
          index4_.capacity() * sizeof(uint32_t) +
          starts6_.capacity() * sizeof(U128) +
          ids6_.capacity() * sizeof(NetworkId) + names +

@@ -104,7 +104,7 @@ class NetworkMap {
   // Two letters, or "" when the map does not know it.
   std::string_view country(NetworkId id) const;
   // Flattened ranges per family (a network's prefixes that touch make one).
-  size_t ranges_v4() const { return starts4_.size(); }
+  size_t ranges_v4() const { return ranges4_.size(); }
   size_t ranges_v6() const { return starts6_.size(); }
   // Bytes the map holds on the heap.
   size_t MemoryBytes() const;
@@ -114,13 +114,18 @@ class NetworkMap {
   NetworkId Lookup4(uint32_t ip) const;
   NetworkId Lookup6(unsigned __int128 ip) const;
 
-  // Sorted range starts (the first is 0) and each range's network.
-  std::vector<uint32_t> starts4_;
-  std::vector<NetworkId> ids4_;
+  // Sorted IPv4 ranges (the first starts at 0), each with its network,
+  // side by side so the search's last read fetches the id too.
+  struct Range4 {
+    uint32_t start;
+    NetworkId id;
+  };
+  std::vector<Range4> ranges4_;
   // index4_[k]: the range holding address k << 16, for k in 0..65536
   // (index4_[65536] = ranges_v4() - 1): an address's range lies in
   // [index4_[top16], index4_[top16 + 1]].
   std::vector<uint32_t> index4_;
+  // Sorted IPv6 range starts (the first is 0) and each range's network.
   std::vector<unsigned __int128> starts6_;
   std::vector<NetworkId> ids6_;
   std::vector<std::string> names_;

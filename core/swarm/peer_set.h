@@ -139,8 +139,9 @@ inline constexpr uint32_t kDefaultLocalityShareQ16 = 49152;
 // reply it shapes (a larger numwant gets the random selection; the
 // tracker's caps are 200 and 66).
 inline constexpr uint32_t kLocalityScanLimit = 2048;
-// Most tags one locality reply reads in a tagged block (8 KiB).
-inline constexpr uint32_t kLocalityTagScanLimit = 4096;
+// Most tags one locality reply reads in a tagged block (256 KiB: every
+// tag of a swarm at the default --max-peers-per-swarm).
+inline constexpr uint32_t kLocalityTagScanLimit = 131072;
 inline constexpr uint32_t kMaxLocalityReply = 256;
 
 // Locality for one Select(): with a map and a requester inside it, a reply
