@@ -57,7 +57,8 @@
   X(io, Text, "auto", OneOf("auto|uring|mmsg|xdp"), kRestart, server.io, \
     "I/O path: uring, mmsg (recvmmsg/sendmmsg), auto (uring where the kernel allows " \
     "it; the start line says which runs), or xdp: an AF_XDP socket on queue 0 of the " \
-    "one --xdp interface serves what the XDP program redirects (see \"The AF_XDP path\").") \
+    "one --xdp interface serves what the XDP program redirects (see \"The AF_XDP path\"; " \
+    "needs CAP_NET_RAW).") \
   X(interval, Seconds, kStructDefault, \
     Range(10, 86400).Why("every client re-announces this often; 1 day is the longest peer timeout"), \
     kLive, server.tracker.interval_s, \
@@ -123,7 +124,8 @@
     "kernel keeps datagrams in the socket buffer until the receive is re-armed.") \
   X(xdp, List, List(), Any(), kRestart, server.xdp_interfaces, \
     "Attach the XDP fast path to this interface; repeatable (or comma-separated). It " \
-    "drops malformed and forged BEP 15 traffic and answers connects in the kernel.") \
+    "drops malformed and forged BEP 15 traffic and answers connects in the kernel. Needs " \
+    "CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON.") \
   X(xdp_mode, Text, "auto", OneOf("auto|native|generic|skb"), kRestart, server.xdp_mode, \
     "native, generic (skb), or auto (native where the driver has it).") \
   X(xdp_connect, Text, "on", OneOf("on|off"), kRestart, server.xdp_connect, \
