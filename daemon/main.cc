@@ -316,6 +316,18 @@ void LogOverrides(const std::vector<std::string>& overridden, const char* when) 
   }
 }
 
+// SIGHUP: makes config.network_map_path the network map (re-read, or
+// dropped when empty); a bad map keeps the old one and logs why. Returns
+// true iff the map in force is the one configured.
+bool ReloadNetworkMap(ringtrack::Server* server, const ServerConfig& config) {
+  const absl::Status m = server->ApplyNetworkMap(config);
+  if (!m.ok()) {
+    ringtrack::log::Error("SIGHUP: keeping the old network map (reading as %s): %s",
+                          ringtrack::CurrentUserName(), m.message());
+  }
+  return m.ok();
+}
+
 // SIGHUP with --config: re-reads the file, validates the whole result, then
 // applies what can change live and logs each change; settings that need a
 // restart are logged as such. A bad file changes nothing.
@@ -361,7 +373,8 @@ void Reload(const std::string& path, const std::set<std::string>& on_command_lin
   }
   // The server keeps its old access list itself when the new one fails.
   const absl::Status applied = server->ApplyLive(next.server);
-  server->RecordReload(applied.ok());
+  const bool map_ok = ReloadNetworkMap(server, next.server);
+  server->RecordReload(applied.ok() && map_ok);
   if (!applied.ok()) {
     ringtrack::log::Error("SIGHUP: keeping the old access list (reading as %s): %s",
                           ringtrack::CurrentUserName(), applied.message());
@@ -376,15 +389,22 @@ void ReloadOnSignal(const std::string& config_path, const ServerConfig& config,
                     ringtrack::Server* server) {
   if (!config_path.empty()) {
     Reload(config_path, on_command_line, server);
-  } else if (config.access_list_path.empty()) {
+  } else if (config.access_list_path.empty() && config.network_map_path.empty()) {
     ringtrack::log::Info("SIGHUP: nothing to reload");
   } else {
-    const absl::Status a = server->ReloadAccessList();
-    server->RecordReload(a.ok());
-    if (!a.ok()) {
-      ringtrack::log::Error("SIGHUP: keeping the old access list (reading as %s): %s",
-                            ringtrack::CurrentUserName(), a.message());
+    bool ok = true;
+    if (!config.access_list_path.empty()) {
+      const absl::Status a = server->ReloadAccessList();
+      ok = a.ok();
+      if (!a.ok()) {
+        ringtrack::log::Error("SIGHUP: keeping the old access list (reading as %s): %s",
+                              ringtrack::CurrentUserName(), a.message());
+      }
     }
+    if (!config.network_map_path.empty()) {
+      ok = ReloadNetworkMap(server, config) && ok;
+    }
+    server->RecordReload(ok);
   }
 }
 
@@ -479,11 +499,12 @@ int main(int argc, char** argv) {
       return ringtrack::kExitRuntimeFailure;
     }
   }
-  // Both are re-read on SIGHUP as the user we now are: a file only root
+  // All are re-read on SIGHUP as the user we now are: a file only root
   // can read would fail the first reload, not the start.
   for (const auto& [what, path] :
        {std::pair<const char*, std::string>{"config", config_path},
-        {"access_list", config.access_list_path}}) {
+        {"access_list", config.access_list_path},
+        {"network_map", config.network_map_path}}) {
     if (path.empty()) continue;
     if (absl::Status r = ringtrack::CheckReadableNow(what, path); !r.ok()) {
       ringtrack::log::Fatal("%s", r.message());

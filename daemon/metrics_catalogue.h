@@ -107,6 +107,29 @@ enum class MetricType { kCounter, kGauge };
   X(kAccessListLoads, "ringtrack_access_list_loads_total", kCounter, "",     \
     "access_list_loads",                                                     \
     "Access lists loaded and swapped in (at start and on reloads).")         \
+  /* Locality (--network-map) */                                            \
+  X(kLocalityPeers, "ringtrack_locality_peers_total", kCounter, "network",   \
+    "", "Peers handed out in locality-shaped replies, by whether they are "  \
+    "in the requester's own network (local) or another (remote). A reply "   \
+    "that holds every eligible peer anyway is not shaped, not counted.")     \
+  X(kLocalityOutsideMap, "ringtrack_locality_outside_map_announces_total",   \
+    kCounter, "", "locality_outside_map_announces",                          \
+    "Announces from requesters the network map does not cover (their "      \
+    "replies are random).")                                                  \
+  X(kNetworkMapNetworks, "ringtrack_network_map_networks", kGauge, "",       \
+    "network_map_networks", "Networks in the network map in force.")         \
+  X(kNetworkMapRanges, "ringtrack_network_map_ranges", kGauge,               \
+    "ip_version", "", "Address ranges of the network map in force, by IP "   \
+    "version (a network's adjacent prefixes make one range).")               \
+  X(kNetworkMapBytes, "ringtrack_network_map_bytes", kGauge, "",             \
+    "network_map_bytes",                                                     \
+    "Heap bytes of the network map in force (charged to the budget).")       \
+  X(kNetworkMapLoadSeconds, "ringtrack_network_map_load_seconds", kGauge,    \
+    "", "network_map_load_s",                                                \
+    "How long reading and building the network map in force took.")         \
+  X(kNetworkMapLoads, "ringtrack_network_map_loads_total", kCounter, "",     \
+    "network_map_loads",                                                     \
+    "Network maps loaded and swapped in (at start and on reloads).")         \
   /* Configuration */                                                        \
   X(kConfigReloadSuccess, "ringtrack_config_last_reload_success", kGauge,    \
     "", "", "1 when the last SIGHUP reload (of the config file or the "      \

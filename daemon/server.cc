@@ -2,6 +2,7 @@
 
 #include <ifaddrs.h>
 #include <linux/capability.h>
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/netmap/libloc_reader.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/privileges.h"
@@ -155,6 +157,10 @@ std::string RequestStatsKey(RequestKind type, Outcome outcome) {
   }
 }
 
+// A network map this large (a libloc database's, not an operator's text
+// map) has its build garbage handed back to the system after the swap.
+constexpr size_t kTrimAfterMapBytes = size_t{4} << 20;
+
 // The XDP access list mirror's capacity: at least 64 Ki entries (1 MiB of
 // kernel buckets per map), at most 16 Mi (256 MiB per map).
 constexpr size_t kMinXdpAccessCapacity = size_t{1} << 16;
@@ -240,6 +246,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   s->access_mode_ = config.access_mode;
   if (!config.access_list_path.empty()) {
     if (absl::Status a = s->ReloadAccessList(); !a.ok()) return a;
+  }
+  s->map_path_ = config.network_map_path;
+  if (!config.network_map_path.empty()) {
+    if (absl::Status m = s->ReloadNetworkMap(); !m.ok()) return m;
   }
   if (!config.state_file.empty()) {
     if (const int n = RemoveStaleStateTempFiles(config.state_file); n > 0) {
@@ -412,8 +422,16 @@ absl::Duration Server::SwapAccessList(std::unique_ptr<const AccessList> list) {
   access_hashes_.store(hashes, std::memory_order_relaxed);
   if (loaded) access_loads_.fetch_add(1, std::memory_order_relaxed);
   // A worker may still be inside a batch that loaded the old pointer: wait
-  // for that batch to end (an idle worker is offline and is not waited
-  // for). The XDP mirror (this thread) reads only the new list.
+  // for that batch to end. The XDP mirror (this thread) reads only the new
+  // list.
+  const absl::Duration grace = AwaitGracePeriod();
+  old.reset();
+  budget_.Release(access_bytes_.exchange(bytes, std::memory_order_relaxed));
+  return grace;
+}
+
+absl::Duration Server::AwaitGracePeriod() {
+  // An idle worker is offline and is not waited for.
   const absl::Time start = absl::Now();
   const uint64_t grace = quiescence_.StartGracePeriod();
   absl::Duration nap = absl::Microseconds(20);
@@ -421,9 +439,78 @@ absl::Duration Server::SwapAccessList(std::unique_ptr<const AccessList> list) {
     absl::SleepFor(nap);
     nap = std::min(2 * nap, absl::Milliseconds(1));
   }
-  old.reset();
-  budget_.Release(access_bytes_.exchange(bytes, std::memory_order_relaxed));
   return absl::Now() - start;
+}
+
+absl::Status Server::ApplyNetworkMap(const ServerConfig& next) {
+  const std::string old_path = map_path_;
+  map_path_ = next.network_map_path;
+  if (map_path_.empty()) {
+    if (!old_path.empty()) {
+      (void)SwapNetworkMap(nullptr);
+      log::Info("network map dropped: every reply is random again");
+    }
+    return absl::OkStatus();
+  }
+  absl::Status s = ReloadNetworkMap();
+  if (!s.ok()) map_path_ = old_path;  // keep serving with the map in force
+  return s;
+}
+
+absl::Status Server::ReloadNetworkMap() {
+  if (map_path_.empty()) {
+    return absl::FailedPreconditionError("no --network-map configured");
+  }
+  const absl::Time start = absl::Now();
+  // Told apart by content, so one flag takes either: a libloc database
+  // starts with its magic, anything else is read as the text format.
+  const bool libloc = IsLibLocDatabase(map_path_);
+  absl::StatusOr<std::unique_ptr<const NetworkMap>> map =
+      libloc ? LoadLibLocNetworkMap(map_path_) : NetworkMap::Load(map_path_);
+  if (!map.ok()) return map.status();
+  const absl::Duration load = absl::Now() - start;
+  const NetworkMap& m = **map;
+  const size_t bytes = m.MemoryBytes();
+  if (bytes > budget_.limit() / 2) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "network map %s: %d networks take %d MiB, more than half of "
+        "--max-memory (%d MiB; a reload holds the old and the new map at "
+        "once): raise --max-memory or use a smaller map",
+        map_path_, m.networks(), bytes >> 20, budget_.limit() >> 20));
+  }
+  const size_t networks = m.networks();
+  const size_t v4 = m.ranges_v4(), v6 = m.ranges_v6();
+  map_load_seconds_.store(absl::ToDoubleSeconds(load), std::memory_order_relaxed);
+  const absl::Duration grace = SwapNetworkMap(std::move(*map));
+  // Building a large map allocates several times its final size (libloc's
+  // networks, the prefixes before flattening: 33 MiB for Debian's
+  // database's 9.7 MiB map), and glibc keeps those freed pages in the heap
+  // unless told to hand them back. Only then: the trim walks every arena
+  // under its lock, which a worker growing a peer block would wait for.
+  if (bytes > kTrimAfterMapBytes) malloc_trim(0);
+  log::Info(
+      "network map %s: %d networks (%s), %d IPv4 and %d IPv6 ranges, %d KiB, "
+      "loaded in %d ms; the old map freed after a grace period of %d us",
+      map_path_, networks, libloc ? "libloc database, one per AS" : "text map",
+      v4, v6, bytes >> 10, absl::ToInt64Milliseconds(load),
+      absl::ToInt64Microseconds(grace));
+  return absl::OkStatus();
+}
+
+absl::Duration Server::SwapNetworkMap(std::unique_ptr<const NetworkMap> map) {
+  // Forced, as the access list is: the operator's map takes effect even at
+  // the budget (the table then refuses newcomers until it has room).
+  const size_t bytes = map ? map->MemoryBytes() : 0;
+  budget_.TryCharge(bytes, /*force=*/true);
+  map_networks_.store(map ? map->networks() : 0, std::memory_order_relaxed);
+  map_ranges_v4_.store(map ? map->ranges_v4() : 0, std::memory_order_relaxed);
+  map_ranges_v6_.store(map ? map->ranges_v6() : 0, std::memory_order_relaxed);
+  if (map) map_loads_.fetch_add(1, std::memory_order_relaxed);
+  std::unique_ptr<const NetworkMap> old = tracker_.SetNetworkMap(std::move(map));
+  const absl::Duration grace = AwaitGracePeriod();
+  old.reset();
+  budget_.Release(map_bytes_.exchange(bytes, std::memory_order_relaxed));
+  return grace;
 }
 
 void Server::MirrorAccessList() {
@@ -713,10 +800,13 @@ std::vector<MetricSample> Server::Samples() const {
   TrackerTotals req{};
   uint64_t invalid[static_cast<size_t>(protocol::ParseError::kCount)] = {};
   uint64_t rx = 0, tx = 0, bytes_in = 0, bytes_out = 0, xsk_frames = 0,
-           not_allowed = 0;
+           not_allowed = 0, peers_local = 0, peers_remote = 0, outside_map = 0;
   uint64_t io[std::size(kIoEvents)] = {};
   for (const auto& c : cores_) {
     not_allowed += c->stats.not_allowed.value();
+    peers_local += c->stats.peers_local.value();
+    peers_remote += c->stats.peers_remote.value();
+    outside_map += c->stats.outside_map.value();
     for (int f = 0; f < 2; ++f) {
       for (size_t t = 0; t < kRequestKinds; ++t) {
         for (size_t o = 0; o < kOutcomes; ++o) {
@@ -819,6 +909,23 @@ std::vector<MetricSample> Server::Samples() const {
   v.Add(M::kAccessListHashes, access_hashes_.load(std::memory_order_relaxed));
   v.Add(M::kAccessListBytes, access_bytes_.load(std::memory_order_relaxed));
   v.Add(M::kAccessListLoads, access_loads_.load(std::memory_order_relaxed));
+
+  // Locality: reported once a network map was loaded (a reload that drops
+  // it keeps the counters, with an empty map).
+  if (const uint64_t loads = map_loads_.load(std::memory_order_relaxed); loads > 0) {
+    v.Add(M::kLocalityPeers, {"local"}, "locality_peers_local", peers_local);
+    v.Add(M::kLocalityPeers, {"remote"}, "locality_peers_remote", peers_remote);
+    v.Add(M::kLocalityOutsideMap, outside_map);
+    v.Add(M::kNetworkMapNetworks, map_networks_.load(std::memory_order_relaxed));
+    v.Add(M::kNetworkMapRanges, {"4"}, "network_map_ranges_v4",
+          map_ranges_v4_.load(std::memory_order_relaxed));
+    v.Add(M::kNetworkMapRanges, {"6"}, "network_map_ranges_v6",
+          map_ranges_v6_.load(std::memory_order_relaxed));
+    v.Add(M::kNetworkMapBytes, map_bytes_.load(std::memory_order_relaxed));
+    v.Add(M::kNetworkMapLoadSeconds,
+          map_load_seconds_.load(std::memory_order_relaxed));
+    v.Add(M::kNetworkMapLoads, loads);
+  }
 
   v.Add(M::kConfigReloadSuccess,
         reload_ok_.load(std::memory_order_relaxed) ? 1 : 0);

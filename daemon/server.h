@@ -67,6 +67,10 @@ struct ServerConfig {
   // Access list (empty path: serve every info hash).
   std::string access_list_path;
   AccessList::Mode access_mode = AccessList::Mode::kAllow;
+  // Network map for locality-aware selection (empty: none, every reply
+  // random): a libloc database or a text map, told apart by content
+  // (core/netmap/). The share is tracker.locality_share.
+  std::string network_map_path;
   // State file (empty: none): locked and restored at Create(), saved every
   // state_interval and at Stop(). strict_state: a file that is refused or
   // cannot be read fails Create() and is left where it is, instead of
@@ -109,6 +113,19 @@ class Server {
   // REQUIRES: one caller at a time (the signal-handling thread).
   absl::Status ReloadAccessList();
 
+  // Makes next.network_map_path the network map (SIGHUP with --config):
+  // re-reads it (ReloadNetworkMap()), or drops the map when the path is
+  // empty. On error the map in force, and its path, stay.
+  absl::Status ApplyNetworkMap(const ServerConfig& next);
+
+  // Re-reads the network map file (SIGHUP), as ReloadAccessList() does the
+  // access list: on error (it names FILE:LINE for a text map) the old map
+  // stays in force; otherwise the new one is swapped in and the old one
+  // freed after the workers' grace period. Charged to the memory budget;
+  // a map larger than half of it is refused.
+  // REQUIRES: one caller at a time (the signal-handling thread).
+  absl::Status ReloadNetworkMap();
+
   // Records how a SIGHUP reload ended (exported as
   // ringtrack_config_last_reload_success and its timestamp).
   void RecordReload(bool ok);
@@ -149,6 +166,11 @@ class Server {
   // (and releases its budget charge) after the workers' grace period,
   // which it returns.
   absl::Duration SwapAccessList(std::unique_ptr<const AccessList> list);
+  // The same for the network map (nullptr: none).
+  absl::Duration SwapNetworkMap(std::unique_ptr<const NetworkMap> map);
+  // Waits until no worker can still hold a pointer replaced before the
+  // call (core/base/quiescence.h); returns how long that took.
+  absl::Duration AwaitGracePeriod();
   // Adds the kernel's receive-queue drops on every socket since the last
   // call to socket_drops_ (housekeeping thread only).
   void CountSocketDrops();
@@ -191,6 +213,16 @@ class Server {
   std::atomic<size_t> access_bytes_{0};
   std::atomic<size_t> access_hashes_{0};
   std::atomic<uint64_t> access_loads_{0};
+  // The network map in force: its bytes (charged to budget_), networks,
+  // flattened ranges per family, its last load time, and how many maps
+  // were swapped in. Written only by SwapNetworkMap()/ReloadNetworkMap(),
+  // read by Samples() (relaxed: each is a number on its own).
+  std::atomic<size_t> map_bytes_{0};
+  std::atomic<size_t> map_networks_{0};
+  std::atomic<size_t> map_ranges_v4_{0};
+  std::atomic<size_t> map_ranges_v6_{0};
+  std::atomic<double> map_load_seconds_{0};
+  std::atomic<uint64_t> map_loads_{0};
   // The last reload's result and the Unix time of the last good one (the
   // start until one); written by RecordReload(), read by Samples().
   std::atomic<bool> reload_ok_{true};
@@ -215,6 +247,8 @@ class Server {
   // The access list in force; changed only by ApplyLive() (main thread).
   std::string access_path_;
   AccessList::Mode access_mode_ = AccessList::Mode::kAllow;
+  // The network map's path; changed only by ApplyNetworkMap() (main thread).
+  std::string map_path_;
   std::function<void()> watchdog_ping_;  // set before Start(), then read-only
   absl::Duration watchdog_every_ = absl::InfiniteDuration();
   std::string xdp_summary_ = "off";

@@ -147,6 +147,19 @@
     "--max_memory, and refused if larger than half of it.") \
   X(access_mode, Text, "allow", OneOf("allow|deny"), kLive, server.access_mode, \
     "allow: serve only the listed info hashes; deny: serve all but them.") \
+  X(network_map, Text, "", Any(), kLive, server.network_map_path, \
+    "Network map for locality-aware peer selection: a libloc database (one network " \
+    "per AS, e.g. Debian's /usr/share/libloc-location/location.db) or a text file of " \
+    "'CIDR NAME [CC]' lines, told apart by content. A reply then takes up to " \
+    "--locality_share of its peers from the requester's own network. Re-read on " \
+    "SIGHUP, as --user (a bad map keeps the old one); charged to --max_memory. " \
+    "Empty = every reply random.") \
+  X(locality_share, Real, kStructDefault, \
+    Range(0, 1).Why("it is the share of a reply's peers"), kLive, \
+    server.tracker.locality_share, \
+    "With --network_map: the share of a reply's peers taken from the requester's " \
+    "own network (rounded up); the rest come at random from other networks, so " \
+    "the swarm stays connected. 0 = random.") \
   X(metrics, Text, "", Any(), kRestart, metrics, \
     "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9469; " \
     "[::1]:9469 for IPv6); empty = off. A wildcard host (0.0.0.0, [::]) is warned " \
@@ -154,8 +167,8 @@
   X(user, Text, "auto", Any(), kRestart, user, \
     "User to run as once sockets are bound and XDP is attached; all capabilities are " \
     "dropped and no-new-privs is set. auto = nobody when started as root, else the " \
-    "current user; empty (--user=) = stay the current user. The config file and the " \
-    "access list must be readable by this user.") \
+    "current user; empty (--user=) = stay the current user. The config file, the " \
+    "access list and the network map must be readable by this user.") \
   X(state_file, Text, "", Any(), kRestart, server.state_file, \
     "Keep swarms, peers and completed counts across restarts in this file: restored " \
     "at start, saved every --state_interval and at stop (temp file, fsync, rename). " \

@@ -14,6 +14,11 @@ size_t WireSize(const Tracker::BatchItem& it) {
   return std::max(it.wire_size, it.datagram.size());
 }
 
+// TrackerConfig::locality_share as Locality::share_q16.
+uint32_t ShareQ16(double share) {
+  return static_cast<uint32_t>(std::clamp(share, 0.0, 1.0) * 65536.0 + 0.5);
+}
+
 void Count(const PeerEndpoint& from, const HandleResult& r,
            TrackerStats* stats) {
   stats->requests[from.family == AddressFamily::kV6]
@@ -44,7 +49,8 @@ Tracker::Tracker(const TrackerConfig& config, SwarmTable* table,
       max_numwant_v4_(config.max_numwant_v4),
       max_numwant_v6_(config.max_numwant_v6),
       table_(table),
-      ids_(ids) {
+      ids_(ids),
+      locality_share_q16_(ShareQ16(config.locality_share)) {
   table_->SetAnnounceInterval(config.interval_s);
 }
 
@@ -55,6 +61,8 @@ void Tracker::SetConfig(const TrackerConfig& c) {
   default_numwant_.store(c.default_numwant, std::memory_order_relaxed);
   max_numwant_v4_.store(c.max_numwant_v4, std::memory_order_relaxed);
   max_numwant_v6_.store(c.max_numwant_v6, std::memory_order_relaxed);
+  locality_share_q16_.store(ShareQ16(c.locality_share),
+                            std::memory_order_relaxed);
 }
 
 HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
@@ -169,7 +177,15 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
     return protocol::WriteErrorResponse(reply, a.transaction_id,
                                         "invalid port");
   }
-  const AnnounceParams p = ParamsOf(a, from, now, random);
+  AnnounceParams p = ParamsOf(a, from, now, random);
+  // The network is looked up here, once, not in ParamsOf(): the lookahead
+  // does not need it.
+  const NetworkMap* map = network_.load(std::memory_order_acquire);
+  if (map != nullptr) {
+    p.locality = {map, map->Lookup(from),
+                  locality_share_q16_.load(std::memory_order_relaxed)};
+    if (p.locality.network == kOutsideMap) stats->outside_map.Add();
+  }
   const size_t hdr = protocol::kAnnounceResponseHeaderSize;
   const AnnounceResult res =
       la ? table_->Announce(p, reply.subspan(hdr), *la)
@@ -181,6 +197,10 @@ size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
         res.status == AnnounceStatus::kRateLimited
             ? "too many new torrents from your address"
             : "tracker is full");
+  }
+  if (p.locality.active()) {
+    stats->peers_local.Add(res.locality.local);
+    stats->peers_remote.Add(res.locality.ranked - res.locality.local);
   }
   protocol::WriteAnnounceResponseHeader(reply, a.transaction_id,
                                         interval_s_.load(std::memory_order_relaxed),
@@ -232,6 +252,14 @@ size_t Tracker::HandleScrape(const protocol::ScrapeRequest& s,
                                     c.leechers);
   }
   return n;
+}
+
+std::unique_ptr<const NetworkMap> Tracker::SetNetworkMap(
+    std::unique_ptr<const NetworkMap> map) {
+  // Release: a request that loads the new pointer sees the whole map.
+  network_.store(map.get(), std::memory_order_release);
+  std::swap(network_owned_, map);
+  return map;
 }
 
 std::unique_ptr<const AccessList> Tracker::SetAccessList(

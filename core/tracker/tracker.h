@@ -39,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/netmap/network_map.h"
 #include "core/tracker/access_list.h"
 #include "core/udp/connection_id.h"
 #include "core/udp/protocol.h"
@@ -54,6 +55,9 @@ struct TrackerConfig {
   uint32_t default_numwant = 50;
   uint32_t max_numwant_v4 = 200;  // 20 + 200·6 = 1220 bytes
   uint32_t max_numwant_v6 = 66;   // 20 + 66·18 = 1208 bytes
+  // With a network map: the share of a reply taken from the requester's
+  // network (Locality), in [0, 1].
+  double locality_share = 0.75;
 };
 
 // A counter with one writer: increments are a plain load+store (no locked
@@ -105,6 +109,13 @@ struct TrackerStats {
   Counter bytes_in;
   Counter bytes_out;
   Counter not_allowed;  // announces/scrapes refused by the access list
+  // With a network map: peers handed out in the requester's network and
+  // in others, by replies locality shaped (LocalityTally: a reply holding
+  // every eligible peer is not), and announces from requesters outside
+  // the map.
+  Counter peers_local;
+  Counter peers_remote;
+  Counter outside_map;
 
   // The count of one family, type and outcome.
   uint64_t value(int family, RequestKind t, Outcome o) const {
@@ -170,6 +181,14 @@ class Tracker {
   const AccessList* access_list() const {
     return access_.load(std::memory_order_acquire);
   }
+  // Makes `map` the network map for locality-aware selection (nullptr: the
+  // random selection) and returns the one it replaces, under the same
+  // rules as SetAccessList().
+  [[nodiscard]] std::unique_ptr<const NetworkMap> SetNetworkMap(
+      std::unique_ptr<const NetworkMap> map);
+  const NetworkMap* network_map() const {
+    return network_.load(std::memory_order_acquire);
+  }
 
  private:
   // Handle() of a datagram `wire_size` bytes long on the wire (see
@@ -207,6 +226,10 @@ class Tracker {
   std::atomic<const AccessList*> access_{nullptr};
   // Owns *access_; modified only by SetAccessList().
   std::unique_ptr<const AccessList> access_owned_;
+  // The same for the network map and SetNetworkMap().
+  std::atomic<const NetworkMap*> network_{nullptr};
+  std::unique_ptr<const NetworkMap> network_owned_;
+  std::atomic<uint32_t> locality_share_q16_;  // TrackerConfig::locality_share
 };
 
 }  // namespace ringtrack
