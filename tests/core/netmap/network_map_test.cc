@@ -180,7 +180,7 @@ TEST(NetworkMapTest, AgreesWithALinearScan) {
       NetworkId want = kOutsideMap;
       int best = -1;
       for (const P& q : ps) {
-        const uint32_t mask = q.len == 0 ? 0 : ~(~0u >> q.len) | (q.len == 32 ? ~0u : 0);
+        const uint32_t mask = q.len == 0 ? 0 : uint32_t(~0ull << (32 - q.len));
         if ((ip & mask) == q.ip && int(q.len) > best) {
           best = int(q.len);
           want = q.id;
