@@ -1,4 +1,5 @@
-// libFuzzer target: UdpTracker::Handle (the BEP 15 front end over the tracker core) over sequences of datagrams from four
+// libFuzzer target: UdpTracker::Handle (the BEP 15 front end over the
+// tracker core) over sequences of datagrams from four
 // sources (two IPv4, two IPv6) into a small swarm table with a tight
 // memory budget and per-source caps, time moving forward. Valid
 // connection IDs are spliced into datagrams on request, so announces and
