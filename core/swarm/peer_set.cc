@@ -184,10 +184,21 @@ inline bool ShouldShrink(uint32_t count, uint32_t cap) {
 }
 
 // One region of a block: an open-addressing array and its count.
+// A network id as the 16-bit tag a wide block stores per entry: 0 for
+// outside the map; ids past 65535 share tags (a libloc map holds ~75 000
+// AS groups, so two of them may count as one network in a wide swarm).
+inline uint16_t NetworkTag(NetworkId id) {
+  return id == kOutsideMap ? 0 : static_cast<uint16_t>(1 + (id - 1) % 65535);
+}
+
 template <class E>
 struct RegionRef {
   E* arr;
   uint32_t cap;
+  // The region's network tags, parallel to arr; nullptr in an untagged
+  // block (and from FamilyOps::Region()'s tag-word fast path, which only
+  // lookups and replies use).
+  uint16_t* tags = nullptr;
 
   // Returns the entry equal to `key`, or nullptr; then *hole is the empty
   // entry ending the probe run (nullptr if the region is full) and
@@ -208,16 +219,18 @@ struct RegionRef {
   }
 
   // REQUIRES: `e` absent and an empty entry exists.
-  void Place(const E& e, uint64_t seed) {
+  void Place(const E& e, uint16_t tag, uint64_t seed) {
     uint32_t i = Scale(SourceHash(e, seed), cap);
     while (arr[i].port_be != 0) i = Next(i, cap);
     arr[i] = e;
+    if (tags != nullptr) tags[i] = tag;
   }
 
   // Backward-shift deletion, so regions never hold tombstones.
   void Erase(E* at, uint64_t seed) {
     uint32_t hole = static_cast<uint32_t>(at - arr);
     arr[hole] = E{};
+    if (tags != nullptr) tags[hole] = 0;
     uint32_t j = hole;
     for (uint32_t k = 1; k < cap; ++k) {
       j = Next(j, cap);
@@ -229,11 +242,40 @@ struct RegionRef {
       if (from_home >= from_hole) {
         arr[hole] = arr[j];
         arr[j] = E{};
+        if (tags != nullptr) {
+          tags[hole] = tags[j];
+          tags[j] = 0;
+        }
         hole = j;
       }
     }
   }
 };
+
+// Calls visit(k) for each k in [0, c) with tags[k] == t, in order from
+// `start` around, until visit returns true. Compares 16 tags at a time
+// (the loop building the mask vectorizes), so a walk over a swarm whose
+// network is thin reads 2 bytes per entry, not the entries.
+template <class Visit>
+void ForEachTagged(const uint16_t* tags, uint32_t c, uint32_t start,
+                   uint16_t t, Visit visit) {
+  auto segment = [&](uint32_t from, uint32_t to) {
+    uint32_t k = from;
+    for (; k + 16 <= to; k += 16) {
+      uint32_t m = 0;
+      for (uint32_t j = 0; j < 16; ++j) m |= uint32_t{tags[k + j] == t} << j;
+      while (m != 0) {
+        if (visit(k + static_cast<uint32_t>(__builtin_ctz(m)))) return true;
+        m &= m - 1;
+      }
+    }
+    for (; k < to; ++k) {
+      if (tags[k] == t && visit(k)) return true;
+    }
+    return false;
+  };
+  if (!segment(start, c)) segment(0, start);
+}
 
 }  // namespace
 
@@ -276,15 +318,27 @@ inline size_t HeaderBytes(bool wide) {
 inline uint32_t* WideCounts(Block* b) {
   return reinterpret_cast<uint32_t*>(b + 1);
 }
-size_t BlockBytes(const uint32_t cap[kRegions]) {
+inline const uint32_t* WideCounts(const Block* b) {
+  return reinterpret_cast<const uint32_t*>(b + 1);
+}
+// A wide block made while a network map was loaded carries a uint16_t
+// network tag per entry, after all entries, region by region; this bit of
+// its first count says so (counts stay far below 2^31).
+constexpr uint32_t kTaggedBit = 0x80000000u;
+inline bool IsTagged(const Block* b) {
+  return IsWide(b) && (WideCounts(b)[0] & kTaggedBit) != 0;
+}
+size_t BlockBytes(const uint32_t cap[kRegions], bool tagged) {
+  const size_t entries = size_t{cap[0]} + cap[1] + cap[2] + cap[3];
   return HeaderBytes(IsWide(cap)) +
          sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
-         sizeof(PeerV6) * (size_t{cap[2]} + cap[3]);
+         sizeof(PeerV6) * (size_t{cap[2]} + cap[3]) +
+         (tagged ? sizeof(uint16_t) * entries : 0);
 }
 size_t BlockBytesOf(const Block* b) {
   const uint32_t caps[kRegions] = {CapOf(b, 0), CapOf(b, 1), CapOf(b, 2),
                                    CapOf(b, 3)};
-  return BlockBytes(caps);
+  return BlockBytes(caps, IsTagged(b));
 }
 void CopyCaps(const Block* b, uint32_t caps[kRegions]) {
   for (int r = 0; r < kRegions; ++r) caps[r] = b ? CapOf(b, r) : 0;
@@ -337,11 +391,22 @@ constexpr int SeederRegion() {
   return std::is_same_v<E, PeerV4> ? kSeed4 : kSeed6;
 }
 
+// The tags of region r. REQUIRES: IsTagged(b).
+inline uint16_t* TagsOf(Block* b, int r) {
+  uint32_t before = 0;
+  for (int k = 0; k < r; ++k) before += CapOf(b, k);
+  return reinterpret_cast<uint16_t*>(
+             Entries(b) + sizeof(PeerV4) * (CapOf(b, 0) + CapOf(b, 1)) +
+             sizeof(PeerV6) * (CapOf(b, 2) + CapOf(b, 3))) +
+         before;
+}
+
 template <class E>
 RegionRef<E> RegionOf(Block* b, int r) {
   E* base = FamilyBase<E>(b);
   const int rs = SeederRegion<E>();
-  return {r == rs ? base : base + CapOf(b, rs), CapOf(b, r)};
+  return {r == rs ? base : base + CapOf(b, rs), CapOf(b, r),
+          IsTagged(b) ? TagsOf(b, r) : nullptr};
 }
 
 // Entries stored in each region, in one pass over a compact block (whose
@@ -351,6 +416,7 @@ void CensusOf(Block* b, uint32_t n[kRegions]) {
   if (b == nullptr) return;
   if (IsWide(b)) {
     std::memcpy(n, WideCounts(b), sizeof(uint32_t) * kRegions);
+    n[0] &= ~kTaggedBit;
     return;
   }
   const PeerV4* v4 = reinterpret_cast<const PeerV4*>(b + 1);
@@ -397,9 +463,12 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
   Block* old = *pb;
   const uint32_t completed = old ? old->completed : 0;
   const size_t old_bytes = old ? MallocChunkBytes(BlockBytesOf(old)) : 0;
+  // Wide blocks are tagged while a map is loaded, and stay tagged.
+  const bool old_tagged = old != nullptr && IsTagged(old);
+  const bool tagged = IsWide(caps) && (ctx.map != nullptr || old_tagged);
   Block* fresh = nullptr;
   if (caps[0] + caps[1] + caps[2] + caps[3] != 0 || completed != 0) {
-    const size_t bytes = BlockBytes(caps);
+    const size_t bytes = BlockBytes(caps, tagged);
     if (!ctx.budget->TryCharge(MallocChunkBytes(bytes), force)) return false;
     fresh = static_cast<Block*>(std::calloc(1, bytes));
     if (fresh == nullptr || !Taggable(fresh)) {
@@ -412,10 +481,14 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
       fresh->cap_code[r] = CodeOf(caps[r]);
       assert(kLadder.v[fresh->cap_code[r]] == caps[r]);
     }
+    if (tagged) WideCounts(fresh)[0] = kTaggedBit;
   }
   if (old != nullptr) {
     auto move_family = [&](auto tag) {
       using E = decltype(tag);
+      constexpr AddressFamily kFamily = std::is_same_v<E, PeerV4>
+                                            ? AddressFamily::kV4
+                                            : AddressFamily::kV6;
       const int rs = SeederRegion<E>();
       for (int r = rs; r < rs + 2; ++r) {
         const RegionRef<E> from = RegionOf<E>(old, r);
@@ -426,7 +499,14 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
           const E& e = from.arr[i];
           if (e.port_be == 0 || !keep(e)) continue;
           assert(fresh != nullptr && placed < MaxLoad(to.cap));
-          to.Place(e, ctx.seed);
+          // A block tagged now for the first time looks its entries up.
+          uint16_t t = 0;
+          if (from.tags != nullptr) {
+            t = from.tags[i];
+          } else if (to.tags != nullptr && ctx.map != nullptr) {
+            t = NetworkTag(ctx.map->Lookup(kFamily, e.ip));
+          }
+          to.Place(e, t, ctx.seed);
           ++placed;
         }
         if (placed != 0) AddCount(fresh, r, static_cast<int>(placed));
@@ -496,7 +576,7 @@ struct FamilyOps {
   }
 
   // Stores `e` (absent) in region r; `hole` as Find left it, if unchanged.
-  bool Insert(int r, const E& e, E* hole, bool force) {
+  bool Insert(int r, const E& e, uint16_t tag, E* hole, bool force) {
     const uint32_t count = CountOf(block, r);
     if (block == nullptr || count + 1 > MaxLoad(CapOf(block, r))) {
       uint32_t caps[kRegions];
@@ -509,11 +589,33 @@ struct FamilyOps {
     }
     if (hole != nullptr) {
       *hole = e;
+      // (An empty entry's tag is 0: a block tagged without a map needs
+      // no write.)
+      if (ctx.map != nullptr) SetTag(r, hole, tag);
     } else {
-      RegionOf<E>(block, r).Place(e, ctx.seed);
+      RegionOf<E>(block, r).Place(e, tag, ctx.seed);
     }
     AddCount(block, r, +1);
     return true;
+  }
+
+  // Writes the network tag of the entry at `at` in region r, if the block
+  // holds tags.
+  void SetTag(int r, const E* at, uint16_t tag) {
+    const RegionRef<E> reg = RegionOf<E>(block, r);
+    if (reg.tags != nullptr) reg.tags[at - reg.arr] = tag;
+  }
+
+  // A wide block made before the map was loaded (or restored without it)
+  // gets its tags at the first announce that brings a map, so a locality
+  // reply never walks it with lookups for long (a failed rebuild leaves it
+  // untagged: the next announce retries).
+  void TagIfUntagged() {
+    if (ctx.map == nullptr || block == nullptr) return;
+    if (!IsWide(block) || IsTagged(block)) return;
+    uint32_t caps[kRegions];
+    CopyCaps(block, caps);
+    rebuilt |= Rebuild(&block, caps, kKeepAll, ctx, /*force=*/false);
   }
 
   void Erase(int r, E* at) {
@@ -552,11 +654,16 @@ struct FamilyOps {
     const E key = MakeEntry<E>(a.peer);
     const int want = a.seeder ? rs : rl;
     const uint16_t tick = TickOf(a.now);
+    // Only with a map: the tag-word wide bit keeps the mapless path as is.
+    if (ctx.map != nullptr && (tag & 1)) TagIfUntagged();
+    const uint16_t net = NetworkTag(a.network);
     Lookup l = Find(key, want);
     if (l.at != nullptr) {
       uint16_t counted = l.at->meta & kCountedBit;
       if (l.region == want) {
         l.at->meta = counted | tick;
+        // A reloaded map re-tags each peer as it re-announces.
+        if (ctx.map != nullptr) SetTag(l.region, l.at, net);
         return PeerChange::kUpdated;
       }
       // Role change: move the entry. It is already stored, so it may
@@ -569,7 +676,7 @@ struct FamilyOps {
       }
       E moved = key;
       moved.meta = counted | tick;
-      if (!Insert(want, moved, nullptr, /*force=*/true)) {
+      if (!Insert(want, moved, net, nullptr, /*force=*/true)) {
         GiveShare(key);
         return PeerChange::kNoMemory;  // the allocator failed: dropped
       }
@@ -582,7 +689,7 @@ struct FamilyOps {
     if (!TakeShare(key)) return PeerChange::kPrefixCapped;
     E fresh = key;
     fresh.meta = tick | (a.seeder ? kCountedBit : 0);
-    if (!Insert(want, fresh, l.hole[want - rs], /*force=*/false)) {
+    if (!Insert(want, fresh, net, l.hole[want - rs], /*force=*/false)) {
       GiveShare(key);
       return PeerChange::kNoMemory;
     }
@@ -602,7 +709,9 @@ struct FamilyOps {
     key.meta = TickOf(rec.last_seen) |
                (rec.seeder || rec.counted ? kCountedBit : 0);
     const int want = rec.seeder ? rs : rl;
-    if (!Insert(want, key, l.hole[want - rs], /*force=*/false)) {
+    const uint16_t net =
+        ctx.map != nullptr ? NetworkTag(ctx.map->Lookup(rec.peer)) : 0;
+    if (!Insert(want, key, net, l.hole[want - rs], /*force=*/false)) {
       GiveShare(key);
       return PeerChange::kNoMemory;
     }
@@ -683,6 +792,116 @@ struct FamilyOps {
       out += E::kWireLen;
       ++n;
     }
+    return n;
+  }
+
+  // Select() with locality over a tagged block: the local entries are
+  // found by their tags (16 compared at a time) from a random start, up to
+  // the quota; the others by the random window Select() walks, skipping
+  // local tags; locals past the quota only if the others run out. No map
+  // lookup: an entry's network is its tag.
+  uint32_t SelectTagged(const PeerEndpoint& self, bool seeder, uint32_t want,
+                        uint64_t random, uint8_t* out, const Locality& loc,
+                        LocalityTally* tally) const {
+    const RegionRef<E> seeders = RegionOf<E>(block, rs),
+                       leechers = RegionOf<E>(block, rl);
+    const E* const a = seeder ? leechers.arr : seeders.arr;
+    const uint16_t* const ta = seeder ? leechers.tags : seeders.tags;
+    const uint32_t c = leechers.cap + (seeder ? 0 : seeders.cap);
+    if (c == 0) return 0;
+    const E me = MakeEntry<E>(self);
+    const uint16_t t = NetworkTag(loc.network);
+    const uint32_t quota = static_cast<uint32_t>(std::min<uint64_t>(
+        want, (uint64_t{want} * loc.share_q16 + 65535) >> 16));
+    auto usable = [&](uint32_t k) {
+      return a[k].port_be != 0 && !SameEndpoint(a[k], me);
+    };
+    uint32_t n = 0;
+    auto put = [&](uint32_t k) {
+      std::memcpy(out + n * E::kWireLen, &a[k], E::kWireLen);
+      ++n;
+    };
+    // Locals, from their own random start: the first `skip` usable ones
+    // are passed over (taken before), then up to `take` are written.
+    const uint32_t local_start = Scale(Mix64(random ^ 0x5bd1e995), c);
+    auto take_locals = [&](uint32_t skip, uint32_t take) {
+      uint32_t taken = 0;
+      ForEachTagged(ta, c, local_start, t, [&](uint32_t k) {
+        if (!usable(k)) return false;
+        if (skip > 0) {
+          --skip;
+          return false;
+        }
+        put(k);
+        return ++taken == take;
+      });
+      return taken;
+    };
+    const uint32_t nl = quota > 0 ? take_locals(0, quota) : 0;
+    // The others, in Select()'s window order.
+    uint32_t i = Scale(random, c);
+    for (uint32_t left = c; left > 0 && n < want; --left, i = Next(i, c)) {
+      if (ta[i] != t && usable(i)) put(i);
+    }
+    const uint32_t more = n < want ? take_locals(nl, want - n) : 0;
+    tally->local = nl + more;
+    tally->ranked = n;
+    return n;
+  }
+
+  // Select() with locality: one walk from the same random start over the
+  // same eligible entries, looking up each one's network, writes local
+  // ones to `out` up to the quota and keeps others (and locals past the
+  // quota) aside; then the reply is the locals, the others in walk order,
+  // and, if those run out, the locals past the quota. The walk stops once
+  // the quota and the fill are met, or after kLocalityScanLimit entries.
+  uint32_t SelectLocal(const PeerEndpoint& self, bool seeder, uint32_t want,
+                       uint64_t random, uint8_t* out, const Locality& loc,
+                       LocalityTally* tally) const {
+    if (block == nullptr || want == 0) return 0;
+    if (IsTagged(block)) {
+      return SelectTagged(self, seeder, want, random, out, loc, tally);
+    }
+    const RegionRef<E> seeders = Region(rs), leechers = Region(rl);
+    const E* const a = seeder ? leechers.arr : seeders.arr;
+    const uint32_t c = leechers.cap + (seeder ? 0 : seeders.cap);
+    if (c == 0) return 0;
+    constexpr AddressFamily kFamily = std::is_same_v<E, PeerV4>
+                                          ? AddressFamily::kV4
+                                          : AddressFamily::kV6;
+    const E me = MakeEntry<E>(self);
+    const uint32_t quota = static_cast<uint32_t>(
+        std::min<uint64_t>(want, (uint64_t{want} * loc.share_q16 + 65535) >> 16));
+    E others[kMaxLocalityReply];
+    E extra[kMaxLocalityReply];
+    uint32_t nl = 0, no = 0, nx = 0;
+    uint32_t i = Scale(random, c);  // the window's start, as Select's
+    for (uint32_t left = std::min(c, kLocalityScanLimit); left > 0;
+         --left, i = Next(i, c)) {
+      const E& e = a[i];
+      if (e.port_be == 0 || SameEndpoint(e, me)) continue;
+      if (loc.map->Lookup(kFamily, e.ip) == loc.network) {
+        if (nl < quota) {
+          std::memcpy(out + nl * E::kWireLen, &e, E::kWireLen);
+          ++nl;
+        } else if (nx < want) {
+          extra[nx++] = e;
+        }
+      } else if (no < want) {
+        others[no++] = e;
+      }
+      if (nl == quota && no >= want - quota) break;
+    }
+    uint32_t n = nl;
+    for (uint32_t k = 0; k < no && n < want; ++k, ++n) {
+      std::memcpy(out + n * E::kWireLen, &others[k], E::kWireLen);
+    }
+    uint32_t more = 0;
+    for (; more < nx && n < want; ++more, ++n) {
+      std::memcpy(out + n * E::kWireLen, &extra[more], E::kWireLen);
+    }
+    tally->local = nl + more;
+    tally->ranked = n;
     return n;
   }
 
@@ -785,6 +1004,36 @@ uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
   want = std::min<uint32_t>(want, out.size() / PeerV6::kWireLen);
   return FamilyOps<PeerV6>{b, kNoContext, block_}.Select(self, seeder, want,
                                                          random, out.data());
+}
+
+uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
+                         uint64_t random, std::span<uint8_t> out,
+                         const Locality& loc, LocalityTally* tally) const {
+  LocalityTally ignored;
+  if (tally == nullptr) tally = &ignored;
+  *tally = {};
+  if (!loc.active() || want > kMaxLocalityReply) {
+    return Select(self, seeder, want, random, out);
+  }
+  static const PeerSetContext kNoContext;
+  Block* b = BlockOf(block_);
+  // A window of at most `want` entries goes out whole: nothing to rank.
+  {
+    uint32_t caps[kRegions];
+    CopyCaps(b, caps);
+    const int rs = self.family == AddressFamily::kV4 ? kSeed4 : kSeed6;
+    if (caps[rs + 1] + (seeder ? 0 : caps[rs]) <= want) {
+      return Select(self, seeder, want, random, out);
+    }
+  }
+  if (self.family == AddressFamily::kV4) {
+    want = std::min<uint32_t>(want, out.size() / PeerV4::kWireLen);
+    return FamilyOps<PeerV4>{b, kNoContext, block_}.SelectLocal(
+        self, seeder, want, random, out.data(), loc, tally);
+  }
+  want = std::min<uint32_t>(want, out.size() / PeerV6::kWireLen);
+  return FamilyOps<PeerV6>{b, kNoContext, block_}.SelectLocal(
+      self, seeder, want, random, out.data(), loc, tally);
 }
 
 void PeerSet::Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,

@@ -27,6 +27,38 @@
 // `completed` counts a download once per stored entry: an entry remembers
 // that it was counted, so a client alternating left=1 / left=0 counts once.
 //
+// Locality (Select() with a Locality). Design: a network's peers are
+// found by a network tag, not by placement (entries stay placed by source,
+// so the per-source cap and lookups are untouched):
+//   * A wide block (some region above 16 entries) made while a map is
+//     loaded holds a uint16_t tag per entry after all entries (the network
+//     id, folded to 16 bits; 0 outside the map), flagged in its counts
+//     header. Tags move with their entries (placement, backward-shift
+//     erase, rebuilds); an empty entry's tag is 0. Every announce with a
+//     map re-writes its entry's tag, so after a reload each peer takes its
+//     new network at its next announce; a wide block made without a map is
+//     tagged (its entries looked up once) by the first announce with one.
+//   * A compact block (every region up to 16 entries: 10-peer swarms, most
+//     of any tracker) holds no tags: 10 IPv4 peers fill glibc's 96-byte
+//     chunk exactly and any per-entry byte would cost 16 per swarm, so
+//     memory per peer is unchanged there. Its entries (at most 32 per
+//     reply window) are looked up in the map when a reply is shaped.
+//   * Nothing about networks is in the state file: ids are derived.
+// Invariants of a locality reply:
+//   * it holds the same number of peers as a random one would, never self,
+//     never a peer twice, only entries the role rules allow;
+//   * it holds min(L, ceil(s·n)) local peers, L the eligible local ones,
+//     and more only when the others run out (an untagged wide block is
+//     walked for at most kLocalityScanLimit entries, so there L counts
+//     only the entries walked);
+//   * a reply that holds every eligible peer anyway (the window holds at
+//     most n entries: with default numwant every compact swarm) looks
+//     nothing up and costs what a random one does.
+// Cost of a shaped reply on a tagged block: O(numwant) entries copied,
+// plus a scan of the window's tags (2 bytes per entry, 16 compared at a
+// time) that stops once the quota is met, so it reads a thin network's
+// whole tag array (20 KiB at 10 000 peers) but never the entries.
+//
 // Thread safety: none; the swarm table calls every method with the swarm's
 // lock held. Memory is charged to a MemoryBudget before it is allocated.
 #ifndef RINGTRACK_CORE_SWARM_PEER_SET_H_
@@ -39,8 +71,9 @@
 #include <vector>
 
 #include "core/base/memory_budget.h"
-#include "core/swarm/prefix_share.h"
 #include "core/base/types.h"
+#include "core/netmap/network_map.h"
+#include "core/swarm/prefix_share.h"
 
 namespace ringtrack {
 
@@ -67,6 +100,9 @@ struct PeerSetContext {
   // Counts every stored entry by its wide prefix and caps new ones
   // (nullptr: no prefix cap).
   PrefixShare* share = nullptr;
+  // The network map of the announce being served (nullptr: none). With
+  // one, a wide block carries network tags (see "Locality" above).
+  const NetworkMap* map = nullptr;
 };
 
 enum class PeerChange : uint8_t {
@@ -88,11 +124,43 @@ struct PeerRecord {
   bool counted = false;  // its download was counted in `completed`
 };
 
+// s = 3/4 in 1/65536ths: the default share of a reply taken from the
+// requester's own network.
+inline constexpr uint32_t kDefaultLocalityShareQ16 = 49152;
+// Most entries one locality reply walks (see PeerSet), and the largest
+// reply it shapes (a larger numwant gets the random selection; the
+// tracker's caps are 200 and 66).
+inline constexpr uint32_t kLocalityScanLimit = 2048;
+inline constexpr uint32_t kMaxLocalityReply = 256;
+
+// Locality for one Select(): with a map and a requester inside it, a reply
+// of n peers takes up to ceil(s·n) of them from the requester's network and
+// the rest at random from the others (all of the network's, then the
+// others, when it holds fewer; more of its own when the others run out).
+// Without a map, or for a requester outside it, the selection is the
+// random one.
+struct Locality {
+  const NetworkMap* map = nullptr;  // nullptr: random selection
+  NetworkId network = kOutsideMap;  // the requester's
+  uint32_t share_q16 = kDefaultLocalityShareQ16;  // s·65536, at most 65536
+  bool active() const { return map != nullptr && network != kOutsideMap; }
+};
+
+// What locality did to one reply: of the peers written, `ranked` were
+// placed by network (0 when the reply holds every eligible peer anyway, so
+// no entry was looked up), and `local` of those are in the requester's
+// network.
+struct LocalityTally {
+  uint32_t local = 0;
+  uint32_t ranked = 0;
+};
+
 struct PeerAnnounce {
   PeerEndpoint peer;
   bool seeder = false;          // left == 0
   bool completed_event = false; // event=completed
   uint32_t now = 0;             // seconds
+  NetworkId network = kOutsideMap;  // the peer's, when ctx.map is set
 };
 
 class PeerSet {
@@ -124,6 +192,12 @@ class PeerSet {
   // REQUIRES: out.size() >= want * entry size.
   uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
                   uint64_t random, std::span<uint8_t> out) const;
+  // Select() with locality (see Locality): the same peers are eligible and
+  // the same count is written, local ones first. *tally (if not null)
+  // receives what locality did.
+  uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
+                  uint64_t random, std::span<uint8_t> out,
+                  const Locality& loc, LocalityTally* tally) const;
 
   // Starts fetching what Announce() and then Select(self, seeder, want,
   // random) will read: the block header and, for IPv4, the entry's home in

@@ -536,7 +536,8 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
     if (TryLock(at)) break;
   }
   Slot& s = at.sub->slots[at.i];
-  const PeerSetContext ctx = PeerContext();
+  PeerSetContext ctx = PeerContext();
+  ctx.map = p.locality.map;
   if (stopped) {
     const SwarmCounts before = s.peers.counts();
     s.peers.Remove(p.peer, ctx);
@@ -547,6 +548,7 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
   }
   PeerAnnounce a;
   a.peer = p.peer;
+  a.network = p.locality.network;
   a.seeder = p.seeder;
   a.completed_event = p.event == Event::kCompleted;
   a.now = p.now;
@@ -580,7 +582,11 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
   }
   if (r.status == AnnounceStatus::kOk) {
     r.peers_written =
-        s.peers.Select(p.peer, p.seeder, p.numwant, p.random, peers_out);
+        p.locality.active()
+            ? s.peers.Select(p.peer, p.seeder, p.numwant, p.random, peers_out,
+                             p.locality, &r.locality)
+            : s.peers.Select(p.peer, p.seeder, p.numwant, p.random,
+                             peers_out);
   }
   r.counts = s.peers.counts();
   CountChanged(change);

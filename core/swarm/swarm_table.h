@@ -129,6 +129,10 @@ struct AnnounceParams {
   uint32_t numwant = 50;  // already capped by the caller
   uint32_t now = 0;       // seconds, Unix time
   uint64_t random = 0;    // randomizes peer selection
+  // The requester's network and the share of the reply taken from it
+  // (default: none, the random selection). REQUIRES: locality.map outlives
+  // the call.
+  Locality locality;
 };
 
 enum class AnnounceStatus : uint8_t {
@@ -142,6 +146,8 @@ struct AnnounceResult {
   AnnounceStatus status = AnnounceStatus::kOk;
   SwarmCounts counts;          // after this announce
   uint32_t peers_written = 0;  // entries written to the output span
+  // What locality did to the reply (zeros unless p.locality.active()).
+  LocalityTally locality;
 };
 
 // Why announces were refused or left unstored, by kind.

@@ -10,6 +10,11 @@ namespace {
 
 uint32_t ClampPeers(uint32_t n) { return std::min(n, kMaxPeersOut); }
 
+// TrackerConfig::locality_share as Locality::share_q16.
+uint32_t ShareQ16(double share) {
+  return static_cast<uint32_t>(std::clamp(share, 0.0, 1.0) * 65536.0 + 0.5);
+}
+
 }  // namespace
 
 std::string_view ProtocolName(Protocol p) {
@@ -71,7 +76,8 @@ Tracker::Tracker(const TrackerConfig& config, SwarmTable* table)
       default_numwant_(ClampPeers(config.default_numwant)),
       max_numwant_v4_(ClampPeers(config.max_numwant_v4)),
       max_numwant_v6_(ClampPeers(config.max_numwant_v6)),
-      table_(table) {
+      table_(table),
+      locality_share_q16_(ShareQ16(config.locality_share)) {
   table_->SetAnnounceInterval(config.interval_s);
 }
 
@@ -85,6 +91,8 @@ void Tracker::SetConfig(const TrackerConfig& c) {
                         std::memory_order_relaxed);
   max_numwant_v6_.store(ClampPeers(c.max_numwant_v6),
                         std::memory_order_relaxed);
+  locality_share_q16_.store(ShareQ16(c.locality_share),
+                            std::memory_order_relaxed);
 }
 
 Refusal Tracker::Check(const AnnounceRequest& r) const {
@@ -122,8 +130,8 @@ AnnounceReply Tracker::Announce(const AnnounceRequest& r, uint32_t now,
     stats->refused[static_cast<size_t>(why)].Add();
     return AnnounceReply{.refusal = why, .family = r.peer.family};
   }
-  return Finish(r, table_->Announce(ParamsOf(r, now, random), peers_out),
-                stats);
+  const AnnounceParams p = ShapedParamsOf(r, now, random, stats);
+  return Finish(r, p, table_->Announce(p, peers_out), stats);
 }
 
 AnnounceReply Tracker::Announce(const AnnounceRequest& r, uint32_t now,
@@ -134,11 +142,25 @@ AnnounceReply Tracker::Announce(const AnnounceRequest& r, uint32_t now,
     stats->refused[static_cast<size_t>(why)].Add();
     return AnnounceReply{.refusal = why, .family = r.peer.family};
   }
-  return Finish(r, table_->Announce(ParamsOf(r, now, random), peers_out, la),
-                stats);
+  const AnnounceParams p = ShapedParamsOf(r, now, random, stats);
+  return Finish(r, p, table_->Announce(p, peers_out, la), stats);
+}
+
+AnnounceParams Tracker::ShapedParamsOf(const AnnounceRequest& r, uint32_t now,
+                                       uint64_t random,
+                                       TrackerStats* stats) const {
+  AnnounceParams p = ParamsOf(r, now, random);
+  const NetworkMap* map = network_.load(std::memory_order_acquire);
+  if (map != nullptr) {
+    p.locality = {map, map->Lookup(r.peer),
+                  locality_share_q16_.load(std::memory_order_relaxed)};
+    if (p.locality.network == kOutsideMap) stats->outside_map.Add();
+  }
+  return p;
 }
 
 AnnounceReply Tracker::Finish(const AnnounceRequest& r,
+                              const AnnounceParams& p,
                               const AnnounceResult& res,
                               TrackerStats* stats) const {
   AnnounceReply out;
@@ -159,6 +181,10 @@ AnnounceReply Tracker::Finish(const AnnounceRequest& r,
     return out;
   }
   stats->announces.Add();
+  if (p.locality.active()) {
+    stats->peers_local.Add(res.locality.local);
+    stats->peers_remote.Add(res.locality.ranked - res.locality.local);
+  }
   // Clients may re-announce no sooner than the interval: the table's
   // eviction age assumes peers announce once an interval, not more.
   out.interval = out.min_interval = interval_s_.load(std::memory_order_relaxed);
@@ -187,6 +213,14 @@ Refusal Tracker::Scrape(std::span<const uint8_t> hashes,
   stats->scrapes.Add();
   stats->scraped_hashes.Add(n);
   return Refusal::kNone;
+}
+
+std::unique_ptr<const NetworkMap> Tracker::SetNetworkMap(
+    std::unique_ptr<const NetworkMap> map) {
+  // Release: a request that loads the new pointer sees the whole map.
+  network_.store(map.get(), std::memory_order_release);
+  std::swap(network_owned_, map);
+  return map;
 }
 
 std::unique_ptr<const AccessList> Tracker::SetAccessList(

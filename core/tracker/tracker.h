@@ -37,6 +37,7 @@
 #include <string_view>
 
 #include "core/base/types.h"
+#include "core/netmap/network_map.h"
 #include "core/swarm/swarm_table.h"
 #include "core/tracker/access_list.h"
 
@@ -50,6 +51,9 @@ struct TrackerConfig {
   // the same caps so both protocols hand out the same number of peers.
   uint32_t max_numwant_v4 = 200;
   uint32_t max_numwant_v6 = 66;
+  // With a network map: the share of a reply taken from the requester's
+  // network (Locality), in [0, 1].
+  double locality_share = 0.75;
 };
 
 // The most peers one announce can be given, whatever the configuration:
@@ -126,6 +130,13 @@ struct TrackerStats {
   Counter scrapes;    // answered with counts
   Counter scraped_hashes;
   std::array<Counter, static_cast<size_t>(Refusal::kCount)> refused;  // by why
+  // With a network map: peers handed out in the requester's network and
+  // in others, by replies locality shaped (LocalityTally: a reply holding
+  // every eligible peer is not), and announces from requesters outside
+  // the map.
+  Counter peers_local;
+  Counter peers_remote;
+  Counter outside_map;
 
   uint64_t refused_total() const;
 };
@@ -189,14 +200,26 @@ class Tracker {
   const AccessList* access_list() const {
     return access_.load(std::memory_order_acquire);
   }
+  // Makes `map` the network map for locality-aware selection (nullptr: the
+  // random selection) and returns the one it replaces, under the same
+  // rules as SetAccessList().
+  [[nodiscard]] std::unique_ptr<const NetworkMap> SetNetworkMap(
+      std::unique_ptr<const NetworkMap> map);
+  const NetworkMap* network_map() const {
+    return network_.load(std::memory_order_acquire);
+  }
 
   SwarmTable* table() const { return table_; }
 
  private:
   // Refusal for `r` before the table is asked: access list, port.
   Refusal Check(const AnnounceRequest& r) const;
+  // ParamsOf() and, with a network map, the requester's network (looked
+  // up here, once, not in ParamsOf(): the lookahead does not need it).
+  AnnounceParams ShapedParamsOf(const AnnounceRequest& r, uint32_t now,
+                                uint64_t random, TrackerStats* stats) const;
   // The result of the table's announce, counted.
-  AnnounceReply Finish(const AnnounceRequest& r,
+  AnnounceReply Finish(const AnnounceRequest& r, const AnnounceParams& p,
                        const AnnounceResult& table_result,
                        TrackerStats* stats) const;
 
@@ -211,6 +234,10 @@ class Tracker {
   std::atomic<const AccessList*> access_{nullptr};
   // Owns *access_; modified only by SetAccessList().
   std::unique_ptr<const AccessList> access_owned_;
+  // The same for the network map and SetNetworkMap().
+  std::atomic<const NetworkMap*> network_{nullptr};
+  std::unique_ptr<const NetworkMap> network_owned_;
+  std::atomic<uint32_t> locality_share_q16_;  // TrackerConfig::locality_share
 };
 
 }  // namespace ringtrack

@@ -251,6 +251,50 @@ TEST_F(UdpTrackerTest, AccessListRefusesWithAnErrorAndCreatesNoSwarm) {
   EXPECT_EQ(r.action, Action::kAnnounce);
 }
 
+// With a network map the reply's local share follows locality_share, the
+// counters split handed-out peers into local and remote and count
+// requesters outside the map; the replaced map goes back to the caller.
+TEST_F(UdpTrackerTest, NetworkMapShapesRepliesAndIsCounted) {
+  // 127.0.1.0/24 and 127.0.2.0/24 are two networks; 127.0.3/24 is outside.
+  auto map = NetworkMap::Parse("127.0.1.0/24 a\n127.0.2.0/24 b\n", "t.map");
+  ASSERT_TRUE(map.ok());
+  for (uint32_t h = 1; h <= 20; ++h) {
+    for (uint32_t net : {1u, 2u}) {
+      const PeerEndpoint p = PeerEndpoint::V4(0x7f000000 | net << 8 | h, 6000);
+      Send(AnnouncePacket(Connect(p), 6000), p);
+    }
+  }
+  const PeerEndpoint me = PeerEndpoint::V4(0x7f000164, 7000);  // 127.0.1.100
+  const uint64_t cid = Connect(me);
+  auto local_in = [&](const protocol::Response& r) {
+    uint32_t n = 0;
+    for (size_t i = 0; i < r.announce.peer_count(); ++i) {
+      n += r.announce.peer(i).ip[2] == 1;
+    }
+    return n;
+  };
+  EXPECT_EQ(core_.SetNetworkMap(std::move(*map)), nullptr);
+  protocol::Response r = Parse(Send(AnnouncePacket(cid, 7000, Event::kStarted, 1, 8), me));
+  ASSERT_EQ(r.announce.peer_count(), 8u);
+  EXPECT_EQ(local_in(r), 6u);  // ceil(0.75 · 8)
+  EXPECT_EQ(stats_.tracker.peers_local.value(), 6u);
+  EXPECT_EQ(stats_.tracker.peers_remote.value(), 2u);
+  TrackerConfig c;
+  c.locality_share = 0.5;
+  core_.SetConfig(c);
+  r = Parse(Send(AnnouncePacket(cid, 7000, Event::kNone, 1, 8), me));
+  EXPECT_EQ(local_in(r), 4u);
+  EXPECT_EQ(stats_.tracker.outside_map.value(), 0u);
+  const PeerEndpoint stranger = PeerEndpoint::V4(0x7f000301, 7000);
+  Send(AnnouncePacket(Connect(stranger), 7000, Event::kStarted, 1, 8), stranger);
+  EXPECT_EQ(stats_.tracker.outside_map.value(), 1u);
+  EXPECT_EQ(stats_.tracker.peers_local.value(), 10u);
+  const NetworkMap* const in_force = core_.network_map();
+  EXPECT_EQ(core_.SetNetworkMap(nullptr).get(), in_force);
+  Send(AnnouncePacket(cid, 7000, Event::kNone, 1, 8), me);
+  EXPECT_EQ(stats_.tracker.peers_local.value() + stats_.tracker.peers_remote.value(), 16u);
+}
+
 // HandleBatch() answers exactly as Handle() on each datagram in turn: two
 // trackers with the same keys and seeds, one fed datagram by datagram, the
 // other in batches of 1 to 70, see the same mix of connects, announces

@@ -1,0 +1,381 @@
+// Locality-aware selection (PeerSet::Select with a Locality): the share
+// rule at its boundaries, the role, family and self rules kept, no peer
+// twice, and the random selection unchanged without a map or for a
+// requester outside it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/netmap/network_map.h"
+#include "core/swarm/peer_set.h"
+#include "core/swarm/swarm_table.h"
+#include "core/udp/protocol.h"
+
+namespace ringtrack {
+namespace {
+
+// Network k (0..63) is 10.0.k.0/24 and 2001:db8:k::/48; 11/8 is outside.
+std::unique_ptr<const NetworkMap> TestMap() {
+  std::string text;
+  for (int k = 0; k < 64; ++k) {
+    text += "10.0." + std::to_string(k) + ".0/24 n" + std::to_string(k) + "\n";
+    char v6[64];
+    snprintf(v6, sizeof(v6), "2001:db8:%x::/48 n%d\n", k, k);
+    text += v6;
+  }
+  auto m = NetworkMap::Parse(text, "test");
+  EXPECT_TRUE(m.ok()) << m.status();
+  return std::move(*m);
+}
+
+PeerEndpoint In(int net, int host, uint16_t port = 6881) {
+  return PeerEndpoint::V4(0x0a000000u | uint32_t(net) << 8 | uint32_t(host),
+                          port);
+}
+PeerEndpoint Outside(int host) { return PeerEndpoint::V4(0x0b000000u + host, 6881); }
+PeerEndpoint In6(int net, int host) {
+  // One /64 per host: the per-source cap counts IPv6 by /64.
+  uint8_t ip[16] = {0x20, 0x01, 0x0d, 0xb8, 0, uint8_t(net)};
+  ip[6] = uint8_t(host >> 8);
+  ip[7] = uint8_t(host);
+  ip[15] = 1;
+  return PeerEndpoint::V6(ip, 6881);
+}
+
+// The parameter: whether the announces that stored the peers carried the
+// map (so wide blocks hold network tags) or not (every entry is looked up).
+class LocalityTest : public ::testing::TestWithParam<bool> {
+ protected:
+  LocalityTest() : budget_(1 << 30), map_(TestMap()) {
+    ctx_.seed = 5;
+    ctx_.budget = &budget_;
+  }
+  ~LocalityTest() override {
+    std::string why;
+    EXPECT_TRUE(set_.Check(ctx_, &why)) << why;
+    EXPECT_EQ(budget_.used(), set_.bytes());
+    set_.Clear(&budget_);
+  }
+
+  void Add(const PeerEndpoint& p, bool seeder) {
+    PeerAnnounce a;
+    a.peer = p;
+    a.seeder = seeder;
+    a.now = 1000;
+    if (GetParam()) {
+      ctx_.map = map_.get();
+      a.network = map_->Lookup(p);
+    }
+    ASSERT_EQ(set_.Announce(a, ctx_), PeerChange::kAdded);
+  }
+  struct Reply {
+    std::vector<PeerEndpoint> peers;
+    uint32_t local = 0;
+  };
+  Reply Select(const PeerEndpoint& self, bool seeder, uint32_t want,
+               uint64_t random, uint32_t share_q16 = kDefaultLocalityShareQ16,
+               bool with_map = true) {
+    std::vector<uint8_t> out(want * 18 + 18);
+    Locality loc;
+    if (with_map) {
+      loc.map = map_.get();
+      loc.network = map_->Lookup(self);
+    }
+    loc.share_q16 = share_q16;
+    Reply r;
+    LocalityTally tally;
+    const uint32_t n = set_.Select(self, seeder, want, random, out, loc, &tally);
+    r.local = tally.local;
+    // A reply holding every eligible peer is not ranked; count it here.
+    if (tally.ranked == 0 && loc.active()) r.local = 0xffffffff;
+    const size_t size = protocol::PeerEntrySize(self.family);
+    protocol::AnnounceResponse resp;
+    resp.family = self.family;
+    resp.peers = {out.data(), n * size};
+    for (size_t i = 0; i < resp.peer_count(); ++i) r.peers.push_back(resp.peer(i));
+    return r;
+  }
+  uint32_t LocalIn(const Reply& r, const PeerEndpoint& self) const {
+    uint32_t n = 0;
+    for (const PeerEndpoint& p : r.peers) n += map_->Lookup(p) == map_->Lookup(self);
+    return n;
+  }
+  static bool Unique(const Reply& r) {
+    std::set<std::tuple<std::array<uint8_t, 16>, uint16_t>> seen;
+    for (const PeerEndpoint& p : r.peers) {
+      if (!seen.insert({p.ip, p.port}).second) return false;
+    }
+    return true;
+  }
+
+  MemoryBudget budget_;
+  PeerSetContext ctx_;
+  PeerSet set_;
+  std::unique_ptr<const NetworkMap> map_;
+};
+
+TEST_P(LocalityTest, NoLocalPeersGivesAFullRandomReply) {  // L = 0
+  for (int h = 0; h < 100; ++h) Add(In(1 + h % 5, h), false);
+  const Reply r = Select(In(9, 1), false, 20, 3);
+  EXPECT_EQ(r.peers.size(), 20u);
+  EXPECT_EQ(r.local, 0u);
+  EXPECT_EQ(LocalIn(r, In(9, 1)), 0u);
+  EXPECT_TRUE(Unique(r));
+}
+
+TEST_P(LocalityTest, FewerLocalThanTheShareGivesAllOfThem) {  // L < s·n
+  for (int h = 0; h < 5; ++h) Add(In(9, h), false);
+  for (int h = 0; h < 300; ++h) Add(In(1 + h % 5, h), false);
+  for (uint64_t random = 0; random < 50; ++random) {
+    const Reply r = Select(In(9, 200), false, 20, random * 0x9e3779b97f4a7c15);
+    EXPECT_EQ(r.peers.size(), 20u);
+    EXPECT_EQ(r.local, 5u);
+    EXPECT_EQ(LocalIn(r, In(9, 200)), 5u);
+    EXPECT_TRUE(Unique(r));
+  }
+}
+
+TEST_P(LocalityTest, MoreLocalThanTheReplyTakesTheShare) {  // L ≥ n
+  for (int h = 0; h < 40; ++h) Add(In(9, h), false);
+  for (int h = 0; h < 300; ++h) Add(In(1 + h % 5, h), false);
+  for (uint64_t random = 0; random < 50; ++random) {
+    const Reply r = Select(In(9, 200), false, 20, random * 0x9e3779b97f4a7c15);
+    EXPECT_EQ(r.peers.size(), 20u);
+    EXPECT_EQ(r.local, 15u);  // ceil(0.75 · 20)
+    EXPECT_EQ(LocalIn(r, In(9, 200)), 15u);
+    EXPECT_TRUE(Unique(r));
+  }
+  // s = 0: the random selection's own share, s = 1: all local.
+  EXPECT_EQ(Select(In(9, 200), false, 20, 1, 65536).local, 20u);
+  EXPECT_EQ(Select(In(9, 200), false, 20, 1, 32768).local, 10u);
+}
+
+TEST_P(LocalityTest, LocalsFillInWhenOthersRunOut) {
+  for (int h = 0; h < 40; ++h) Add(In(9, h), false);
+  for (int h = 0; h < 2; ++h) Add(In(1, h), false);
+  const Reply r = Select(In(9, 200), false, 20, 11);
+  EXPECT_EQ(r.peers.size(), 20u);
+  EXPECT_EQ(r.local, 18u);
+  EXPECT_TRUE(Unique(r));
+}
+
+TEST_P(LocalityTest, SeederGetsOnlyLeechersAndNeverItself) {
+  // Local seeders must not be handed to a seeder, however local.
+  for (int h = 0; h < 30; ++h) Add(In(9, h), /*seeder=*/true);
+  for (int h = 30; h < 34; ++h) Add(In(9, h), false);
+  for (int h = 0; h < 40; ++h) Add(In(2, h), false);
+  Add(In(9, 200), true);
+  const Reply r = Select(In(9, 200), /*seeder=*/true, 20, 99);
+  EXPECT_EQ(r.peers.size(), 20u);
+  EXPECT_EQ(r.local, 4u);
+  for (const PeerEndpoint& p : r.peers) {
+    EXPECT_NE(p, In(9, 200));
+    const bool local_seeder = map_->Lookup(p) == map_->Lookup(In(9, 0)) &&
+                              (p.ip[3] < 30 || p.ip[3] == 200);
+    EXPECT_FALSE(local_seeder) << int(p.ip[3]);
+  }
+  // A leecher's reply never holds itself either.
+  Add(In(9, 201), false);
+  const Reply l = Select(In(9, 201), false, 200, 5);
+  EXPECT_EQ(l.peers.size(), 30u + 4u + 40u + 1u);
+  for (const PeerEndpoint& p : l.peers) EXPECT_NE(p, In(9, 201));
+  EXPECT_TRUE(Unique(l));
+}
+
+TEST_P(LocalityTest, OutsideTheMapOrWithoutOneIsTheRandomSelection) {
+  for (int h = 0; h < 60; ++h) Add(In(h % 3, h), h % 4 == 0);
+  for (int h = 0; h < 60; ++h) Add(Outside(h), h % 4 == 0);
+  for (uint64_t random : {1ull, 77ull, 0xdeadbeefull << 30}) {
+    std::vector<uint8_t> plain(20 * 6), with(20 * 6);
+    const uint32_t n = set_.Select(Outside(500), false, 20, random, plain);
+    Locality loc{map_.get(), map_->Lookup(Outside(500))};
+    LocalityTally tally{7, 7};
+    EXPECT_EQ(set_.Select(Outside(500), false, 20, random, with, loc, &tally), n);
+    EXPECT_EQ(plain, with);
+    EXPECT_EQ(tally.local, 0u);
+    EXPECT_EQ(tally.ranked, 0u);
+    Locality none;  // no map
+    none.network = 3;
+    EXPECT_EQ(set_.Select(In(1, 1), false, 20, random, with, none, &tally), n);
+  }
+}
+
+TEST_P(LocalityTest, IPv6SelectsByItsOwnPrefixes) {
+  for (int h = 0; h < 10; ++h) Add(In6(4, h), false);
+  for (int h = 0; h < 100; ++h) Add(In6(5 + h % 3, h), false);
+  for (int h = 0; h < 50; ++h) Add(In(4, h), false);  // IPv4: never in a v6 reply
+  const Reply r = Select(In6(4, 999), false, 8, 42);
+  EXPECT_EQ(r.peers.size(), 8u);
+  EXPECT_EQ(r.local, 6u);  // ceil(0.75 · 8)
+  for (const PeerEndpoint& p : r.peers) EXPECT_EQ(p.family, AddressFamily::kV6);
+}
+
+// Random swarms: the share rule's exact count, against the set's contents.
+TEST_P(LocalityTest, ShareRuleHoldsOnRandomSwarms) {
+  std::mt19937_64 rng(2024);
+  for (int round = 0; round < 300; ++round) {
+    set_.Clear(&budget_);
+    const int L = int(rng() % 60), O = int(rng() % 200);
+    const int me_net = 9;
+    std::vector<std::pair<PeerEndpoint, bool>> stored;
+    for (int h = 0; h < L; ++h) stored.push_back({In(me_net, h), rng() % 3 == 0});
+    for (int h = 0; h < O; ++h) stored.push_back({In(int(rng() % 8), h), rng() % 3 == 0});
+    for (auto& [p, s] : stored) Add(p, s);
+    const bool seeder = rng() % 2;
+    const PeerEndpoint self = L > 0 && rng() % 2 ? stored[0].first : In(me_net, 250);
+    const bool self_seeder = self == stored[0].first ? stored[0].second : seeder;
+    const uint32_t want = 1 + rng() % 80;
+    const uint32_t share = std::vector<uint32_t>{0, 32768, 49152, 58982, 65536}[rng() % 5];
+    // Eligible local and other peers.
+    int el = 0, eo = 0;
+    for (auto& [p, s] : stored) {
+      if (p == self || (self_seeder && s)) continue;
+      (map_->Lookup(p) == map_->Lookup(self) ? el : eo)++;
+    }
+    const Reply r = Select(self, self_seeder, want, rng(), share);
+    const int quota = int((uint64_t{want} * share + 65535) >> 16);
+    const int q = std::min(el, quota);
+    const int o = std::min(eo, int(want) - q);
+    const int x = std::min(el - q, int(want) - q - o);
+    ASSERT_EQ(int(r.peers.size()), std::min<int>(want, el + eo)) << round;
+    if (r.local != 0xffffffff) ASSERT_EQ(int(r.local), q + x) << round;
+    ASSERT_EQ(int(LocalIn(r, self)), q + x) << round;
+    ASSERT_TRUE(Unique(r)) << round;
+    for (const PeerEndpoint& p : r.peers) {
+      ASSERT_NE(p, self);
+      if (self_seeder) {
+        for (auto& [sp, s] : stored) ASSERT_FALSE(sp == p && s) << round;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(TaggedOrLookedUp, LocalityTest, ::testing::Bool());
+
+// A map changes nothing in a small swarm's block: 10 IPv4 peers take the
+// same 96 bytes with and without one (no tags below 17 per region), and a
+// wide one grows by 2 bytes per entry only with a map.
+TEST(LocalityMemoryTest, TagsOnlyInWideBlocksWithAMap) {
+  auto map = TestMap();
+  for (int peers : {10, 200}) {
+    size_t bytes[2];
+    for (int with : {0, 1}) {
+      MemoryBudget budget(1 << 30);
+      PeerSetContext ctx;
+      ctx.budget = &budget;
+      ctx.map = with ? map.get() : nullptr;
+      PeerSet set;
+      for (int h = 0; h < peers; ++h) {
+        PeerAnnounce a;
+        a.peer = In(h % 7, h);
+        a.seeder = h % 4 == 0;
+        a.now = 1000;
+        a.network = with ? map->Lookup(a.peer) : kOutsideMap;
+        ASSERT_EQ(set.Announce(a, ctx), PeerChange::kAdded);
+      }
+      std::string why;
+      EXPECT_TRUE(set.Check(ctx, &why)) << why;
+      bytes[with] = set.bytes();
+      set.Clear(&budget);
+    }
+    if (peers == 10) {
+      EXPECT_EQ(bytes[0], 96u);
+      EXPECT_EQ(bytes[1], bytes[0]);
+    } else {
+      EXPECT_GT(bytes[1], bytes[0]);
+      EXPECT_LE(bytes[1], bytes[0] + 2 * 2 * 200 + 64);
+    }
+  }
+}
+
+// Peers stored before the map was loaded, then removed and re-added, a
+// reloaded map: the tags follow, and replies keep the share rule.
+TEST(LocalityTagTest, TagsFollowLoadsReloadsAndChurn) {
+  auto map = TestMap();
+  MemoryBudget budget(1 << 30);
+  PeerSetContext ctx;
+  ctx.budget = &budget;
+  PeerSet set;
+  auto announce = [&](const PeerEndpoint& p, bool seeder, const NetworkMap* m) {
+    PeerAnnounce a;
+    a.peer = p;
+    a.seeder = seeder;
+    a.now = 1000;
+    ctx.map = m;
+    a.network = m ? m->Lookup(p) : kOutsideMap;
+    return set.Announce(a, ctx);
+  };
+  for (int h = 0; h < 30; ++h) announce(In(9, h), false, nullptr);
+  for (int h = 0; h < 100; ++h) announce(In(1 + h % 4, h), false, nullptr);
+  const size_t untagged = set.bytes();
+  // The first announce carrying the map tags the block.
+  announce(In(9, 0), false, map.get());
+  EXPECT_GT(set.bytes(), untagged);
+  auto local_of = [&](const PeerEndpoint& self, const NetworkMap& m) {
+    std::vector<uint8_t> out(20 * 6);
+    LocalityTally tally;
+    Locality loc{&m, m.Lookup(self)};
+    EXPECT_EQ(set.Select(self, false, 20, 77, out, loc, &tally), 20u);
+    uint32_t seen = 0;
+    for (uint32_t k = 0; k < 20; ++k) {
+      const PeerEndpoint p = PeerEndpoint::V4(
+          uint32_t{out[6 * k]} << 24 | uint32_t{out[6 * k + 1]} << 16 |
+              uint32_t{out[6 * k + 2]} << 8 | out[6 * k + 3], 1);
+      seen += m.Lookup(p) == m.Lookup(self);
+    }
+    EXPECT_EQ(seen, tally.local);
+    return tally.local;
+  };
+  EXPECT_EQ(local_of(In(9, 200), *map), 15u);
+  // Churn: remove half the locals, add them back; tags move with entries.
+  for (int h = 0; h < 30; h += 2) set.Remove(In(9, h), ctx);
+  EXPECT_EQ(local_of(In(9, 200), *map), 15u);
+  for (int h = 0; h < 30; h += 2) announce(In(9, h), false, map.get());
+  EXPECT_EQ(local_of(In(9, 200), *map), 15u);
+  // A reloaded map where 10.0.9/24 is part of network n1: the stored tags
+  // are re-written as peers re-announce.
+  auto reloaded = NetworkMap::Parse("10.0.1.0/24 n1\n10.0.9.0/24 n1\n", "r");
+  ASSERT_TRUE(reloaded.ok());
+  for (int h = 0; h < 30; ++h) announce(In(9, h), false, reloaded->get());
+  for (int h = 0; h < 100; ++h) announce(In(1 + h % 4, h), false, reloaded->get());
+  // 30 in 10.0.9/24 and 25 in 10.0.1/24 are one network now.
+  EXPECT_EQ(local_of(In(9, 200), **reloaded), 15u);
+  EXPECT_EQ(local_of(In(1, 200), **reloaded), 15u);
+  std::string why;
+  EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  EXPECT_EQ(budget.used(), set.bytes());
+  set.Clear(&budget);
+}
+
+// Through the swarm table: the result counts the local peers it wrote.
+TEST(LocalitySwarmTableTest, AnnounceReportsLocalPeers) {
+  auto map = TestMap();
+  SwarmTableConfig c;
+  c.initial_slots = 64;
+  SwarmTable table(c);
+  std::vector<uint8_t> out(200 * 6);
+  AnnounceParams p;
+  p.info_hash.bytes[0] = 1;
+  p.now = 1000;
+  for (int h = 0; h < 40; ++h) {
+    p.peer = In(h < 10 ? 3 : 4 + h % 3, h);
+    ASSERT_EQ(table.Announce(p, out).status, AnnounceStatus::kOk);
+  }
+  p.peer = In(3, 100);
+  p.numwant = 8;
+  p.locality = {map.get(), map->Lookup(p.peer)};
+  const AnnounceResult r = table.Announce(p, out);
+  EXPECT_EQ(r.peers_written, 8u);
+  EXPECT_EQ(r.locality.local, 6u);
+  EXPECT_EQ(r.locality.ranked, 8u);
+  p.locality = {};
+  p.random = 1;
+  EXPECT_EQ(table.Announce(p, out).locality.local, 0u);
+}
+
+}  // namespace
+}  // namespace ringtrack
