@@ -395,6 +395,7 @@ void Reload(const std::string& path, const std::set<std::string>& on_command_lin
     ringtrack::RestoreFlags(saved);
     ringtrack::log::Error("SIGHUP: keeping the configuration in force: %s",
                           e.what());
+    server->RecordReload(false);
     return;
   }
   g_reloading = false;
@@ -413,8 +414,11 @@ void Reload(const std::string& path, const std::set<std::string>& on_command_lin
     }
   }
   // The server keeps its old access list itself when the new one fails.
-  if (absl::Status a = server->ApplyLive(next); !a.ok()) {
-    ringtrack::log::Error("SIGHUP: keeping the old access list: %s", a.message());
+  const absl::Status applied = server->ApplyLive(next);
+  server->RecordReload(applied.ok());
+  if (!applied.ok()) {
+    ringtrack::log::Error("SIGHUP: keeping the old access list: %s",
+                          applied.message());
   }
   ringtrack::log::Info("SIGHUP: configuration reloaded from %s%s", path,
                        restart ? " (some changes need a restart)" : "");
@@ -533,9 +537,13 @@ int main(int argc, char** argv) {
     if (config_path.empty()) {
       if (config.access_list_path.empty()) {
         ringtrack::log::Info("SIGHUP: nothing to reload");
-      } else if (absl::Status a = (*server)->ReloadAccessList(); !a.ok()) {
-        ringtrack::log::Error("SIGHUP: keeping the old access list: %s",
-                              a.message());
+      } else {
+        const absl::Status a = (*server)->ReloadAccessList();
+        (*server)->RecordReload(a.ok());
+        if (!a.ok()) {
+          ringtrack::log::Error("SIGHUP: keeping the old access list: %s",
+                                a.message());
+        }
       }
       continue;
     }

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
+#include "daemon/process_stats.h"
 #include "daemon/state_file.h"
 #include "daemon/xsk_loop.h"
 #include "daemon/system_memory.h"
@@ -123,6 +124,41 @@ absl::StatusOr<MasterKey> LoadKey(const ServerConfig& config, bool ran_before) {
   return key;
 }
 
+// The I/O events below the protocol: label, stats-line key, counter.
+struct IoEvent {
+  std::string_view label;
+  std::string_view key;
+  Counter IoCounters::*counter;
+};
+constexpr IoEvent kIoEvents[] = {
+    {"truncated", "truncated", &IoCounters::truncated},
+    {"no_buffers", "no_buffers", &IoCounters::no_buffers},
+    {"recv_error", "recv_errors", &IoCounters::recv_errors},
+    {"send_error", "send_errors", &IoCounters::send_errors},
+    {"sq_full", "sq_full", &IoCounters::sq_full},
+    {"cq_overflow", "cq_overflows", &IoCounters::cq_overflows},
+};
+
+// Requests summed over workers: [family][type][outcome].
+using TrackerTotals =
+    std::array<std::array<std::array<uint64_t, kOutcomes>, kRequestKinds>, 2>;
+
+// The stats line's key for requests of one type and outcome, summed over
+// IP versions: "announces", "error_replies", "bad_connection_ids",
+// "invalid".
+std::string RequestStatsKey(RequestKind type, Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kOk:
+      return std::string(RequestKindName(type)) + "s";
+    case Outcome::kError:
+      return "error_replies";
+    case Outcome::kBadConnectionId:
+      return "bad_connection_ids";
+    default:
+      return std::string(OutcomeName(outcome));
+  }
+}
+
 // The XDP access list mirror's capacity: at least 64 Ki entries (1 MiB of
 // kernel buckets per map), at most 16 Mi (256 MiB per map).
 constexpr size_t kMinXdpAccessCapacity = size_t{1} << 16;
@@ -139,7 +175,8 @@ Server::Server(const ServerConfig& config, MasterKey key)
       tracker_(config.tracker, &table_),
       udp_tracker_(&tracker_, &ids_),
       quiescence_(static_cast<size_t>(config.workers) +
-                  (config.io == IoMode::kXsk ? 1 : 0)) {}
+                  (config.io == IoMode::kXsk ? 1 : 0)),
+      process_start_s_(ProcessStartTimeSeconds()) {}
 
 Server::~Server() { Stop().IgnoreError(); }
 
@@ -596,7 +633,9 @@ void Server::RunHousekeeping() {
   const int64_t ticks_per_pass = std::max<int64_t>(
       1, absl::ToInt64Milliseconds(config_.sweep_period) / 100);
   uint32_t last_refresh = 0;
-  absl::Time next_stats = absl::Now() + config_.stats_interval;
+  StatsInterval interval;
+  absl::Time last_stats = absl::Now();
+  absl::Time next_stats = last_stats + config_.stats_interval;
   absl::Time next_ping = absl::Now();
   while (!stop_.load()) {
     if (watchdog_ping_ && absl::Now() >= next_ping) {
@@ -627,7 +666,9 @@ void Server::RunHousekeeping() {
     table_.Sweep(now, std::max<size_t>(64, table_.capacity() / ticks_per_pass));
     if (config_.stats_interval > absl::ZeroDuration() &&
         absl::Now() >= next_stats) {
-      log::Info("stats %s", StatsLine());
+      const absl::Time now_t = absl::Now();
+      log::Info("stats %s", interval.Line(Samples(), now_t - last_stats));
+      last_stats = now_t;
       next_stats += config_.stats_interval;
     }
   }
@@ -653,20 +694,23 @@ void Server::CountSocketDrops() {
 }
 
 std::vector<MetricSample> Server::Samples() const {
-  constexpr size_t kOutcomes = static_cast<size_t>(UdpOutcome::kCount);
-  uint64_t outcomes[kOutcomes] = {};
-  uint64_t by_family[2][kOutcomes] = {};
+  using M = MetricId;
+  // Per-worker counters, summed.
+  TrackerTotals req{};
   uint64_t invalid[static_cast<size_t>(protocol::ParseError::kCount)] = {};
-  uint64_t rx = 0, tx = 0, trunc = 0, nobufs = 0, rx_err = 0, tx_err = 0,
-           bytes_in = 0, bytes_out = 0, sq_full = 0, overflows = 0,
-           xsk_frames = 0,
+  uint64_t rx = 0, tx = 0, bytes_in = 0, bytes_out = 0, xsk_frames = 0,
            not_allowed = 0;
+  uint64_t io[std::size(kIoEvents)] = {};
   for (const auto& c : cores_) {
-    not_allowed += c->stats.tracker.refused[static_cast<size_t>(Refusal::kNotAllowed)].value();
-    for (size_t i = 0; i < kOutcomes; ++i) {
-      outcomes[i] += c->stats.outcomes[i].value();
-      by_family[0][i] += c->stats.by_family[0][i].value();
-      by_family[1][i] += c->stats.by_family[1][i].value();
+    not_allowed +=
+        c->stats.tracker.refused[static_cast<size_t>(Refusal::kNotAllowed)]
+            .value();
+    for (int f = 0; f < 2; ++f) {
+      for (size_t t = 0; t < kRequestKinds; ++t) {
+        for (size_t o = 0; o < kOutcomes; ++o) {
+          req[f][t][o] += c->stats.requests[f][t][o].value();
+        }
+      }
     }
     for (size_t i = 0; i < std::size(invalid); ++i) {
       invalid[i] += c->stats.invalid[i].value();
@@ -675,154 +719,101 @@ std::vector<MetricSample> Server::Samples() const {
     bytes_out += c->stats.bytes_out.value();
     rx += c->io.received.value();
     tx += c->io.sent.value();
-    trunc += c->io.truncated.value();
-    nobufs += c->io.no_buffers.value();
-    rx_err += c->io.recv_errors.value();
-    tx_err += c->io.send_errors.value();
-    sq_full += c->io.sq_full.value();
-    overflows += c->io.cq_overflows.value();
+    for (size_t i = 0; i < std::size(kIoEvents); ++i) {
+      io[i] += (c->io.*kIoEvents[i].counter).value();
+    }
     xsk_frames += c->io.xsk_frames.value();
   }
   const SwarmTableStats t = table_.stats();
-  auto outcome = [&](UdpOutcome o) { return outcomes[static_cast<size_t>(o)]; };
-  constexpr auto kC = MetricType::kCounter;
-  constexpr auto kG = MetricType::kGauge;
 
-  // The one list: each stats-line key beside the Prometheus series it is.
-  std::vector<MetricSample> v;
-  auto add = [&v](std::string key, std::string name, std::string labels,
-                  MetricType type, const char* help, double value) {
-    v.push_back({std::move(key), std::move(name), std::move(labels), type, help,
-                 value});
-  };
-  add("datagrams_received", "ringtrack_datagrams_received_total", "", kC,
-      "Datagrams received by the workers.", rx);
-  add("replies_sent", "ringtrack_replies_sent_total", "", kC,
-      "Replies the kernel accepted for sending.", tx);
-  const char* kResponses = "Requests answered, by reply type.";
-  add("connects", "ringtrack_responses_total", "type=\"connect\"", kC,
-      kResponses, outcome(UdpOutcome::kConnect));
-  add("announces", "ringtrack_responses_total", "type=\"announce\"", kC,
-      kResponses, outcome(UdpOutcome::kAnnounce));
-  add("scrapes", "ringtrack_responses_total", "type=\"scrape\"", kC,
-      kResponses, outcome(UdpOutcome::kScrape));
-  add("error_replies", "ringtrack_responses_total", "type=\"error\"", kC,
-      kResponses, outcome(UdpOutcome::kErrorReply));
-  const char* kDropped = "Datagrams dropped without a reply, by reason.";
-  add("bad_connection_ids", "ringtrack_dropped_total",
-      "reason=\"bad_connection_id\"", kC, kDropped,
-      outcome(UdpOutcome::kBadConnectionId));
-  add("invalid", "ringtrack_invalid_total", "", kC,
-      "Datagrams the codec refused (all reasons).", outcome(UdpOutcome::kInvalid));
-  for (size_t i = 1; i < std::size(invalid); ++i) {
-    const std::string reason(
-        protocol::ParseErrorName(static_cast<protocol::ParseError>(i)));
-    add("invalid_" + reason, "ringtrack_dropped_total",
-        absl::StrCat("reason=\"", reason, "\""), kC, kDropped, invalid[i]);
-  }
-  const char* kRequests = "Requests by outcome and the sender's IP version.";
-  const std::pair<UdpOutcome, const char*> kTypes[] = {
-      {UdpOutcome::kConnect, "connect"},   {UdpOutcome::kAnnounce, "announce"},
-      {UdpOutcome::kScrape, "scrape"},     {UdpOutcome::kErrorReply, "error"},
-      {UdpOutcome::kBadConnectionId, "bad_connection_id"},
-      {UdpOutcome::kInvalid, "invalid"}};
+  MetricSamples v;
+  v.Add(M::kDatagramsReceived, rx);
+  v.Add(M::kRepliesSent, tx);
   for (int f = 0; f < 2; ++f) {
-    for (const auto& [o, type] : kTypes) {
-      add(absl::StrCat("requests_", type, f == 0 ? "_v4" : "_v6"),
-          "ringtrack_requests_total",
-          absl::StrCat("type=\"", type, "\",ip_version=\"", f == 0 ? 4 : 6,
-                       "\""),
-          kC, kRequests, by_family[f][static_cast<size_t>(o)]);
+    for (size_t ti = 0; ti < kRequestKinds; ++ti) {
+      for (size_t oi = 0; oi < kOutcomes; ++oi) {
+        const auto type = static_cast<RequestKind>(ti);
+        const auto outcome = static_cast<Outcome>(oi);
+        // Only a datagram the codec refused has no type; a connect needs
+        // no connection ID and is always answered.
+        if ((type == RequestKind::kUnknown) != (outcome == Outcome::kInvalid) ||
+            (type == RequestKind::kConnect && outcome != Outcome::kOk)) {
+          continue;
+        }
+        v.Add(M::kRequests,
+              {"udp", RequestKindName(type), OutcomeName(outcome),
+               f == 0 ? "4" : "6"},
+              RequestStatsKey(type, outcome), req[f][ti][oi]);
+      }
     }
   }
-  const char* kRefused = "Announces refused with a BEP 15 error, by kind.";
-  add("refused_torrent_memory", "ringtrack_refused_total",
-      "kind=\"torrent_memory\"", kC, kRefused, t.refused.torrent_memory);
-  add("refused_torrent_rate", "ringtrack_refused_total",
-      "kind=\"torrent_rate\"", kC, kRefused, t.refused.torrent_rate);
-  add("refused_peer_memory", "ringtrack_refused_total",
-      "kind=\"peer_memory\"", kC, kRefused, t.refused.peer_memory);
-  add("refused_not_allowed", "ringtrack_refused_total",
-      "kind=\"not_allowed\"", kC, kRefused, not_allowed);
-  const char* kUnstored = "Announces answered but not stored, by reason.";
-  add("unstored_peer_source_cap", "ringtrack_unstored_peers_total",
-      "reason=\"source_cap\"", kC, kUnstored, t.refused.peer_source_cap);
-  add("unstored_peer_swarm_cap", "ringtrack_unstored_peers_total",
-      "reason=\"swarm_cap\"", kC, kUnstored, t.refused.peer_swarm_cap);
-  add("unstored_peer_memory", "ringtrack_unstored_peers_total",
-      "reason=\"memory\"", kC, kUnstored, t.refused.peer_memory_unstored);
-  add("unstored_peer_prefix_cap", "ringtrack_unstored_peers_total",
-      "reason=\"prefix_cap\"", kC, kUnstored, t.refused.peer_prefix_cap);
-  add("evicted_stale_peers", "ringtrack_evicted_peers_total", "", kC,
-      "Peers removed at the memory budget before their timeout: they had "
-      "missed their re-announce.",
-      t.evicted_stale);
-  const char* kIo =
-      "I/O events below the protocol: datagrams cut to the receive buffer "
-      "(still answered), drops and errors.";
-  // (The AF_XDP socket's counts are 64-bit: read as they are.)
-  add("socket_drops", "ringtrack_socket_drops_total", "", kC,
-      "Datagrams the kernel dropped because a socket's receive queue was "
-      "full (SK_MEMINFO_DROPS, and with --io xdp the AF_XDP socket's "
-      "rx_ring_full + rx_dropped; they never reached ringtrackd).",
-      socket_drops_.load(std::memory_order_relaxed) +
-          (xsk_ ? xsk_->KernelDrops() : 0));
-  add("truncated", "ringtrack_io_events_total", "event=\"truncated\"", kC, kIo,
-      trunc);
-  add("no_buffers", "ringtrack_io_events_total", "event=\"no_buffers\"", kC,
-      kIo, nobufs);
-  add("recv_errors", "ringtrack_io_events_total", "event=\"recv_error\"", kC,
-      kIo, rx_err);
-  add("send_errors", "ringtrack_io_events_total", "event=\"send_error\"", kC,
-      kIo, tx_err);
-  add("sq_full", "ringtrack_io_events_total", "event=\"sq_full\"", kC, kIo,
-      sq_full);
-  add("cq_overflows", "ringtrack_io_events_total", "event=\"cq_overflow\"", kC,
-      kIo, overflows);
-  if (xsk_) {
-    add("xsk_frames", "ringtrack_xsk_frames_total", "", kC,
-        "Frames served from the AF_XDP socket (--io xdp).", xsk_frames);
+  uint64_t bad_ids = 0;
+  for (int f = 0; f < 2; ++f) {
+    for (size_t ti = 0; ti < kRequestKinds; ++ti) {
+      bad_ids += req[f][ti][static_cast<size_t>(Outcome::kBadConnectionId)];
+    }
   }
-  add("bytes_in", "ringtrack_received_bytes_total", "", kC,
-      "UDP payload bytes received.", bytes_in);
-  add("bytes_out", "ringtrack_sent_bytes_total", "", kC,
-      "UDP payload bytes of the replies.", bytes_out);
-  add("torrents", "ringtrack_torrents", "", kG, "Swarms in the table.",
-      t.torrents);
-  const char* kPeers = "Peers stored, by IP version.";
-  add("peers_v4", "ringtrack_peers", "ip_version=\"4\"", kG, kPeers,
-      t.peers_v4);
-  add("peers_v6", "ringtrack_peers", "ip_version=\"6\"", kG, kPeers,
-      t.peers_v6);
-  add("seeders", "ringtrack_seeders", "", kG,
-      "Stored peers that are seeders (both IP versions).", t.seeders);
-  add("table_slots", "ringtrack_table_slots", "", kG,
-      "Swarm slots in all sub-tables.", table_.capacity());
-  add("table_bytes", "ringtrack_memory_bytes", "", kG,
-      "Bytes charged to the memory budget: slot arrays, peer blocks and the "
-      "access list.",
-      table_.MemoryBytes());
-  add("access_list_hashes", "ringtrack_access_list_hashes", "", kG,
-      "Info hashes in the access list in force.",
-      access_hashes_.load(std::memory_order_relaxed));
-  add("access_list_bytes", "ringtrack_access_list_bytes", "", kG,
-      "Heap bytes of the access list in force (charged to the budget).",
-      access_bytes_.load(std::memory_order_relaxed));
-  add("access_list_loads", "ringtrack_access_list_loads_total", "", kC,
-      "Access lists loaded and swapped in (at start and on reloads).",
-      access_loads_.load(std::memory_order_relaxed));
-  add("memory_budget_bytes", "ringtrack_memory_budget_bytes", "", kG,
-      "The memory budget (--max-memory).", budget_.limit());
-  add("rss_bytes", "ringtrack_resident_memory_bytes", "", kG,
-      "Resident set size of the whole process.", ResidentBytes());
-  add("max_probe_slots", "ringtrack_table_max_probe_slots", "", kG,
-      "Longest probe run the last full sweep saw.", table_.max_probe());
-  add("tombstones", "ringtrack_table_tombstones", "", kG,
-      "Tombstones the last full sweep saw.", table_.tombstones());
+  // (The requests above carry the stats line's bad_connection_ids.)
+  v.Add(M::kDropped, {"bad_connection_id"}, "", bad_ids);
+  for (size_t i = 1; i < std::size(invalid); ++i) {
+    const auto e = static_cast<protocol::ParseError>(i);
+    if (protocol::IsAnswerable(e)) continue;  // answered: not a drop
+    const std::string_view reason = protocol::ParseErrorName(e);
+    v.Add(M::kDropped, {reason}, "invalid_" + std::string(reason), invalid[i]);
+  }
+  v.Add(M::kReceivedBytes, bytes_in);
+  v.Add(M::kSentBytes, bytes_out);
+
+  v.Add(M::kRefused, {"torrent_memory"}, "refused_torrent_memory",
+        t.refused.torrent_memory);
+  v.Add(M::kRefused, {"torrent_rate"}, "refused_torrent_rate",
+        t.refused.torrent_rate);
+  v.Add(M::kRefused, {"peer_memory"}, "refused_peer_memory",
+        t.refused.peer_memory);
+  v.Add(M::kRefused, {"not_allowed"}, "refused_not_allowed", not_allowed);
+  v.Add(M::kUnstoredPeers, {"source_cap"}, "unstored_peer_source_cap",
+        t.refused.peer_source_cap);
+  v.Add(M::kUnstoredPeers, {"swarm_cap"}, "unstored_peer_swarm_cap",
+        t.refused.peer_swarm_cap);
+  v.Add(M::kUnstoredPeers, {"memory"}, "unstored_peer_memory",
+        t.refused.peer_memory_unstored);
+  v.Add(M::kUnstoredPeers, {"prefix_cap"}, "unstored_peer_prefix_cap",
+        t.refused.peer_prefix_cap);
+  v.Add(M::kEvictedPeers, t.evicted_stale);
+
+  // (The AF_XDP socket's counts are 64-bit: read as they are.)
+  v.Add(M::kSocketDrops, socket_drops_.load(std::memory_order_relaxed) +
+                             (xsk_ ? xsk_->KernelDrops() : 0));
+  for (size_t i = 0; i < std::size(kIoEvents); ++i) {
+    v.Add(M::kIoEvents, {kIoEvents[i].label}, std::string(kIoEvents[i].key),
+          io[i]);
+  }
+  if (xsk_) v.Add(M::kXskFrames, xsk_frames);
+
+  v.Add(M::kTorrents, t.torrents);
+  v.Add(M::kPeers, {"4"}, "peers_v4", t.peers_v4);
+  v.Add(M::kPeers, {"6"}, "peers_v6", t.peers_v6);
+  v.Add(M::kSeeders, {"4"}, "seeders_v4", t.seeders_v4);
+  v.Add(M::kSeeders, {"6"}, "seeders_v6", t.seeders - t.seeders_v4);
+  v.Add(M::kDownloads, t.downloads);
+
+  v.Add(M::kMemoryBytes, table_.MemoryBytes());
+  v.Add(M::kMemoryBudgetBytes, budget_.limit());
+  v.Add(M::kResidentBytes, ResidentBytes());
+  v.Add(M::kTableSlots, table_.capacity());
+  v.Add(M::kTableMaxProbe, table_.max_probe());
+  v.Add(M::kTableTombstones, table_.tombstones());
+
+  v.Add(M::kAccessListHashes, access_hashes_.load(std::memory_order_relaxed));
+  v.Add(M::kAccessListBytes, access_bytes_.load(std::memory_order_relaxed));
+  v.Add(M::kAccessListLoads, access_loads_.load(std::memory_order_relaxed));
+
+  v.Add(M::kConfigReloadSuccess,
+        reload_ok_.load(std::memory_order_relaxed) ? 1 : 0);
+  v.Add(M::kConfigReloadTime, reload_unix_.load(std::memory_order_relaxed));
+
   if (xdp_) {
-    add("xdp_attached", "ringtrack_xdp_attached_interfaces", "", kG,
-        "Interfaces the kernel still has the XDP program on.",
-        xdp_->AttachedInterfaces());
+    v.Add(M::kXdpAttached, xdp_->AttachedInterfaces());
     const auto counters = xdp_->Counters();
     for (int i = 0; i < RT_XDP_COUNTER_MAX; ++i) {
       const std::string name(XdpCounterName(i));
@@ -830,48 +821,41 @@ std::vector<MetricSample> Server::Samples() const {
       const std::string action = name.substr(0, us);
       const std::string reason =
           us == std::string::npos ? "valid" : name.substr(us + 1);
-      add("xdp_" + name, "ringtrack_xdp_packets_total",
-          absl::StrCat("action=\"", action, "\",reason=\"", reason, "\""),
-          kC, "Packets the XDP program handled, by verdict and reason.",
-          counters[i]);
+      v.Add(M::kXdpPackets, {action, reason}, "xdp_" + name, counters[i]);
     }
   }
   if (!config_.state_file.empty()) {
-    const char* kSaves = "State file saves, by result.";
-    add("state_saves", "ringtrack_state_saves_total", "result=\"ok\"", kC,
-        kSaves, state_saves_ok_.load(std::memory_order_relaxed));
-    add("state_save_failures", "ringtrack_state_saves_total",
-        "result=\"error\"", kC, kSaves,
-        state_saves_failed_.load(std::memory_order_relaxed));
-    add("state_last_save_unix_s", "ringtrack_state_last_save_timestamp_seconds",
-        "", kG, "Unix time of the last successful state save (0: none yet).",
-        state_last_save_unix_.load(std::memory_order_relaxed));
-    add("state_last_save_s", "ringtrack_state_last_save_duration_seconds", "",
-        kG, "How long the last successful state save took.",
-        state_last_save_seconds_.load(std::memory_order_relaxed));
-    add("state_last_save_peers", "ringtrack_state_saved_peers", "", kG,
-        "Peers in the last successful state save.",
-        state_last_peers_.load(std::memory_order_relaxed));
-    add("state_file_held", "ringtrack_state_file_held", "", kG,
-        "1 while the file at the state path is left in place and nothing is "
-        "saved over it until it is moved away: it could not be read at "
-        "start, could not be kept as PATH.previous after a lossy restore, "
-        "or another file was put there while ringtrackd ran (the log says "
-        "which).",
-        state_held_.load(std::memory_order_relaxed) ? 1 : 0);
-    add("state_restore_refused_peers", "ringtrack_state_restore_refused_peers",
-        "", kG,
-        "Peers of the state file the start's restore refused for the memory "
-        "budget or caps (the file is kept as PATH.previous).",
-        state_restore_refused_);
+    v.Add(M::kStateSaves, {"ok"}, "state_saves",
+          state_saves_ok_.load(std::memory_order_relaxed));
+    v.Add(M::kStateSaves, {"error"}, "state_save_failures",
+          state_saves_failed_.load(std::memory_order_relaxed));
+    if (config_.state_interval > absl::ZeroDuration()) {
+      v.Add(M::kStateInterval, absl::ToDoubleSeconds(config_.state_interval));
+    }
+    v.Add(M::kStateLastSaveTime,
+          state_last_save_unix_.load(std::memory_order_relaxed));
+    v.Add(M::kStateLastSaveDuration,
+          state_last_save_seconds_.load(std::memory_order_relaxed));
+    v.Add(M::kStateSavedPeers, state_last_peers_.load(std::memory_order_relaxed));
+    v.Add(M::kStateFileHeld, state_held_.load(std::memory_order_relaxed) ? 1 : 0);
+    v.Add(M::kStateRestoreRefused, state_restore_refused_);
   }
-  add("build_info", "ringtrack_build_info",
-      absl::StrCat("version=\"", RINGTRACK_VERSION, "\""), kG,
-      "The running version (always 1).", 1);
-  return v;
+  v.Add(M::kProcessStartTime, process_start_s_);
+  v.Add(M::kProcessCpu, ProcessCpuSeconds());
+  v.Add(M::kProcessOpenFds, ProcessOpenFds());
+  v.Add(M::kBuildInfo, {RINGTRACK_VERSION}, "", 1);
+  return v.Take();
 }
 
-std::string Server::StatsLine() const { return FormatStatsLine(Samples()); }
+void Server::RecordReload(bool ok) {
+  reload_ok_.store(ok, std::memory_order_relaxed);
+  if (ok) {
+    reload_unix_.store(absl::ToUnixSeconds(absl::Now()),
+                       std::memory_order_relaxed);
+  }
+}
+
+std::string Server::StatsLine() const { return FormatTotals(Samples()); }
 
 std::string Server::Prometheus() const { return FormatPrometheus(Samples()); }
 

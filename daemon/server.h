@@ -110,6 +110,10 @@ class Server {
   // REQUIRES: one caller at a time (the signal-handling thread).
   absl::Status ReloadAccessList();
 
+  // Records how a SIGHUP reload ended (exported as
+  // ringtrack_config_last_reload_success and its timestamp).
+  void RecordReload(bool ok);
+
   // Starts the workers, the housekeeping thread and (with a state file)
   // the state saver thread.
   void Start();
@@ -126,9 +130,10 @@ class Server {
   const std::vector<ListenAddress>& bound() const { return bound_; }
   // The metrics port actually bound (0: no --metrics).
   int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
-  // Every counter and gauge, from one list (see daemon/metrics.h).
+  // Every counter and gauge, wired to the rows of daemon/metrics_catalogue.h.
   std::vector<MetricSample> Samples() const;
-  // Counters as space-separated key=value pairs, units in the key names.
+  // The non-zero totals as space-separated key=value pairs, units in the
+  // key names (the final line at exit).
   std::string StatsLine() const;
   // The same, in Prometheus' text exposition format.
   std::string Prometheus() const;
@@ -188,6 +193,12 @@ class Server {
   std::atomic<size_t> access_bytes_{0};
   std::atomic<size_t> access_hashes_{0};
   std::atomic<uint64_t> access_loads_{0};
+  // The last reload's result and the Unix time of the last good one (the
+  // start until one); written by RecordReload(), read by Samples().
+  std::atomic<bool> reload_ok_{true};
+  std::atomic<int64_t> reload_unix_{absl::ToUnixSeconds(absl::Now())};
+  // Immutable after construction.
+  double process_start_s_ = 0;
   IoPath io_path_ = IoPath::kMmsg;
   std::atomic<bool> stop_{false};
   std::vector<ListenAddress> bound_;

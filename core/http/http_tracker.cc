@@ -44,11 +44,22 @@ size_t WriteErrorBody(std::span<uint8_t> out, Status s) {
   return static_cast<size_t>(n);
 }
 
-void Count(HttpOutcome o, const PeerEndpoint& client, HttpStats* stats) {
+// Counts one request: `kind` is what its route asked for (kUnknown when
+// it never reached one).
+void Count(HttpOutcome o, RequestKind kind, const PeerEndpoint& client,
+           HttpStats* stats) {
   stats->outcomes[static_cast<size_t>(o)].Add();
-  stats->by_family[client.family == AddressFamily::kV6]
-                  [static_cast<size_t>(o)]
-                      .Add();
+  Outcome outcome = Outcome::kInvalid;
+  if (o == HttpOutcome::kAnnounce || o == HttpOutcome::kScrape) {
+    outcome = Outcome::kOk;
+  } else if (o == HttpOutcome::kFailure) {
+    outcome = Outcome::kError;
+  } else {
+    kind = RequestKind::kUnknown;
+  }
+  stats->requests[client.family == AddressFamily::kV6]
+                 [static_cast<size_t>(kind)][static_cast<size_t>(outcome)]
+                     .Add();
 }
 
 }  // namespace
@@ -92,7 +103,7 @@ HttpResult HttpTracker::Refuse(Status status, const PeerEndpoint& tcp_peer,
                                               /*keep_alive=*/false, 1);
   std::memcpy(out.data() + head, body, body_size);
   r.response_size = head + body_size;
-  Count(r.outcome, tcp_peer, stats);
+  Count(r.outcome, RequestKind::kUnknown, tcp_peer, stats);
   stats->bytes_out.Add(r.response_size);
   return r;
 }
@@ -143,7 +154,11 @@ HttpResult HttpTracker::Handle(std::span<const uint8_t> head_bytes,
   r.response_size = head_size + sent_body;
   r.keep_alive = keep_alive;
   r.outcome = outcome;
-  Count(outcome, client, stats);
+  Count(outcome,
+        route == http::Route::kAnnounce  ? RequestKind::kAnnounce
+        : route == http::Route::kScrape ? RequestKind::kScrape
+                                        : RequestKind::kUnknown,
+        client, stats);
   stats->bytes_out.Add(r.response_size);
   return r;
 }

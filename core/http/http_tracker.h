@@ -57,10 +57,14 @@ std::string_view HttpOutcomeName(HttpOutcome o);  // "announce", ...
 
 // One thread's counters of its HTTP requests.
 struct HttpStats {
+  // Requests by the client's family ([0] IPv4, [1] IPv6), type and outcome,
+  // the labels UDP's are counted under (UdpStats::requests): announce and
+  // scrape answered (ok) or with a failure reason (error); anything refused
+  // with a 4xx or 5xx status is type unknown, outcome invalid.
+  std::array<std::array<std::array<Counter, kOutcomes>, kRequestKinds>, 2>
+      requests;
+  // The same requests by what HTTP made of them (which status, and why).
   std::array<Counter, static_cast<size_t>(HttpOutcome::kCount)> outcomes;
-  // The same outcomes by the client's family: [0] IPv4, [1] IPv6.
-  std::array<std::array<Counter, static_cast<size_t>(HttpOutcome::kCount)>, 2>
-      by_family;
   // kFailure for a bad query, by what was wrong.
   std::array<Counter, static_cast<size_t>(http::QueryError::kCount)>
       bad_query;
@@ -69,6 +73,12 @@ struct HttpStats {
   Counter bytes_out;  // responses
   // The core's counters for the announces and scrapes that came over HTTP.
   TrackerStats tracker;
+
+  // The count of one family, type and outcome.
+  uint64_t value(int family, RequestKind t, Outcome o) const {
+    return requests[family][static_cast<size_t>(t)][static_cast<size_t>(o)]
+        .value();
+  }
 };
 
 struct HttpConfig {

@@ -647,7 +647,10 @@ struct FamilyOps {
   // Records one entry more (+1) or fewer (-1) in region r in *change.
   static void Count(int r, int32_t d, CountChange* change) {
     (r == rs ? change->seeders : change->leechers) += d;
-    if constexpr (std::is_same_v<E, PeerV4>) change->v4 += d;
+    if constexpr (std::is_same_v<E, PeerV4>) {
+      change->v4 += d;
+      if (r == rs) change->seeders_v4 += d;
+    }
   }
 
   PeerChange Announce(const PeerAnnounce& a, CountChange* change) {
@@ -672,6 +675,7 @@ struct FamilyOps {
       Count(l.region, -1, change);
       if (want == rs && counted == 0) {
         ++block->completed;
+        ++change->downloads;
         counted = kCountedBit;
       }
       E moved = key;
@@ -694,7 +698,10 @@ struct FamilyOps {
       return PeerChange::kNoMemory;
     }
     Count(want, +1, change);
-    if (a.seeder && a.completed_event) ++block->completed;
+    if (a.seeder && a.completed_event) {
+      ++block->completed;
+      ++change->downloads;
+    }
     return PeerChange::kAdded;
   }
 
@@ -1127,7 +1134,7 @@ SwarmCounts PeerSet::counts() const {
   uint32_t n[kRegions];
   CensusOf(b, n);
   return {n[kSeed4] + n[kSeed6], n[kLeech4] + n[kLeech6], b->completed,
-          n[kSeed4] + n[kLeech4]};
+          n[kSeed4] + n[kLeech4], n[kSeed4]};
 }
 
 uint32_t PeerSet::peers(AddressFamily f) const {

@@ -82,6 +82,7 @@ struct SwarmCounts {
   uint32_t leechers = 0;
   uint32_t completed = 0;
   uint32_t v4 = 0;  // of seeders + leechers, those on IPv4
+  uint32_t seeders_v4 = 0;  // of seeders, those on IPv4
 };
 
 // How one Announce changed a set's counts (each field -1, 0 or +1).
@@ -89,6 +90,9 @@ struct CountChange {
   int32_t seeders = 0;
   int32_t leechers = 0;
   int32_t v4 = 0;  // of seeders + leechers, those on IPv4
+  int32_t seeders_v4 = 0;  // of seeders, those on IPv4
+  // Downloads counted in `completed` by this announce (0 or 1).
+  int32_t downloads = 0;
 };
 
 // What every PeerSet call needs from its table. Immutable during a call.

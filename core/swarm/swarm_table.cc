@@ -460,7 +460,8 @@ void SwarmTable::CountDelta(const SwarmCounts& before,
   };
   CountChanged({diff(after.seeders, before.seeders),
                 diff(after.leechers, before.leechers),
-                diff(after.v4, before.v4)});
+                diff(after.v4, before.v4),
+                diff(after.seeders_v4, before.seeders_v4)});
 }
 
 void SwarmTable::CountChanged(const CountChange& c) {
@@ -478,6 +479,14 @@ void SwarmTable::CountChanged(const CountChange& c) {
   if (c.seeders != 0) {
     seeders_.fetch_add(static_cast<uint64_t>(int64_t{c.seeders}),
                        std::memory_order_relaxed);
+  }
+  if (c.seeders_v4 != 0) {
+    seeders_v4_.fetch_add(static_cast<uint64_t>(int64_t{c.seeders_v4}),
+                          std::memory_order_relaxed);
+  }
+  if (c.downloads != 0) {
+    downloads_.fetch_add(static_cast<uint64_t>(int64_t{c.downloads}),
+                         std::memory_order_relaxed);
   }
 }
 
@@ -812,6 +821,8 @@ SwarmTableStats SwarmTable::stats() const {
   s.peers_v4 = peers_v4_.load(std::memory_order_relaxed);
   s.peers_v6 = peers_v6_.load(std::memory_order_relaxed);
   s.seeders = seeders_.load(std::memory_order_relaxed);
+  s.seeders_v4 = seeders_v4_.load(std::memory_order_relaxed);
+  s.downloads = downloads_.load(std::memory_order_relaxed);
   s.refused.torrent_memory =
       refused_torrent_memory_.load(std::memory_order_relaxed);
   s.refused.torrent_rate = refused_torrent_rate_.load(std::memory_order_relaxed);
@@ -828,7 +839,7 @@ SwarmTableStats SwarmTable::stats() const {
 }
 
 bool SwarmTable::CheckInvariants(std::string* why) {
-  uint64_t v4 = 0, v6 = 0, live = 0, seeders = 0;
+  uint64_t v4 = 0, v6 = 0, live = 0, seeders = 0, seeders_v4 = 0;
   size_t bytes = 0;
   // What each prefix counter should hold, from the entries themselves.
   std::vector<uint32_t> share(share_ ? share_->counters() : 0);
@@ -874,6 +885,7 @@ bool SwarmTable::CheckInvariants(std::string* why) {
       v4 += c.v4;
       v6 += c.seeders + c.leechers - c.v4;
       seeders += c.seeders;
+      seeders_v4 += c.seeders_v4;
       InfoHash h;
       const uint64_t k0 = s.key0.load(std::memory_order_relaxed);
       const uint64_t k1 = s.key1.load(std::memory_order_relaxed);
@@ -895,11 +907,12 @@ bool SwarmTable::CheckInvariants(std::string* why) {
     }
   }
   if (v4 != peers_v4_.load() || v6 != peers_v6_.load() ||
-      live != live_.load() || seeders != seeders_.load()) {
+      live != live_.load() || seeders != seeders_.load() ||
+      seeders_v4 != seeders_v4_.load()) {
     *why = absl::StrCat("table totals ", peers_v4_.load(), "/",
                         peers_v6_.load(), "/", live_.load(), "/",
-                        seeders_.load(), " but found ", v4, "/", v6, "/", live,
-                        "/", seeders);
+                        seeders_.load(), "/", seeders_v4_.load(), " but found ",
+                        v4, "/", v6, "/", live, "/", seeders, "/", seeders_v4);
     return false;
   }
   for (size_t i = 0; i < share.size(); ++i) {

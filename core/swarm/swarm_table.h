@@ -181,6 +181,11 @@ struct SwarmTableStats {
   uint64_t peers_v4 = 0;
   uint64_t peers_v6 = 0;
   uint64_t seeders = 0;
+  uint64_t seeders_v4 = 0;  // of seeders, those on IPv4
+  // Downloads announced (event=completed, or a stored leecher turning
+  // seeder), once per stored entry, since start: what the swarms'
+  // `completed` counts gained while serving (restored counts excluded).
+  uint64_t downloads = 0;
   RefusalCounts refused;
   uint64_t evicted_stale = 0;  // peers removed at the budget before timeout
 };
@@ -373,6 +378,8 @@ class SwarmTable {
   std::atomic<uint64_t> peers_v4_{0};
   std::atomic<uint64_t> peers_v6_{0};
   std::atomic<uint64_t> seeders_{0};
+  std::atomic<uint64_t> seeders_v4_{0};
+  std::atomic<uint64_t> downloads_{0};
   std::atomic<uint64_t> refused_torrent_memory_{0};
   std::atomic<uint64_t> refused_torrent_rate_{0};
   std::atomic<uint64_t> refused_peer_memory_{0};

@@ -29,6 +29,20 @@ std::string_view ProtocolName(Protocol p) {
   return "?";
 }
 
+std::string_view RequestKindName(RequestKind t) {
+#define RT_NAME(e, name) name,
+  static constexpr std::string_view kNames[] = {RT_REQUEST_KINDS(RT_NAME)};
+#undef RT_NAME
+  return kNames[static_cast<size_t>(t)];
+}
+
+std::string_view OutcomeName(Outcome o) {
+#define RT_NAME(e, name) name,
+  static constexpr std::string_view kNames[] = {RT_OUTCOMES(RT_NAME)};
+#undef RT_NAME
+  return kNames[static_cast<size_t>(o)];
+}
+
 std::string_view RefusalMessage(Refusal r) {
   switch (r) {
     case Refusal::kNone:

@@ -79,6 +79,35 @@ class Counter {
 enum class Protocol : uint8_t { kUdp = 0, kHttp = 1, kCount };
 std::string_view ProtocolName(Protocol p);  // "udp", "http"
 
+// What a request asked for, and what came of it: the two labels every
+// request is counted under, by each front end and protocol
+// (ringtrack_requests_total{protocol=…,type=…,outcome=…}).
+// Each list is the one place its names are written: X(enumerator, name).
+#define RT_REQUEST_KINDS(X)                                              \
+  X(kConnect, "connect")                                                 \
+  X(kAnnounce, "announce")                                               \
+  X(kScrape, "scrape")                                                   \
+  /* refused by the codec before its action could be trusted */          \
+  X(kUnknown, "unknown")
+#define RT_OUTCOMES(X)                                                   \
+  X(kOk, "ok")                           /* answered as asked */         \
+  X(kError, "error")   /* answered with a protocol error (BEP 15 error, HTTP failure reason) */ \
+  X(kBadConnectionId, "bad_connection_id") /* dropped */                 \
+  X(kInvalid, "invalid")                 /* dropped: the codec refused it */
+
+#define RT_ENUMERATOR(e, name) e,
+enum class RequestKind : uint8_t { RT_REQUEST_KINDS(RT_ENUMERATOR) kCount };
+enum class Outcome : uint8_t { RT_OUTCOMES(RT_ENUMERATOR) kCount };
+#undef RT_ENUMERATOR
+
+inline constexpr size_t kRequestKinds = static_cast<size_t>(RequestKind::kCount);
+inline constexpr size_t kOutcomes = static_cast<size_t>(Outcome::kCount);
+
+// The label value of each ("announce", "bad_connection_id").
+std::string_view RequestKindName(RequestKind t);
+std::string_view OutcomeName(Outcome o);
+
+
 // Why an announce or scrape was refused. Each front end sends the client
 // RefusalMessage(): BEP 15 as an error reply, HTTP as `failure reason`.
 enum class Refusal : uint8_t {

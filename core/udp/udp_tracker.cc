@@ -13,6 +13,12 @@ size_t WireSize(const UdpTracker::BatchItem& it) {
   return std::max(it.wire_size, it.datagram.size());
 }
 
+void Count(const PeerEndpoint& from, const UdpResult& r, UdpStats* stats) {
+  stats->requests[from.family == AddressFamily::kV6]
+                 [static_cast<size_t>(r.type)][static_cast<size_t>(r.outcome)]
+                     .Add();
+}
+
 }  // namespace
 
 static_assert(protocol::kPeerEntrySizeV4 == kCompactPeerSizeV4 &&
@@ -106,36 +112,31 @@ UdpResult UdpTracker::HandleOne(std::span<const uint8_t> datagram,
   const ParseError err = protocol::ParseRequest(datagram, wire_size, &req);
   if (err != ParseError::kNone && !protocol::IsAnswerable(err)) {
     stats->invalid[static_cast<size_t>(err)].Add();
-    stats->outcomes[static_cast<size_t>(UdpOutcome::kInvalid)].Add();
-    stats->by_family[from.family == AddressFamily::kV6]
-                    [static_cast<size_t>(UdpOutcome::kInvalid)]
-                        .Add();
+    Count(from, r, stats);
     return r;
   }
+  r.type = req.action == Action::kConnect    ? RequestKind::kConnect
+           : req.action == Action::kAnnounce ? RequestKind::kAnnounce
+                                             : RequestKind::kScrape;
+  r.outcome = Outcome::kOk;
   if (req.action == Action::kConnect) {
     r.reply_size = protocol::WriteConnectResponse(
         reply, req.connect.transaction_id, ids_->Make(from, now));
-    r.outcome = UdpOutcome::kConnect;
   } else if (la == nullptr && !ids_->Verify(req.connection_id(), from, now)) {
     // (A lookahead is made only for an announce whose ID was verified.)
-    r.outcome = UdpOutcome::kBadConnectionId;
+    r.outcome = Outcome::kBadConnectionId;
   } else if (err != ParseError::kNone) {
     stats->invalid[static_cast<size_t>(err)].Add();
     r.reply_size = protocol::WriteErrorResponse(reply, req.transaction_id(),
                                                 "no info hashes");
-    r.outcome = UdpOutcome::kErrorReply;
+    r.outcome = Outcome::kError;
   } else if (req.action == Action::kAnnounce) {
-    r.outcome = UdpOutcome::kAnnounce;
     r.reply_size = HandleAnnounce(req.announce, from, now, random, la, reply,
                                   stats, &r.outcome);
   } else {
-    r.outcome = UdpOutcome::kScrape;
     r.reply_size = HandleScrape(req.scrape, reply, stats, &r.outcome);
   }
-  stats->outcomes[static_cast<size_t>(r.outcome)].Add();
-  stats->by_family[from.family == AddressFamily::kV6]
-                  [static_cast<size_t>(r.outcome)]
-                      .Add();
+  Count(from, r, stats);
   stats->bytes_out.Add(r.reply_size);
   return r;
 }
@@ -145,7 +146,7 @@ size_t UdpTracker::HandleAnnounce(const protocol::AnnounceRequest& a,
                                   uint64_t random,
                                   const SwarmTable::Lookahead* la,
                                   std::span<uint8_t> reply, UdpStats* stats,
-                                  UdpOutcome* outcome) {
+                                  Outcome* outcome) {
   const AnnounceRequest r = CoreRequestOf(a, from);
   const size_t hdr = protocol::kAnnounceResponseHeaderSize;
   const AnnounceReply res =
@@ -154,7 +155,7 @@ size_t UdpTracker::HandleAnnounce(const protocol::AnnounceRequest& a,
          : tracker_->Announce(r, now, random, reply.subspan(hdr),
                               &stats->tracker);
   if (res.refusal != Refusal::kNone) {
-    *outcome = UdpOutcome::kErrorReply;
+    *outcome = Outcome::kError;
     return protocol::WriteErrorResponse(reply, a.transaction_id,
                                         RefusalMessage(res.refusal));
   }
@@ -165,12 +166,12 @@ size_t UdpTracker::HandleAnnounce(const protocol::AnnounceRequest& a,
 
 size_t UdpTracker::HandleScrape(const protocol::ScrapeRequest& s,
                                 std::span<uint8_t> reply, UdpStats* stats,
-                                UdpOutcome* outcome) {
+                                Outcome* outcome) {
   std::array<SwarmCounts, protocol::kMaxScrapeHashes> counts;
   const Refusal why = tracker_->Scrape(
       {s.hashes, s.hash_count * kInfoHashSize}, counts, &stats->tracker);
   if (why != Refusal::kNone) {
-    *outcome = UdpOutcome::kErrorReply;
+    *outcome = Outcome::kError;
     return protocol::WriteErrorResponse(reply, s.transaction_id,
                                         RefusalMessage(why));
   }

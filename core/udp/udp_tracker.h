@@ -39,33 +39,29 @@ static_assert(protocol::kAnnounceResponseHeaderSize + kMaxPeersOut *
                       kCompactPeerSizeV4 <= kMaxUdpReplySize,
               "the largest IPv4 announce reply fits");
 
-enum class UdpOutcome : uint8_t {
-  kConnect = 0,
-  kAnnounce,
-  kScrape,
-  kErrorReply,       // answered with a BEP 15 error
-  kBadConnectionId,  // dropped
-  kInvalid,          // dropped: the codec refused it
-  kCount,
-};
-
 // One thread's counters of its UDP requests.
 struct UdpStats {
-  std::array<Counter, static_cast<size_t>(UdpOutcome::kCount)> outcomes;
-  // The same outcomes by the sender's family: [0] IPv4, [1] IPv6.
-  std::array<std::array<Counter, static_cast<size_t>(UdpOutcome::kCount)>, 2>
-      by_family;
+  // Requests by the sender's family ([0] IPv4, [1] IPv6), type and outcome.
+  std::array<std::array<std::array<Counter, kOutcomes>, kRequestKinds>, 2>
+      requests;
   std::array<Counter, static_cast<size_t>(protocol::ParseError::kCount)>
       invalid;  // by reason
   Counter bytes_in;
   Counter bytes_out;
   // The core's counters for the announces and scrapes that came over UDP.
   TrackerStats tracker;
+
+  // The count of one family, type and outcome.
+  uint64_t value(int family, RequestKind t, Outcome o) const {
+    return requests[family][static_cast<size_t>(t)][static_cast<size_t>(o)]
+        .value();
+  }
 };
 
 struct UdpResult {
   size_t reply_size = 0;  // 0: send nothing
-  UdpOutcome outcome = UdpOutcome::kInvalid;
+  RequestKind type = RequestKind::kUnknown;
+  Outcome outcome = Outcome::kInvalid;
 };
 
 class UdpTracker {
@@ -119,10 +115,10 @@ class UdpTracker {
                         const PeerEndpoint& from, uint32_t now, uint64_t random,
                         const SwarmTable::Lookahead* la,
                         std::span<uint8_t> reply, UdpStats* stats,
-                        UdpOutcome* outcome);
+                        Outcome* outcome);
   size_t HandleScrape(const protocol::ScrapeRequest& s,
                       std::span<uint8_t> reply, UdpStats* stats,
-                      UdpOutcome* outcome);
+                      Outcome* outcome);
 
   Tracker* const tracker_;
   ConnectionIds* const ids_;

@@ -157,26 +157,31 @@ def run_xsk(bindir):
              str(BURST)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         check(client.stdout.readline().strip() == "connected",
               "xdp: the client has a connection ID")
+        stats_lines = lambda: [l for l in log().splitlines() if " stats " in l]  # noqa: E731
         os.kill(pid, signal.SIGSTOP)
         try:
             client.stdin.write("go\n")
             client.stdin.flush()
             sent = client.stdout.readline().strip()
             client.wait(60)
+            before = len(stats_lines())
         finally:
             os.kill(pid, signal.SIGCONT)
         check(sent == "sent", "xdp: %d announces sent" % BURST)
 
-        def settled():
-            lines = [l for l in log().splitlines() if " stats " in l]
-            if not lines:
-                return None
-            st = parse_stats(lines[-1])
-            frames, drops = st.get("xsk_frames", 0), st.get("socket_drops", 0)
-            # (+ 1: the connect came through the AF_XDP socket too.)
-            return (frames, drops) if frames + drops == BURST + 1 else None
-        got = wait_for(settled, timeout=30)
-        last = [l for l in log().splitlines() if " stats " in l][-1:]
+        # The periodic line shows rates: once one after the resume shows no
+        # frames moving, the ring has been read; the final line has totals.
+        def quiet():
+            lines = stats_lines()
+            return len(lines) > before + 1 and "xsk_frames=" not in lines[-1]
+        wait_for(quiet, timeout=30)
+        daemon.terminate()
+        daemon.wait(10)
+        last = [l for l in log().splitlines() if " final " in l][-1:]
+        st = parse_stats(last[0]) if last else {}
+        frames, drops = st.get("xsk_frames", 0), st.get("socket_drops", 0)
+        # (+ 1: the connect came through the AF_XDP socket too.)
+        got = (frames, drops) if frames + drops == BURST + 1 else None
         check(got is not None, "xdp: every announce was read from the RX ring "
               "or counted as dropped (of %d): %s" % (BURST, " ".join(
                   w for w in " ".join(last).split()

@@ -89,7 +89,7 @@ def scenario(a, mode, tag, io="auto"):
         final = open(log_path).read()
         m = re.search(r"final .*", final)
         stats = dict(kv.split("=") for kv in m.group(0).split()[1:] if "=" in kv)
-        check(stats.get("connects") == "0" and int(stats.get("xdp_tx_connect", 0)) >= 2,
+        check(stats.get("connects", "0") == "0" and int(stats.get("xdp_tx_connect", 0)) >= 2,
               what + ": connects answered by XDP_TX, none by userspace: " + m.group(0)[:200])
         if io == "xdp":
             check(int(stats.get("announces", 0)) > 1000 and

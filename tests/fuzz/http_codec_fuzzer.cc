@@ -35,10 +35,6 @@ void Fail(const std::string& why) {
   std::abort();
 }
 
-std::span<const uint8_t> Bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 void CheckResponse(std::span<const uint8_t> resp, const HttpResult& r,
                    bool head_method) {
   if (r.response_size > HttpTracker::kMaxResponseSize) Fail("response too big");

@@ -137,6 +137,7 @@ def check_contents(deb, root):
     for path in (["./usr/bin/" + p for p in PROGRAMS] +
                  ["./lib/systemd/system/" + UNIT, "." + CONFFILE,
                   "./usr/share/ringtrack/prometheus/ringtrack-rules.yml",
+                  "./usr/share/ringtrack/grafana/ringtrack.json",
                   "./usr/share/doc/ringtrack/README.md",
                   "./usr/share/doc/ringtrack/copyright",
                   "./usr/share/doc/ringtrack/changelog.Debian.gz"] +

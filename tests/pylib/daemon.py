@@ -60,7 +60,7 @@ class Ringtrackd:
         """The newest 'stats' or 'final' line as {key: int}."""
         lines = [l for l in self.log().splitlines()
                  if " stats " in l or " final " in l]
-        return parse_stats(lines[-1]) if lines else {}
+        return parse_stats(lines[-1]) if lines else Stats()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -69,8 +69,27 @@ class Ringtrackd:
         return self.last_stats()
 
 
+class Stats(dict):
+    """A stats line's values. The line leaves out what is zero, so a key
+    that is not there reads as 0; `default` is for no line at all."""
+
+    def __missing__(self, key):
+        return 0
+
+    def get(self, key, default=0):
+        if not self:
+            return default
+        return super().get(key, 0)
+
+
 def parse_stats(line):
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)\b", line)}
+    """{key: number} of a stats line: the final line's totals, or a periodic
+    line's rates (`key=12/s`, as a number per second) and gauges."""
+    out = Stats()
+    for k, v in re.findall(r"(\w+)=(-?[0-9.]+(?:e[+-]?\d+)?)(?:/s)?(?![\w.])", line):
+        f = float(v)
+        out[k] = int(f) if f.is_integer() and "." not in v else f
+    return out
 
 
 def scrape_metrics(port, timeout=10):

@@ -114,6 +114,7 @@ TEST_F(HttpTrackerTest, AnnounceExactBytes) {
   EXPECT_TRUE(r.result.keep_alive);
   EXPECT_EQ(r.result.outcome, HttpOutcome::kAnnounce);
   EXPECT_EQ(stats_.tracker.announces.value(), 1u);
+  EXPECT_EQ(stats_.value(0, RequestKind::kAnnounce, Outcome::kOk), 1u);
 }
 
 // An HTTP leecher gets a UDP seeder and a UDP leecher an HTTP seeder:
@@ -225,6 +226,8 @@ TEST_F(HttpTrackerTest, ErrorsHaveTheirStatus) {
   EXPECT_EQ(stats_.outcomes[static_cast<size_t>(HttpOutcome::kHeadTooLarge)]
                 .value(),
             1u);
+  // Counted under the labels UDP uses too.
+  EXPECT_EQ(stats_.value(0, RequestKind::kUnknown, Outcome::kInvalid), 7u);
 }
 
 // Refusals a client should show are `failure reason` with status 200.
@@ -238,6 +241,7 @@ TEST_F(HttpTrackerTest, RefusalsAreFailureReasonsWith200) {
   EXPECT_EQ(stats_.bad_query[static_cast<size_t>(http::QueryError::kInfoHash)]
                 .value(),
             1u);
+  EXPECT_EQ(stats_.value(0, RequestKind::kAnnounce, Outcome::kError), 1u);
 
   r = Send(Announce(Req(5, 0, 1)), alice_);
   EXPECT_EQ(r.body(), "d14:failure reason12:invalid porte");

@@ -210,6 +210,7 @@ TEST_F(SwarmTableTest, CompletedCountsOnce) {
   EXPECT_EQ(c.completed, 2u);
   EXPECT_EQ(c.seeders, 3u);
   EXPECT_EQ(c.leechers, 0u);
+  EXPECT_EQ(table_.stats().downloads, 2u);  // the table-wide count agrees
   ExpectConsistent(table_);
 }
 
@@ -236,6 +237,29 @@ TEST_F(SwarmTableTest, FamiliesKeptApart) {
   for (const auto& p : v4) EXPECT_EQ(p.family, AddressFamily::kV4);
   EXPECT_EQ(last_.counts.leechers, 6u);  // counts cover both families
   EXPECT_EQ(table_.stats().peers_v6, 3u);
+  ExpectConsistent(table_);
+}
+
+TEST_F(SwarmTableTest, SeedersCountedByFamily) {
+  Announce(1, V4(1), Event::kStarted, true);
+  Announce(1, V4(2));
+  Announce(1, V6(1), Event::kStarted, true);
+  Announce(1, V6(2), Event::kStarted, true);
+  Announce(2, V6(3));
+  EXPECT_EQ(table_.stats().seeders, 3u);
+  EXPECT_EQ(table_.stats().seeders_v4, 1u);
+  // A role change moves the entry between the counts; leaving removes it.
+  Announce(1, V4(2), Event::kCompleted, true);
+  Announce(1, V6(1), Event::kStopped, true);
+  EXPECT_EQ(table_.stats().seeders, 3u);
+  EXPECT_EQ(table_.stats().seeders_v4, 2u);
+  Announce(1, V4(1), Event::kNone, false);
+  EXPECT_EQ(table_.stats().seeders_v4, 1u);
+  ExpectConsistent(table_);
+  // Expiry takes them out of the counts too.
+  table_.Sweep(100000, table_.capacity());
+  EXPECT_EQ(table_.stats().seeders, 0u);
+  EXPECT_EQ(table_.stats().seeders_v4, 0u);
   ExpectConsistent(table_);
 }
 
@@ -647,12 +671,14 @@ TEST_F(SwarmTableTest, CompletedCannotBeInflatedByFlipping) {
     Announce(1, V4(1), Event::kCompleted, true);              // left = 0
   }
   EXPECT_EQ(table_.Scrape(Hash(1)).completed, 1u);
+  EXPECT_EQ(table_.stats().downloads, 1u);
   // A peer that left and came back is a new entry: it may count again.
   Announce(1, V4(1), Event::kStopped, true);
   Announce(1, V4(2), Event::kStarted, false);  // keeps the swarm alive
   Announce(1, V4(1), Event::kStarted, false);
   Announce(1, V4(1), Event::kCompleted, true);
   EXPECT_EQ(table_.Scrape(Hash(1)).completed, 2u);
+  EXPECT_EQ(table_.stats().downloads, 2u);
   ExpectConsistent(table_);
 }
 

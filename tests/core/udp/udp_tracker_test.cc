@@ -25,10 +25,10 @@ class UdpTrackerTest : public ::testing::Test {
 
   std::vector<uint8_t> Send(const std::vector<uint8_t>& d,
                             const PeerEndpoint& from,
-                            UdpOutcome* outcome = nullptr) {
+                            UdpResult* result = nullptr) {
     uint8_t reply[kMaxUdpReplySize];
     const UdpResult r = tracker_.Handle(d, from, kNow, 42, reply, &stats_);
-    if (outcome) *outcome = r.outcome;
+    if (result) *result = r;
     return {reply, reply + r.reply_size};
   }
   std::vector<uint8_t> AnnouncePacket(uint64_t cid, uint16_t port,
@@ -85,12 +85,17 @@ TEST_F(UdpTrackerTest, ConnectRepliesSixteenBytesWithVerifiableId) {
 
 TEST_F(UdpTrackerTest, AnnounceNeedsConnectionIdOfSender) {
   const uint64_t cid = Connect(alice_);
-  UdpOutcome o;
+  UdpResult o;
   EXPECT_TRUE(Send(AnnouncePacket(cid, 6881), bob_, &o).empty());
-  EXPECT_EQ(o, UdpOutcome::kBadConnectionId);
+  EXPECT_EQ(o.type, RequestKind::kAnnounce);
+  EXPECT_EQ(o.outcome, Outcome::kBadConnectionId);
   EXPECT_TRUE(Send(AnnouncePacket(cid ^ 1, 6881), alice_, &o).empty());
   const auto r = Parse(Send(AnnouncePacket(cid, 6881), alice_, &o));
-  EXPECT_EQ(o, UdpOutcome::kAnnounce);
+  EXPECT_EQ(o.type, RequestKind::kAnnounce);
+  EXPECT_EQ(o.outcome, Outcome::kOk);
+  EXPECT_EQ(stats_.value(0, RequestKind::kAnnounce, Outcome::kOk), 1u);
+  EXPECT_EQ(stats_.value(0, RequestKind::kAnnounce, Outcome::kBadConnectionId),
+            2u);
   EXPECT_EQ(r.action, Action::kAnnounce);
   EXPECT_EQ(r.transaction_id(), 0x5151u);
   EXPECT_EQ(r.announce.interval, 1800u);
@@ -213,7 +218,8 @@ TEST_F(UdpTrackerTest, NoAmplificationForUnprovenSenders) {
                 .value(),
             0u);
   EXPECT_GT(
-      stats_.outcomes[static_cast<size_t>(UdpOutcome::kBadConnectionId)].value(),
+      stats_.value(0, RequestKind::kAnnounce, Outcome::kBadConnectionId) +
+          stats_.value(0, RequestKind::kScrape, Outcome::kBadConnectionId),
       0u);
 }
 
@@ -432,15 +438,22 @@ TEST(UdpTrackerBatchTest, BatchAnswersAsOneByOne) {
       ASSERT_TRUE(std::equal(reply.begin(), reply.begin() + r.reply_size,
                              items[j].reply.begin()))
           << handled + j;
-      announces += r.outcome == UdpOutcome::kAnnounce;
+      ASSERT_EQ(items[j].result.type, r.type) << handled + j;
+      announces +=
+          r.type == RequestKind::kAnnounce && r.outcome == Outcome::kOk;
     }
     handled += n;
   }
   // The mix did reach the table, through both paths.
   EXPECT_GT(announces, 1000u);
-  for (size_t o = 0; o < static_cast<size_t>(UdpOutcome::kCount); ++o) {
-    EXPECT_EQ(batch.stats.outcomes[o].value(), one.stats.outcomes[o].value())
-        << o;
+  for (int f = 0; f < 2; ++f) {
+    for (size_t t = 0; t < kRequestKinds; ++t) {
+      for (size_t o = 0; o < kOutcomes; ++o) {
+        EXPECT_EQ(batch.stats.requests[f][t][o].value(),
+                  one.stats.requests[f][t][o].value())
+            << f << " " << t << " " << o;
+      }
+    }
   }
   EXPECT_EQ(batch.stats.bytes_out.value(), one.stats.bytes_out.value());
   const SwarmTableStats a = batch.table.stats(), b = one.table.stats();
