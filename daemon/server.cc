@@ -174,7 +174,8 @@ Server::Server(const ServerConfig& config, MasterKey key)
       budget_(config.max_memory),
       limiter_(LimiterConfig(config)),
       table_(TableConfig(config, &budget_, &limiter_)),
-      tracker_(config.tracker, &table_, &ids_),
+      tracker_(config.tracker, &table_),
+      udp_tracker_(&tracker_, &ids_),
       quiescence_(static_cast<size_t>(config.workers) +
                   (config.io == IoMode::kXsk ? 1 : 0)),
       process_start_s_(ProcessStartTimeSeconds()) {}
@@ -279,7 +280,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   if (config.io == IoMode::kXsk) {
     if (!s->xdp_) return absl::FailedPreconditionError("--io xdp needs XDP");
     s->cores_.push_back(std::make_unique<WorkerCore>(
-        WorkerShared{&s->tracker_, &s->clock_, &s->stop_, &s->quiescence_},
+        WorkerShared{&s->udp_tracker_, &s->clock_, &s->stop_, &s->quiescence_},
         s->cores_.size(), RandomMasterKey().k0));
     absl::StatusOr<std::unique_ptr<XskLoop>> x = XskLoop::Create(
         config.xdp_interfaces[0], 0, s->xdp_->xsks_map_fd(), s->cores_[0].get());
@@ -687,7 +688,7 @@ void Server::Start() {
   const size_t socket_cores_from = cores_.size();
   for (int w = 0; w < config_.workers; ++w) {
     cores_.push_back(std::make_unique<WorkerCore>(
-        WorkerShared{&tracker_, &clock_, &stop_, &quiescence_}, cores_.size(),
+        WorkerShared{&udp_tracker_, &clock_, &stop_, &quiescence_}, cores_.size(),
         RandomMasterKey().k0));
   }
   threads_.emplace_back([this] { RunHousekeeping(); });
@@ -803,10 +804,12 @@ std::vector<MetricSample> Server::Samples() const {
            not_allowed = 0, peers_local = 0, peers_remote = 0, outside_map = 0;
   uint64_t io[std::size(kIoEvents)] = {};
   for (const auto& c : cores_) {
-    not_allowed += c->stats.not_allowed.value();
-    peers_local += c->stats.peers_local.value();
-    peers_remote += c->stats.peers_remote.value();
-    outside_map += c->stats.outside_map.value();
+    not_allowed +=
+        c->stats.tracker.refused[static_cast<size_t>(Refusal::kNotAllowed)]
+            .value();
+    peers_local += c->stats.tracker.peers_local.value();
+    peers_remote += c->stats.tracker.peers_remote.value();
+    outside_map += c->stats.tracker.outside_map.value();
     for (int f = 0; f < 2; ++f) {
       for (size_t t = 0; t < kRequestKinds; ++t) {
         for (size_t o = 0; o < kOutcomes; ++o) {

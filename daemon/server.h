@@ -26,6 +26,7 @@
 #include "core/swarm/source_limiter.h"
 #include "core/swarm/swarm_table.h"
 #include "core/tracker/tracker.h"
+#include "core/udp/udp_tracker.h"
 #include "daemon/metrics.h"
 #include "daemon/net.h"
 #include "daemon/state_file.h"
@@ -204,6 +205,7 @@ class Server {
   SourceLimiter limiter_;
   SwarmTable table_;
   Tracker tracker_;
+  UdpTracker udp_tracker_;  // the BEP 15 front end over tracker_
   // One reader slot per worker: [0] the AF_XDP loop's with --io xdp, then
   // one per socket worker, in the order of cores_.
   Quiescence quiescence_;

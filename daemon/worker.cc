@@ -10,7 +10,7 @@ size_t WorkerCore::Handle(std::span<const uint8_t> datagram,
   io.received.Add();
   PeerEndpoint peer;
   if (!ToEndpoint(from, from_len, &peer)) return 0;
-  const HandleResult r = shared_.tracker->Handle(
+  const UdpResult r = shared_.udp_tracker->Handle(
       datagram, peer, shared_.clock->now(), NextRandom(), reply, &stats);
   return r.reply_size;
 }
@@ -22,7 +22,7 @@ void WorkerCore::HandleBatch(std::span<Datagram> batch) {
     Datagram& d = batch[j];
     io.received.Add();
     d.reply_size = 0;
-    Tracker::BatchItem it;
+    UdpTracker::BatchItem it;
     if (!ToEndpoint(d.from, d.from_len, &it.from)) continue;
     it.datagram = d.data;
     it.wire_size = d.wire_size;
@@ -31,7 +31,7 @@ void WorkerCore::HandleBatch(std::span<Datagram> batch) {
     items_.push_back(it);
     item_of_.push_back(j);
   }
-  shared_.tracker->HandleBatch(std::span(items_), shared_.clock->now(),
+  shared_.udp_tracker->HandleBatch(std::span(items_), shared_.clock->now(),
                                &stats);
   for (size_t k = 0; k < items_.size(); ++k) {
     batch[item_of_[k]].reply_size = items_[k].result.reply_size;

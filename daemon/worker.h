@@ -23,7 +23,7 @@
 
 #include "core/base/clock.h"
 #include "core/base/quiescence.h"
-#include "core/tracker/tracker.h"
+#include "core/udp/udp_tracker.h"
 
 namespace ringtrack {
 
@@ -51,7 +51,7 @@ struct IoCounters {
 
 // Everything a worker reads but does not own.
 struct WorkerShared {
-  Tracker* tracker = nullptr;
+  UdpTracker* udp_tracker = nullptr;
   const CoarseClock* clock = nullptr;
   const std::atomic<bool>* stop = nullptr;
   // The workers' grace periods (each worker owns one reader slot).
@@ -72,7 +72,7 @@ class WorkerCore {
   void Quiescent() { shared_.quiescence->Quiescent(reader_); }
 
   // Returns the reply size written into `reply` (0: send nothing).
-  // REQUIRES: reply.size() >= kMaxReplySize.
+  // REQUIRES: reply.size() >= kMaxUdpReplySize.
   size_t Handle(std::span<const uint8_t> datagram, const sockaddr* from,
                 socklen_t from_len, std::span<uint8_t> reply);
 
@@ -82,20 +82,20 @@ class WorkerCore {
     std::span<const uint8_t> data;
     const sockaddr* from = nullptr;
     socklen_t from_len = 0;
-    std::span<uint8_t> reply;  // REQUIRES: size() >= kMaxReplySize
+    std::span<uint8_t> reply;  // REQUIRES: size() >= kMaxUdpReplySize
     size_t reply_size = 0;     // out: as Handle() returns
     // Its length on the wire, if `data` is only its first bytes (a cut
     // datagram); not larger than data.size(): whole.
     size_t wire_size = 0;
   };
   // Handle() on every datagram of `batch`, in order, with the swarm
-  // lookups of its announces overlapped (Tracker::HandleBatch).
+  // lookups of its announces overlapped (UdpTracker::HandleBatch).
   void HandleBatch(std::span<Datagram> batch);
   bool stopping() const {
     return shared_.stop->load(std::memory_order_relaxed);
   }
 
-  TrackerStats stats;
+  UdpStats stats;
   IoCounters io;
 
  private:
@@ -110,7 +110,7 @@ class WorkerCore {
   const size_t reader_;
   uint64_t rng_;
   // HandleBatch()'s scratch: the tracker's items and their datagrams.
-  std::vector<Tracker::BatchItem> items_;
+  std::vector<UdpTracker::BatchItem> items_;
   std::vector<size_t> item_of_;
 };
 
