@@ -1,0 +1,41 @@
+#include "daemon/http_fixed_responder.h"
+
+#include <cassert>
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace ringtrack {
+
+FixedHttpResponder::FixedHttpResponder(std::string_view body) {
+  const std::string head = absl::StrCat(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ",
+      body.size(), "\r\n");
+  keep_alive_ = absl::StrCat(head, "\r\n", body);
+  close_ = absl::StrCat(head, "Connection: close\r\n\r\n", body);
+  assert(close_.size() <= kHttpMaxResponseBytes);
+}
+
+bool WantsClose(std::string_view head) {
+  const size_t eol = head.find('\n');
+  const std::string_view line = head.substr(0, eol);
+  const std::string lower = absl::AsciiStrToLower(head);
+  if (absl::StrContains(lower, "\nconnection: close")) return true;
+  return absl::StrContains(line, "HTTP/1.0") &&
+         !absl::StrContains(lower, "\nconnection: keep-alive");
+}
+
+HttpResponse FixedHttpResponder::Respond(std::span<const uint8_t> head,
+                                         const PeerEndpoint&, bool must_close,
+                                         std::span<uint8_t> out) {
+  const bool close =
+      must_close ||
+      WantsClose({reinterpret_cast<const char*>(head.data()), head.size()});
+  const std::string& r = close ? close_ : keep_alive_;
+  std::memcpy(out.data(), r.data(), r.size());
+  return {.size = r.size(), .close = close, .status = 200};
+}
+
+}  // namespace ringtrack
