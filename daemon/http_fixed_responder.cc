@@ -13,8 +13,8 @@ FixedHttpResponder::FixedHttpResponder(std::string_view body) {
   const std::string head = absl::StrCat(
       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ",
       body.size(), "\r\n");
-  keep_alive_ = absl::StrCat(head, "\r\n", body);
-  close_ = absl::StrCat(head, "Connection: close\r\n\r\n", body);
+  keep_alive_ = head + "\r\n" + std::string(body);
+  close_ = head + "Connection: close\r\n\r\n" + std::string(body);
   assert(close_.size() <= kHttpMaxResponseBytes);
 }
 
