@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace ringtrack {
@@ -19,12 +18,12 @@ FixedHttpResponder::FixedHttpResponder(std::string_view body) {
 }
 
 bool WantsClose(std::string_view head) {
-  const size_t eol = head.find('\n');
-  const std::string_view line = head.substr(0, eol);
-  const std::string lower = absl::AsciiStrToLower(head);
-  if (absl::StrContains(lower, "\nconnection: close")) return true;
-  return absl::StrContains(line, "HTTP/1.0") &&
-         !absl::StrContains(lower, "\nconnection: keep-alive");
+  const std::string_view line = head.substr(0, head.find('\n'));
+  std::string lower(head);
+  for (char& c : lower) c = absl::ascii_tolower(static_cast<unsigned char>(c));
+  if (lower.find("\nconnection: close") != std::string::npos) return true;
+  return line.find("HTTP/1.0") != std::string_view::npos &&
+         lower.find("\nconnection: keep-alive") == std::string::npos;
 }
 
 HttpResponse FixedHttpResponder::Respond(std::span<const uint8_t> head,
