@@ -84,9 +84,11 @@ class Http:
         self.s.close()
 
 
-def udp_announce(port, info_hash, peer_port, timeout=2):
+def udp_announce(port, info_hash, peer_port, timeout=2, left=1,
+                 want_peers=False):
     """A BEP 15 connect and announce from 127.0.0.1; the reply's (interval,
-    leechers, seeders) or None."""
+    leechers, seeders), plus its set of (ip, port) peers with want_peers,
+    or None."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
@@ -95,11 +97,18 @@ def udp_announce(port, info_hash, peer_port, timeout=2):
         cid = struct.unpack(">IIQ", r[:16])[2]
         s.sendto(struct.pack(">QII20s20sQQQIIIiH", cid, 1, 8, info_hash,
                              b"-PY0001-" + os.urandom(6).hex()[:12].encode(),
-                             0, 1, 0, 2, 0, 0, -1, peer_port), ("127.0.0.1", port))
+                             0, left, 0, 2, 0, 0, -1, peer_port), ("127.0.0.1", port))
         r = s.recv(2048)
         if struct.unpack(">I", r[:4])[0] != 1:
             return None
-        return struct.unpack(">III", r[8:20])
+        head = struct.unpack(">III", r[8:20])
+        if not want_peers:
+            return head
+        peers = set()
+        for k in range(20, len(r) - 5, 6):
+            peers.add((socket.inet_ntoa(r[k:k + 4]),
+                       struct.unpack(">H", r[k + 4:k + 6])[0]))
+        return head + (peers,)
     except socket.timeout:
         return None
     finally:
