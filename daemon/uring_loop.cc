@@ -94,7 +94,7 @@ struct UringLoop::Socket {
   // Replies waiting for the next sendmmsg; each names its destination by
   // pointing into the receive buffer it answers, which is recycled only
   // after the flush (the buffer ids in held).
-  SendBatch out{kSendBatch, kMaxReplySize, kPktInfoSpace};
+  SendBatch out{kSendBatch, kMaxUdpReplySize, kPktInfoSpace};
   std::vector<uint16_t> held;
   int next_reply = 0;  // the next out.buffer_at() a pending datagram takes
   msghdr recv_msg{};  // the multishot template: name and control sizes

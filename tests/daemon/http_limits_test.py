@@ -225,7 +225,7 @@ def test_timeouts(bindir, work, io):
         check(d.wait_metric(closes("head_timeout"), 2),
               "%s: ...both counted as head_timeout" % io)
         idle = Http(d.v4)
-        idle.send("GET /x HTTP/1.1\r\n\r\n")
+        idle.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
         check(idle.response()[0] == 404, "%s: a keep-alive request is answered" % io)
         check(idle.closed_within(3), "%s: ...and the idle connection closed at "
               "the idle timeout" % io)
@@ -241,7 +241,7 @@ def test_connection_caps(bindir, work, io):
                                    "--http_max_connections_per_source=4"])
     try:
         c = Http(d.v4)
-        c.send("GET /1 HTTP/1.1\r\n\r\n" * 5)
+        c.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n" * 5)
         n = 0
         try:
             while True:
@@ -255,7 +255,7 @@ def test_connection_caps(bindir, work, io):
               "%s: ...counted as request_limit" % io)
 
         def served(conn):
-            conn.send("GET /x HTTP/1.1\r\n\r\n")
+            conn.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
             try:
                 return conn.response()[0] == 404
             except (EOFError, ConnectionResetError, socket.timeout):
@@ -313,7 +313,7 @@ def test_slowloris(bindir, work, io, crowd):
         check(answered == 200, "%s: 200 of 200 UDP announces answered while the "
               "crowd waits (%d)" % (io, answered))
         c = Http(d.v4)
-        c.send("GET /x HTTP/1.1\r\n\r\n")
+        c.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
         check(c.response()[0] == 404, "%s: a new HTTP request is answered while "
               "the crowd waits" % io)
         c.close()
@@ -361,7 +361,7 @@ def test_out_of_descriptors(bindir, work, io):
         while time.time() < deadline and not ok:
             try:
                 c = Http(d.v4, timeout=1)
-                c.send("GET /x HTTP/1.1\r\n\r\n")
+                c.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
                 ok = c.response()[0] == 404
                 c.close()
             except (EOFError, ConnectionResetError, socket.timeout, OSError):
@@ -385,7 +385,7 @@ def test_reload(bindir, work, io):
     d = Daemon(bindir, work, io, ["--config=" + cfg, "--user="])
     try:
         def served(conn):
-            conn.send("GET /x HTTP/1.1\r\n\r\n")
+            conn.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
             try:
                 return conn.response()[0] == 404
             except (EOFError, ConnectionResetError, socket.timeout):
