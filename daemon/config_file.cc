@@ -1,51 +1,117 @@
 #include "daemon/config_file.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <toml++/toml.h>
 
+#include <cstring>
 #include <mutex>
 #include <vector>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
-#include "absl/strings/match.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "daemon/privileges.h"
 
 namespace ringtrack {
 namespace {
 
+using setting::Kind;
+
 std::mutex g_origin_mu;
 std::map<std::string, std::string> g_origin;  // flag → "FILE:LINE"
 
-bool IsOurs(const absl::CommandLineFlag& f, std::string_view main_file,
-            const std::set<std::string>& not_keys) {
-  return absl::EndsWith(f.Filename(), std::string(main_file)) &&
-         !not_keys.count(std::string(f.Name()));
+const setting::Info* FindSetting(std::span<const setting::Info> settings,
+                                 absl::string_view name) {
+  for (const setting::Info& s : settings) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
 }
 
-// A TOML value as the text absl's flag parser takes; false if unsupported.
-bool FlagText(const toml::node& n, std::string* out) {
-  if (auto s = n.value<std::string>(); s && n.is_string()) {
-    *out = *s;
-  } else if (n.is_integer()) {
-    *out = absl::StrCat(*n.value<int64_t>());
-  } else if (n.is_floating_point()) {
-    *out = absl::StrCat(*n.value<double>());
-  } else if (n.is_boolean()) {
-    *out = *n.value<bool>() ? "true" : "false";
-  } else if (const toml::array* a = n.as_array()) {
-    std::vector<std::string> parts;
-    for (const toml::node& e : *a) {
-      std::string t;
-      if (e.is_array() || e.is_table() || !FlagText(e, &t)) return false;
-      parts.push_back(t);
-    }
-    *out = absl::StrJoin(parts, ",");
-  } else {
-    return false;
+// What a TOML node is, for errors.
+std::string NodeType(const toml::node& n) {
+  if (n.is_string()) return absl::StrCat("a string (\"", *n.value<std::string>(), "\")");
+  if (n.is_integer()) return absl::StrCat("an integer (", *n.value<int64_t>(), ")");
+  if (n.is_floating_point()) {
+    std::string v = absl::StrFormat("%.17g", *n.value<double>());
+    if (v.find_first_of(".en") == std::string::npos) v += ".0";
+    return absl::StrCat("a floating-point number (", v, ")");
   }
+  if (n.is_boolean()) return "a boolean";
+  if (const toml::array* a = n.as_array()) {
+    for (const toml::node& e : *a) {
+      if (!e.is_string()) return absl::StrCat("an array holding ", NodeType(e));
+    }
+    return "an array";
+  }
+  if (n.is_table()) return "a table";
+  return "a date or time";
+}
+
+// A scalar TOML value as the text absl's flag parser takes.
+std::string ScalarText(const toml::node& n) {
+  if (n.is_string()) return *n.value<std::string>();
+  if (n.is_integer()) return absl::StrCat(*n.value<int64_t>());
+  if (n.is_floating_point()) return absl::StrCat(*n.value<double>());
+  if (n.is_boolean()) return *n.value<bool>() ? "true" : "false";
+  return "";
+}
+
+// The text for the flag of `kind` from TOML value `n`, or false when `n`
+// has another type. A string of digits is not an integer: `interval =
+// "600"` is refused rather than read, as it usually is a quoted number
+// whose unit the writer was unsure of.
+bool FlagText(const toml::node& n, Kind kind, std::string* out) {
+  switch (kind) {
+    case Kind::kInt:
+      if (!n.is_integer()) return false;
+      break;
+    case Kind::kReal:
+      if (!n.is_integer() && !n.is_floating_point()) return false;
+      break;
+    case Kind::kBool:
+      if (!n.is_boolean()) return false;
+      break;
+    case Kind::kText:
+      if (!n.is_string()) return false;
+      break;
+    case Kind::kBytes:
+      if (!n.is_integer() && !n.is_string()) return false;
+      break;
+    case Kind::kDuration:  // a bare number gets the parser's "add a unit"
+      if (!n.is_integer() && !n.is_floating_point() && !n.is_string()) return false;
+      break;
+    case Kind::kSeconds: {
+      int64_t digits = 0;
+      if (n.is_string() && absl::SimpleAtoi(*n.value<std::string>(), &digits)) {
+        return false;
+      }
+      if (!n.is_integer() && !n.is_string()) return false;
+      break;
+    }
+    case Kind::kList:
+      if (const toml::array* a = n.as_array()) {
+        std::vector<std::string> parts;
+        for (const toml::node& e : *a) {
+          if (!e.is_string()) return false;
+          parts.push_back(*e.value<std::string>());
+        }
+        *out = absl::StrJoin(parts, ",");
+        return true;
+      }
+      if (!n.is_string()) return false;
+      break;
+  }
+  *out = ScalarText(n);
   return true;
 }
 
@@ -56,25 +122,53 @@ std::string TomlQuote(std::string_view s) {
                       "\"");
 }
 
+// The whole file at `path`, or an error with errno's text and the user
+// reading it (toml++'s own reader says only "could not be opened", at a
+// line 0).
+absl::StatusOr<std::string> ReadConfigText(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": cannot read it as user ", CurrentUserName(), ": ", std::strerror(err)));
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      close(fd);
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": cannot read it as user ", CurrentUserName(), ": ", std::strerror(err)));
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return text;
+}
+
 }  // namespace
 
-absl::Status ApplyConfigFile(const std::string& path, std::string_view main_file,
-                             const std::set<std::string>& not_keys,
-                             const std::set<std::string>& on_command_line) {
+absl::Status ApplyConfigFile(const std::string& path,
+                             std::span<const setting::Info> settings,
+                             const std::set<std::string>& on_command_line,
+                             std::vector<std::string>* overridden) {
+  absl::StatusOr<std::string> text = ReadConfigText(path);
+  if (!text.ok()) return text.status();
   toml::table root;
   try {
-    root = toml::parse_file(path);
+    root = toml::parse(*text, std::string_view(path));
   } catch (const toml::parse_error& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ":", e.source().begin.line, ": ",
                      std::string(e.description())));
   }
-  const auto flags = absl::GetAllFlags();
-  for (const auto& [name, flag] : flags) {
-    if (!IsOurs(*flag, main_file, not_keys) ||
-        on_command_line.count(std::string(name))) {
-      continue;
-    }
+  for (const setting::Info& s : settings) {
+    if (on_command_line.count(std::string(s.name))) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(std::string(s.name));
     std::string err;
     flag->ParseFrom(flag->DefaultValue(), &err);
   }
@@ -82,21 +176,32 @@ absl::Status ApplyConfigFile(const std::string& path, std::string_view main_file
   for (const auto& [key, node] : root) {
     const std::string name = absl::StrReplaceAll(std::string(key.str()), {{"-", "_"}});
     const std::string where = absl::StrCat(path, ":", node.source().begin.line);
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (flag == nullptr || !IsOurs(*flag, main_file, not_keys)) {
+    const setting::Info* s = FindSetting(settings, name);
+    if (s == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": unknown key '", std::string(key.str()),
-          "' (keys are ringtrackd's flag names; see --help)"));
+          "' (keys are ringtrackd's settings; see --help or README)"));
     }
     origin[name] = where;
-    if (on_command_line.count(name)) continue;  // the command line wins
-    std::string text, err;
-    if (!FlagText(node, &text)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": key '", name, "': a string, number, boolean or array is "
-          "expected"));
+    if (on_command_line.count(name)) {
+      overridden->push_back(absl::StrCat(
+          name, " from ", where, " overridden by the command line"));
+      continue;
     }
-    if (!flag->ParseFrom(text, &err)) {
+    std::string value, err;
+    if (!FlagText(node, s->kind, &value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": key '", name, "' must be ", setting::KindExpects(s->kind),
+          ", not ", NodeType(node)));
+    }
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (!flag->ParseFrom(value, &err)) {
+      // absl says "Illegal value 'V' specified for flag 'F'; WHY": the key
+      // and the line are named already, WHY is what helps.
+      if (const size_t why = err.find("'; "); err.starts_with("Illegal value") &&
+                                              why != std::string::npos) {
+        err = err.substr(why + 3);
+      }
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": key '", name, "': ", err));
     }
@@ -113,37 +218,40 @@ std::string ConfigOrigin(std::string_view flag) {
 }
 
 std::map<std::string, std::string> EffectiveFlags(
-    std::string_view main_file, const std::set<std::string>& not_keys) {
+    std::span<const setting::Info> settings) {
   std::map<std::string, std::string> out;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (!IsOurs(*flag, main_file, not_keys)) continue;
+  for (const setting::Info& s : settings) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(std::string(s.name));
     const std::string v = flag->CurrentValue();
     std::string toml;
-    if (flag->IsOfType<bool>() || flag->IsOfType<int>() ||
-        flag->IsOfType<int64_t>() || flag->IsOfType<uint32_t>() ||
-        flag->IsOfType<double>()) {
-      toml = v;
-    } else if (flag->IsOfType<std::vector<std::string>>()) {
-      std::vector<std::string> items;
-      for (absl::string_view s : absl::StrSplit(v, ',', absl::SkipEmpty())) {
-        items.push_back(TomlQuote(std::string(s)));
+    switch (s.kind) {
+      case Kind::kInt:
+      case Kind::kReal:
+      case Kind::kBool:
+      case Kind::kSeconds:
+        toml = v;
+        break;
+      case Kind::kList: {
+        std::vector<std::string> items;
+        for (absl::string_view e : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+          items.push_back(TomlQuote(std::string(e)));
+        }
+        toml = absl::StrCat("[", absl::StrJoin(items, ", "), "]");
+        break;
       }
-      toml = absl::StrCat("[", absl::StrJoin(items, ", "), "]");
-    } else {
-      toml = TomlQuote(v);
+      default:
+        toml = TomlQuote(v);
     }
-    out[std::string(name)] = toml;
+    out[std::string(s.name)] = toml;
   }
   return out;
 }
 
-std::map<std::string, std::string> SaveFlags(
-    std::string_view main_file, const std::set<std::string>& not_keys) {
+std::map<std::string, std::string> SaveFlags(std::span<const setting::Info> settings) {
   std::map<std::string, std::string> out;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (IsOurs(*flag, main_file, not_keys)) {
-      out[std::string(name)] = flag->CurrentValue();
-    }
+  for (const setting::Info& s : settings) {
+    out[std::string(s.name)] =
+        absl::FindCommandLineFlag(std::string(s.name))->CurrentValue();
   }
   return out;
 }
@@ -157,13 +265,13 @@ void RestoreFlags(const std::map<std::string, std::string>& saved) {
   }
 }
 
-std::string EffectiveConfigToml(std::string_view main_file,
-                                const std::set<std::string>& not_keys) {
+std::string EffectiveConfigToml(std::span<const setting::Info> settings) {
   std::string out =
       "# ringtrackd's effective configuration (--print-config). Every key is\n"
-      "# a flag of the same name; see ringtrackd --help.\n";
-  for (const auto& [name, value] : EffectiveFlags(main_file, not_keys)) {
-    absl::StrAppend(&out, name, " = ", value, "\n");
+      "# a setting of the same name; see ringtrackd --help.\n";
+  const std::map<std::string, std::string> values = EffectiveFlags(settings);
+  for (const setting::Info& s : settings) {
+    absl::StrAppend(&out, s.name, " = ", values.at(std::string(s.name)), "\n");
   }
   return out;
 }

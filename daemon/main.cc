@@ -17,8 +17,10 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "bpf/tracker_shared.h"  // RT_XDP_MAX_RATE_PPS, in the table
 #include "core/cli/command_line.h"
 #include "core/http/client_address.h"
 #include "daemon/config_file.h"
@@ -26,163 +28,87 @@
 #include "daemon/notify.h"
 #include "daemon/privileges.h"
 #include "daemon/server.h"
+#include "daemon/settings.h"
 #include "daemon/state_file.h"
 #include "daemon/system_memory.h"
 
-ABSL_FLAG(std::vector<std::string>, listen,
-          std::vector<std::string>({"0.0.0.0:6969", "[::]:6969"}),
-          "Address to serve, HOST:PORT or [V6]:PORT; repeatable (or "
-          "comma-separated). IPv6 sockets are V6ONLY.");
-ABSL_FLAG(int, workers, 0,
-          "Worker threads, each with its own socket per address and its own "
-          "ring; 0 = one per CPU core.");
-ABSL_FLAG(std::string, io, "auto",
-          "I/O path: uring, mmsg (recvmmsg/sendmmsg), auto (uring where "
-          "the kernel allows it), or xdp: an AF_XDP socket on queue 0 of "
-          "the one --xdp interface serves what the XDP program redirects "
-          "(other queues and anything passed up go to the socket workers).");
-ABSL_FLAG(int, interval, 1800, "Announce interval told to clients, seconds.");
-ABSL_FLAG(int, peer_timeout, 0,
-          "Seconds after which a silent peer is dropped; 0 = 2 × --interval. "
-          "At most 86400.");
-ABSL_FLAG(int, default_numwant, 50,
-          "Peers returned when a client asks for the default (-1).");
-ABSL_FLAG(int, max_numwant, 200,
-          "Most IPv4 peers in one reply (IPv6 replies are capped at 66 so a "
-          "reply stays within ~1.2 KB).");
-ABSL_FLAG(std::string, max_memory, "",
-          "Memory budget for the swarm table and all peer sets, e.g. 512M or "
-          "4G. At the budget new torrents and new peers get the error "
-          "'tracker is full'; stored peers keep working. Default: half of "
-          "physical memory, or of the cgroup's limit when that is lower.");
-ABSL_FLAG(int64_t, max_torrents, 0,
-          "Optional cap on torrents, below what the memory budget allows; "
-          "0 = no cap (the budget decides).");
-ABSL_FLAG(int, max_peers_per_source, 8,
-          "Entries one source (an IPv4 address or an IPv6 /64) may hold in "
-          "one swarm; more are answered but not stored.");
-ABSL_FLAG(int, max_peers_per_swarm, 100000,
-          "Peers stored per swarm; newcomers to a full swarm get peers but "
-          "are not stored.");
-ABSL_FLAG(double, source_torrent_rate, 1.0,
-          "New torrents one source (an IPv4 address or an IPv6 /64) may "
-          "create per second (sustained); its IPv6 /56 twice as many, its "
-          "IPv4 /24 or IPv6 /48 64 times.");
-ABSL_FLAG(int, source_torrent_burst, 100,
-          "New torrents one quiet source may create at once; its /56 twice "
-          "as many, its /24 or /48 64 times.");
-ABSL_FLAG(std::string, connection_key_file, "",
-          "File holding the 128-bit connection-ID key as 32 hex digits, so "
-          "IDs survive restarts and can be shared; created with a random "
-          "key if missing (see --connection_key_create). Empty = a random "
-          "key per start.");
-ABSL_FLAG(bool, connection_key_create, true,
-          "Create a missing --connection_key_file with a random key. false: "
-          "a missing key file is an error (exit 1), for instances that must "
-          "share a key made elsewhere.");
-ABSL_FLAG(absl::Duration, stats_interval, absl::Seconds(60),
-          "How often to log a stats line; 0 = only at exit.");
-ABSL_FLAG(absl::Duration, sweep_period, absl::Seconds(60),
-          "Time for the incremental expiry sweep to visit the whole table.");
-ABSL_FLAG(int, socket_buffer, 8 << 20,
-          "SO_RCVBUF/SO_SNDBUF per socket, bytes (as root beyond "
-          "rmem_max/wmem_max).");
-ABSL_FLAG(int, ring_buffers, 64,
-          "io_uring provided receive buffers per socket (2 KiB of payload "
-          "each, 2 176 bytes with the kernel's header, source and "
-          "destination), a power of two from 64 to 32768.");
+namespace {
 
-ABSL_FLAG(std::vector<std::string>, xdp, {},
-          "Attach the XDP fast path to this interface; repeatable (or "
-          "comma-separated). It drops malformed and forged BEP 15 traffic "
-          "and answers connects in the kernel. Needs CAP_BPF and "
-          "CAP_NET_ADMIN.");
-ABSL_FLAG(std::string, xdp_mode, "auto",
-          "native, generic (skb), or auto (native where the driver has it).");
-ABSL_FLAG(std::string, xdp_connect, "on",
-          "on: answer connects in XDP; off: pass them to userspace.");
-ABSL_FLAG(uint32_t, xdp_rate_limit, 0,
-          "Drop packets from any source (IPv4 address or IPv6 /64) above "
-          "this many per second, counting connects and only verified "
-          "announces and scrapes (exact token bucket in XDP); 0 = off; at "
-          "most 10000000.");
+// Everything ConfigFromFlags() fills in: the server's configuration and
+// the settings main() itself acts on. The rows' FIELD column names these.
+struct DaemonConfig {
+  ringtrack::ServerConfig server;
+  std::string user;     // as given: "auto", a name, or "" (stay)
+  std::string metrics;  // HOST:PORT or ""; split into server.metrics_*
+  // HOST:PORT each, or none (HTTP on the --listen addresses); parsed into
+  // server.http_listen.
+  std::vector<std::string> http_listen;
+};
+
+// The defaults the rows marked kStructDefault take (their field's
+// initializer).
+const DaemonConfig kDefaults;
+
+}  // namespace
+
+using ringtrack::setting::Any;
+using ringtrack::setting::Bool;
+using ringtrack::setting::Bytes;
+using ringtrack::setting::DefaultOf;
+using ringtrack::setting::Duration;
+using ringtrack::setting::Int;
+using ringtrack::setting::kLive;
+using ringtrack::setting::kNoLimit;
+using ringtrack::setting::kRestart;
+using ringtrack::setting::kStructDefault;
+using ringtrack::setting::List;
+using ringtrack::setting::OneOf;
+using ringtrack::setting::Range;
+using ringtrack::setting::Real;
+using ringtrack::setting::Seconds;
+using ringtrack::setting::Text;
+using ringtrack::setting::ZeroOr;
+
+// One flag per row of daemon/settings.h.
+#define RT_DEFINE_FLAG(name, type, def, values, reload, field, help) \
+  ABSL_FLAG(type, name, (DefaultOf<type>(def, kDefaults.field)), help);
+RT_SETTINGS(RT_DEFINE_FLAG)
+#undef RT_DEFINE_FLAG
+
+// Flags that are not settings: they may not appear in a --config file.
 ABSL_FLAG(std::string, config, "",
-          "TOML file of settings: every flag is a key of the same name "
+          "TOML file of settings: every setting is a key of the same name "
           "(e.g. interval = 900, listen = [\"0.0.0.0:6969\"]); flags on "
-          "the command line win. Re-read on SIGHUP: interval, numwant, "
-          "caps, the per-source torrent rate and the access list change "
-          "live; other changes are logged as needing a restart.");
+          "the command line win (each one that overrides the file is "
+          "logged). Re-read on SIGHUP: the settings marked live change "
+          "live; other changes are logged as needing a restart. Must be "
+          "readable by --user.");
 ABSL_FLAG(bool, print_config, false,
           "Print the effective configuration as TOML (a valid --config "
           "file) and exit.");
-ABSL_FLAG(std::string, access_list, "",
-          "File of info hashes (40 hex digits per line, # comments) to allow "
-          "or deny (--access-mode); re-read on SIGHUP. Refused announces and "
-          "scrapes get the error 'torrent not allowed'.");
-ABSL_FLAG(std::string, access_mode, "allow",
-          "allow: serve only the listed info hashes; deny: serve all but "
-          "them.");
-ABSL_FLAG(std::string, metrics, "",
-          "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. "
-          "127.0.0.1:9469; [::1]:9469 for IPv6); empty = off.");
-ABSL_FLAG(std::string, user, "auto",
-          "User to run as once sockets are bound and XDP is attached; all "
-          "capabilities are dropped and no-new-privs is set. auto = nobody "
-          "when started as root, else the current user; empty (--user=) = "
-          "stay the current user.");
-ABSL_FLAG(std::string, state_file, "",
-          "Keep swarms, peers and completed counts across restarts in this "
-          "file: restored at start, saved every --state_interval and at "
-          "stop (temp file, fsync, rename). One ringtrackd per file (a "
-          "second exits 1: PATH.lock). Its directory must be writable by "
-          "--user. Empty = no state.");
-ABSL_FLAG(absl::Duration, state_interval, absl::Minutes(5),
-          "How often the state file is saved while serving (0 = only at "
-          "stop).");
-ABSL_FLAG(bool, strict_state, false,
-          "Exit with code 1, leaving the file in place, when the state file "
-          "is refused (corrupt, truncated, another version, foreign) or "
-          "cannot be read (permissions, not a regular file, larger than "
-          "--max_memory could restore), instead of starting empty.");
-ABSL_FLAG(bool, http, true,
-          "Serve the HTTP tracker (BEP 3 announce, BEP 48 scrape) over TCP, "
-          "on the --listen addresses and ports unless --http_listen moves "
-          "it; false = UDP only.");
-ABSL_FLAG(std::vector<std::string>, http_listen, {},
-          "Address for HTTP instead of the --listen ones, HOST:PORT or "
-          "[V6]:PORT; repeatable (or comma-separated).");
-ABSL_FLAG(int, http_max_connections, 32768,
-          "Open HTTP connections in total (all workers); one more is closed "
-          "at accept. Each costs a file descriptor and ~100 bytes idle.");
-ABSL_FLAG(int, http_max_connections_per_source, 128,
-          "Open HTTP connections from one source (an IPv4 address or an "
-          "IPv6 /64); one more is closed at accept.");
-ABSL_FLAG(absl::Duration, http_head_timeout, absl::Seconds(10),
-          "Time a client has to send a whole request head, from the accept "
-          "or the head's first byte (slowloris); then it is closed.");
-ABSL_FLAG(absl::Duration, http_idle_timeout, absl::Seconds(60),
-          "Time a keep-alive connection may wait for its next request.");
-ABSL_FLAG(absl::Duration, http_send_timeout, absl::Seconds(10),
-          "Time a client has to take a response it was sent.");
-ABSL_FLAG(int, http_max_requests, 10000,
-          "Requests served on one HTTP connection; the last reply says "
-          "Connection: close.");
-ABSL_FLAG(std::vector<std::string>, http_trusted_proxy, {},
-          "CIDR of a reverse proxy whose X-Forwarded-For, X-Real-IP or "
-          "Forwarded header names the client; repeatable (or "
-          "comma-separated). From anyone else those headers are ignored.");
-ABSL_FLAG(bool, xdp_optional, false,
-          "If XDP cannot be loaded or attached, warn and run without it "
-          "instead of exiting with code 1.");
+ABSL_FLAG(std::string, print_settings_table, "",
+          "markdown or man: print the settings table (README's, the man "
+          "page's OPTIONS) and exit; used by the build and its tests.");
 
 namespace {
 
 using ringtrack::IoMode;
 using ringtrack::ServerConfig;
+namespace setting = ringtrack::setting;
 
-// Flags that are not settings: they may not appear in a --config file.
-const std::set<std::string> kNotKeys = {"config", "print_config"};
-constexpr std::string_view kMainFile = "daemon/main.cc";
+// The rows as data, for the config file, --print-config, the reload and
+// the docs.
+#define RT_SETTING_INFO(name, type, def, values, reload, field, help) \
+  setting::Info{#name, setting::KindOf<type>(), values, reload, help},
+constexpr setting::Info kSettings[] = {RT_SETTINGS(RT_SETTING_INFO)};
+#undef RT_SETTING_INFO
+
+const setting::Info& SettingNamed(absl::string_view name) {
+  for (const setting::Info& s : kSettings) {
+    if (s.name == name) return s;
+  }
+  std::abort();  // a name from the table itself
+}
 
 // True while a SIGHUP reload validates a new configuration: a bad value
 // must then keep the old configuration instead of exiting.
@@ -203,6 +129,14 @@ bool g_reloading = false;
   std::exit(ringtrack::kExitBadUsage);
 }
 
+// A setting's warning (a value that works but is likely a mistake), with
+// the file and line that set it.
+void WarnFlag(const std::string& name, const std::string& message) {
+  const std::string origin = ringtrack::ConfigOrigin(name);
+  ringtrack::log::Warning("--%s %s%s", name, message,
+                          origin.empty() ? "" : absl::StrCat(" (set in ", origin, ")"));
+}
+
 // Flags given on the command line (they win over the --config file).
 std::set<std::string> CommandLineFlags(const std::vector<char*>& args) {
   std::set<std::string> out;
@@ -218,145 +152,115 @@ std::set<std::string> CommandLineFlags(const std::vector<char*>& args) {
   return out;
 }
 
-// Settings a reload may change while serving (ServerConfig fields the
-// server re-reads in ApplyLive()).
-const std::set<std::string> kLiveKeys = {
-    "interval",           "default_numwant",      "max_numwant",
-    "max_torrents",       "max_peers_per_source", "max_peers_per_swarm",
-    "source_torrent_rate", "source_torrent_burst", "access_list",
-    "access_mode",        "xdp_rate_limit",       "peer_timeout",
-    "http_max_connections", "http_max_connections_per_source",
-    "http_head_timeout",  "http_idle_timeout",    "http_send_timeout",
-    "http_max_requests"};
-
-void HttpFromFlags(ServerConfig* c);
-
 bool IsPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
-ServerConfig ConfigFromFlags() {
-  ServerConfig c;
-  for (const std::string& text : absl::GetFlag(FLAGS_listen)) {
-    absl::StatusOr<ringtrack::ListenAddress> a =
-        ringtrack::ParseListenAddress(text);
-    if (!a.ok()) BadFlag(absl::StrCat("--listen: ", a.status().message()));
-    c.listen.push_back(*a);
+// Assign(): a checked row value into its FIELD. The numeric kinds were
+// range-checked against the row, so the casts below do not truncate.
+absl::Status Assign(Int v, int* f) { *f = static_cast<int>(v); return absl::OkStatus(); }
+absl::Status Assign(Int v, uint32_t* f) { *f = static_cast<uint32_t>(v); return absl::OkStatus(); }
+absl::Status Assign(Int v, unsigned long* f) { *f = static_cast<unsigned long>(v); return absl::OkStatus(); }
+absl::Status Assign(Real v, double* f) { *f = v; return absl::OkStatus(); }
+absl::Status Assign(Bool v, bool* f) { *f = v; return absl::OkStatus(); }
+absl::Status Assign(const Text& v, std::string* f) { *f = v; return absl::OkStatus(); }
+absl::Status Assign(const List& v, std::vector<std::string>* f) { *f = v; return absl::OkStatus(); }
+absl::Status Assign(Bytes v, int* f) { *f = static_cast<int>(v.bytes); return absl::OkStatus(); }
+absl::Status Assign(Bytes v, unsigned long* f) { *f = v.bytes; return absl::OkStatus(); }
+absl::Status Assign(Duration v, absl::Duration* f) { *f = v.value; return absl::OkStatus(); }
+absl::Status Assign(Seconds v, uint32_t* f) { *f = static_cast<uint32_t>(v.value); return absl::OkStatus(); }
+absl::Status Assign(const List& v, std::vector<ringtrack::ListenAddress>* f) {
+  f->clear();
+  for (const std::string& text : v) {
+    absl::StatusOr<ringtrack::ListenAddress> a = ringtrack::ParseListenAddress(text);
+    if (!a.ok()) return a.status();
+    f->push_back(*a);
   }
-  if (c.listen.empty()) BadFlag("--listen: at least one address is needed");
+  if (f->empty()) return absl::InvalidArgumentError("at least one address is needed");
+  return absl::OkStatus();
+}
+// The choices of OneOf() rows (already checked against the row).
+absl::Status Assign(const Text& v, IoMode* f) {
+  *f = v == "uring" ? IoMode::kUring
+       : v == "mmsg" ? IoMode::kMmsg
+       : v == "xdp"  ? IoMode::kXsk  // AF_XDP on the one --xdp interface
+                     : IoMode::kAuto;
+  return absl::OkStatus();
+}
+absl::Status Assign(const Text& v, ringtrack::XdpMode* f) {
+  *f = v == "native"                    ? ringtrack::XdpMode::kNative
+       : v == "generic" || v == "skb" ? ringtrack::XdpMode::kGeneric
+                                        : ringtrack::XdpMode::kAuto;
+  return absl::OkStatus();
+}
+absl::Status Assign(const Text& v, ringtrack::AccessList::Mode* f) {
+  *f = v == "deny" ? ringtrack::AccessList::Mode::kDeny
+                   : ringtrack::AccessList::Mode::kAllow;
+  return absl::OkStatus();
+}
+absl::Status Assign(const Text& v, bool* f) {  // on|off
+  *f = v == "on";
+  return absl::OkStatus();
+}
 
-  const int workers = absl::GetFlag(FLAGS_workers);
-  if (workers < 0 || workers > 1024) BadFlag("--workers must be 0..1024");
-  c.workers =
-      workers == 0
-          ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
-          : workers;
+// The row's check of a value: its range, or its choices.
+absl::Status Check(const setting::Info& s, Int v) { return setting::CheckValue(s, static_cast<double>(v)); }
+absl::Status Check(const setting::Info& s, Real v) { return setting::CheckValue(s, v); }
+absl::Status Check(const setting::Info& s, Bytes v) { return setting::CheckValue(s, static_cast<double>(v.bytes)); }
+absl::Status Check(const setting::Info& s, Duration v) {
+  return setting::CheckValue(s, absl::ToDoubleSeconds(v.value));
+}
+absl::Status Check(const setting::Info& s, Seconds v) { return setting::CheckValue(s, static_cast<double>(v.value)); }
+absl::Status Check(const setting::Info& s, const Text& v) { return setting::CheckChoice(s, v); }
+absl::Status Check(const setting::Info&, Bool) { return absl::OkStatus(); }
+absl::Status Check(const setting::Info&, const List&) { return absl::OkStatus(); }
 
-  const std::string io = absl::GetFlag(FLAGS_io);
-  if (io == "auto") {
-    c.io = IoMode::kAuto;
-  } else if (io == "uring") {
-    c.io = IoMode::kUring;
-  } else if (io == "mmsg") {
-    c.io = IoMode::kMmsg;
-  } else if (io == "xdp") {
-    c.io = IoMode::kXsk;  // experiment: AF_XDP on the one --xdp interface
-  } else {
-    BadFlag("--io must be uring, mmsg, xdp or auto, not '" + io + "'");
+template <class T, class F>
+void Store(absl::string_view name, const T& value, F* field) {
+  const setting::Info& s = SettingNamed(name);
+  if (absl::Status c = Check(s, value); !c.ok()) BadFlag(std::string(c.message()));
+  if (absl::Status a = Assign(value, field); !a.ok()) {
+    BadFlag(absl::StrCat("--", name, ": ", a.message()));
   }
+}
 
-  const int interval = absl::GetFlag(FLAGS_interval);
-  if (interval < 10 || interval > 86400) {
-    BadFlag("--interval must be 10..86400 seconds");
+// What one row's value means depends on another's, or on the host: checked
+// and derived after every row is stored.
+void FinishConfig(DaemonConfig* d) {
+  ServerConfig& c = d->server;
+  if (c.workers == 0) {
+    c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
-  c.tracker.interval_s = static_cast<uint32_t>(interval);
-  int timeout = absl::GetFlag(FLAGS_peer_timeout);
-  if (timeout == 0) timeout = std::min(2 * interval, 86400);
-  if (timeout < 10 || timeout > 86400) {
-    BadFlag("--peer_timeout must be 10..86400 seconds (or 0 for 2 × interval)");
+  if (c.table.peer_timeout_s == 0) {  // 2 × interval, within the row's range
+    c.table.peer_timeout_s = std::min<uint32_t>(
+        2 * c.tracker.interval_s,
+        static_cast<uint32_t>(SettingNamed("peer_timeout").values.max));
   }
-  c.peer_timeout_s = static_cast<uint32_t>(timeout);
-
-  const int max_numwant = absl::GetFlag(FLAGS_max_numwant);
-  if (max_numwant < 0 || max_numwant > 200) {
-    BadFlag("--max_numwant must be 0..200");
+  // IPv6 replies keep TrackerConfig's cap, so that a reply fits in 1 280
+  // bytes; --max_numwant may lower it.
+  c.tracker.max_numwant_v6 =
+      std::min(kDefaults.server.tracker.max_numwant_v6, c.tracker.max_numwant_v4);
+  if (c.tracker.default_numwant > c.tracker.max_numwant_v4) {
+    BadFlag(absl::StrCat("--default_numwant must be 0..--max_numwant (",
+                         c.tracker.max_numwant_v4, "), not ", c.tracker.default_numwant));
   }
-  c.tracker.max_numwant_v4 = static_cast<uint32_t>(max_numwant);
-  c.tracker.max_numwant_v6 = std::min<uint32_t>(66, max_numwant);
-  const int def = absl::GetFlag(FLAGS_default_numwant);
-  if (def < 0 || def > max_numwant) {
-    BadFlag("--default_numwant must be 0..--max_numwant");
-  }
-  c.tracker.default_numwant = static_cast<uint32_t>(def);
-
-  const std::string memory = absl::GetFlag(FLAGS_max_memory);
-  if (memory.empty()) {
+  const uint64_t host = ringtrack::PhysicalMemoryBytes();
+  if (c.max_memory == 0) {
     c.max_memory = ringtrack::DefaultMemoryBudgetBytes();
-  } else {
-    absl::StatusOr<uint64_t> bytes = ringtrack::ParseByteSize(memory);
-    if (!bytes.ok()) BadFlag(absl::StrCat("--max_memory: ", bytes.status().message()));
-    if (*bytes < (uint64_t{4} << 20)) {
-      BadFlag("--max_memory must be at least 4M (the first table is 1M)");
-    }
-    c.max_memory = *bytes;
+  } else if (host != 0 && c.max_memory > host) {
+    BadFlag(absl::StrFormat(
+        "--max_memory %s (%.1f GiB) is more than this host's memory (%.1f GiB): "
+        "the budget must fit in it; set it lower, or leave it empty for half "
+        "of it", ringtrack::FormatByteSize(c.max_memory),
+        static_cast<double>(c.max_memory) / (1 << 30),
+        static_cast<double>(host) / (1 << 30)));
   }
-  const int64_t torrents = absl::GetFlag(FLAGS_max_torrents);
-  if (torrents < 0) BadFlag("--max_torrents must not be negative");
-  c.max_torrents = static_cast<size_t>(torrents);
-  const int per_source = absl::GetFlag(FLAGS_max_peers_per_source);
-  if (per_source < 1 || per_source > 65535) {
-    BadFlag("--max_peers_per_source must be 1..65535");
+  if (!IsPowerOfTwo(c.uring.buffers_per_socket)) {
+    BadFlag(absl::StrCat("--ring_buffers must be a power of two from 64 to 32768, not ",
+                         c.uring.buffers_per_socket));
   }
-  c.max_peers_per_source = static_cast<uint32_t>(per_source);
-  const int per_swarm = absl::GetFlag(FLAGS_max_peers_per_swarm);
-  if (per_swarm < 1 || per_swarm > 10000000) {
-    BadFlag("--max_peers_per_swarm must be 1..10000000");
-  }
-  c.max_peers_per_swarm = static_cast<uint32_t>(per_swarm);
-  c.source_torrent_rate = absl::GetFlag(FLAGS_source_torrent_rate);
-  if (!(c.source_torrent_rate >= 0.001 && c.source_torrent_rate <= 1000)) {
-    BadFlag("--source_torrent_rate must be 0.001..1000 per second");
-  }
-  const int burst = absl::GetFlag(FLAGS_source_torrent_burst);
-  if (burst < 1 || burst > 1000000) {
-    BadFlag("--source_torrent_burst must be 1..1000000");
-  }
-  c.source_torrent_burst = static_cast<uint32_t>(burst);
-  c.connection_key_file = absl::GetFlag(FLAGS_connection_key_file);
-  c.connection_key_create = absl::GetFlag(FLAGS_connection_key_create);
-
-  c.stats_interval = absl::GetFlag(FLAGS_stats_interval);
-  if (c.stats_interval < absl::ZeroDuration()) {
-    BadFlag("--stats_interval must not be negative");
-  }
-  c.sweep_period = absl::GetFlag(FLAGS_sweep_period);
-  if (c.sweep_period < absl::Seconds(1) || c.sweep_period > absl::Hours(1)) {
-    BadFlag("--sweep_period must be 1s..1h");
-  }
-  const int sockbuf = absl::GetFlag(FLAGS_socket_buffer);
-  if (sockbuf < 4096) BadFlag("--socket_buffer must be at least 4096 bytes");
-  c.socket.buffer_bytes = sockbuf;
-  const int ring = absl::GetFlag(FLAGS_ring_buffers);
-  if (!IsPowerOfTwo(ring) || ring < 64 || ring > 32768) {
-    BadFlag("--ring_buffers must be a power of two from 64 to 32768");
-  }
-  c.uring.buffers_per_socket = static_cast<unsigned>(ring);
   c.uring.sq_entries = std::min(256u, c.uring.buffers_per_socket);
   c.uring.cq_entries = 4 * c.uring.sq_entries;
-
-  c.state_file = absl::GetFlag(FLAGS_state_file);
-  c.state_interval = absl::GetFlag(FLAGS_state_interval);
-  if (c.state_interval < absl::ZeroDuration()) {
-    BadFlag("--state_interval must not be negative");
-  }
-  c.strict_state = absl::GetFlag(FLAGS_strict_state);
-
-  c.access_list_path = absl::GetFlag(FLAGS_access_list);
-  const std::string access_mode = absl::GetFlag(FLAGS_access_mode);
-  if (access_mode == "allow") {
-    c.access_mode = ringtrack::AccessList::Mode::kAllow;
-  } else if (access_mode == "deny") {
-    c.access_mode = ringtrack::AccessList::Mode::kDeny;
-  } else {
-    BadFlag("--access_mode must be allow or deny, not '" + access_mode + "'");
+  if (c.io == IoMode::kXsk && c.xdp_interfaces.size() != 1) {
+    BadFlag("--io xdp needs exactly one --xdp interface (its queue 0 is served)");
   }
   if (!c.access_list_path.empty()) {
     // A bad list at start is a configuration error: exit 2 naming the line.
@@ -364,7 +268,9 @@ ServerConfig ConfigFromFlags() {
         ringtrack::AccessList::Load(c.access_list_path, c.access_mode);
     if (!list.ok()) BadFlag(absl::StrCat("--access_list: ", list.status().message()));
   }
-  if (const std::string m = absl::GetFlag(FLAGS_metrics); !m.empty()) {
+  c.metrics_host.clear();
+  c.metrics_port = 0;
+  if (const std::string& m = d->metrics; !m.empty()) {
     const size_t colon = m.rfind(':');
     int port = -1;
     if (colon == std::string::npos || !absl::SimpleAtoi(m.substr(colon + 1), &port) ||
@@ -376,90 +282,43 @@ ServerConfig ConfigFromFlags() {
       host = host.substr(1, host.size() - 2);
     }
     if (host.empty()) BadFlag("--metrics needs a host, e.g. 127.0.0.1:9469");
+    if (host == "0.0.0.0" || host == "::") {
+      WarnFlag("metrics", absl::StrCat(
+          m, " serves the metrics on every address: anyone who reaches port ",
+          port, " reads the tracker's counters; bind 127.0.0.1 or a private "
+          "address unless a firewall guards it"));
+    }
     c.metrics_host = host;
     c.metrics_port = port;
   }
-  c.xdp_interfaces = absl::GetFlag(FLAGS_xdp);
-  if (c.io == IoMode::kXsk && c.xdp_interfaces.size() != 1) {
-    BadFlag("--io xdp needs exactly one --xdp interface (its queue 0 is served)");
-  }
-  const std::string mode = absl::GetFlag(FLAGS_xdp_mode);
-  if (mode == "auto") {
-    c.xdp_mode = ringtrack::XdpMode::kAuto;
-  } else if (mode == "native") {
-    c.xdp_mode = ringtrack::XdpMode::kNative;
-  } else if (mode == "generic" || mode == "skb") {
-    c.xdp_mode = ringtrack::XdpMode::kGeneric;
-  } else {
-    BadFlag("--xdp_mode must be native, generic or auto, not '" + mode + "'");
-  }
-  const std::string connect = absl::GetFlag(FLAGS_xdp_connect);
-  if (connect != "on" && connect != "off") {
-    BadFlag("--xdp_connect must be on or off");
-  }
-  c.xdp_connect = connect == "on";
-  c.xdp_rate_limit_pps = absl::GetFlag(FLAGS_xdp_rate_limit);
-  if (c.xdp_rate_limit_pps > RT_XDP_MAX_RATE_PPS) {
-    BadFlag(absl::StrCat("--xdp_rate_limit ", c.xdp_rate_limit_pps,
-                         " is beyond what the limiter can time exactly: at most ",
-                         RT_XDP_MAX_RATE_PPS, " packets/s per source"));
-  }
-  c.xdp_optional = absl::GetFlag(FLAGS_xdp_optional);
-  HttpFromFlags(&c);
-  return c;
-}
-
-// A duration flag in milliseconds, within [min_ms, max_ms].
-uint32_t MillisFlag(const char* name, absl::Duration d, int64_t min_ms,
-                    int64_t max_ms) {
-  const int64_t ms = absl::ToInt64Milliseconds(d);
-  if (ms < min_ms || ms > max_ms) {
-    BadFlag(absl::StrCat("--", name, " must be ", min_ms / 1000, "s..",
-                         max_ms / 1000, "s, not ", absl::FormatDuration(d)));
-  }
-  return static_cast<uint32_t>(ms);
-}
-
-void HttpFromFlags(ServerConfig* c) {
-  c->http = absl::GetFlag(FLAGS_http);
-  for (const std::string& text : absl::GetFlag(FLAGS_http_listen)) {
+  c.http_listen.clear();
+  for (const std::string& text : d->http_listen) {
     absl::StatusOr<ringtrack::ListenAddress> a =
         ringtrack::ParseListenAddress(text);
-    if (!a.ok()) {
-      BadFlag(absl::StrCat("--http_listen: ", a.status().message()));
-    }
-    c->http_listen.push_back(*a);
+    if (!a.ok()) BadFlag(absl::StrCat("--http_listen: ", a.status().message()));
+    c.http_listen.push_back(*a);
   }
-  const int total = absl::GetFlag(FLAGS_http_max_connections);
-  if (total < 1 || total > 1000000) {
-    BadFlag("--http_max_connections must be 1..1000000");
+  if (c.http_max_connections_per_source > c.http_max_connections) {
+    BadFlag(absl::StrCat("--http_max_connections_per_source (",
+                         c.http_max_connections_per_source,
+                         ") must be at most --http_max_connections (",
+                         c.http_max_connections, ")"));
   }
-  c->http_max_connections = static_cast<uint32_t>(total);
-  const int per_source = absl::GetFlag(FLAGS_http_max_connections_per_source);
-  if (per_source < 1 || per_source > total) {
-    BadFlag("--http_max_connections_per_source must be 1..--http_max_connections");
-  }
-  c->http_max_connections_per_source = static_cast<uint32_t>(per_source);
-  c->http_timeouts.head_ms = MillisFlag(
-      "http_head_timeout", absl::GetFlag(FLAGS_http_head_timeout), 1000, 300000);
-  c->http_timeouts.idle_ms = MillisFlag(
-      "http_idle_timeout", absl::GetFlag(FLAGS_http_idle_timeout), 1000, 3600000);
-  c->http_timeouts.send_ms = MillisFlag(
-      "http_send_timeout", absl::GetFlag(FLAGS_http_send_timeout), 1000, 300000);
-  const int requests = absl::GetFlag(FLAGS_http_max_requests);
-  if (requests < 1 || requests > 100000000) {
-    BadFlag("--http_max_requests must be 1..100000000");
-  }
-  c->http_max_requests = static_cast<uint32_t>(requests);
-  c->http_trusted_proxies = absl::GetFlag(FLAGS_http_trusted_proxy);
-  for (const std::string& cidr : c->http_trusted_proxies) {
+  for (const std::string& cidr : c.http_trusted_proxies) {
     if (absl::StatusOr<ringtrack::http::Cidr> p =
             ringtrack::http::Cidr::Parse(cidr);
         !p.ok()) {
-      BadFlag(absl::StrCat("--http_trusted_proxy '", cidr,
-                           "': ", p.status().message(),
+      BadFlag(absl::StrCat("--http_trusted_proxy '", cidr, "': ",
+                           p.status().message(),
                            " (give ADDR/LEN, e.g. 10.0.0.0/8 or ::1/128)"));
     }
+  }
+  if (!c.state_file.empty() && c.state_interval > absl::ZeroDuration() &&
+      c.state_interval < absl::Seconds(30)) {
+    WarnFlag("state_interval", absl::StrCat(
+        absl::FormatDuration(c.state_interval),
+        " is short: each save writes every peer to disk (at least 30s is "
+        "usual; the stop saves once more anyway)"));
   }
 }
 
@@ -473,7 +332,8 @@ void RaiseFileLimit(const ServerConfig& c) {
   // The cap, plus room for the sockets, listeners, files and rings.
   const rlim_t want = rlim_t{c.http_max_connections} + 1024;
   if (rl.rlim_cur >= want) return;
-  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+  rl.rlim_cur =
+      rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
   setrlimit(RLIMIT_NOFILE, &rl);
   if (rl.rlim_cur < want) {
     ringtrack::log::Warning(
@@ -485,18 +345,36 @@ void RaiseFileLimit(const ServerConfig& c) {
   }
 }
 
+// Every row's flag, checked and stored; then FinishConfig().
+DaemonConfig ConfigFromFlags() {
+  DaemonConfig d;
+#define RT_STORE(name, type, def, values, reload, field, help) \
+  Store(#name, absl::GetFlag(FLAGS_##name), &d.field);
+  RT_SETTINGS(RT_STORE)
+#undef RT_STORE
+  FinishConfig(&d);
+  return d;
+}
+
+void LogOverrides(const std::vector<std::string>& overridden, const char* when) {
+  for (const std::string& o : overridden) {
+    ringtrack::log::Warning("%s%s", when, o);
+  }
+}
+
 // SIGHUP with --config: re-reads the file, validates the whole result, then
 // applies what can change live and logs each change; settings that need a
 // restart are logged as such. A bad file changes nothing.
 void Reload(const std::string& path, const std::set<std::string>& on_command_line,
             ringtrack::Server* server) {
-  const auto saved = ringtrack::SaveFlags(kMainFile, kNotKeys);
-  const auto before = ringtrack::EffectiveFlags(kMainFile, kNotKeys);
-  ServerConfig next;
+  const auto saved = ringtrack::SaveFlags(kSettings);
+  const auto before = ringtrack::EffectiveFlags(kSettings);
+  DaemonConfig next;
+  std::vector<std::string> overridden;
   g_reloading = true;
   try {
-    if (absl::Status s =
-            ringtrack::ApplyConfigFile(path, kMainFile, kNotKeys, on_command_line);
+    if (absl::Status s = ringtrack::ApplyConfigFile(path, kSettings, on_command_line,
+                                                    &overridden);
         !s.ok()) {
       throw std::runtime_error(std::string(s.message()));
     }
@@ -509,12 +387,15 @@ void Reload(const std::string& path, const std::set<std::string>& on_command_lin
     return;
   }
   g_reloading = false;
-  const auto after = ringtrack::EffectiveFlags(kMainFile, kNotKeys);
+  LogOverrides(overridden, "SIGHUP: ");
+  const auto after = ringtrack::EffectiveFlags(kSettings);
   bool restart = false;
-  for (const auto& [key, value] : after) {
+  for (const setting::Info& s : kSettings) {
+    const std::string key(s.name);
     const std::string& old = before.at(key);
+    const std::string& value = after.at(key);
     if (old == value) continue;
-    if (kLiveKeys.count(key)) {
+    if (s.reload == setting::kLive) {
       ringtrack::log::Info("SIGHUP: %s %s -> %s", key, old, value);
     } else {
       ringtrack::log::Warning(
@@ -524,8 +405,9 @@ void Reload(const std::string& path, const std::set<std::string>& on_command_lin
     }
   }
   // The server keeps its old access list itself when the new one fails.
-  if (absl::Status a = server->ApplyLive(next); !a.ok()) {
-    ringtrack::log::Error("SIGHUP: keeping the old access list: %s", a.message());
+  if (absl::Status a = server->ApplyLive(next.server); !a.ok()) {
+    ringtrack::log::Error("SIGHUP: keeping the old access list (reading as %s): %s",
+                          ringtrack::CurrentUserName(), a.message());
   }
   ringtrack::log::Info("SIGHUP: configuration reloaded from %s%s", path,
                        restart ? " (some changes need a restart)" : "");
@@ -558,20 +440,34 @@ int main(int argc, char** argv) {
                  pos[1]);
     return ringtrack::kExitBadUsage;
   }
+  if (const std::string table = absl::GetFlag(FLAGS_print_settings_table);
+      !table.empty()) {
+    if (table != "markdown" && table != "man") {
+      std::fprintf(stderr, "ringtrackd: --print_settings_table must be markdown or man\n");
+      return ringtrack::kExitBadUsage;
+    }
+    std::fputs((table == "man" ? setting::SettingsRoff(kSettings)
+                               : setting::SettingsMarkdown(kSettings))
+                   .c_str(),
+               stdout);
+    return ringtrack::kExitOk;
+  }
   const std::set<std::string> on_command_line = CommandLineFlags(args);
   const std::string config_path = absl::GetFlag(FLAGS_config);
   if (!config_path.empty()) {
-    if (absl::Status s = ringtrack::ApplyConfigFile(config_path, kMainFile,
-                                                    kNotKeys, on_command_line);
+    std::vector<std::string> overridden;
+    if (absl::Status s = ringtrack::ApplyConfigFile(config_path, kSettings,
+                                                    on_command_line, &overridden);
         !s.ok()) {
       std::fprintf(stderr, "ringtrackd: %s\n", std::string(s.message()).c_str());
       return ringtrack::kExitBadUsage;
     }
+    LogOverrides(overridden, "");
   }
-  const ServerConfig config = ConfigFromFlags();
+  const DaemonConfig daemon_config = ConfigFromFlags();
+  const ServerConfig& config = daemon_config.server;
   if (absl::GetFlag(FLAGS_print_config)) {
-    std::fputs(ringtrack::EffectiveConfigToml(kMainFile, kNotKeys).c_str(),
-               stdout);
+    std::fputs(ringtrack::EffectiveConfigToml(kSettings).c_str(), stdout);
     return ringtrack::kExitOk;
   }
 
@@ -592,7 +488,7 @@ int main(int argc, char** argv) {
                  std::string(server.status().message()).c_str());
     return ringtrack::kExitRuntimeFailure;
   }
-  std::string user = absl::GetFlag(FLAGS_user);
+  std::string user = daemon_config.user;
   if (user == "auto") user = geteuid() == 0 ? "nobody" : "";
   if (absl::Status s = ringtrack::DropPrivileges(user); !s.ok()) {
     std::fprintf(stderr, "ringtrackd: dropping privileges: %s\n",
@@ -608,6 +504,17 @@ int main(int argc, char** argv) {
                    "ringtrackd: --state_file: directory %s is not writable "
                    "by user %s (make it theirs, or choose --user)\n",
                    dir.c_str(), user.empty() ? "(current)" : user.c_str());
+      return ringtrack::kExitRuntimeFailure;
+    }
+  }
+  // Both are re-read on SIGHUP as the user we now are: a file only root
+  // can read would fail the first reload, not the start.
+  for (const auto& [what, path] :
+       {std::pair<const char*, std::string>{"config", config_path},
+        {"access_list", config.access_list_path}}) {
+    if (path.empty()) continue;
+    if (absl::Status r = ringtrack::CheckReadableNow(what, path); !r.ok()) {
+      std::fprintf(stderr, "ringtrackd: %s\n", std::string(r.message()).c_str());
       return ringtrack::kExitRuntimeFailure;
     }
   }
@@ -634,7 +541,7 @@ int main(int argc, char** argv) {
                    (*server)->io_path() == ringtrack::IoPath::kUring ? "uring"
                                                                      : "mmsg"),
       config.workers, absl::StrJoin(addrs, ","), config.tracker.interval_s,
-      config.peer_timeout_s, config.max_memory, (*server)->xdp_summary(),
+      config.table.peer_timeout_s, config.max_memory, (*server)->xdp_summary(),
       user.empty() ? "(unchanged)" : user,
       (*server)->metrics_port() == 0
           ? std::string("off")
@@ -652,8 +559,8 @@ int main(int argc, char** argv) {
       if (config.access_list_path.empty()) {
         ringtrack::log::Info("SIGHUP: nothing to reload");
       } else if (absl::Status a = (*server)->ReloadAccessList(); !a.ok()) {
-        ringtrack::log::Error("SIGHUP: keeping the old access list: %s",
-                              a.message());
+        ringtrack::log::Error("SIGHUP: keeping the old access list (reading as %s): %s",
+                              ringtrack::CurrentUserName(), a.message());
       }
       continue;
     }

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,28 @@ int Capset(const __user_cap_data_struct data[2]) {
 }
 
 }  // namespace
+
+std::string CurrentUserName() {
+  const uid_t uid = geteuid();
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    return found->pw_name;
+  }
+  return absl::StrCat("uid ", uid);
+}
+
+absl::Status CheckReadableNow(const std::string& what, const std::string& path) {
+  if (access(path.c_str(), R_OK) == 0) return absl::OkStatus();
+  const int err = errno;
+  const std::string user = CurrentUserName();
+  return absl::PermissionDeniedError(absl::StrCat(
+      "--", what, ": ", path, " is not readable by user ", user, ": ",
+      std::strerror(err), " (it is re-read on SIGHUP as ", user,
+      ": make it and its directories readable by ", user,
+      ", e.g. chmod o+r, or choose --user)"));
+}
 
 unsigned long long EffectiveCapabilities() {
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};

@@ -9,6 +9,7 @@
 #define RINGTRACK_DAEMON_PRIVILEGES_H_
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 
@@ -17,6 +18,17 @@ namespace ringtrack {
 // `user`: a user name to switch to (REQUIRES root), or empty to stay the
 // current user (capabilities are dropped all the same).
 absl::Status DropPrivileges(const std::string& user);
+
+// The user this process reads and writes files as: its effective user's
+// name ("nobody"), or "uid N" when it has none. Every file error names it,
+// since after the drop the daemon reads as --user, not as root.
+std::string CurrentUserName();
+
+// OK iff the user this process now runs as can read the regular file
+// `path` (REQUIRES: after DropPrivileges(), whose real and effective ids
+// are the same, which access(2) checks). The error names `what` (a flag),
+// the file, the user, errno's text and the fix.
+absl::Status CheckReadableNow(const std::string& what, const std::string& path);
 
 // Effective capabilities of this process (a bit mask), for checks and logs.
 unsigned long long EffectiveCapabilities();

@@ -22,9 +22,7 @@ namespace {
 
 SourceLimiterConfig LimiterConfig(const ServerConfig& c) {
   const MasterKey seed = RandomMasterKey();
-  SourceLimiterConfig l;
-  l.rate_per_s = c.source_torrent_rate;
-  l.burst = c.source_torrent_burst;
+  SourceLimiterConfig l = c.limiter;
   l.seed0 = seed.k0;
   l.seed1 = seed.k1;
   return l;
@@ -33,13 +31,9 @@ SourceLimiterConfig LimiterConfig(const ServerConfig& c) {
 SwarmTableConfig TableConfig(const ServerConfig& c, MemoryBudget* budget,
                              SourceLimiter* limiter) {
   const MasterKey seed = RandomMasterKey();
-  SwarmTableConfig t;
-  t.max_torrents = c.max_torrents;
+  SwarmTableConfig t = c.table;
   t.seed0 = seed.k0;
   t.seed1 = seed.k1;
-  t.peer_timeout_s = c.peer_timeout_s;
-  t.max_peers_per_source = c.max_peers_per_source;
-  t.max_peers_per_swarm = c.max_peers_per_swarm;
   t.budget = budget;
   t.limiter = limiter;
   return t;
@@ -292,9 +286,9 @@ absl::Status Server::SetUpHttp() {
   http_shared_ = std::make_unique<HttpShared>();
   http_shared_->responder = config_.http_responder;
   http_shared_->admission = http_admission_.get();
-  http_shared_->head_timeout_ms = config_.http_timeouts.head_ms;
-  http_shared_->idle_timeout_ms = config_.http_timeouts.idle_ms;
-  http_shared_->send_timeout_ms = config_.http_timeouts.send_ms;
+  http_shared_->head_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(config_.http_head_timeout));
+  http_shared_->idle_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(config_.http_idle_timeout));
+  http_shared_->send_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(config_.http_send_timeout));
   http_shared_->max_requests = config_.http_max_requests;
   return absl::OkStatus();
 }
@@ -344,16 +338,16 @@ absl::Status Server::SetUpXdp() {
 
 absl::Status Server::ApplyLive(const ServerConfig& next) {
   tracker_.SetConfig(next.tracker);
-  table_.SetLimits(next.max_torrents, next.max_peers_per_source,
-                   next.max_peers_per_swarm);
-  limiter_.SetRate(next.source_torrent_rate, next.source_torrent_burst);
-  table_.SetPeerTimeout(next.peer_timeout_s);
+  table_.SetLimits(next.table.max_torrents, next.table.max_peers_per_source,
+                   next.table.max_peers_per_swarm);
+  limiter_.SetRate(next.limiter.rate_per_s, next.limiter.burst);
+  table_.SetPeerTimeout(next.table.peer_timeout_s);
   if (http_shared_) {
     http_admission_->SetLimits(next.http_max_connections,
                                next.http_max_connections_per_source);
-    http_shared_->head_timeout_ms = next.http_timeouts.head_ms;
-    http_shared_->idle_timeout_ms = next.http_timeouts.idle_ms;
-    http_shared_->send_timeout_ms = next.http_timeouts.send_ms;
+    http_shared_->head_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(next.http_head_timeout));
+    http_shared_->idle_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(next.http_idle_timeout));
+    http_shared_->send_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(next.http_send_timeout));
     http_shared_->max_requests = next.http_max_requests;
   }
   if (xdp_) {

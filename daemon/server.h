@@ -44,15 +44,14 @@ struct ServerConfig {
   std::vector<ListenAddress> listen;
   int workers = 1;
   IoMode io = IoMode::kAuto;
+  // core's own configurations, passed whole: the caps and the peer timeout
+  // (table), the per-source rate of new swarms (limiter). Server fills in
+  // only what it owns: the seeds, the budget and the limiter it points to.
   TrackerConfig tracker;
+  SwarmTableConfig table;
+  SourceLimiterConfig limiter;
   // Bytes for the swarm table and every peer set (see core/base/memory_budget.h).
   size_t max_memory = size_t{1} << 30;
-  size_t max_torrents = 0;  // optional extra cap; 0 = the budget decides
-  uint32_t max_peers_per_source = 8;
-  uint32_t max_peers_per_swarm = 100000;
-  double source_torrent_rate = 1.0;  // new swarms per second per source
-  uint32_t source_torrent_burst = 100;
-  uint32_t peer_timeout_s = 3600;
   std::string connection_key_file;  // empty: random key at start
   // Create the key file with a random key when it is missing; false: a
   // missing key file fails Create() (instances that must share a key made
@@ -86,7 +85,10 @@ struct ServerConfig {
   std::vector<ListenAddress> http_listen;
   uint32_t http_max_connections = 32768;         // all workers
   uint32_t http_max_connections_per_source = 128;
-  HttpTimeouts http_timeouts;
+  // (README "HTTP server"; Server converts them to the tables' ms.)
+  absl::Duration http_head_timeout = absl::Seconds(10);
+  absl::Duration http_idle_timeout = absl::Seconds(60);
+  absl::Duration http_send_timeout = absl::Seconds(10);
   uint32_t http_max_requests = 10000;            // per connection
   // --http-trusted-proxy CIDRs, as given (parsed by core/http).
   std::vector<std::string> http_trusted_proxies;
@@ -113,7 +115,8 @@ class Server {
   // Applies the settings that may change while serving (interval,
   // numwant, caps, peer timeout, the per-source torrent rate, the XDP rate
   // limit, the access list, which is re-read) from `next`; the others are
-  // ignored (they need a restart).
+  // ignored (they need a restart). The rows of daemon/settings.h marked
+  // kLive are these.
   // Errors come from the access list, whose old version then stays.
   absl::Status ApplyLive(const ServerConfig& next);
 

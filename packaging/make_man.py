@@ -6,7 +6,12 @@ flag of the program's --help, so the options never drift from the flags.
 --help's "Flags from FILE" headers (a build path) and its closing hints are
 left out.
 
-Usage: make_man.py BINARY TEMPLATE VERSION DATE OUT.gz
+With --settings (ringtrackd), the entries of its settings come from
+`BINARY --print-settings-table=man` instead (the settings table of
+daemon/settings.h, with each setting's values and whether it changes on
+SIGHUP), followed by --help's entries for its other flags.
+
+Usage: make_man.py BINARY TEMPLATE VERSION DATE OUT.gz [--settings]
 DATE is YYYY-MM-DD; CMake takes it from SOURCE_DATE_EPOCH when that is set
 (dpkg-buildpackage sets it to the changelog's date), so the page is
 reproducible."""
@@ -69,14 +74,30 @@ def options_roff(flags):
     return "\n".join(out)
 
 
+def settings_roff(binary, flags):
+    """The settings' entries from the binary's table, then the entries of
+    the flags that are not settings."""
+    p = subprocess.run([binary, "--print-settings-table=man"],
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0 or not p.stdout.startswith(".TP"):
+        sys.exit("make_man.py: %s --print-settings-table=man failed:\n%s"
+                 % (binary, p.stderr))
+    names = {n.replace("\\-", "_") for n in
+             re.findall(r"^\.B \\-\\-(\S+)$", p.stdout, re.M)}
+    others = [f for f in flags if f[0] not in names]
+    return p.stdout.rstrip("\n") + "\n" + options_roff(others)
+
+
 def main():
     binary, template, version, date, out = sys.argv[1:6]
     p = subprocess.run([binary, "--help"], capture_output=True, text=True,
                        timeout=30)
     flags = parse_flags(p.stdout + p.stderr)
+    options = (settings_roff(binary, flags) if "--settings" in sys.argv[6:]
+               else options_roff(flags))
     page = open(template, encoding="utf-8").read()
     page = (page.replace("@VERSION@", version).replace("@DATE@", date)
-            .replace("\n@OPTIONS@\n", "\n" + options_roff(flags) + "\n"))
+            .replace("\n@OPTIONS@\n", "\n" + options + "\n"))
     if re.search(r"@[A-Z]+@", page):
         sys.exit("make_man.py: a placeholder is left in " + template)
     # gzip -9n, as dh_compress and lintian expect: maximum compression, no

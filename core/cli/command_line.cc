@@ -1,6 +1,8 @@
 #include "core/cli/command_line.h"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -125,15 +127,19 @@ std::vector<char*> ParseCommandLineOrExit(std::vector<char*>& args) {
 
 absl::StatusOr<uint64_t> ParseByteSize(std::string_view view) {
   const std::string text(view);  // this abseil's string_view is its own type
-  size_t digits = 0;
-  while (digits < text.size() && absl::ascii_isdigit(text[digits])) ++digits;
-  uint64_t value = 0;
-  if (digits == 0 || digits > 18 ||
-      !absl::SimpleAtoi(text.substr(0, digits), &value)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", text, "' is not a byte count like 512M or 4G"));
+  size_t end = 0;
+  while (end < text.size() && absl::ascii_isdigit(text[end])) ++end;
+  const size_t digits = end;
+  if (end < text.size() && text[end] == '.') {
+    ++end;
+    while (end < text.size() && absl::ascii_isdigit(text[end])) ++end;
   }
-  std::string suffix = absl::AsciiStrToUpper(text.substr(digits));
+  double value = 0;
+  if (digits == 0 || end > 24 || !absl::SimpleAtod(text.substr(0, end), &value)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' is not a size like 4096, 512M or 1.5G"));
+  }
+  std::string suffix = absl::AsciiStrToUpper(text.substr(end));
   if (absl::EndsWith(suffix, "IB")) suffix.resize(suffix.size() - 2);
   if (suffix.size() == 2 && suffix[1] == 'B') suffix.resize(1);
   int shift = -1;
@@ -146,11 +152,46 @@ absl::StatusOr<uint64_t> ParseByteSize(std::string_view view) {
     return absl::InvalidArgumentError(absl::StrCat(
         "'", text, "': unknown size suffix (use K, M, G or T)"));
   }
-  if (value == 0 || value > (uint64_t{1} << (62 - shift))) {
+  // A double holds every whole number of bytes up to 2^53 exactly, and
+  // sizes beyond that are refused or rounded well below a byte's worth.
+  const double bytes = std::ldexp(value, shift);
+  if (!(bytes >= 1) || bytes > std::ldexp(1.0, 62)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("'", text, "' is out of range"));
+        absl::StrCat("'", text, "' is out of range (1 byte to 4096P)"));
   }
-  return value << shift;
+  return static_cast<uint64_t>(bytes);
+}
+
+std::string FormatByteSize(uint64_t bytes) {
+  static constexpr std::pair<int, char> kUnits[] = {
+      {40, 'T'}, {30, 'G'}, {20, 'M'}, {10, 'K'}};
+  for (const auto& [shift, unit] : kUnits) {
+    const uint64_t one = uint64_t{1} << shift;
+    if (bytes != 0 && bytes % one == 0) return absl::StrCat(bytes / one, std::string(1, unit));
+  }
+  return absl::StrCat(bytes);
+}
+
+absl::StatusOr<absl::Duration> ParseDurationWithUnit(std::string_view view) {
+  const std::string text(view);
+  double bare = 0;
+  if (absl::SimpleAtod(text, &bare) && !text.empty() &&
+      text.find_first_not_of("0123456789.") == std::string::npos) {
+    if (bare == 0) return absl::ZeroDuration();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' has no unit: add a unit: ", text, "s (or ", text,
+        "m, ", text, "ms; units: ms, s, m, h)"));
+  }
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text, "' is not a duration like 30s, 5m or 1h30m"));
+  }
+  if (d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "': a duration may not be negative"));
+  }
+  return d;
 }
 
 }  // namespace ringtrack

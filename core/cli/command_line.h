@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace ringtrack {
 
@@ -44,10 +45,22 @@ void HelpShowsFlagsFrom(std::string_view main_file,
 // mutable argv). REQUIRES: called from main before any thread starts.
 std::vector<char*> ParseCommandLineOrExit(std::vector<char*>& args);
 
-// Parses a byte count: digits with an optional binary suffix K, M, G or T
-// (also KiB/MiB/..., case-insensitive; "512M" = 512 × 2^20). Refuses zero,
-// fractions, unknown suffixes and values beyond 2^62.
+// Parses a byte count: a number (fractions allowed: "1.5G") with an
+// optional binary suffix K, M, G or T (also KiB/MiB/..., case-insensitive;
+// "512M" = 512 × 2^20), rounded down to whole bytes. Refuses zero, unknown
+// suffixes and values beyond 2^62. ringtrackd takes every size this way,
+// on the command line and in its config file.
 absl::StatusOr<uint64_t> ParseByteSize(std::string_view text);
+
+// The shortest exact text ParseByteSize() reads back as `bytes`: "8M" for
+// 8 × 2^20, "1536K" for 1.5 MiB, "4097" for 4097.
+std::string FormatByteSize(uint64_t bytes);
+
+// Parses a duration with a unit, as absl::ParseDuration does ("30s", "5m",
+// "1h30m", "250ms"); "0" alone needs none. A bare number other than 0 is
+// refused with the unit to add ("add a unit: 30s"), since a bare 30 could
+// mean seconds or minutes. Negative durations are refused.
+absl::StatusOr<absl::Duration> ParseDurationWithUnit(std::string_view text);
 
 }  // namespace ringtrack
 

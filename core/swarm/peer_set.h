@@ -59,10 +59,14 @@ struct CountChange {
 };
 
 // What every PeerSet call needs from its table. Immutable during a call.
+// The default caps (SwarmTableConfig's, and so ringtrackd's), written once.
+inline constexpr uint32_t kDefaultMaxPeersPerSource = 8;
+inline constexpr uint32_t kDefaultMaxPeersPerSwarm = 100000;
+
 struct PeerSetContext {
   uint64_t seed = 0;  // keys the source hash
-  uint32_t max_per_source = 8;
-  uint32_t max_per_swarm = 100000;
+  uint32_t max_per_source = kDefaultMaxPeersPerSource;
+  uint32_t max_per_swarm = kDefaultMaxPeersPerSwarm;
   MemoryBudget* budget = nullptr;  // REQUIRES: non-null
   // Counts every stored entry by its wide prefix and caps new ones
   // (nullptr: no prefix cap).

@@ -113,8 +113,8 @@ struct SwarmTableConfig {
   uint32_t peer_timeout_s = 3600;
   // The announce interval clients are told; sets EvictAge().
   uint32_t announce_interval_s = 1800;
-  uint32_t max_peers_per_source = 8;
-  uint32_t max_peers_per_swarm = 100000;
+  uint32_t max_peers_per_source = kDefaultMaxPeersPerSource;
+  uint32_t max_peers_per_swarm = kDefaultMaxPeersPerSwarm;
   // REQUIRES: outlives the table. nullptr: the table owns an unlimited one.
   MemoryBudget* budget = nullptr;
   // nullptr: new swarms are not rate limited per source.

@@ -1,6 +1,8 @@
 #include "core/tracker/access_list.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "absl/strings/ascii.h"
@@ -68,8 +70,10 @@ absl::StatusOr<std::unique_ptr<const AccessList>> AccessList::Load(
     const std::string& path, Mode mode) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("access list ", path, ": cannot open it"));
+    // The failed open(2) left its errno (ifstream sets none of its own):
+    // "Permission denied" and "No such file" need different fixes.
+    return absl::NotFoundError(absl::StrCat("access list ", path,
+                                            ": cannot open it: ", std::strerror(errno)));
   }
   // One buffer of the file's size (a stringstream would hold two copies).
   const std::streamoff size = in.tellg();

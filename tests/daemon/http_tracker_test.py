@@ -200,7 +200,7 @@ def test_refusals(bindir, work, io):
     lst = os.path.join(work, "allow.txt")
     with open(lst, "w") as f:
         f.write(allowed.hex() + "\n")
-    d = Daemon(bindir, work, io, ["--access_list=" + lst])
+    d = Daemon(bindir, work, io, ["--access_list=" + lst, "--user="])
     try:
         st, _, r = get(d.v4, announce_path(os.urandom(20), 7401))
         check(st == 200 and isinstance(r, dict) and b"failure reason" in r,

@@ -459,7 +459,7 @@ TEST(RingtrackdCommandLineTest, UnsafeKeyFileExitsOneSayingWhy) {
 TEST(RingtrackdCommandLineTest, BadFlagValueExitsTwoNamingTheFlag) {
   std::string err;
   EXPECT_EQ(RunDaemonToExit({"--max-memory=12X"}, &err), 2);
-  EXPECT_NE(err.find("--max_memory"), std::string::npos) << err;
+  EXPECT_NE(err.find("max_memory"), std::string::npos) << err;
   EXPECT_EQ(RunDaemonToExit({"--max-peers-per-source=0"}, &err), 2);
   EXPECT_NE(err.find("--max_peers_per_source"), std::string::npos) << err;
   EXPECT_EQ(RunDaemonToExit({"--workers=many"}, &err), 2);

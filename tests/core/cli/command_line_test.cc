@@ -50,8 +50,40 @@ TEST(CommandLineTest, ByteSizesTakeBinarySuffixes) {
   EXPECT_EQ(*ParseByteSize("64k"), 64ull << 10);
   EXPECT_EQ(*ParseByteSize("2GiB"), 2ull << 30);
   EXPECT_EQ(*ParseByteSize("1T"), 1ull << 40);
-  for (const char* bad : {"", "M", "0", "1.5G", "12X", "-1G", "99999999T"}) {
+  EXPECT_EQ(*ParseByteSize("1.5G"), 3ull << 29);
+  EXPECT_EQ(*ParseByteSize("0.5K"), 512u);
+  EXPECT_EQ(*ParseByteSize("8MB"), 8ull << 20);
+  for (const char* bad : {"", "M", "0", "0.0001", ".5G", "1.5.G", "12X",
+                          "-1G", "1e3", "99999999T", " 1G", "1G "}) {
     EXPECT_FALSE(ParseByteSize(bad).ok()) << bad;
+  }
+  EXPECT_NE(ParseByteSize("12X").status().message().find("use K, M, G or T"),
+            std::string::npos);
+}
+
+TEST(CommandLineTest, ByteSizesFormatBackExactly) {
+  for (uint64_t b : {1ull, 4097ull, 4096ull, 8ull << 20, 3ull << 29,
+                     100ull << 40, (1ull << 20) + 1024}) {
+    EXPECT_EQ(*ParseByteSize(FormatByteSize(b)), b) << FormatByteSize(b);
+  }
+  EXPECT_EQ(FormatByteSize(8 << 20), "8M");
+  EXPECT_EQ(FormatByteSize(3ull << 29), "1536M");
+  EXPECT_EQ(FormatByteSize(4097), "4097");
+}
+
+TEST(CommandLineTest, DurationsNeedAUnit) {
+  EXPECT_EQ(*ParseDurationWithUnit("30s"), absl::Seconds(30));
+  EXPECT_EQ(*ParseDurationWithUnit("5m"), absl::Minutes(5));
+  EXPECT_EQ(*ParseDurationWithUnit("1h30m"), absl::Minutes(90));
+  EXPECT_EQ(*ParseDurationWithUnit("250ms"), absl::Milliseconds(250));
+  EXPECT_EQ(*ParseDurationWithUnit("0"), absl::ZeroDuration());
+  EXPECT_EQ(*ParseDurationWithUnit("0s"), absl::ZeroDuration());
+  const absl::Status bare = ParseDurationWithUnit("30").status();
+  EXPECT_FALSE(bare.ok());
+  EXPECT_NE(bare.message().find("add a unit: 30s"), std::string::npos)
+      << bare.message();
+  for (const char* bad : {"", "s", "-5s", "5 s", "soon", "inf", "1.5"}) {
+    EXPECT_FALSE(ParseDurationWithUnit(bad).ok()) << bad;
   }
 }
 
