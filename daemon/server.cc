@@ -986,6 +986,58 @@ void Server::AddHttpSamples(std::vector<MetricSample>* v) const {
     add(absl::StrCat("http_closed_", why), "ringtrack_http_closes_total",
         absl::StrCat("reason=\"", why, "\""), kC, kCloses, closes[i]);
   }
+  // The tracker's HTTP front end: requests by outcome and family, bad
+  // queries by what was wrong, refusals by kind.
+  constexpr size_t kOutcomes = static_cast<size_t>(HttpOutcome::kCount);
+  constexpr size_t kQueryErrors = static_cast<size_t>(http::QueryError::kCount);
+  constexpr size_t kRefusals = static_cast<size_t>(Refusal::kCount);
+  uint64_t by_family[2][kOutcomes] = {};
+  uint64_t bad_query[kQueryErrors] = {};
+  uint64_t refused[kRefusals] = {};
+  uint64_t proxied = 0;
+  for (const auto& c : cores_) {
+    const HttpStats& h = c->http_stats;
+    for (size_t f = 0; f < 2; ++f) {
+      for (size_t o = 0; o < kOutcomes; ++o) {
+        by_family[f][o] += h.by_family[f][o].value();
+      }
+    }
+    for (size_t q = 0; q < kQueryErrors; ++q) bad_query[q] += h.bad_query[q].value();
+    for (size_t r = 0; r < kRefusals; ++r) {
+      refused[r] += h.tracker.refused[r].value();
+    }
+    proxied += h.proxied.value();
+  }
+  const char* kRequests =
+      "HTTP requests by outcome and the client's IP version.";
+  for (size_t f = 0; f < 2; ++f) {
+    for (size_t o = 0; o < kOutcomes; ++o) {
+      const std::string name(HttpOutcomeName(static_cast<HttpOutcome>(o)));
+      add(absl::StrCat("http_requests_", name, f == 0 ? "_v4" : "_v6"),
+          "ringtrack_http_requests_total",
+          absl::StrCat("outcome=\"", name, "\",ip_version=\"",
+                       f == 0 ? 4 : 6, "\""),
+          kC, kRequests, by_family[f][o]);
+    }
+  }
+  for (size_t q = 1; q < kQueryErrors; ++q) {
+    const std::string name(http::QueryErrorName(static_cast<http::QueryError>(q)));
+    add(absl::StrCat("http_bad_query_", name), "ringtrack_http_bad_queries_total",
+        absl::StrCat("reason=\"", name, "\""), kC,
+        "HTTP announces and scrapes answered with a failure reason for a bad "
+        "query, by what was wrong.",
+        bad_query[q]);
+  }
+  for (size_t r = 1; r < kRefusals; ++r) {
+    const std::string kind(RefusalName(static_cast<Refusal>(r)));
+    add(absl::StrCat("http_refused_", kind), "ringtrack_http_refused_total",
+        absl::StrCat("kind=\"", kind, "\""), kC,
+        "HTTP announces and scrapes refused with a failure reason (status "
+        "200), by kind.",
+        refused[r]);
+  }
+  add("http_proxied", "ringtrack_http_proxied_requests_total", "", kC,
+      "HTTP requests whose client a trusted proxy's header named.", proxied);
   add("http_bytes_in", "ringtrack_http_received_bytes_total", "", kC,
       "Bytes received on HTTP connections.", bytes_in);
   add("http_bytes_out", "ringtrack_http_sent_bytes_total", "", kC,

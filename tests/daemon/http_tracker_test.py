@@ -209,7 +209,11 @@ def test_refusals(bindir, work, io):
         st, _, r = get(d.v4, announce_path(allowed, 7401))
         check(st == 200 and b"peers" in r, "%s: the listed hash is served" % io)
     finally:
-        d.stop()
+        final = d.stop()
+    check(final.get("http_refused_not_allowed") == 1 and
+          final.get("http_requests_failure_v4") == 1,
+          "%s: the refusal is counted as http_refused_not_allowed (%s)"
+          % (io, final.get("http_refused_not_allowed")))
     d = Daemon(bindir, work, io, ["--source_torrent_burst=1",
                                    "--source_torrent_rate=0.001"])
     try:
@@ -219,7 +223,9 @@ def test_refusals(bindir, work, io):
               "%s: a second new torrent past the per-source rate gets failure "
               "reason with status 200 (%r)" % (io, r))
     finally:
-        d.stop()
+        final = d.stop()
+    check(final.get("http_refused_rate_limited") == 1,
+          "%s: ...counted as http_refused_rate_limited" % io)
 
 
 def test_trusted_proxy(bindir, work, io):
