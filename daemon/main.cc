@@ -1,6 +1,7 @@
 // ringtrackd: the ringtrack BitTorrent UDP tracker daemon (BEP 15 / BEP 41).
 #include <malloc.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "bpf/tracker_shared.h"  // RT_XDP_MAX_RATE_PPS, in the table
 #include "core/cli/command_line.h"
+#include "core/http/client_address.h"
 #include "daemon/config_file.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
@@ -39,6 +41,9 @@ struct DaemonConfig {
   ringtrack::ServerConfig server;
   std::string user;     // as given: "auto", a name, or "" (stay)
   std::string metrics;  // HOST:PORT or ""; split into server.metrics_*
+  // HOST:PORT each, or none (HTTP on the --listen addresses); parsed into
+  // server.http_listen.
+  std::vector<std::string> http_listen;
 };
 
 // The defaults the rows marked kStructDefault take (their field's
@@ -290,12 +295,57 @@ void FinishConfig(DaemonConfig* d) {
     c.metrics_host = host;
     c.metrics_port = port;
   }
+  c.http_listen.clear();
+  for (const std::string& text : d->http_listen) {
+    absl::StatusOr<ringtrack::ListenAddress> a =
+        ringtrack::ParseListenAddress(text);
+    if (!a.ok()) BadFlag(absl::StrCat("--http_listen: ", a.status().message()));
+    c.http_listen.push_back(*a);
+  }
+  if (c.http_max_connections_per_source > c.http_max_connections) {
+    BadFlag(absl::StrCat("--http_max_connections_per_source (",
+                         c.http_max_connections_per_source,
+                         ") must be at most --http_max_connections (",
+                         c.http_max_connections, ")"));
+  }
+  for (const std::string& cidr : c.http_trusted_proxies) {
+    if (absl::StatusOr<ringtrack::http::Cidr> p =
+            ringtrack::http::Cidr::Parse(cidr);
+        !p.ok()) {
+      BadFlag(absl::StrCat("--http_trusted_proxy '", cidr, "': ",
+                           p.status().message(),
+                           " (give ADDR/LEN, e.g. 10.0.0.0/8 or ::1/128)"));
+    }
+  }
   if (!c.state_file.empty() && c.state_interval > absl::ZeroDuration() &&
       c.state_interval < absl::Seconds(30)) {
     WarnFlag("state_interval", absl::StrCat(
         absl::FormatDuration(c.state_interval),
         " is short: each save writes every peer to disk (at least 30s is "
         "usual; the stop saves once more anyway)"));
+  }
+}
+
+// Raises the soft open-files limit to what the HTTP connection cap needs
+// (up to the hard limit): each connection is a descriptor, and the usual
+// soft limit of 1024 would refuse accepts long before the cap.
+void RaiseFileLimit(const ServerConfig& c) {
+  if (!c.http) return;
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  // The cap, plus room for the sockets, listeners, files and rings.
+  const rlim_t want = rlim_t{c.http_max_connections} + 1024;
+  if (rl.rlim_cur >= want) return;
+  rl.rlim_cur =
+      rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < want) {
+    ringtrack::log::Warning(
+        "open files limited to %d (hard RLIMIT_NOFILE): HTTP accepts fail "
+        "past about %d connections, below --http_max_connections=%d; raise "
+        "LimitNOFILE (systemd) or ulimit -Hn",
+        static_cast<int64_t>(rl.rlim_cur),
+        static_cast<int64_t>(rl.rlim_cur) - 1024, c.http_max_connections);
   }
 }
 
@@ -428,7 +478,10 @@ int main(int argc, char** argv) {
                                 "ringtrackd " RINGTRACK_VERSION);
   std::deque<std::string> storage;
   std::vector<char*> args =
-      ringtrack::NormalizeFlags(argc, argv, {"listen", "xdp"}, &storage);
+      ringtrack::NormalizeFlags(argc, argv,
+                                {"listen", "xdp", "http_listen",
+                                 "http_trusted_proxy"},
+                                &storage);
   if (const std::vector<char*> pos = ringtrack::ParseCommandLineOrExit(args);
       pos.size() > 1) {
     ringtrack::log::Fatal(
@@ -475,6 +528,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  RaiseFileLimit(config);
   absl::StatusOr<std::unique_ptr<ringtrack::Server>> server =
       ringtrack::Server::Create(config);
   if (!server.ok()) {
@@ -513,6 +567,8 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> addrs;
   for (const auto& a : (*server)->bound()) addrs.push_back(a.text);
+  std::vector<std::string> http_addrs;
+  for (const auto& a : (*server)->http_bound()) http_addrs.push_back(a.text);
   // systemd (Type=notify): READY once serving, watchdog pings from the
   // housekeeping thread at half the interval systemd asked for, STOPPING at
   // the end. All no-ops without NOTIFY_SOCKET.
@@ -524,8 +580,8 @@ int main(int argc, char** argv) {
   (*server)->Start();
   ringtrack::log::Info(
       "ringtrackd %s io=%s workers=%d listen=%s interval=%ds "
-      "peer_timeout=%ds max_memory=%s xdp=%s user=%s metrics=%s config=%s "
-      "key_file=%s",
+      "peer_timeout=%ds max_memory=%s xdp=%s user=%s metrics=%s http=%s "
+      "config=%s key_file=%s",
       RINGTRACK_VERSION,
       absl::StrCat(config.io == IoMode::kXsk
                        ? absl::StrCat("xdp(", config.xdp_interfaces[0], " queue 0)+")
@@ -538,6 +594,7 @@ int main(int argc, char** argv) {
       (*server)->metrics_port() == 0
           ? std::string("off")
           : absl::StrCat(config.metrics_host, ":", (*server)->metrics_port()),
+      http_addrs.empty() ? std::string("off") : absl::StrJoin(http_addrs, ","),
       config_path.empty() ? "none" : config_path,
       config.connection_key_file.empty() ? "none (a random key per start)"
                                          : config.connection_key_file);

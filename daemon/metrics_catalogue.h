@@ -168,6 +168,31 @@ enum class MetricType { kCounter, kGauge };
     "", "state_restore_refused_peers",                                       \
     "Peers of the state file the start's restore refused for the memory "   \
     "budget or caps (the file is kept as PATH.previous).")                   \
+  /* HTTP (requests are in ringtrack_requests_total{protocol="http"}) */   \
+  X(kHttpConnections, "ringtrack_http_connections", kGauge, "",              \
+    "http_connections_open", "HTTP connections open now (all workers).")     \
+  X(kHttpConnectionsMax, "ringtrack_http_connections_max", kGauge, "",       \
+    "", "The cap on open HTTP connections (--http-max-connections).")        \
+  X(kHttpAccepts, "ringtrack_http_accepts_total", kCounter, "result", "",    \
+    "HTTP connections accepted (accepted), refused at the total or "         \
+    "per-source cap (total_cap, source_cap), or failed accepts (error).")    \
+  X(kHttpResponses, "ringtrack_http_responses_total", kCounter, "class", "", \
+    "HTTP responses sent, by status class (2xx, 4xx, other).")               \
+  X(kHttpOutcomes, "ringtrack_http_outcomes_total", kCounter, "outcome", "", \
+    "HTTP requests by what HTTP made of them: announce, scrape, failure "    \
+    "(a failure reason with 200), or the error status sent.")                \
+  X(kHttpCloses, "ringtrack_http_closes_total", kCounter, "reason", "",      \
+    "HTTP connections closed, by reason.")                                   \
+  X(kHttpBadQueries, "ringtrack_http_bad_queries_total", kCounter, "reason", \
+    "", "HTTP announces and scrapes answered with a failure reason for a "   \
+    "bad query, by what was wrong.")                                         \
+  X(kHttpProxied, "ringtrack_http_proxied_requests_total", kCounter, "",     \
+    "http_proxied",                                                          \
+    "HTTP requests whose client a trusted proxy's header named.")            \
+  X(kHttpReceivedBytes, "ringtrack_http_received_bytes_total", kCounter, "", \
+    "http_bytes_in", "Bytes of HTTP request heads received.")                \
+  X(kHttpSentBytes, "ringtrack_http_sent_bytes_total", kCounter, "",         \
+    "http_bytes_out", "Bytes of HTTP responses.")                            \
   /* The process (the names every Prometheus client library uses) */         \
   X(kProcessStartTime, "process_start_time_seconds", kGauge, "", "",         \
     "Start time of the process since the Unix epoch, in seconds.")          \

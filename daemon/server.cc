@@ -243,6 +243,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
       s->sockets_[w].push_back(std::move(*fd));
     }
   }
+  if (config.http) {
+    if (absl::Status h = s->SetUpHttp(); !h.ok()) return h;
+  }
   s->access_path_ = config.access_list_path;
   s->access_mode_ = config.access_mode;
   if (!config.access_list_path.empty()) {
@@ -299,6 +302,55 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     s->xsk_ = std::move(*x);
   }
   return s;
+}
+
+absl::Status Server::SetUpHttp() {
+  std::vector<ListenAddress> want = config_.http_listen;
+  if (want.empty()) want = bound_;  // the UDP addresses, ports resolved
+  http_sockets_.resize(config_.workers);
+  for (ListenAddress addr : want) {
+    if (addr.port() != 0) {
+      // As for UDP: a plain bind first, so another process's SO_REUSEPORT
+      // group on the port is an error rather than joined.
+      SocketOptions probe = config_.socket;
+      probe.reuse_port = false;
+      absl::StatusOr<UniqueFd> fd = OpenTcpListener(addr, probe);
+      if (!fd.ok()) return fd.status();
+    }
+    for (int w = 0; w < config_.workers; ++w) {
+      absl::StatusOr<UniqueFd> fd = OpenTcpListener(addr, config_.socket);
+      if (!fd.ok()) return fd.status();
+      if (w == 0) {
+        absl::StatusOr<ListenAddress> b = BoundAddress(fd->get());
+        if (!b.ok()) return b.status();
+        addr = *b;
+        http_bound_.push_back(addr);
+      }
+      http_sockets_[w].push_back(std::move(*fd));
+    }
+  }
+  std::vector<http::Cidr> proxies;
+  for (const std::string& text : config_.http_trusted_proxies) {
+    absl::StatusOr<http::Cidr> c = http::Cidr::Parse(text);
+    if (!c.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--http-trusted-proxy ", text, ": ", c.status().message()));
+    }
+    proxies.push_back(*c);
+  }
+  HttpConfig hc;
+  hc.trusted_proxies = http::TrustedProxies(std::move(proxies));
+  http_tracker_ = std::make_unique<HttpTracker>(&tracker_, std::move(hc));
+  http_admission_ = std::make_unique<HttpAdmission>(
+      config_.http_max_connections, config_.http_max_connections_per_source);
+  http_shared_ = std::make_unique<HttpShared>();
+  http_shared_->responder = config_.http_responder;
+  http_shared_->admission = http_admission_.get();
+  http_shared_->head_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(config_.http_head_timeout));
+  http_shared_->idle_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(config_.http_idle_timeout));
+  http_shared_->send_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(config_.http_send_timeout));
+  http_shared_->max_requests = config_.http_max_requests;
+  return absl::OkStatus();
 }
 
 absl::Status Server::SetUpXdp() {
@@ -358,6 +410,14 @@ absl::Status Server::ApplyLive(const ServerConfig& next) {
                    next.table.max_peers_per_swarm);
   limiter_.SetRate(next.limiter.rate_per_s, next.limiter.burst);
   table_.SetPeerTimeout(next.table.peer_timeout_s);
+  if (http_shared_) {
+    http_admission_->SetLimits(next.http_max_connections,
+                               next.http_max_connections_per_source);
+    http_shared_->head_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(next.http_head_timeout));
+    http_shared_->idle_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(next.http_idle_timeout));
+    http_shared_->send_timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(next.http_send_timeout));
+    http_shared_->max_requests = next.http_max_requests;
+  }
   if (xdp_) {
     // Validated by the flag parser; a refusal here keeps the old rate.
     if (absl::Status r = xdp_->SetRateLimit(next.xdp_rate_limit_pps, 0);
@@ -688,8 +748,9 @@ void Server::Start() {
   const size_t socket_cores_from = cores_.size();
   for (int w = 0; w < config_.workers; ++w) {
     cores_.push_back(std::make_unique<WorkerCore>(
-        WorkerShared{&udp_tracker_, &clock_, &stop_, &quiescence_}, cores_.size(),
-        RandomMasterKey().k0));
+        WorkerShared{&udp_tracker_, &clock_, &stop_, &quiescence_,
+                     http_shared_.get(), http_tracker_.get()},
+        cores_.size(), RandomMasterKey().k0));
   }
   threads_.emplace_back([this] { RunHousekeeping(); });
   if (metrics_) metrics_->Start();
@@ -718,9 +779,13 @@ absl::Status Server::Stop() {
 void Server::RunWorker(size_t index, WorkerCore* core) {
   std::vector<int> fds;
   for (const UniqueFd& fd : sockets_[index]) fds.push_back(fd.get());
+  std::vector<int> http_fds;
+  if (index < http_sockets_.size()) {
+    for (const UniqueFd& fd : http_sockets_[index]) http_fds.push_back(fd.get());
+  }
   if (io_path_ == IoPath::kUring) {
     absl::StatusOr<std::unique_ptr<UringLoop>> loop =
-        UringLoop::Create(fds, config_.uring, core);
+        UringLoop::Create(fds, http_fds, config_.uring, core);
     if (loop.ok()) {
       (*loop)->Run();
       return;
@@ -728,7 +793,7 @@ void Server::RunWorker(size_t index, WorkerCore* core) {
     log::Warning("worker %d: io_uring setup failed (%s); using recvmmsg", index,
                  loop.status().message());
   }
-  RunMmsgLoop(fds, core);
+  RunMmsgLoop(fds, http_fds, core);
 }
 
 void Server::RunHousekeeping() {
@@ -804,12 +869,14 @@ std::vector<MetricSample> Server::Samples() const {
            not_allowed = 0, peers_local = 0, peers_remote = 0, outside_map = 0;
   uint64_t io[std::size(kIoEvents)] = {};
   for (const auto& c : cores_) {
-    not_allowed +=
-        c->stats.tracker.refused[static_cast<size_t>(Refusal::kNotAllowed)]
-            .value();
-    peers_local += c->stats.tracker.peers_local.value();
-    peers_remote += c->stats.tracker.peers_remote.value();
-    outside_map += c->stats.tracker.outside_map.value();
+    // The tracker's counts of both front ends (UDP, HTTP).
+    for (const TrackerStats* ts : {&c->stats.tracker, &c->http_stats.tracker}) {
+      not_allowed +=
+          ts->refused[static_cast<size_t>(Refusal::kNotAllowed)].value();
+      peers_local += ts->peers_local.value();
+      peers_remote += ts->peers_remote.value();
+      outside_map += ts->outside_map.value();
+    }
     for (int f = 0; f < 2; ++f) {
       for (size_t t = 0; t < kRequestKinds; ++t) {
         for (size_t o = 0; o < kOutcomes; ++o) {
@@ -962,6 +1029,7 @@ std::vector<MetricSample> Server::Samples() const {
     v.Add(M::kStateFileHeld, state_held_.load(std::memory_order_relaxed) ? 1 : 0);
     v.Add(M::kStateRestoreRefused, state_restore_refused_);
   }
+  AddHttpSamples(&v);
   v.Add(M::kProcessStartTime, process_start_s_);
   v.Add(M::kProcessCpu, ProcessCpuSeconds());
   v.Add(M::kProcessOpenFds, ProcessOpenFds());
@@ -978,6 +1046,94 @@ void Server::RecordReload(bool ok) {
 }
 
 std::string Server::StatsLine() const { return FormatTotals(Samples()); }
+
+void Server::AddHttpSamples(MetricSamples* v) const {
+  using M = MetricId;
+  if (!http_shared_) return;
+  constexpr size_t kReasons = static_cast<size_t>(HttpCloseReason::kCount);
+  constexpr size_t kHttpOutcomes = static_cast<size_t>(HttpOutcome::kCount);
+  constexpr size_t kQueryErrors = static_cast<size_t>(http::QueryError::kCount);
+  uint64_t accepted = 0, refused_total = 0, refused_source = 0,
+           accept_errors = 0, bytes_in = 0, bytes_out = 0, proxied = 0;
+  int64_t open = 0;
+  uint64_t responses[3] = {};
+  uint64_t closes[kReasons] = {};
+  uint64_t outcomes[kHttpOutcomes] = {};
+  uint64_t bad_query[kQueryErrors] = {};
+  uint64_t req[2][kRequestKinds][kOutcomes] = {};
+  for (const auto& c : cores_) {
+    const HttpCounters& h = c->http;
+    accepted += h.accepted.value();
+    refused_total += h.refused_total.value();
+    refused_source += h.refused_source.value();
+    accept_errors += h.accept_errors.value();
+    open += h.open.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < 3; ++i) responses[i] += h.responses[i].value();
+    for (size_t i = 0; i < kReasons; ++i) closes[i] += h.closes[i].value();
+    const HttpStats& hs = c->http_stats;
+    bytes_in += hs.bytes_in.value();
+    bytes_out += hs.bytes_out.value();
+    proxied += hs.proxied.value();
+    for (size_t o = 0; o < kHttpOutcomes; ++o) outcomes[o] += hs.outcomes[o].value();
+    for (size_t q = 0; q < kQueryErrors; ++q) bad_query[q] += hs.bad_query[q].value();
+    for (int f = 0; f < 2; ++f) {
+      for (size_t t = 0; t < kRequestKinds; ++t) {
+        for (size_t o = 0; o < kOutcomes; ++o) {
+          req[f][t][o] += hs.requests[f][t][o].value();
+        }
+      }
+    }
+  }
+  // Requests under the labels UDP's use: announce and scrape answered (ok)
+  // or with a failure reason (error); a 4xx/5xx is unknown/invalid.
+  for (int f = 0; f < 2; ++f) {
+    for (size_t ti = 0; ti < kRequestKinds; ++ti) {
+      for (size_t oi = 0; oi < kOutcomes; ++oi) {
+        const auto type = static_cast<RequestKind>(ti);
+        const auto outcome = static_cast<Outcome>(oi);
+        const bool shown =
+            type == RequestKind::kUnknown
+                ? outcome == Outcome::kInvalid
+                : (type != RequestKind::kConnect &&
+                   (outcome == Outcome::kOk || outcome == Outcome::kError));
+        if (!shown) continue;
+        v->Add(M::kRequests,
+               {"http", RequestKindName(type), OutcomeName(outcome),
+                f == 0 ? "4" : "6"},
+               "http_" + RequestStatsKey(type, outcome), req[f][ti][oi]);
+      }
+    }
+  }
+  v->Add(M::kHttpConnections, static_cast<double>(open));
+  v->Add(M::kHttpConnectionsMax, http_admission_->max_total());
+  v->Add(M::kHttpAccepts, {"accepted"}, "http_accepted", accepted);
+  v->Add(M::kHttpAccepts, {"total_cap"}, "http_refused_total_cap", refused_total);
+  v->Add(M::kHttpAccepts, {"source_cap"}, "http_refused_source_cap",
+         refused_source);
+  v->Add(M::kHttpAccepts, {"error"}, "http_accept_errors", accept_errors);
+  const char* kClasses[3] = {"2xx", "4xx", "other"};
+  for (size_t i = 0; i < 3; ++i) {
+    v->Add(M::kHttpResponses, {kClasses[i]},
+           absl::StrCat("http_responses_", kClasses[i]), responses[i]);
+  }
+  for (size_t o = 0; o < kHttpOutcomes; ++o) {
+    const std::string_view name = HttpOutcomeName(static_cast<HttpOutcome>(o));
+    v->Add(M::kHttpOutcomes, {name}, "http_" + std::string(name), outcomes[o]);
+  }
+  for (size_t i = 0; i < kReasons; ++i) {
+    const char* why = HttpCloseReasonName(static_cast<HttpCloseReason>(i));
+    v->Add(M::kHttpCloses, {why}, absl::StrCat("http_closed_", why), closes[i]);
+  }
+  for (size_t q = 1; q < kQueryErrors; ++q) {
+    const std::string_view name =
+        http::QueryErrorName(static_cast<http::QueryError>(q));
+    v->Add(M::kHttpBadQueries, {name}, "http_bad_query_" + std::string(name),
+           bad_query[q]);
+  }
+  v->Add(M::kHttpProxied, proxied);
+  v->Add(M::kHttpReceivedBytes, bytes_in);
+  v->Add(M::kHttpSentBytes, bytes_out);
+}
 
 std::string Server::Prometheus() const { return FormatPrometheus(Samples()); }
 

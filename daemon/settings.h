@@ -183,7 +183,40 @@
     "Exit with code 1, leaving the file in place, when the state file is refused " \
     "(corrupt, truncated, another version, foreign) or cannot be read (permissions, " \
     "not a regular file, larger than --max_memory could restore), instead of starting " \
-    "empty.")
+    "empty.") \
+  X(http, Bool, kStructDefault, Any(), kRestart, server.http, \
+    "Serve the HTTP tracker (BEP 3 announce, BEP 48 scrape) over TCP, on the --listen " \
+    "addresses and ports unless --http_listen moves it; false = UDP only.") \
+  X(http_listen, List, List(), Any(), kRestart, http_listen, \
+    "Address for HTTP instead of the --listen ones, HOST:PORT or [V6]:PORT; " \
+    "repeatable (or comma-separated).") \
+  X(http_max_connections, Int, kStructDefault, \
+    Range(1, 1000000).Why("each is a file descriptor"), kLive, \
+    server.http_max_connections, \
+    "Open HTTP connections in total (all workers); one more is closed at accept. " \
+    "The soft open-files limit is raised to this + 1024 at start.") \
+  X(http_max_connections_per_source, Int, kStructDefault, Range(1, 1000000), kLive, \
+    server.http_max_connections_per_source, \
+    "Open HTTP connections from one source (an IPv4 address or an IPv6 /64); one " \
+    "more is closed at accept. At most --http_max_connections.") \
+  X(http_head_timeout, Duration, kStructDefault, \
+    Range(1, 300).Why("a client sends its head at once; longer feeds slowloris"), \
+    kLive, server.http_head_timeout, \
+    "Time a client has to send a whole request head, from the accept or the head's " \
+    "first byte (slowloris); then it is closed.") \
+  X(http_idle_timeout, Duration, kStructDefault, Range(1, 3600), kLive, \
+    server.http_idle_timeout, \
+    "Time a keep-alive connection may wait for its next request.") \
+  X(http_send_timeout, Duration, kStructDefault, Range(1, 300), kLive, \
+    server.http_send_timeout, \
+    "Time a client has to take a response it was sent.") \
+  X(http_max_requests, Int, kStructDefault, Range(1, 100000000), kLive, \
+    server.http_max_requests, \
+    "Requests served on one HTTP connection; the last reply says Connection: close.") \
+  X(http_trusted_proxy, List, List(), Any(), kRestart, server.http_trusted_proxies, \
+    "CIDR of a reverse proxy whose X-Forwarded-For, X-Real-IP or Forwarded header " \
+    "names the client; repeatable (or comma-separated). From anyone else those " \
+    "headers are ignored.")
 // clang-format on
 
 namespace ringtrack::setting {

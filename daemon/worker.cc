@@ -2,6 +2,9 @@
 
 #include "daemon/net.h"
 
+#include <cstring>
+#include <string_view>
+
 namespace ringtrack {
 
 size_t WorkerCore::Handle(std::span<const uint8_t> datagram,
@@ -13,6 +16,61 @@ size_t WorkerCore::Handle(std::span<const uint8_t> datagram,
   const UdpResult r = shared_.udp_tracker->Handle(
       datagram, peer, shared_.clock->now(), NextRandom(), reply, &stats);
   return r.reply_size;
+}
+
+namespace {
+
+// The status a response carries, and why it closes, by outcome.
+HttpResponse ToResponse(const HttpResult& r) {
+  HttpResponse out{.size = r.response_size, .close = !r.keep_alive};
+  switch (r.outcome) {
+    case HttpOutcome::kAnnounce:
+    case HttpOutcome::kScrape:
+    case HttpOutcome::kFailure:
+      out.status = 200;
+      break;
+    case HttpOutcome::kNotFound:
+      out.status = 404;
+      break;
+    case HttpOutcome::kMethodNotAllowed:
+      out.status = 405;
+      out.reason = HttpCloseReason::kBadRequest;
+      break;
+    case HttpOutcome::kBadRequest:
+      out.status = 400;
+      out.reason = HttpCloseReason::kBadRequest;
+      break;
+    case HttpOutcome::kHeadTooLarge:  // framed, so: too many fields
+      out.status = 431;
+      out.reason = HttpCloseReason::kTooManyHeaders;
+      break;
+    case HttpOutcome::kBadVersion:
+      out.status = 505;
+      out.reason = HttpCloseReason::kBadRequest;
+      break;
+    case HttpOutcome::kCount:
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse WorkerCore::Respond(std::span<const uint8_t> head,
+                                 const PeerEndpoint& from, bool must_close,
+                                 std::span<uint8_t> out) {
+  // must_close is the connection machine's to add (ForceClose()).
+  (void)must_close;
+  return ToResponse(shared_.http_tracker->Handle(
+      head, from, shared_.clock->now(), NextRandom(), out, &http_stats));
+}
+
+HttpResponse WorkerCore::Refuse(uint16_t status, const PeerEndpoint& from,
+                                std::span<uint8_t> out) {
+  HttpResponse r = ToResponse(shared_.http_tracker->Refuse(
+      static_cast<http::Status>(status), from, out, &http_stats));
+  r.close = true;
+  return r;
 }
 
 void WorkerCore::HandleBatch(std::span<Datagram> batch) {
