@@ -27,7 +27,7 @@
 #include "core/cli/command_line.h"
 #include "core/udp/protocol.h"
 #include "tools/json.h"
-#include "tools/udp_target.h"
+#include "tools/tracker_target.h"
 
 ABSL_FLAG(std::string, info_hash, "", "announce: the torrent, 40 hex digits.");
 ABSL_FLAG(std::string, event, "started",
@@ -68,7 +68,7 @@ uint32_t RandomU32() {
 
 class Session {
  public:
-  explicit Session(const UdpTarget& t) : target_(t) {
+  explicit Session(const TrackerTarget& t) : target_(t) {
     fd_ = socket(t.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) Die(kExitRuntimeFailure, "socket: " + std::string(strerror(errno)));
     BindLocal(absl::GetFlag(FLAGS_bind), t.addr.ss_family);
@@ -183,7 +183,7 @@ class Session {
   std::vector<uint8_t> reply_;
 
  private:
-  UdpTarget target_;
+  TrackerTarget target_;
   int fd_ = -1;
   absl::Time deadline_;
 };
@@ -243,7 +243,7 @@ void PrintScrapeReply(const protocol::ScrapeResponse& s,
   if (json) std::printf("{\"action\":\"scrape\",\"files\":[%s]}\n", files.c_str());
 }
 
-int Announce(const UdpTarget& target) {
+int Announce(const TrackerTarget& target) {
   const std::string hex = absl::GetFlag(FLAGS_info_hash);
   if (hex.empty()) Die(kExitBadUsage, "announce needs --info-hash");
   absl::StatusOr<InfoHash> hash = ParseInfoHash(hex);
@@ -290,7 +290,7 @@ int Announce(const UdpTarget& target) {
   return kExitOk;
 }
 
-int Scrape(const UdpTarget& target, const std::vector<char*>& hexes) {
+int Scrape(const TrackerTarget& target, const std::vector<char*>& hexes) {
   if (hexes.empty()) Die(kExitBadUsage, "scrape needs at least one info hash");
   // Every hash is checked, even those the trim below leaves out: a typo
   // is an error wherever it is.
@@ -349,11 +349,14 @@ int main(int argc, char** argv) {
         "usage: ringtrack-cli announce|scrape|connect URL ... (--help)");
   }
   const std::string cmd = pos[1];
-  absl::StatusOr<UdpTarget> target = ResolveTarget(pos[2]);
+  absl::StatusOr<TrackerTarget> target = ResolveTarget(pos[2]);
   if (!target.ok()) {
     Die(absl::IsUnavailable(target.status()) ? kExitRuntimeFailure
                                               : kExitBadUsage,
         std::string(target.status().message()));
+  }
+  if (target->http()) {
+    Die(kExitBadUsage, "http:// trackers are not spoken yet: use udp://");
   }
   if (cmd == "announce") return Announce(*target);
   if (cmd == "scrape") {

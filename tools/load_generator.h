@@ -31,12 +31,12 @@
 
 #include "absl/time/time.h"
 #include "core/tracker/tracker.h"
-#include "tools/udp_target.h"
+#include "tools/tracker_target.h"
 
 namespace ringtrack {
 
 struct LoadConfig {
-  UdpTarget target;
+  TrackerTarget target;
   int threads = 1;
   absl::Duration duration = absl::Seconds(10);
   uint32_t torrents = 100'000;

@@ -94,7 +94,7 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
   } else if (!f.empty()) {
     BadFlag("--family must be v4 or v6");
   }
-  absl::StatusOr<UdpTarget> t = ResolveTarget(target_spec, fam);
+  absl::StatusOr<TrackerTarget> t = ResolveTarget(target_spec, fam);
   if (!t.ok()) {
     if (absl::IsUnavailable(t.status())) {  // the resolver failed: runtime
       std::fprintf(stderr, "ringtrack-load: %s\n",
@@ -103,6 +103,7 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
     }
     BadFlag(std::string(t.status().message()));
   }
+  if (t->http()) BadFlag("http:// trackers are not spoken yet: use udp://");
   if (fam && t->family() != *fam)
     BadFlag("the target has no address of --family");
   c.target = *t;
