@@ -1,5 +1,6 @@
 // ringtrackd: the ringtrack BitTorrent UDP tracker daemon (BEP 15 / BEP 41).
 #include <malloc.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -142,6 +143,33 @@ ABSL_FLAG(bool, strict_state, false,
           "is refused (corrupt, truncated, another version, foreign) or "
           "cannot be read (permissions, not a regular file, larger than "
           "--max_memory could restore), instead of starting empty.");
+ABSL_FLAG(bool, http, true,
+          "Serve the HTTP tracker (BEP 3 announce, BEP 48 scrape) over TCP, "
+          "on the --listen addresses and ports unless --http_listen moves "
+          "it; false = UDP only.");
+ABSL_FLAG(std::vector<std::string>, http_listen, {},
+          "Address for HTTP instead of the --listen ones, HOST:PORT or "
+          "[V6]:PORT; repeatable (or comma-separated).");
+ABSL_FLAG(int, http_max_connections, 32768,
+          "Open HTTP connections in total (all workers); one more is closed "
+          "at accept. Each costs a file descriptor and ~100 bytes idle.");
+ABSL_FLAG(int, http_max_connections_per_source, 128,
+          "Open HTTP connections from one source (an IPv4 address or an "
+          "IPv6 /64); one more is closed at accept.");
+ABSL_FLAG(absl::Duration, http_head_timeout, absl::Seconds(10),
+          "Time a client has to send a whole request head, from the accept "
+          "or the head's first byte (slowloris); then it is closed.");
+ABSL_FLAG(absl::Duration, http_idle_timeout, absl::Seconds(60),
+          "Time a keep-alive connection may wait for its next request.");
+ABSL_FLAG(absl::Duration, http_send_timeout, absl::Seconds(10),
+          "Time a client has to take a response it was sent.");
+ABSL_FLAG(int, http_max_requests, 10000,
+          "Requests served on one HTTP connection; the last reply says "
+          "Connection: close.");
+ABSL_FLAG(std::vector<std::string>, http_trusted_proxy, {},
+          "CIDR of a reverse proxy whose X-Forwarded-For, X-Real-IP or "
+          "Forwarded header names the client; repeatable (or "
+          "comma-separated). From anyone else those headers are ignored.");
 ABSL_FLAG(bool, xdp_optional, false,
           "If XDP cannot be loaded or attached, warn and run without it "
           "instead of exiting with code 1.");
@@ -195,7 +223,12 @@ const std::set<std::string> kLiveKeys = {
     "interval",           "default_numwant",      "max_numwant",
     "max_torrents",       "max_peers_per_source", "max_peers_per_swarm",
     "source_torrent_rate", "source_torrent_burst", "access_list",
-    "access_mode",        "xdp_rate_limit",       "peer_timeout"};
+    "access_mode",        "xdp_rate_limit",       "peer_timeout",
+    "http_max_connections", "http_max_connections_per_source",
+    "http_head_timeout",  "http_idle_timeout",    "http_send_timeout",
+    "http_max_requests"};
+
+void HttpFromFlags(ServerConfig* c);
 
 bool IsPowerOfTwo(int64_t v) { return v > 0 && (v & (v - 1)) == 0; }
 
@@ -371,7 +404,75 @@ ServerConfig ConfigFromFlags() {
                          RT_XDP_MAX_RATE_PPS, " packets/s per source"));
   }
   c.xdp_optional = absl::GetFlag(FLAGS_xdp_optional);
+  HttpFromFlags(&c);
   return c;
+}
+
+// A duration flag in milliseconds, within [min_ms, max_ms].
+uint32_t MillisFlag(const char* name, absl::Duration d, int64_t min_ms,
+                    int64_t max_ms) {
+  const int64_t ms = absl::ToInt64Milliseconds(d);
+  if (ms < min_ms || ms > max_ms) {
+    BadFlag(absl::StrCat("--", name, " must be ", min_ms / 1000, "s..",
+                         max_ms / 1000, "s, not ", absl::FormatDuration(d)));
+  }
+  return static_cast<uint32_t>(ms);
+}
+
+void HttpFromFlags(ServerConfig* c) {
+  c->http = absl::GetFlag(FLAGS_http);
+  for (const std::string& text : absl::GetFlag(FLAGS_http_listen)) {
+    absl::StatusOr<ringtrack::ListenAddress> a =
+        ringtrack::ParseListenAddress(text);
+    if (!a.ok()) {
+      BadFlag(absl::StrCat("--http_listen: ", a.status().message()));
+    }
+    c->http_listen.push_back(*a);
+  }
+  const int total = absl::GetFlag(FLAGS_http_max_connections);
+  if (total < 1 || total > 1000000) {
+    BadFlag("--http_max_connections must be 1..1000000");
+  }
+  c->http_max_connections = static_cast<uint32_t>(total);
+  const int per_source = absl::GetFlag(FLAGS_http_max_connections_per_source);
+  if (per_source < 1 || per_source > total) {
+    BadFlag("--http_max_connections_per_source must be 1..--http_max_connections");
+  }
+  c->http_max_connections_per_source = static_cast<uint32_t>(per_source);
+  c->http_timeouts.head_ms = MillisFlag(
+      "http_head_timeout", absl::GetFlag(FLAGS_http_head_timeout), 1000, 300000);
+  c->http_timeouts.idle_ms = MillisFlag(
+      "http_idle_timeout", absl::GetFlag(FLAGS_http_idle_timeout), 1000, 3600000);
+  c->http_timeouts.send_ms = MillisFlag(
+      "http_send_timeout", absl::GetFlag(FLAGS_http_send_timeout), 1000, 300000);
+  const int requests = absl::GetFlag(FLAGS_http_max_requests);
+  if (requests < 1 || requests > 100000000) {
+    BadFlag("--http_max_requests must be 1..100000000");
+  }
+  c->http_max_requests = static_cast<uint32_t>(requests);
+  c->http_trusted_proxies = absl::GetFlag(FLAGS_http_trusted_proxy);
+}
+
+// Raises the soft open-files limit to what the HTTP connection cap needs
+// (up to the hard limit): each connection is a descriptor, and the usual
+// soft limit of 1024 would refuse accepts long before the cap.
+void RaiseFileLimit(const ServerConfig& c) {
+  if (!c.http) return;
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  // The cap, plus room for the sockets, listeners, files and rings.
+  const rlim_t want = rlim_t{c.http_max_connections} + 1024;
+  if (rl.rlim_cur >= want) return;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < want) {
+    ringtrack::log::Warning(
+        "open files limited to %d (hard RLIMIT_NOFILE): HTTP accepts fail "
+        "past about %d connections, below --http_max_connections=%d; raise "
+        "LimitNOFILE (systemd) or ulimit -Hn",
+        static_cast<int64_t>(rl.rlim_cur),
+        static_cast<int64_t>(rl.rlim_cur) - 1024, c.http_max_connections);
+  }
 }
 
 // SIGHUP with --config: re-reads the file, validates the whole result, then
@@ -435,7 +536,10 @@ int main(int argc, char** argv) {
                                 "ringtrackd " RINGTRACK_VERSION);
   std::deque<std::string> storage;
   std::vector<char*> args =
-      ringtrack::NormalizeFlags(argc, argv, {"listen", "xdp"}, &storage);
+      ringtrack::NormalizeFlags(argc, argv,
+                                {"listen", "xdp", "http_listen",
+                                 "http_trusted_proxy"},
+                                &storage);
   if (const std::vector<char*> pos = ringtrack::ParseCommandLineOrExit(args);
       pos.size() > 1) {
     std::fprintf(stderr,
@@ -470,6 +574,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  RaiseFileLimit(config);
   absl::StatusOr<std::unique_ptr<ringtrack::Server>> server =
       ringtrack::Server::Create(config);
   if (!server.ok()) {
@@ -498,6 +603,8 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> addrs;
   for (const auto& a : (*server)->bound()) addrs.push_back(a.text);
+  std::vector<std::string> http_addrs;
+  for (const auto& a : (*server)->http_bound()) http_addrs.push_back(a.text);
   // systemd (Type=notify): READY once serving, watchdog pings from the
   // housekeeping thread at half the interval systemd asked for, STOPPING at
   // the end. All no-ops without NOTIFY_SOCKET.
@@ -509,7 +616,7 @@ int main(int argc, char** argv) {
   (*server)->Start();
   ringtrack::log::Info(
       "ringtrackd %s io=%s workers=%d listen=%s interval=%ds "
-      "peer_timeout=%ds max_memory=%dB xdp=%s user=%s metrics=%s",
+      "peer_timeout=%ds max_memory=%dB xdp=%s user=%s metrics=%s http=%s",
       RINGTRACK_VERSION,
       absl::StrCat(config.io == IoMode::kXsk
                        ? absl::StrCat("xdp(", config.xdp_interfaces[0], " queue 0)+")
@@ -521,7 +628,8 @@ int main(int argc, char** argv) {
       user.empty() ? "(unchanged)" : user,
       (*server)->metrics_port() == 0
           ? std::string("off")
-          : absl::StrCat(config.metrics_host, ":", (*server)->metrics_port()));
+          : absl::StrCat(config.metrics_host, ":", (*server)->metrics_port()),
+      http_addrs.empty() ? std::string("off") : absl::StrJoin(http_addrs, ","));
 
   ringtrack::systemd::Notify(absl::StrCat("READY=1\nSTATUS=serving ",
                                          absl::StrJoin(addrs, ","),

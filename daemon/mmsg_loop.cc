@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "core/io/batch_io.h"
+#include "daemon/http_epoll.h"
+#include "daemon/log.h"
 #include "daemon/pktinfo.h"
 #include "daemon/worker.h"
 
@@ -78,18 +80,39 @@ void Drain(int fd, Batches& b, WorkerCore* core) {
 
 }  // namespace
 
-void RunMmsgLoop(const std::vector<int>& fds, WorkerCore* core) {
+void RunMmsgLoop(const std::vector<int>& fds,
+                 const std::vector<int>& http_listeners, WorkerCore* core) {
   auto batches = std::make_unique<Batches>();
   std::vector<pollfd> pfds;
   for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+  // HTTP: one epoll set for the listeners and connections, polled as one
+  // more descriptor.
+  std::unique_ptr<HttpEpoll> http;
+  if (!http_listeners.empty()) {
+    absl::StatusOr<std::unique_ptr<HttpEpoll>> e =
+        HttpEpoll::Create(http_listeners, core->http_shared(),
+                          core->http_responder(), &core->http);
+    if (e.ok()) {
+      http = std::move(*e);
+      pfds.push_back({http->fd(), POLLIN, 0});
+    } else {
+      log::Error("HTTP off on this worker: %s", e.status().message());
+    }
+  }
   while (!core->stopping()) {
     // Offline while blocked: a reload need not wait for traffic.
     core->Offline();
     const int r = poll(pfds.data(), pfds.size(), kPollTimeoutMs);
+    if (http) http->Expire();
     if (r <= 0) continue;
     core->Online();
     for (const pollfd& p : pfds) {
-      if (p.revents & POLLIN) Drain(p.fd, *batches, core);
+      if (!(p.revents & POLLIN)) continue;
+      if (http && p.fd == http->fd()) {
+        http->Serve();
+      } else {
+        Drain(p.fd, *batches, core);
+      }
     }
   }
   core->Offline();

@@ -203,6 +203,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
       s->sockets_[w].push_back(std::move(*fd));
     }
   }
+  if (config.http) {
+    if (absl::Status h = s->SetUpHttp(); !h.ok()) return h;
+  }
   s->access_path_ = config.access_list_path;
   s->access_mode_ = config.access_mode;
   if (!config.access_list_path.empty()) {
@@ -244,6 +247,43 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     s->xsk_ = std::move(*x);
   }
   return s;
+}
+
+absl::Status Server::SetUpHttp() {
+  std::vector<ListenAddress> want = config_.http_listen;
+  if (want.empty()) want = bound_;  // the UDP addresses, ports resolved
+  http_sockets_.resize(config_.workers);
+  for (ListenAddress addr : want) {
+    if (addr.port() != 0) {
+      // As for UDP: a plain bind first, so another process's SO_REUSEPORT
+      // group on the port is an error rather than joined.
+      SocketOptions probe = config_.socket;
+      probe.reuse_port = false;
+      absl::StatusOr<UniqueFd> fd = OpenTcpListener(addr, probe);
+      if (!fd.ok()) return fd.status();
+    }
+    for (int w = 0; w < config_.workers; ++w) {
+      absl::StatusOr<UniqueFd> fd = OpenTcpListener(addr, config_.socket);
+      if (!fd.ok()) return fd.status();
+      if (w == 0) {
+        absl::StatusOr<ListenAddress> b = BoundAddress(fd->get());
+        if (!b.ok()) return b.status();
+        addr = *b;
+        http_bound_.push_back(addr);
+      }
+      http_sockets_[w].push_back(std::move(*fd));
+    }
+  }
+  http_admission_ = std::make_unique<HttpAdmission>(
+      config_.http_max_connections, config_.http_max_connections_per_source);
+  http_shared_ = std::make_unique<HttpShared>();
+  http_shared_->responder = config_.http_responder;
+  http_shared_->admission = http_admission_.get();
+  http_shared_->head_timeout_ms = config_.http_timeouts.head_ms;
+  http_shared_->idle_timeout_ms = config_.http_timeouts.idle_ms;
+  http_shared_->send_timeout_ms = config_.http_timeouts.send_ms;
+  http_shared_->max_requests = config_.http_max_requests;
+  return absl::OkStatus();
 }
 
 absl::Status Server::SetUpXdp() {
@@ -295,6 +335,14 @@ absl::Status Server::ApplyLive(const ServerConfig& next) {
                    next.max_peers_per_swarm);
   limiter_.SetRate(next.source_torrent_rate, next.source_torrent_burst);
   table_.SetPeerTimeout(next.peer_timeout_s);
+  if (http_shared_) {
+    http_admission_->SetLimits(next.http_max_connections,
+                               next.http_max_connections_per_source);
+    http_shared_->head_timeout_ms = next.http_timeouts.head_ms;
+    http_shared_->idle_timeout_ms = next.http_timeouts.idle_ms;
+    http_shared_->send_timeout_ms = next.http_timeouts.send_ms;
+    http_shared_->max_requests = next.http_max_requests;
+  }
   if (xdp_) {
     // Validated by the flag parser; a refusal here keeps the old rate.
     if (absl::Status r = xdp_->SetRateLimit(next.xdp_rate_limit_pps, 0);
@@ -548,8 +596,9 @@ void Server::Start() {
   const size_t socket_cores_from = cores_.size();
   for (int w = 0; w < config_.workers; ++w) {
     cores_.push_back(std::make_unique<WorkerCore>(
-        WorkerShared{&tracker_, &clock_, &stop_, &quiescence_}, cores_.size(),
-        RandomMasterKey().k0));
+        WorkerShared{&tracker_, &clock_, &stop_, &quiescence_,
+                     http_shared_.get()},
+        cores_.size(), RandomMasterKey().k0));
   }
   threads_.emplace_back([this] { RunHousekeeping(); });
   if (metrics_) metrics_->Start();
@@ -578,9 +627,13 @@ absl::Status Server::Stop() {
 void Server::RunWorker(size_t index, WorkerCore* core) {
   std::vector<int> fds;
   for (const UniqueFd& fd : sockets_[index]) fds.push_back(fd.get());
+  std::vector<int> http_fds;
+  if (index < http_sockets_.size()) {
+    for (const UniqueFd& fd : http_sockets_[index]) http_fds.push_back(fd.get());
+  }
   if (io_path_ == IoPath::kUring) {
     absl::StatusOr<std::unique_ptr<UringLoop>> loop =
-        UringLoop::Create(fds, config_.uring, core);
+        UringLoop::Create(fds, http_fds, config_.uring, core);
     if (loop.ok()) {
       (*loop)->Run();
       return;
@@ -588,7 +641,7 @@ void Server::RunWorker(size_t index, WorkerCore* core) {
     log::Warning("worker %d: io_uring setup failed (%s); using recvmmsg", index,
                  loop.status().message());
   }
-  RunMmsgLoop(fds, core);
+  RunMmsgLoop(fds, http_fds, core);
 }
 
 void Server::RunHousekeeping() {
@@ -864,10 +917,72 @@ std::vector<MetricSample> Server::Samples() const {
         "budget or caps (the file is kept as PATH.previous).",
         state_restore_refused_);
   }
+  AddHttpSamples(&v);
   add("build_info", "ringtrack_build_info",
       absl::StrCat("version=\"", RINGTRACK_VERSION, "\""), kG,
       "The running version (always 1).", 1);
   return v;
+}
+
+void Server::AddHttpSamples(std::vector<MetricSample>* v) const {
+  if (!http_shared_) return;
+  constexpr size_t kReasons = static_cast<size_t>(HttpCloseReason::kCount);
+  uint64_t accepted = 0, refused_total = 0, refused_source = 0,
+           accept_errors = 0, bytes_in = 0, bytes_out = 0;
+  int64_t open = 0;
+  uint64_t responses[3] = {};
+  uint64_t closes[kReasons] = {};
+  for (const auto& c : cores_) {
+    const HttpCounters& h = c->http;
+    accepted += h.accepted.value();
+    refused_total += h.refused_total.value();
+    refused_source += h.refused_source.value();
+    accept_errors += h.accept_errors.value();
+    bytes_in += h.bytes_in.value();
+    bytes_out += h.bytes_out.value();
+    open += h.open.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < 3; ++i) responses[i] += h.responses[i].value();
+    for (size_t i = 0; i < kReasons; ++i) closes[i] += h.closes[i].value();
+  }
+  constexpr auto kC = MetricType::kCounter;
+  constexpr auto kG = MetricType::kGauge;
+  auto add = [v](std::string key, std::string name, std::string labels,
+                 MetricType type, const char* help, double value) {
+    v->push_back({std::move(key), std::move(name), std::move(labels), type,
+                  help, value});
+  };
+  add("http_connections_open", "ringtrack_http_connections", "", kG,
+      "HTTP connections open now (all workers).", static_cast<double>(open));
+  add("http_connections_max", "ringtrack_http_connections_max", "", kG,
+      "The cap on open HTTP connections (--http-max-connections).",
+      http_admission_->max_total());
+  const char* kAccepts = "HTTP connections accepted, by result.";
+  add("http_accepted", "ringtrack_http_accepts_total", "result=\"accepted\"",
+      kC, kAccepts, accepted);
+  add("http_refused_total_cap", "ringtrack_http_accepts_total",
+      "result=\"total_cap\"", kC, kAccepts, refused_total);
+  add("http_refused_source_cap", "ringtrack_http_accepts_total",
+      "result=\"source_cap\"", kC, kAccepts, refused_source);
+  add("http_accept_errors", "ringtrack_http_accepts_total",
+      "result=\"error\"", kC, kAccepts, accept_errors);
+  const char* kResponses = "HTTP responses sent, by status class.";
+  const char* kClasses[3] = {"2xx", "4xx", "other"};
+  for (size_t i = 0; i < 3; ++i) {
+    add(absl::StrCat("http_responses_", kClasses[i]),
+        "ringtrack_http_responses_total",
+        absl::StrCat("class=\"", kClasses[i], "\""), kC, kResponses,
+        responses[i]);
+  }
+  const char* kCloses = "HTTP connections closed, by reason.";
+  for (size_t i = 0; i < kReasons; ++i) {
+    const char* why = HttpCloseReasonName(static_cast<HttpCloseReason>(i));
+    add(absl::StrCat("http_closed_", why), "ringtrack_http_closes_total",
+        absl::StrCat("reason=\"", why, "\""), kC, kCloses, closes[i]);
+  }
+  add("http_bytes_in", "ringtrack_http_received_bytes_total", "", kC,
+      "Bytes received on HTTP connections.", bytes_in);
+  add("http_bytes_out", "ringtrack_http_sent_bytes_total", "", kC,
+      "Bytes of HTTP responses the kernel took.", bytes_out);
 }
 
 std::string Server::StatsLine() const { return FormatStatsLine(Samples()); }

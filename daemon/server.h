@@ -26,6 +26,8 @@
 #include "core/swarm/source_limiter.h"
 #include "core/swarm/swarm_table.h"
 #include "core/tracker/tracker.h"
+#include "daemon/http_conn_table.h"
+#include "daemon/http_listener.h"
 #include "daemon/metrics.h"
 #include "daemon/net.h"
 #include "daemon/state_file.h"
@@ -75,6 +77,19 @@ struct ServerConfig {
   std::string state_file;
   absl::Duration state_interval = absl::Minutes(5);
   bool strict_state = false;
+  // HTTP tracker (README "HTTP server"): off, or on `http_listen` (empty:
+  // the same addresses and ports as `listen`, port 0 there meaning the
+  // port UDP got).
+  bool http = true;
+  std::vector<ListenAddress> http_listen;
+  uint32_t http_max_connections = 32768;         // all workers
+  uint32_t http_max_connections_per_source = 128;
+  HttpTimeouts http_timeouts;
+  uint32_t http_max_requests = 10000;            // per connection
+  // --http-trusted-proxy CIDRs, as given (parsed by core/http).
+  std::vector<std::string> http_trusted_proxies;
+  // A fixed responder instead of the tracker (benchmarks); not owned.
+  HttpResponder* http_responder = nullptr;
   // Serve GET /metrics on this address ("" = off).
   std::string metrics_host;
   int metrics_port = 0;
@@ -123,6 +138,8 @@ class Server {
   const std::string& xdp_summary() const { return xdp_summary_; }
   // The addresses actually bound (port 0 resolved), one per listen address.
   const std::vector<ListenAddress>& bound() const { return bound_; }
+  // The HTTP addresses bound (none with HTTP off).
+  const std::vector<ListenAddress>& http_bound() const { return http_bound_; }
   // The metrics port actually bound (0: no --metrics).
   int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
   // Every counter and gauge, from one list (see daemon/metrics.h).
@@ -135,6 +152,11 @@ class Server {
  private:
   explicit Server(const ServerConfig& config, MasterKey key);
   absl::Status SetUpXdp();
+  // Binds the HTTP listeners (one per worker per address) and sets up what
+  // the workers' connection tables share.
+  absl::Status SetUpHttp();
+  // The HTTP counters of every worker, in the one metrics list.
+  void AddHttpSamples(std::vector<MetricSample>* v) const;
   void RunWorker(size_t index, WorkerCore* core);
   void RunHousekeeping();
   void RunStateSaver();
@@ -190,6 +212,12 @@ class Server {
   std::atomic<bool> stop_{false};
   std::vector<ListenAddress> bound_;
   std::vector<std::vector<UniqueFd>> sockets_;  // [worker][listen address]
+  // HTTP: the listeners ([worker][http address]), what every worker's
+  // connection table shares, and the addresses bound.
+  std::vector<std::vector<UniqueFd>> http_sockets_;
+  std::unique_ptr<HttpAdmission> http_admission_;
+  std::unique_ptr<HttpShared> http_shared_;
+  std::vector<ListenAddress> http_bound_;
   // The kernel's 32-bit drop count of each socket (flattened like
   // sockets_) when CountSocketDrops() last read it, and the 64-bit total
   // it follows (read by Samples(), relaxed).

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include <cstring>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "core/io/batch_io.h"
@@ -36,13 +37,30 @@ constexpr long kBusyWaitNs = 50'000;
 // batch of completions).
 constexpr int kSendBatch = 64;
 
-// user_data layout: [type:8][unused:24][socket:16][unused:16].
-enum class OpType : uint64_t { kRecv = 1, kCancel = 3 };
-inline uint64_t EncodeUserData(OpType t, size_t socket) {
-  return (static_cast<uint64_t>(t) << 56) | (uint64_t{socket} << 16);
+// user_data layout: [type:8][generation:24][index:32]. The index is a UDP
+// socket's, an HTTP listener's or an HTTP connection's slot; the
+// generation (connections only) tells a completion for a slot's earlier
+// connection from one for its current connection.
+enum class OpType : uint64_t {
+  kRecv = 1,
+  kCancel = 3,
+  kAccept = 4,
+  kHttpRecv = 5,         // into a provided buffer of the HTTP group
+  kHttpRecvInPlace = 6,  // into the connection's own input buffer
+  kHttpSend = 7,
+};
+inline uint64_t EncodeUserData(OpType t, size_t index, uint32_t gen = 0) {
+  return (static_cast<uint64_t>(t) << 56) |
+         (uint64_t{gen & 0xffffff} << 32) | (index & 0xffffffff);
 }
 inline OpType DecodeType(uint64_t ud) { return static_cast<OpType>(ud >> 56); }
-inline size_t DecodeSocket(uint64_t ud) { return (ud >> 16) & 0xffff; }
+inline size_t DecodeSocket(uint64_t ud) { return ud & 0xffffffff; }
+inline uint32_t DecodeGeneration(uint64_t ud) { return (ud >> 32) & 0xffffff; }
+
+// HTTP receive buffers: kHttpMaxHeadBytes each, shared by every
+// connection of the worker (a receive holds one only until its bytes are
+// handled, the same turn). 512 KiB per worker.
+constexpr unsigned kHttpRecvBuffers = 256;
 
 absl::Status UringError(int neg_errno, const char* what) {
   return absl::ErrnoToStatus(-neg_errno, what);
@@ -91,6 +109,25 @@ struct UringLoop::Socket {
   }
 };
 
+struct UringLoop::Http {
+  Http(HttpShared* shared, HttpResponder* responder, HttpCounters* counters)
+      : table(shared, responder, counters) {}
+  std::vector<int> listeners;
+  std::vector<bool> accept_armed;
+  HttpConnTable table;
+  uint16_t bgid = 0;
+  Mapping ring_mem;
+  Mapping buffers;  // kHttpRecvBuffers × kHttpMaxHeadBytes
+  bool registered = false;
+  int to_recycle = 0;
+  // Connections whose next step found no SQE (or no buffer): retried next
+  // turn, by slot and generation.
+  std::vector<std::pair<uint32_t, uint32_t>> retry;
+  io_uring_buf_ring* br() {
+    return static_cast<io_uring_buf_ring*>(ring_mem.addr);
+  }
+};
+
 absl::Status ProbeUring() {
   io_uring ring;
   int r = io_uring_queue_init(8, &ring, 0);
@@ -114,8 +151,8 @@ UringLoop::UringLoop(const UringOptions& options, WorkerCore* core)
     : options_(options), core_(core) {}
 
 absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(
-    const std::vector<int>& fds, const UringOptions& options,
-    WorkerCore* core) {
+    const std::vector<int>& fds, const std::vector<int>& http_listeners,
+    const UringOptions& options, WorkerCore* core) {
   std::unique_ptr<UringLoop> loop(new UringLoop(options, core));
   if (absl::Status s = loop->SetUpRing(fds.size()); !s.ok()) return s;
   // Socket i is fds[i]: SQEs name it by its index in the registered files.
@@ -127,6 +164,9 @@ absl::StatusOr<std::unique_ptr<UringLoop>> UringLoop::Create(
   const int r = io_uring_register_files(&loop->ring_, fds.data(),
                                         static_cast<unsigned>(fds.size()));
   if (r < 0) return UringError(r, "io_uring_register_files");
+  if (!http_listeners.empty()) {
+    if (absl::Status h = loop->SetUpHttp(http_listeners); !h.ok()) return h;
+  }
   return loop;
 }
 
@@ -135,6 +175,8 @@ absl::Status UringLoop::SetUpRing(size_t sockets) {
   const size_t need =
       size_t{options_.buffers_per_socket} * sockets + options_.sq_entries;
   while (options_.cq_entries < need) options_.cq_entries *= 2;
+  // HTTP completions (one per connection at most) beyond this wait in the
+  // kernel's overflow list (IORING_FEAT_NODROP), never lost.
   io_uring_params p{};
   p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
             IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
@@ -211,6 +253,9 @@ void UringLoop::CancelAll() {
 
 UringLoop::~UringLoop() {
   if (!ring_ready_) return;
+  if (http_ && http_->registered) {
+    io_uring_unregister_buf_ring(&ring_, http_->bgid);
+  }
   // Registered files keep the sockets alive until the ring's (asynchronous)
   // teardown; unregistering first lets the port be reused at once.
   io_uring_unregister_files(&ring_);
@@ -344,21 +389,197 @@ void UringLoop::FlushReplies(Socket& s) {
 void UringLoop::ProcessCqe(const io_uring_cqe* cqe) {
   const uint64_t ud = cqe->user_data;
   const size_t i = DecodeSocket(ud);
+  switch (DecodeType(ud)) {
+    case OpType::kAccept:
+      ProcessAccept(i, cqe);
+      return;
+    case OpType::kHttpRecv:
+    case OpType::kHttpRecvInPlace:
+    case OpType::kHttpSend:
+      ProcessHttp(cqe);
+      return;
+    default:
+      break;
+  }
   if (i >= sockets_.size()) return;
   switch (DecodeType(ud)) {
     case OpType::kRecv:
       ProcessRecv(i, cqe);
       break;
     case OpType::kCancel:
+    default:
       break;
   }
+}
+
+absl::Status UringLoop::SetUpHttp(const std::vector<int>& listeners) {
+  http_ = std::make_unique<Http>(core_->http_shared(), core_->http_responder(),
+                                 &core_->http);
+  Http& h = *http_;
+  h.listeners = listeners;
+  h.accept_armed.assign(listeners.size(), false);
+  h.bgid = static_cast<uint16_t>(sockets_.size());
+  if (!h.ring_mem.Map(kHttpRecvBuffers * sizeof(io_uring_buf)) ||
+      !h.buffers.Map(size_t{kHttpRecvBuffers} * kHttpMaxHeadBytes)) {
+    return absl::ResourceExhaustedError("mmap for HTTP receive buffers");
+  }
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(h.ring_mem.addr);
+  reg.ring_entries = kHttpRecvBuffers;
+  reg.bgid = h.bgid;
+  const int r = io_uring_register_buf_ring(&ring_, &reg, 0);
+  if (r < 0) return UringError(r, "io_uring_register_buf_ring (http)");
+  h.registered = true;
+  io_uring_buf_ring_init(h.br());
+  const int mask = io_uring_buf_ring_mask(kHttpRecvBuffers);
+  for (unsigned i = 0; i < kHttpRecvBuffers; ++i) {
+    io_uring_buf_ring_add(h.br(), http_buffer(static_cast<uint16_t>(i)),
+                          kHttpMaxHeadBytes, static_cast<uint16_t>(i), mask,
+                          static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(h.br(), kHttpRecvBuffers);
+  return absl::OkStatus();
+}
+
+uint8_t* UringLoop::http_buffer(uint16_t bid) {
+  return static_cast<uint8_t*>(http_->buffers.addr) +
+         size_t{bid} * kHttpMaxHeadBytes;
+}
+
+void UringLoop::RecycleHttpBuffer(uint16_t bid) {
+  io_uring_buf_ring_add(http_->br(), http_buffer(bid), kHttpMaxHeadBytes, bid,
+                        io_uring_buf_ring_mask(kHttpRecvBuffers),
+                        http_->to_recycle++);
+}
+
+void UringLoop::ArmAccept(size_t l) {
+  io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) return;  // still unarmed: the next turn retries
+  io_uring_prep_multishot_accept(sqe, http_->listeners[l], nullptr, nullptr,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kAccept, l));
+  http_->accept_armed[l] = true;
+}
+
+void UringLoop::ProcessAccept(size_t l, const io_uring_cqe* cqe) {
+  if (!http_ || l >= http_->listeners.size()) {
+    if (cqe->res >= 0) close(cqe->res);
+    return;
+  }
+  if (!(cqe->flags & IORING_CQE_F_MORE)) http_->accept_armed[l] = false;
+  if (cqe->res < 0) {
+    // Out of file descriptors and the like: counted; the multishot ends
+    // and is re-armed next turn (at most one try per turn, never a spin).
+    if (cqe->res != -ECANCELED) core_->http.accept_errors.Add();
+    return;
+  }
+  const uint32_t i = http_->table.Add(UniqueFd(cqe->res), now_ms_);
+  if (i == HttpConnTable::kNone) return;
+  DriveHttp(i, HttpConn::Next::kRecv);
+}
+
+void UringLoop::DriveHttp(uint32_t i, HttpConn::Next next) {
+  HttpConnTable& t = http_->table;
+  HttpConn& c = t.conn(i);
+  if (next == HttpConn::Next::kClose) {
+    t.Close(i, c.close_reason());
+    return;
+  }
+  io_uring_sqe* sqe = GetSqe();
+  if (sqe == nullptr) {
+    http_->retry.emplace_back(i, t.generation(i));
+    return;
+  }
+  const uint32_t gen = t.generation(i);
+  if (next == HttpConn::Next::kSend) {
+    const std::span<const uint8_t> p = c.Pending();
+    io_uring_prep_send(sqe, t.fd(i), p.data(), p.size(), MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kHttpSend, i, gen));
+  } else if (const std::span<uint8_t> space = c.RecvSpace(); !space.empty()) {
+    io_uring_prep_recv(sqe, t.fd(i), space.data(), space.size(), 0);
+    io_uring_sqe_set_data64(sqe,
+                            EncodeUserData(OpType::kHttpRecvInPlace, i, gen));
+  } else {
+    io_uring_prep_recv(sqe, t.fd(i), nullptr, kHttpMaxHeadBytes, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = http_->bgid;
+    io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kHttpRecv, i, gen));
+  }
+  t.set_in_flight(i, true);
+  t.Arm(i, now_ms_);
+}
+
+void UringLoop::ProcessHttp(const io_uring_cqe* cqe) {
+  const uint64_t ud = cqe->user_data;
+  const OpType type = DecodeType(ud);
+  const uint32_t i = static_cast<uint32_t>(DecodeSocket(ud));
+  const bool has_buffer = (cqe->flags & IORING_CQE_F_BUFFER) != 0;
+  const uint16_t bid =
+      static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+  if (!http_) return;
+  HttpConnTable& t = http_->table;
+  if (!t.live(i) || (t.generation(i) & 0xffffff) != DecodeGeneration(ud)) {
+    // The connection this was for is closed.
+    if (has_buffer) RecycleHttpBuffer(bid);
+    return;
+  }
+  t.set_in_flight(i, false);
+  HttpConn& c = t.conn(i);
+  const int res = cqe->res;
+  if (res < 0) {
+    if (has_buffer) RecycleHttpBuffer(bid);
+    if (res == -ENOBUFS || res == -EAGAIN || res == -EINTR) {
+      // Every shared buffer was taken this turn: try again next turn.
+      http_->retry.emplace_back(i, t.generation(i));
+      return;
+    }
+    t.Close(i, res == -ECONNRESET || res == -EPIPE
+                   ? HttpCloseReason::kPeerClosed
+                   : HttpCloseReason::kIoError);
+    return;
+  }
+  HttpConn::Next next;
+  switch (type) {
+    case OpType::kHttpSend:
+      next = c.OnSent(static_cast<size_t>(res));
+      break;
+    case OpType::kHttpRecvInPlace:
+      next = c.OnReceivedInPlace(static_cast<size_t>(res));
+      break;
+    default:  // kHttpRecv
+      if (res > 0 && !has_buffer) {
+        t.Close(i, HttpCloseReason::kIoError);
+        return;
+      }
+      next = c.OnReceived({has_buffer ? http_buffer(bid) : nullptr,
+                           static_cast<size_t>(res)});
+      if (has_buffer) RecycleHttpBuffer(bid);  // OnReceived copied the rest
+      break;
+  }
+  DriveHttp(i, next);
 }
 
 void UringLoop::Run() {
   unsigned last_batch = 0;
   while (!core_->stopping()) {
+    now_ms_ = MonotonicMs();
     for (size_t i = 0; i < sockets_.size(); ++i) {
       if (sockets_[i]->needs_arm) ArmRecv(i);
+    }
+    if (http_) {
+      for (size_t l = 0; l < http_->listeners.size(); ++l) {
+        if (!http_->accept_armed[l]) ArmAccept(l);
+      }
+      std::vector<std::pair<uint32_t, uint32_t>> retry;
+      retry.swap(http_->retry);
+      for (const auto& [i, gen] : retry) {
+        if (http_->table.live(i) && http_->table.generation(i) == gen) {
+          DriveHttp(i, http_->table.conn(i).Pending().empty()
+                           ? HttpConn::Next::kRecv
+                           : HttpConn::Next::kSend);
+        }
+      }
+      http_->table.Expire(now_ms_);
     }
     // One syscall submits the previous batch's sends and waits for more.
     // Under load, wait for a batch (bounded by kBusyWaitNs) so that each
@@ -387,6 +608,10 @@ void UringLoop::Run() {
         io_uring_buf_ring_advance(s->br(), s->to_recycle);
         s->to_recycle = 0;
       }
+    }
+    if (http_ && http_->to_recycle > 0) {
+      io_uring_buf_ring_advance(http_->br(), http_->to_recycle);
+      http_->to_recycle = 0;
     }
   }
   core_->Offline();

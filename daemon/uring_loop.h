@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/http_conn_table.h"
 #include "daemon/worker.h"
 
 namespace ringtrack {
@@ -42,9 +43,10 @@ class UringLoop {
  public:
   // Sets up the ring on the calling thread, which must then call Run():
   // with IORING_SETUP_SINGLE_ISSUER only that thread may submit.
+  // `http_listeners`: this worker's TCP listeners (none: no HTTP).
   static absl::StatusOr<std::unique_ptr<UringLoop>> Create(
-      const std::vector<int>& fds, const UringOptions& options,
-      WorkerCore* core);
+      const std::vector<int>& fds, const std::vector<int>& http_listeners,
+      const UringOptions& options, WorkerCore* core);
   ~UringLoop();
   UringLoop(const UringLoop&) = delete;
   UringLoop& operator=(const UringLoop&) = delete;
@@ -73,6 +75,19 @@ class UringLoop {
   void RecycleBuffer(Socket& s, uint16_t bid);
   void CancelAll();
 
+  // HTTP (daemon/http_conn.h): multishot accept on each listener, one
+  // receive or send in flight per connection, receives into the provided
+  // buffers of one HTTP buffer group (or, while a connection holds part of
+  // a head, straight into its own input buffer).
+  absl::Status SetUpHttp(const std::vector<int>& listeners);
+  void ArmAccept(size_t listener);
+  void ProcessAccept(size_t listener, const io_uring_cqe* cqe);
+  void ProcessHttp(const io_uring_cqe* cqe);
+  // Issues what connection `i` does next (an SQE, or its close).
+  void DriveHttp(uint32_t i, HttpConn::Next next);
+  void RecycleHttpBuffer(uint16_t bid);
+  uint8_t* http_buffer(uint16_t bid);
+
   UringOptions options_;  // cq_entries raised by SetUpRing()
   WorkerCore* const core_;
   io_uring ring_{};
@@ -88,6 +103,10 @@ class UringLoop {
   };
   std::vector<Pending> pending_;
   std::vector<WorkerCore::Datagram> batch_;
+
+  struct Http;
+  std::unique_ptr<Http> http_;  // null without HTTP listeners
+  int64_t now_ms_ = 0;          // this turn's MonotonicMs()
 };
 
 }  // namespace ringtrack

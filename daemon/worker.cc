@@ -2,6 +2,9 @@
 
 #include "daemon/net.h"
 
+#include <cstring>
+#include <string_view>
+
 namespace ringtrack {
 
 size_t WorkerCore::Handle(std::span<const uint8_t> datagram,
@@ -13,6 +16,18 @@ size_t WorkerCore::Handle(std::span<const uint8_t> datagram,
   const HandleResult r = shared_.tracker->Handle(
       datagram, peer, shared_.clock->now(), NextRandom(), reply, &stats);
   return r.reply_size;
+}
+
+HttpResponse WorkerCore::Respond(std::span<const uint8_t> head,
+                                 const PeerEndpoint& from, bool must_close,
+                                 std::span<uint8_t> out) {
+  (void)head;
+  (void)from;
+  (void)must_close;
+  static constexpr std::string_view kReply =
+      "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+  std::memcpy(out.data(), kReply.data(), kReply.size());
+  return {.size = kReply.size(), .close = false, .status = 404};
 }
 
 void WorkerCore::HandleBatch(std::span<Datagram> batch) {

@@ -24,6 +24,8 @@
 #include "core/base/clock.h"
 #include "core/base/quiescence.h"
 #include "core/tracker/tracker.h"
+#include "daemon/http_conn.h"
+#include "daemon/http_conn_table.h"
 
 namespace ringtrack {
 
@@ -56,9 +58,13 @@ struct WorkerShared {
   const std::atomic<bool>* stop = nullptr;
   // The workers' grace periods (each worker owns one reader slot).
   Quiescence* quiescence = nullptr;
+  // The HTTP server's shared state (null: no HTTP).
+  HttpShared* http = nullptr;
 };
 
-class WorkerCore {
+// Also the worker's HttpResponder: it answers each HTTP request head
+// through the tracker's HTTP front end, with this worker's counters.
+class WorkerCore final : public HttpResponder {
  public:
   // `reader`: this worker's slot in shared.quiescence.
   // REQUIRES: reader < shared.quiescence->readers().
@@ -95,8 +101,20 @@ class WorkerCore {
     return shared_.stop->load(std::memory_order_relaxed);
   }
 
+  HttpResponse Respond(std::span<const uint8_t> head, const PeerEndpoint& from,
+                       bool must_close, std::span<uint8_t> out) override;
+  HttpShared* http_shared() const { return shared_.http; }
+  // What answers this worker's HTTP requests: the shared responder when
+  // one is set (a fixed reply), else this worker (the tracker).
+  HttpResponder* http_responder() {
+    return shared_.http != nullptr && shared_.http->responder != nullptr
+               ? shared_.http->responder
+               : this;
+  }
+
   TrackerStats stats;
   IoCounters io;
+  HttpCounters http;
 
  private:
   uint64_t NextRandom() {  // xorshift64*: cheap, only varies peer order
@@ -119,7 +137,10 @@ enum class IoPath { kUring, kMmsg };
 
 // Runs the recvmmsg/sendmmsg loop over `fds` until core->stopping(); the
 // worker is offline when it returns.
-void RunMmsgLoop(const std::vector<int>& fds, WorkerCore* core);
+// `http_listeners`: this worker's TCP listeners, served through epoll
+// (daemon/http_epoll.h); none: no HTTP.
+void RunMmsgLoop(const std::vector<int>& fds,
+                 const std::vector<int>& http_listeners, WorkerCore* core);
 
 }  // namespace ringtrack
 
