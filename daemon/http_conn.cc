@@ -97,15 +97,28 @@ void HttpConn::Reset(const HttpConnContext* ctx, const PeerEndpoint& peer) {
   wait_ = Wait::kHead;
 }
 
+void HttpConn::DropInputBuffer() {
+  if (in_ == nullptr) return;
+  (in_cap_ == kHttpMaxHeadBytes ? ctx_->in_pool : ctx_->in_small_pool)
+      ->Put(std::exchange(in_, nullptr));
+  in_cap_ = 0;
+}
+
 void HttpConn::Release() {
-  if (in_ != nullptr) ctx_->in_pool->Put(std::exchange(in_, nullptr));
+  DropInputBuffer();
   if (out_ != nullptr) ctx_->out_pool->Put(std::exchange(out_, nullptr));
   in_len_ = out_len_ = out_sent_ = 0;
 }
 
 std::span<uint8_t> HttpConn::RecvSpace() {
   if (in_len_ == 0) return {};
-  return {in_ + in_len_, kHttpMaxHeadBytes - in_len_};
+  if (in_len_ == in_cap_ && in_cap_ < kHttpMaxHeadBytes) {
+    // The head outgrew its first buffer. (No buffer: the receive gets no
+    // room, reads 0 and closes; counted as peer_closed. Rare enough.)
+    const std::span<const uint8_t> had(in_, in_len_);
+    if (!KeepInput(had)) return {};
+  }
+  return {in_ + in_len_, in_cap_ - in_len_};
 }
 
 HttpConn::Next HttpConn::OnReceived(std::span<const uint8_t> data) {
@@ -116,7 +129,7 @@ HttpConn::Next HttpConn::OnReceived(std::span<const uint8_t> data) {
 }
 
 HttpConn::Next HttpConn::OnReceivedInPlace(size_t n) {
-  assert(in_len_ > 0 && n <= kHttpMaxHeadBytes - in_len_);
+  assert(in_len_ > 0 && n <= in_cap_ - in_len_);
   if (n == 0) return Close(HttpCloseReason::kPeerClosed);
   ctx_->counters->bytes_in.Add(n);
   const size_t had = in_len_;
@@ -127,13 +140,25 @@ HttpConn::Next HttpConn::OnReceivedInPlace(size_t n) {
 
 bool HttpConn::KeepInput(std::span<const uint8_t> rest) {
   in_len_ = 0;
-  if (rest.empty()) return true;
-  if (rest.size() > kHttpMaxHeadBytes) return false;
-  if (in_ == nullptr) {
-    in_ = ctx_->in_pool->Get();
-    if (in_ == nullptr) return false;
+  if (rest.empty()) {
+    DropInputBuffer();
+    return true;
   }
-  std::memmove(in_, rest.data(), rest.size());
+  if (rest.size() > kHttpMaxHeadBytes) return false;
+  // Room to receive more after it, unless it is a whole large head's worth.
+  const size_t cap =
+      rest.size() < kHttpRecvBytes ? kHttpRecvBytes : kHttpMaxHeadBytes;
+  if (in_ == nullptr || in_cap_ < cap) {
+    uint8_t* b = (cap == kHttpMaxHeadBytes ? ctx_->in_pool
+                                           : ctx_->in_small_pool)->Get();
+    if (b == nullptr) return false;
+    std::memcpy(b, rest.data(), rest.size());  // `rest` may lie in in_
+    DropInputBuffer();
+    in_ = b;
+    in_cap_ = cap;
+  } else {
+    std::memmove(in_, rest.data(), rest.size());
+  }
   in_len_ = rest.size();
   return true;
 }
@@ -208,9 +233,7 @@ HttpConn::Next HttpConn::AfterProcessing() {
     ctx_->out_pool->Put(std::exchange(out_, nullptr));
     out_len_ = out_sent_ = 0;
   }
-  if (in_len_ == 0 && in_ != nullptr) {
-    ctx_->in_pool->Put(std::exchange(in_, nullptr));
-  }
+  if (in_len_ == 0) DropInputBuffer();
   // A partial head runs on the head timeout; between requests, the idle one.
   wait_ = in_len_ > 0 || requests_ == 0 ? Wait::kHead : Wait::kIdle;
   return Next::kRecv;

@@ -8,11 +8,13 @@
 // a fixed reply for the stateless benchmark responder).
 //
 // Memory: an idle connection holds no buffer. A head that arrives whole in
-// one receive is answered straight from the loop's shared receive buffer;
-// only a partial head (or pipelined requests left over while a reply is
-// being sent) is copied into an input buffer of kHttpMaxHeadBytes, and a
-// reply is written into an output buffer of kHttpOutBufferBytes that is
-// given back once sent. Both come from the worker's HttpBufferPool.
+// one receive (of at most kHttpRecvBytes) is answered straight from the
+// loop's shared receive buffer; only a partial head (or pipelined requests
+// left over while a reply is being sent) is copied into an input buffer of
+// kHttpRecvBytes, swapped for one of kHttpMaxHeadBytes if the head
+// outgrows it, and a reply is written into an output buffer of
+// kHttpOutBufferBytes that is given back once sent. All come from the
+// worker's HttpBufferPools.
 //
 // Limits (README "HTTP server"): a head longer than kHttpMaxHeadBytes, or
 // with more than kHttpMaxHeaderLines lines, is answered 431 and closed;
@@ -36,12 +38,13 @@
 
 namespace ringtrack {
 
-// The longest request head served, request line to blank line inclusive.
-// The longest announce a mainstream client sends (libtorrent with every
-// optional parameter, an IPv6 `ipv6=` and its User-Agent) is under 700
-// bytes, so 2 KiB is three times that; it is also the most a connection
-// that trickles a head can make a worker hold.
-inline constexpr size_t kHttpMaxHeadBytes = 2048;
+// The longest request head served, request line to blank line inclusive:
+// a scrape of the most hashes, each byte percent-encoded, is ~4.7 KiB, and
+// 8 KiB is what nginx and haproxy allow by default.
+inline constexpr size_t kHttpMaxHeadBytes = 8192;
+// One receive, and a partial head's first buffer: an announce head is
+// ~400-700 bytes, so a trickling connection holds 2 KiB, not 8.
+inline constexpr size_t kHttpRecvBytes = 2048;
 // Lines in one head (request line and headers). Clients send 4 to 8.
 inline constexpr uint32_t kHttpMaxHeaderLines = 32;
 // The largest reply a responder writes for one request (its contract).
@@ -132,7 +135,8 @@ struct HttpLimits {
 // and the limits. Immutable while connections use it.
 struct HttpConnContext {
   HttpResponder* responder = nullptr;
-  HttpBufferPool* in_pool = nullptr;   // buffers of kHttpMaxHeadBytes
+  HttpBufferPool* in_small_pool = nullptr;  // buffers of kHttpRecvBytes
+  HttpBufferPool* in_pool = nullptr;        // buffers of kHttpMaxHeadBytes
   HttpBufferPool* out_pool = nullptr;  // buffers of kHttpOutBufferBytes
   HttpLimits limits;
   HttpCounters* counters = nullptr;
@@ -185,8 +189,11 @@ class HttpConn {
   // Answers every whole head in `data` while the output buffer has room
   // for another reply; keeps the rest (copied into the input buffer).
   Next Process(std::span<const uint8_t> data);
-  // Keeps `rest` as this connection's input (it is at most one buffer).
+  // Keeps `rest` as this connection's input (it is at most
+  // kHttpMaxHeadBytes), in a buffer that holds it. False: no buffer.
   bool KeepInput(std::span<const uint8_t> rest);
+  // Gives the input buffer back.
+  void DropInputBuffer();
   Next Close(HttpCloseReason why) {
     reason_ = why;
     return Next::kClose;
@@ -197,7 +204,10 @@ class HttpConn {
 
   const HttpConnContext* ctx_ = nullptr;
   PeerEndpoint peer_;
-  uint8_t* in_ = nullptr;  // kHttpMaxHeadBytes, from ctx_->in_pool
+  // in_cap_ bytes: kHttpRecvBytes from ctx_->in_small_pool, or
+  // kHttpMaxHeadBytes from ctx_->in_pool; 0 without a buffer.
+  uint8_t* in_ = nullptr;
+  size_t in_cap_ = 0;
   size_t in_len_ = 0;
   uint8_t* out_ = nullptr;  // kHttpOutBufferBytes, from ctx_->out_pool
   size_t out_len_ = 0;

@@ -15,6 +15,7 @@ HttpConnTable::HttpConnTable(HttpShared* shared, HttpResponder* responder,
                              HttpCounters* counters)
     : shared_(shared), counters_(counters) {
   ctx_.responder = responder;
+  ctx_.in_small_pool = &in_small_pool_;
   ctx_.in_pool = &in_pool_;
   ctx_.out_pool = &out_pool_;
   ctx_.counters = counters;

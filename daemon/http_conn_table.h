@@ -103,6 +103,7 @@ class HttpConnTable {
 
   HttpShared* const shared_;
   HttpCounters* const counters_;
+  HttpBufferPool in_small_pool_{kHttpRecvBytes};
   HttpBufferPool in_pool_{kHttpMaxHeadBytes};
   HttpBufferPool out_pool_{kHttpOutBufferBytes};
   HttpConnContext ctx_;

@@ -46,7 +46,7 @@ class HttpEpoll {
   // Out of file descriptors: listeners are not watched until then.
   int64_t accept_paused_until_ = 0;
   bool accept_paused_ = false;
-  uint8_t scratch_[kHttpMaxHeadBytes];
+  uint8_t scratch_[kHttpRecvBytes];
 };
 
 }  // namespace ringtrack

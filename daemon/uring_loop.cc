@@ -57,9 +57,9 @@ inline OpType DecodeType(uint64_t ud) { return static_cast<OpType>(ud >> 56); }
 inline size_t DecodeSocket(uint64_t ud) { return ud & 0xffffffff; }
 inline uint32_t DecodeGeneration(uint64_t ud) { return (ud >> 32) & 0xffffff; }
 
-// HTTP receive buffers: kHttpMaxHeadBytes each, shared by every
-// connection of the worker (a receive holds one only until its bytes are
-// handled, the same turn). 512 KiB per worker.
+// HTTP receive buffers: kHttpRecvBytes each, shared by every connection
+// of the worker (a receive holds one only until its bytes are handled,
+// the same turn). 512 KiB per worker.
 constexpr unsigned kHttpRecvBuffers = 256;
 
 absl::Status UringError(int neg_errno, const char* what) {
@@ -117,7 +117,7 @@ struct UringLoop::Http {
   HttpConnTable table;
   uint16_t bgid = 0;
   Mapping ring_mem;
-  Mapping buffers;  // kHttpRecvBuffers × kHttpMaxHeadBytes
+  Mapping buffers;  // kHttpRecvBuffers × kHttpRecvBytes
   bool registered = false;
   int to_recycle = 0;
   // Connections whose next step found no SQE (or no buffer): retried next
@@ -420,7 +420,7 @@ absl::Status UringLoop::SetUpHttp(const std::vector<int>& listeners) {
   h.accept_armed.assign(listeners.size(), false);
   h.bgid = static_cast<uint16_t>(sockets_.size());
   if (!h.ring_mem.Map(kHttpRecvBuffers * sizeof(io_uring_buf)) ||
-      !h.buffers.Map(size_t{kHttpRecvBuffers} * kHttpMaxHeadBytes)) {
+      !h.buffers.Map(size_t{kHttpRecvBuffers} * kHttpRecvBytes)) {
     return absl::ResourceExhaustedError("mmap for HTTP receive buffers");
   }
   io_uring_buf_reg reg{};
@@ -434,7 +434,7 @@ absl::Status UringLoop::SetUpHttp(const std::vector<int>& listeners) {
   const int mask = io_uring_buf_ring_mask(kHttpRecvBuffers);
   for (unsigned i = 0; i < kHttpRecvBuffers; ++i) {
     io_uring_buf_ring_add(h.br(), http_buffer(static_cast<uint16_t>(i)),
-                          kHttpMaxHeadBytes, static_cast<uint16_t>(i), mask,
+                          kHttpRecvBytes, static_cast<uint16_t>(i), mask,
                           static_cast<int>(i));
   }
   io_uring_buf_ring_advance(h.br(), kHttpRecvBuffers);
@@ -443,11 +443,11 @@ absl::Status UringLoop::SetUpHttp(const std::vector<int>& listeners) {
 
 uint8_t* UringLoop::http_buffer(uint16_t bid) {
   return static_cast<uint8_t*>(http_->buffers.addr) +
-         size_t{bid} * kHttpMaxHeadBytes;
+         size_t{bid} * kHttpRecvBytes;
 }
 
 void UringLoop::RecycleHttpBuffer(uint16_t bid) {
-  io_uring_buf_ring_add(http_->br(), http_buffer(bid), kHttpMaxHeadBytes, bid,
+  io_uring_buf_ring_add(http_->br(), http_buffer(bid), kHttpRecvBytes, bid,
                         io_uring_buf_ring_mask(kHttpRecvBuffers),
                         http_->to_recycle++);
 }
@@ -500,7 +500,7 @@ void UringLoop::DriveHttp(uint32_t i, HttpConn::Next next) {
     io_uring_sqe_set_data64(sqe,
                             EncodeUserData(OpType::kHttpRecvInPlace, i, gen));
   } else {
-    io_uring_prep_recv(sqe, t.fd(i), nullptr, kHttpMaxHeadBytes, 0);
+    io_uring_prep_recv(sqe, t.fd(i), nullptr, kHttpRecvBytes, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = http_->bgid;
     io_uring_sqe_set_data64(sqe, EncodeUserData(OpType::kHttpRecv, i, gen));

@@ -37,6 +37,7 @@ class HttpConnTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ctx_.responder = &responder_;
+    ctx_.in_small_pool = &in_small_pool_;
     ctx_.in_pool = &in_pool_;
     ctx_.out_pool = &out_pool_;
     ctx_.counters = &counters_;
@@ -63,6 +64,7 @@ class HttpConnTest : public ::testing::Test {
   }
 
   EchoResponder responder_;
+  HttpBufferPool in_small_pool_{kHttpRecvBytes};
   HttpBufferPool in_pool_{kHttpMaxHeadBytes};
   HttpBufferPool out_pool_{kHttpOutBufferBytes};
   HttpCounters counters_;
@@ -99,6 +101,7 @@ TEST_F(HttpConnTest, OneHeadOneReplyThenIdle) {
   EXPECT_EQ(conn_.wait(), HttpConn::Wait::kIdle);
   EXPECT_EQ(out_pool_.in_use(), 0u);  // an idle connection holds no buffer
   EXPECT_EQ(in_pool_.in_use(), 0u);
+  EXPECT_EQ(in_small_pool_.in_use(), 0u);
 }
 
 TEST_F(HttpConnTest, PipelinedHeadsAnsweredInOrderInOneSend) {
@@ -128,6 +131,29 @@ TEST_F(HttpConnTest, HeadTrickledByteByByte) {
   }
   ASSERT_EQ(Feed(head.substr(head.size() - 1)), HttpConn::Next::kSend);
   EXPECT_NE(TakeOutput().find("GET /slow"), std::string::npos);
+}
+
+TEST_F(HttpConnTest, LongHeadOutgrowsTheSmallBufferAndIsServed) {
+  // A 5 000-byte head (a big scrape) in receives of kHttpRecvBytes.
+  const std::string head =
+      "GET /" + std::string(5000, 's') + " HTTP/1.1\r\n\r\n";
+  HttpConn::Next n = HttpConn::Next::kRecv;
+  size_t at = 0;
+  while (at < head.size() && n == HttpConn::Next::kRecv) {
+    const std::span<uint8_t> space = conn_.RecvSpace();
+    const size_t k = std::min(head.size() - at,
+                              space.empty() ? kHttpRecvBytes : space.size());
+    n = Feed(std::string_view(head).substr(at, k));
+    at += k;
+    if (at < head.size()) {
+      EXPECT_EQ(in_pool_.in_use() + in_small_pool_.in_use(), 1u);
+    }
+  }
+  ASSERT_EQ(n, HttpConn::Next::kSend);
+  EXPECT_EQ(at, head.size());
+  EXPECT_EQ(in_pool_.in_use(), 0u);  // the whole head was answered
+  EXPECT_NE(TakeOutput().find("1 GET /sss"), std::string::npos);
+  EXPECT_EQ(in_pool_.in_use() + in_small_pool_.in_use(), 0u);
 }
 
 TEST_F(HttpConnTest, OversizedHeadGets431AndClose) {
@@ -216,7 +242,7 @@ TEST_F(HttpConnTest, PartialSendResumes) {
 TEST_F(HttpConnTest, PeerCloseAndPoolExhaustion) {
   EXPECT_EQ(Feed(""), HttpConn::Next::kClose);
   EXPECT_EQ(conn_.close_reason(), HttpCloseReason::kPeerClosed);
-  in_pool_.set_limit(0);
+  in_small_pool_.set_limit(0);
   conn_.Reset(&ctx_, PeerEndpoint::V4(1, 1));
   EXPECT_EQ(Feed("GET /partial"), HttpConn::Next::kClose);
   EXPECT_EQ(conn_.close_reason(), HttpCloseReason::kNoBuffer);

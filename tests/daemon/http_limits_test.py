@@ -17,6 +17,7 @@ Usage: http_limits_test.py --bin DIR
 import argparse
 import os
 import re
+import signal
 import socket
 import struct
 import sys
@@ -84,9 +85,11 @@ class Http:
         self.s.close()
 
 
-def udp_announce(port, info_hash, peer_port, timeout=2):
+def udp_announce(port, info_hash, peer_port, timeout=2, left=1,
+                 want_peers=False):
     """A BEP 15 connect and announce from 127.0.0.1; the reply's (interval,
-    leechers, seeders) or None."""
+    leechers, seeders), plus its set of (ip, port) peers with want_peers,
+    or None."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
@@ -95,11 +98,18 @@ def udp_announce(port, info_hash, peer_port, timeout=2):
         cid = struct.unpack(">IIQ", r[:16])[2]
         s.sendto(struct.pack(">QII20s20sQQQIIIiH", cid, 1, 8, info_hash,
                              b"-PY0001-" + os.urandom(6).hex()[:12].encode(),
-                             0, 1, 0, 2, 0, 0, -1, peer_port), ("127.0.0.1", port))
+                             0, left, 0, 2, 0, 0, -1, peer_port), ("127.0.0.1", port))
         r = s.recv(2048)
         if struct.unpack(">I", r[:4])[0] != 1:
             return None
-        return struct.unpack(">III", r[8:20])
+        head = struct.unpack(">III", r[8:20])
+        if not want_peers:
+            return head
+        peers = set()
+        for k in range(20, len(r) - 5, 6):
+            peers.add((socket.inet_ntoa(r[k:k + 4]),
+                       struct.unpack(">H", r[k + 4:k + 6])[0]))
+        return head + (peers,)
     except socket.timeout:
         return None
     finally:
@@ -323,6 +333,42 @@ def test_slowloris(bindir, work, io, crowd):
         d.stop()
 
 
+def test_reload(bindir, work, io):
+    """The HTTP caps and timeouts change on SIGHUP, as UDP's settings do."""
+    cfg = os.path.join(work, "http-%s.toml" % io)
+    with open(cfg, "w") as f:
+        f.write("http_max_connections_per_source = 2\n")
+    os.chmod(cfg, 0o644)
+    # (--user=: the work directory is private to this user)
+    d = Daemon(bindir, work, io, ["--config=" + cfg, "--user="])
+    try:
+        def served(conn):
+            conn.send("GET /x HTTP/1.1\r\n\r\n")
+            try:
+                return conn.response()[0] == 404
+            except (EOFError, ConnectionResetError, socket.timeout):
+                return False
+        held = [Http(d.v4) for _ in range(2)]
+        check(all(served(x) for x in held) and not served(Http(d.v4)),
+              "%s: --config's http_max_connections_per_source = 2 holds" % io)
+        with open(cfg, "w") as f:
+            f.write("http_max_connections_per_source = 3\n"
+                    "http_head_timeout = \"1s\"\n")
+        d.d.proc.send_signal(signal.SIGHUP)
+        check(d.d.wait_log("SIGHUP: configuration reloaded"),
+              "%s: SIGHUP reloads the file" % io)
+        third = Http(d.v4)
+        check(served(third), "%s: after SIGHUP a third connection from the "
+              "source is served (the cap is 3 live)" % io)
+        silent = Http(d.v6)
+        check(silent.closed_within(3), "%s: the new head timeout (1 s) applies "
+              "to new connections" % io)
+        for x in held + [third]:
+            x.close()
+    finally:
+        d.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -339,6 +385,7 @@ def main():
             test_timeouts(args.bin, work, io)
             test_connection_caps(args.bin, work, io)
             test_slowloris(args.bin, work, io, args.crowd)
+            test_reload(args.bin, work, io)
     summary()
 
 
