@@ -91,6 +91,9 @@ start_server() {  # name layout → sets SERVER_PID
     ringtrackd-1w)
       "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" --workers 1 \
         --stats-interval 0 2>"$work/server.log" & ;;
+    ringtrackd-stats)  # defaults, with a stats line every second
+      "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" \
+        --stats-interval 1s 2>"$work/server.log" & ;;
     opentracker)
       "${pin[@]}" opentracker -i 127.0.0.1 -P "$PORT" -p "$PORT" \
         -d "$work/ot" -u nobody -w /whitelist >"$work/server.log" 2>&1 & ;;
@@ -156,7 +159,7 @@ done
 fi
 
 if [[ " $PARTS " == *" hostile "* ]]; then
-  echo "round,crowd,udp_responses_per_s,udp_timeouts,rss_before_kib,rss_crowd_kib,crowd_open" >"$hostile_csv"
+  echo "round,crowd,udp_responses_per_s,udp_timeouts,rss_before_kib,rss_crowd_kib,crowd_open,daemon_open" >"$hostile_csv"
   rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
   # Starts $crowd slow connections with trickle share $1 → crowd_pid; waits
   # until they are open and the daemon has had a second to accept them.
@@ -169,21 +172,32 @@ if [[ " $PARTS " == *" hostile "* ]]; then
       grep -q "^open" "$work/crowd.log" && break
       sleep 0.1
     done
-    sleep 1
+    # Until the daemon's stats line counts them open (within 30 s): a
+    # connection still in the listen backlog costs the daemon nothing yet.
+    for _ in $(seq 300); do
+      (( $(daemon_open) >= crowd )) && break
+      sleep 0.1
+    done
+  }
+  # http_connections_open of the daemon's last stats line.
+  daemon_open() {
+    grep -o "http_connections_open=[0-9]*" "$work/server.log" | tail -n 1 |
+      cut -d= -f2 | awk '{print $1 + 0}'
   }
   UDP_LOAD=(--threads 1 --peers 1000000 --torrents 100000 --zipf 1.0
             --sources 65000 --torrents-per-peer 1 --mix 0:90:10 --numwant 50
             --duration 4s --json --quiet)
   for round in $(seq "$ROUNDS"); do
     for crowd in 0 "$CROWD"; do
-      start_server ringtrackd unpinned
+      start_server ringtrackd-stats unpinned
       bench_wait_tracker "$PORT"
       rss0="$(rss_kib "$SERVER_PID")"
-      open=0; rss1="$rss0"
+      open=0; rss1="$rss0"; held=0
       if ((crowd > 0)); then
         # 1. RSS with the crowd idle (connected, silent).
         start_crowd 0
         rss1="$(rss_kib "$SERVER_PID")"
+        held="$(daemon_open)"
         kill -TERM "$crowd_pid"; wait "$crowd_pid" 2>/dev/null || true
         # 2. The hostile crowd (half trickling) while UDP is measured.
         start_crowd 0.5
@@ -195,13 +209,13 @@ if [[ " $PARTS " == *" hostile "* ]]; then
       fi
       stop_server
       /usr/bin/python3 - "$json" "$round" "$crowd" "$rss0" "$rss1" "$open" \
-        >>"$hostile_csv" <<'PY'
+        "$held" >>"$hostile_csv" <<'PY'
 import json, sys
 j = json.loads(sys.argv[1]) if sys.argv[1] else {"responses_per_s": 0, "timeouts": -1}
 print(f'{sys.argv[2]},{sys.argv[3]},{j["responses_per_s"]:.0f},{j["timeouts"]},'
-      f'{sys.argv[4]},{sys.argv[5]},{sys.argv[6]}')
+      f'{sys.argv[4]},{sys.argv[5]},{sys.argv[6]},{sys.argv[7]}')
 PY
-      tail -n 1 "$hostile_csv" | awk -F, '{printf "round %s  crowd %5s  UDP %8s responses/s  timeouts %s  RSS %s → %s KiB  crowd open %s\n", $1, $2, $3, $4, $5, $6, $7}'
+      tail -n 1 "$hostile_csv" | awk -F, '{printf "round %s  crowd %5s  UDP %8s responses/s  timeouts %s  RSS %s → %s KiB with %s connections open in the daemon  crowd open %s\n", $1, $2, $3, $4, $5, $6, $8, $7}'
     done
   done
 fi
@@ -291,7 +305,8 @@ if os.path.exists(hostile_path):
         print(f"hostile: UDP timeouts with the crowd: "
               f"{', '.join(r['udp_timeouts'] for r in crowd)}; connections open: "
               f"{', '.join(r['crowd_open'] for r in crowd)}")
-        print(f"hostile: RSS added by the crowd's idle connections: "
+        print(f"hostile: RSS added by the crowd's idle connections "
+              f"({', '.join(r['daemon_open'] for r in crowd)} open in the daemon): "
               f"{statistics.median(added):.1f} MiB ({min(added):.1f}–{max(added):.1f}) "
               f"(target ≤ 16 MiB)")
 PY
