@@ -157,18 +157,4 @@ absl::StatusOr<TrackerUrl> ParseTrackerUrl(std::string_view text) {
   return url;
 }
 
-std::optional<std::string> ScrapePathFor(std::string_view announce_path) {
-  const std::string_view path =
-      announce_path.substr(0, announce_path.find('?'));
-  const size_t slash = path.rfind('/');
-  const size_t segment = slash == std::string_view::npos ? 0 : slash + 1;
-  constexpr std::string_view kAnnounce = "announce";
-  if (announce_path.substr(segment, kAnnounce.size()) != kAnnounce) {
-    return std::nullopt;
-  }
-  std::string out(announce_path);
-  out.replace(segment, kAnnounce.size(), "scrape");
-  return out;
-}
-
 }  // namespace ringtrack

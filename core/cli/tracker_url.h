@@ -56,14 +56,6 @@ struct TrackerUrl {
 // and say what is wrong and what form is expected.
 absl::StatusOr<TrackerUrl> ParseTrackerUrl(std::string_view text);
 
-// The scrape path for an HTTP announce path by the convention every
-// tracker follows (BEP 48): the last path segment, if it begins with
-// "announce", has that word replaced by "scrape" ("/a/announce.php?k=1" →
-// "/a/scrape.php?k=1"). Returns nullopt when the last segment does not
-// begin with "announce": such a tracker offers no scrape at a derivable
-// URL.
-std::optional<std::string> ScrapePathFor(std::string_view announce_path);
-
 }  // namespace ringtrack
 
 #endif  // RINGTRACK_CORE_CLI_TRACKER_URL_H_

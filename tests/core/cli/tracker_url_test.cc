@@ -120,18 +120,5 @@ TEST(TrackerUrlTest, CanonicalFormBracketsIpv6) {
   }
 }
 
-TEST(TrackerUrlTest, ScrapePathFollowsTheAnnounceConvention) {
-  EXPECT_EQ(ScrapePathFor("/announce"), "/scrape");
-  EXPECT_EQ(ScrapePathFor("/x/announce"), "/x/scrape");
-  EXPECT_EQ(ScrapePathFor("/announce.php"), "/scrape.php");
-  EXPECT_EQ(ScrapePathFor("/announce?passkey=1"), "/scrape?passkey=1");
-  EXPECT_EQ(ScrapePathFor("/a/announce.php?k=/announce"),
-            "/a/scrape.php?k=/announce");
-  EXPECT_EQ(ScrapePathFor("/x/announce/"), std::nullopt);
-  EXPECT_EQ(ScrapePathFor("/a"), std::nullopt);
-  EXPECT_EQ(ScrapePathFor("/announce/x"), std::nullopt);
-  EXPECT_EQ(ScrapePathFor("/?k=announce"), std::nullopt);
-}
-
 }  // namespace
 }  // namespace ringtrack
