@@ -17,7 +17,7 @@
 
 #include "core/io/batch_io.h"
 #include "core/udp/protocol.h"
-#include "core/tracker/tracker.h"
+#include "core/udp/udp_tracker.h"
 
 namespace {
 
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "stateless_responder listening on %s\n", argv[1]);
 
   ringtrack::RecvBatch in(kBatch, 2048);
-  ringtrack::SendBatch out(kBatch, ringtrack::kMaxReplySize);
+  ringtrack::SendBatch out(kBatch, ringtrack::kMaxUdpReplySize);
   while (!g_stop) {
     const int n = in.Receive(fd, MSG_WAITFORONE);
     for (int i = 0; i < n; ++i) {

@@ -8,13 +8,8 @@
 namespace ringtrack {
 namespace {
 
-// The replies the machine writes itself: for heads it refuses before any
-// responder sees them.
-constexpr std::string_view kReply431 =
-    "HTTP/1.1 431 Request Header Fields Too Large\r\n"
-    "Content-Type: text/plain\r\nContent-Length: 24\r\n"
-    "Connection: close\r\n\r\n"
-    "request head too large\r\n";
+constexpr std::string_view kClose = "Connection: close\r\n";
+constexpr std::string_view kKeepAlive = "Connection: keep-alive\r\n";
 
 size_t StatusClass(uint16_t status) {
   if (status >= 200 && status < 300) return 0;
@@ -29,6 +24,7 @@ const char* HttpCloseReasonName(HttpCloseReason r) {
     case HttpCloseReason::kPeerClosed: return "peer_closed";
     case HttpCloseReason::kResponseClose: return "response_close";
     case HttpCloseReason::kRequestLimit: return "request_limit";
+    case HttpCloseReason::kBadRequest: return "bad_request";
     case HttpCloseReason::kHeadTooLarge: return "head_too_large";
     case HttpCloseReason::kTooManyHeaders: return "too_many_headers";
     case HttpCloseReason::kHeadTimeout: return "head_timeout";
@@ -61,29 +57,35 @@ void HttpBufferPool::Put(uint8_t* b) {
   free_.push_back(b);
 }
 
-size_t FindHeadEnd(std::span<const uint8_t> data, uint32_t* lines) {
-  uint32_t n = 0;
-  // A line ends at LF (a CR before it is part of the terminator); the head
-  // ends at the first empty line.
-  size_t line_start = 0;
-  const uint8_t* p = data.data();
-  const size_t size = data.size();
-  size_t i = 0;
-  while (i < size) {
-    const void* lf = std::memchr(p + i, '\n', size - i);
-    if (lf == nullptr) break;
-    const size_t at = static_cast<const uint8_t*>(lf) - p;
-    const size_t len = at - line_start;
-    if (len == 0 || (len == 1 && p[line_start] == '\r')) {
-      *lines = n;
-      return at + 1;
-    }
-    ++n;
-    line_start = at + 1;
-    i = at + 1;
+HttpResponse HttpResponder::Refuse(uint16_t status, const PeerEndpoint&,
+                                   std::span<uint8_t> out) {
+  const std::string_view r =
+      status == 431 ? "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                      "Content-Length: 0\r\nConnection: close\r\n\r\n"
+                    : "HTTP/1.1 400 Bad Request\r\n"
+                      "Content-Length: 0\r\nConnection: close\r\n\r\n";
+  std::memcpy(out.data(), r.data(), r.size());
+  return {.size = r.size(), .close = true, .status = status};
+}
+
+size_t ForceClose(std::span<uint8_t> out, size_t size) {
+  const std::string_view r(reinterpret_cast<const char*>(out.data()), size);
+  const size_t head_end = r.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) return size;
+  const std::string_view head = r.substr(0, head_end + 2);
+  if (head.find(kClose) != std::string_view::npos) return size;
+  uint8_t* p = out.data();
+  if (const size_t k = head.find(kKeepAlive); k != std::string_view::npos) {
+    std::memcpy(p + k, kClose.data(), kClose.size());
+    const size_t from = k + kKeepAlive.size();
+    std::memmove(p + k + kClose.size(), p + from, size - from);
+    return size - (kKeepAlive.size() - kClose.size());
   }
-  *lines = n;
-  return 0;
+  // Before the blank line.
+  const size_t at = head_end + 2;
+  std::memmove(p + at + kClose.size(), p + at, size - at);
+  std::memcpy(p + at, kClose.data(), kClose.size());
+  return size + kClose.size();
 }
 
 void HttpConn::Reset(const HttpConnContext* ctx, const PeerEndpoint& peer) {
@@ -163,35 +165,33 @@ bool HttpConn::KeepInput(std::span<const uint8_t> rest) {
   return true;
 }
 
-HttpConn::Next HttpConn::Refuse(HttpCloseReason why) {
-  reason_ = why;
+HttpConn::Next HttpConn::Refuse(uint16_t status) {
+  reason_ = status == 431 ? HttpCloseReason::kHeadTooLarge
+                          : HttpCloseReason::kBadRequest;
   closing_ = true;
   in_len_ = 0;
   if (out_ == nullptr) out_ = ctx_->out_pool->Get();
   if (out_ == nullptr) return Close(HttpCloseReason::kNoBuffer);
-  if (out_len_ + kReply431.size() <= kHttpOutBufferBytes) {
-    std::memcpy(out_ + out_len_, kReply431.data(), kReply431.size());
-    out_len_ += kReply431.size();
-    ctx_->counters->responses[1].Add();
+  if (kHttpOutBufferBytes - out_len_ >= kHttpMaxResponseBytes) {
+    const HttpResponse r = ctx_->responder->Refuse(
+        status, peer_, {out_ + out_len_, kHttpOutBufferBytes - out_len_});
+    out_len_ += r.size;
+    ctx_->counters->responses[StatusClass(r.status)].Add();
   }
-  wait_ = Wait::kSend;
-  return Next::kSend;
+  return AfterProcessing();
 }
 
 HttpConn::Next HttpConn::Process(std::span<const uint8_t> data) {
   while (!data.empty() && !closing_) {
-    uint32_t lines = 0;
-    const size_t head = FindHeadEnd(data, &lines);
-    if (lines > kHttpMaxHeaderLines) {
-      return Refuse(HttpCloseReason::kTooManyHeaders);
+    const http::Frame frame = http::FindHead(data, ctx_->head_limits);
+    if (frame.state == http::FrameState::kError) {
+      return Refuse(static_cast<uint16_t>(frame.error));
     }
-    if (head == 0) {
-      if (data.size() >= kHttpMaxHeadBytes) {
-        return Refuse(HttpCloseReason::kHeadTooLarge);
-      }
+    if (frame.state == http::FrameState::kNeedMore) {
+      if (data.size() >= kHttpMaxHeadBytes) return Refuse(431);
       break;  // a partial head: kept below
     }
-    if (head > kHttpMaxHeadBytes) return Refuse(HttpCloseReason::kHeadTooLarge);
+    const size_t head = frame.head_size;
     if (out_ == nullptr) {
       out_ = ctx_->out_pool->Get();
       if (out_ == nullptr) return Close(HttpCloseReason::kNoBuffer);
@@ -201,17 +201,22 @@ HttpConn::Next HttpConn::Process(std::span<const uint8_t> data) {
     }
     ++requests_;
     const bool last = requests_ >= ctx_->limits.max_requests;
-    const HttpResponse r = ctx_->responder->Respond(
-        data.first(head), peer_, last,
-        {out_ + out_len_, kHttpOutBufferBytes - out_len_});
+    const std::span<uint8_t> room(out_ + out_len_,
+                                  kHttpOutBufferBytes - out_len_);
+    HttpResponse r =
+        ctx_->responder->Respond(data.first(head), peer_, last, room);
     assert(r.size <= kHttpMaxResponseBytes);
+    if (last && !r.close) {
+      r.size = ForceClose(room, r.size);
+      r.close = true;
+      r.reason = HttpCloseReason::kRequestLimit;
+    }
     out_len_ += r.size;
     ctx_->counters->responses[StatusClass(r.status)].Add();
     data = data.subspan(head);
-    if (r.close || last) {
+    if (r.close) {
       closing_ = true;
-      reason_ = r.close && !last ? HttpCloseReason::kResponseClose
-                                 : HttpCloseReason::kRequestLimit;
+      reason_ = r.reason;
     }
   }
   if (closing_) {

@@ -16,9 +16,10 @@
 // kHttpOutBufferBytes that is given back once sent. All come from the
 // worker's HttpBufferPools.
 //
-// Limits (README "HTTP server"): a head longer than kHttpMaxHeadBytes, or
-// with more than kHttpMaxHeaderLines lines, is answered 431 and closed;
-// a connection serves at most HttpLimits::max_requests requests (the last
+// Framing is core/http's (http::FindHead, the tracker's strict parser):
+// bytes that cannot start a request get 400, a head past the head limit
+// 431, both through HttpResponder::Refuse(), and the connection closes.
+// A connection serves at most HttpLimits::max_requests requests (the last
 // reply says "Connection: close"). Time limits are the table's
 // (daemon/http_conn_table.h); HttpConn only says which one applies.
 //
@@ -34,21 +35,23 @@
 #include <vector>
 
 #include "core/base/types.h"
+#include "core/http/request_head.h"
+#include "core/http/response.h"
 #include "core/tracker/tracker.h"  // Counter
 
 namespace ringtrack {
 
-// The longest request head served, request line to blank line inclusive:
-// a scrape of the most hashes, each byte percent-encoded, is ~4.7 KiB, and
-// 8 KiB is what nginx and haproxy allow by default.
+// The longest request head a connection can hold: http::HeadLimits'
+// max_head_size (README "HTTP on the wire").
 inline constexpr size_t kHttpMaxHeadBytes = 8192;
+static_assert(kHttpMaxHeadBytes >= http::HeadLimits{}.max_head_size);
 // One receive, and a partial head's first buffer: an announce head is
 // ~400-700 bytes, so a trickling connection holds 2 KiB, not 8.
 inline constexpr size_t kHttpRecvBytes = 2048;
-// Lines in one head (request line and headers). Clients send 4 to 8.
-inline constexpr uint32_t kHttpMaxHeaderLines = 32;
-// The largest reply a responder writes for one request (its contract).
+// The largest reply a responder writes for one request (its contract),
+// with room for the "Connection: close" ForceClose() may add.
 inline constexpr size_t kHttpMaxResponseBytes = 16384;
+static_assert(kHttpMaxResponseBytes >= http::kMaxResponseSize + 32);
 // A connection's output buffer: room for several pipelined small replies.
 inline constexpr size_t kHttpOutBufferBytes = 2 * kHttpMaxResponseBytes;
 
@@ -57,8 +60,9 @@ enum class HttpCloseReason : uint8_t {
   kPeerClosed = 0,    // the client closed (or reset) its side
   kResponseClose,     // the reply said Connection: close (HTTP/1.0, asked, error)
   kRequestLimit,      // HttpLimits::max_requests served
-  kHeadTooLarge,      // 431: head past kHttpMaxHeadBytes
-  kTooManyHeaders,    // 431: more than kHttpMaxHeaderLines lines
+  kBadRequest,        // 400, 405 or 505: the stream may be out of step
+  kHeadTooLarge,      // 431: head past the head limit
+  kTooManyHeaders,    // 431: more header fields than the limit
   kHeadTimeout,       // a head not whole within head_timeout (slowloris)
   kIdleTimeout,       // keep-alive: no new request within idle_timeout
   kSendTimeout,       // the client did not take its reply within send_timeout
@@ -73,6 +77,8 @@ struct HttpResponse {
   size_t size = 0;     // bytes written into the output span
   bool close = false;  // close once it is sent (it says Connection: close)
   uint16_t status = 200;
+  // Why, when it closes (counted).
+  HttpCloseReason reason = HttpCloseReason::kResponseClose;
 };
 
 // Answers one request head. Implementations write the whole response
@@ -87,7 +93,17 @@ class HttpResponder {
   virtual HttpResponse Respond(std::span<const uint8_t> head,
                                const PeerEndpoint& from, bool must_close,
                                std::span<uint8_t> out) = 0;
+  // The closing reply to bytes http::FindHead() refused with `status`
+  // (400 or 431). The default writes a bare one.
+  // REQUIRES: out.size() >= kHttpMaxResponseBytes.
+  virtual HttpResponse Refuse(uint16_t status, const PeerEndpoint& from,
+                              std::span<uint8_t> out);
 };
+
+// Makes the response of `size` bytes in `out` say "Connection: close"
+// (replacing a "Connection: keep-alive"); returns its new size.
+// REQUIRES: out.size() >= size + 19.
+size_t ForceClose(std::span<uint8_t> out, size_t size);
 
 // Fixed-size buffers handed out and taken back by one worker's
 // connections; kept on a free list so a busy worker stops allocating.
@@ -139,6 +155,7 @@ struct HttpConnContext {
   HttpBufferPool* in_pool = nullptr;        // buffers of kHttpMaxHeadBytes
   HttpBufferPool* out_pool = nullptr;  // buffers of kHttpOutBufferBytes
   HttpLimits limits;
+  http::HeadLimits head_limits;
   HttpCounters* counters = nullptr;
 };
 
@@ -198,8 +215,9 @@ class HttpConn {
     reason_ = why;
     return Next::kClose;
   }
-  // Queues a fixed error reply and closing after it.
-  Next Refuse(HttpCloseReason why);
+  // Queues the responder's reply to a head FindHead() refused with
+  // `status`, and closing after it.
+  Next Refuse(uint16_t status);
   Next AfterProcessing();
 
   const HttpConnContext* ctx_ = nullptr;
@@ -217,11 +235,6 @@ class HttpConn {
   HttpCloseReason reason_ = HttpCloseReason::kPeerClosed;
   Wait wait_ = Wait::kHead;
 };
-
-// Returns the length of the head at the start of `data` (through its
-// blank line, CRLF CRLF or LF LF), or 0 if it is not whole yet. Sets
-// `*lines` to the lines seen (whole head or not).
-size_t FindHeadEnd(std::span<const uint8_t> data, uint32_t* lines);
 
 }  // namespace ringtrack
 

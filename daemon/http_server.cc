@@ -12,50 +12,36 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "core/http/request_head.h"
 
 namespace ringtrack {
 namespace {
 
-constexpr size_t kMaxHeadBytes = 8192;
-
-const char* Reason(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Error";
-  }
-}
+// The request-head limits: core/http's defaults (8 KiB, 32 fields), the
+// same as the tracker's HTTP front end.
+const http::HeadLimits kLimits;
 
 std::string Reply(int status, absl::string_view content_type,
                   absl::string_view body, bool head_only,
                   absl::string_view extra_header = {}) {
-  std::string out = absl::StrCat("HTTP/1.1 ", status, " ", Reason(status),
-                                 "\r\nContent-Type: ", content_type,
-                                 "\r\nContent-Length: ", body.size(),
-                                 "\r\nConnection: close\r\n", extra_header,
-                                 "\r\n");
+  const std::string_view reason =
+      http::ReasonPhrase(static_cast<http::Status>(status));
+  std::string out = absl::StrCat(
+      "HTTP/1.1 ", status, " ", absl::string_view(reason.data(), reason.size()),
+      "\r\nContent-Type: ", content_type, "\r\nContent-Length: ", body.size(),
+      "\r\nConnection: close\r\n", extra_header, "\r\n");
   if (!head_only) out.append(body.data(), body.size());
   return out;
 }
 
-std::string Error(int status) {
-  return Reply(status, "text/plain",
-               absl::StrCat(status, " ", Reason(status), "\n"), false,
-               status == 405 ? "Allow: GET, HEAD\r\n" : "");
-}
-
-// Where the head ends (just past its blank line), or npos. Bare LF line
-// ends are accepted, as RFC 9112 allows.
-size_t HeadEnd(std::string_view s) {
-  const size_t crlf = s.find("\r\n\r\n");
-  const size_t lf = s.find("\n\n");
-  if (crlf == std::string_view::npos && lf == std::string_view::npos) {
-    return std::string_view::npos;
-  }
-  return crlf < lf ? crlf + 4 : lf + 2;
+std::string Error(http::Status status) {
+  const int code = static_cast<int>(status);
+  const std::string_view reason = http::ReasonPhrase(status);
+  return Reply(code, "text/plain",
+               absl::StrCat(code, " ",
+                            absl::string_view(reason.data(), reason.size()),
+                            "\n"),
+               false, code == 405 ? "Allow: GET, HEAD\r\n" : "");
 }
 
 }  // namespace
@@ -263,8 +249,8 @@ void HttpServer::Close(ConnectionList::iterator c) {
 
 void HttpServer::OnReadable(ConnectionList::iterator c) {
   char buf[2048];
-  size_t end = std::string::npos;
-  while (end == std::string::npos && c->in.size() <= kMaxHeadBytes) {
+  http::Frame frame;
+  while (frame.state == http::FrameState::kNeedMore) {
     const ssize_t n = recv(c->fd.get(), buf, sizeof(buf), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;  // the rest comes later
@@ -273,11 +259,13 @@ void HttpServer::OnReadable(ConnectionList::iterator c) {
       return;
     }
     c->in.append(buf, static_cast<size_t>(n));
-    end = HeadEnd(c->in);
+    frame = http::FindHead(
+        {reinterpret_cast<const uint8_t*>(c->in.data()), c->in.size()},
+        kLimits);
   }
-  c->out = end == std::string::npos || end > kMaxHeadBytes
-               ? Error(431)
-               : Respond(std::string_view(c->in).substr(0, end));
+  c->out = frame.state == http::FrameState::kError
+               ? Error(frame.error)
+               : Respond(std::string_view(c->in).substr(0, frame.head_size));
   c->in = std::string();  // its memory goes now
   c->writing = true;
   // From now on it waits for room to write, should the first attempt below
@@ -309,26 +297,21 @@ void HttpServer::OnWritable(ConnectionList::iterator c) {
 }
 
 std::string HttpServer::Respond(std::string_view head) const {
-  // The request line: METHOD SP TARGET SP HTTP-VERSION.
-  std::string_view line = head.substr(0, head.find('\n'));
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  const size_t sp1 = line.find(' ');
-  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
-    return Error(400);
+  http::RequestHead h;
+  if (const http::Status s = http::ParseHead(head, kLimits, &h);
+      s != http::Status::kOk) {
+    return Error(s);
   }
-  const std::string_view method = line.substr(0, sp1);
-  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  if (!line.substr(sp2 + 1).starts_with("HTTP/1.") || !target.starts_with('/')) {
-    return Error(400);
+  if (h.method == http::Method::kOther) {
+    return Error(http::Status::kMethodNotAllowed);
   }
-  const bool head_only = method == "HEAD";
-  if (method != "GET" && !head_only) return Error(405);
-  const std::string_view path = target.substr(0, target.find('?'));
   for (const Route& r : routes_) {
-    if (r.path == path) return Reply(200, r.content_type, r.body(), head_only);
+    if (r.path == h.path) {
+      return Reply(200, r.content_type, r.body(),
+                   h.method == http::Method::kHead);
+    }
   }
-  return Error(404);
+  return Error(http::Status::kNotFound);
 }
 
 }  // namespace ringtrack

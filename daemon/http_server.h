@@ -7,9 +7,11 @@
 // (README "Memory"). A scrape endpoint needs none of it.
 //
 // What it speaks: one request per connection (the reply says
-// "Connection: close"), GET and HEAD, the path without its query. An unknown
-// path gets 404, another method 405, a malformed request 400, a header
-// block over 8 KiB 431.
+// "Connection: close"), GET and HEAD, the path without its query. Heads are
+// framed and parsed by core/http/request_head.h, the tracker's own strict
+// parser (CRLF line ends, Host on HTTP/1.1, no body): an unknown path gets
+// 404, another method 405, a malformed request 400, a head over 8 KiB or 32
+// fields 431, an HTTP version other than 1.0 and 1.1 505.
 //
 // How it serves: one thread, one epoll set, non-blocking sockets, so any
 // number of slow or silent clients cannot delay another's scrape:

@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/cli/command_line.h"
+#include "core/http/client_address.h"
 #include "daemon/config_file.h"
 #include "daemon/log.h"
 #include "daemon/notify.h"
@@ -451,6 +452,15 @@ void HttpFromFlags(ServerConfig* c) {
   }
   c->http_max_requests = static_cast<uint32_t>(requests);
   c->http_trusted_proxies = absl::GetFlag(FLAGS_http_trusted_proxy);
+  for (const std::string& cidr : c->http_trusted_proxies) {
+    if (absl::StatusOr<ringtrack::http::Cidr> p =
+            ringtrack::http::Cidr::Parse(cidr);
+        !p.ok()) {
+      BadFlag(absl::StrCat("--http_trusted_proxy '", cidr,
+                           "': ", p.status().message(),
+                           " (give ADDR/LEN, e.g. 10.0.0.0/8 or ::1/128)"));
+    }
+  }
 }
 
 // Raises the soft open-files limit to what the HTTP connection cap needs

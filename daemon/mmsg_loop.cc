@@ -25,7 +25,7 @@ constexpr int kPollTimeoutMs = 200;  // bounds the time to notice a stop
 // and their replies (with the reply's source address).
 struct Batches {
   RecvBatch in{kBatch, kRecvPayloadSize, kPktInfoSpace};
-  SendBatch out{kBatch, kMaxReplySize, kPktInfoSpace};
+  SendBatch out{kBatch, kMaxUdpReplySize, kPktInfoSpace};
   // The datagrams of one Receive() handed to WorkerCore::HandleBatch():
   // batch[i] is in.data(i).
   std::vector<WorkerCore::Datagram> batch;

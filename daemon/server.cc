@@ -136,7 +136,8 @@ Server::Server(const ServerConfig& config, MasterKey key)
       budget_(config.max_memory),
       limiter_(LimiterConfig(config)),
       table_(TableConfig(config, &budget_, &limiter_)),
-      tracker_(config.tracker, &table_, &ids_),
+      tracker_(config.tracker, &table_),
+      udp_tracker_(&tracker_, &ids_),
       quiescence_(static_cast<size_t>(config.workers) +
                   (config.io == IoMode::kXsk ? 1 : 0)) {}
 
@@ -239,7 +240,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   if (config.io == IoMode::kXsk) {
     if (!s->xdp_) return absl::FailedPreconditionError("--io xdp needs XDP");
     s->cores_.push_back(std::make_unique<WorkerCore>(
-        WorkerShared{&s->tracker_, &s->clock_, &s->stop_, &s->quiescence_},
+        WorkerShared{&s->udp_tracker_, &s->clock_, &s->stop_, &s->quiescence_},
         s->cores_.size(), RandomMasterKey().k0));
     absl::StatusOr<std::unique_ptr<XskLoop>> x = XskLoop::Create(
         config.xdp_interfaces[0], 0, s->xdp_->xsks_map_fd(), s->cores_[0].get());
@@ -274,6 +275,18 @@ absl::Status Server::SetUpHttp() {
       http_sockets_[w].push_back(std::move(*fd));
     }
   }
+  std::vector<http::Cidr> proxies;
+  for (const std::string& text : config_.http_trusted_proxies) {
+    absl::StatusOr<http::Cidr> c = http::Cidr::Parse(text);
+    if (!c.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--http-trusted-proxy ", text, ": ", c.status().message()));
+    }
+    proxies.push_back(*c);
+  }
+  HttpConfig hc;
+  hc.trusted_proxies = http::TrustedProxies(std::move(proxies));
+  http_tracker_ = std::make_unique<HttpTracker>(&tracker_, std::move(hc));
   http_admission_ = std::make_unique<HttpAdmission>(
       config_.http_max_connections, config_.http_max_connections_per_source);
   http_shared_ = std::make_unique<HttpShared>();
@@ -596,8 +609,8 @@ void Server::Start() {
   const size_t socket_cores_from = cores_.size();
   for (int w = 0; w < config_.workers; ++w) {
     cores_.push_back(std::make_unique<WorkerCore>(
-        WorkerShared{&tracker_, &clock_, &stop_, &quiescence_,
-                     http_shared_.get()},
+        WorkerShared{&udp_tracker_, &clock_, &stop_, &quiescence_,
+                     http_shared_.get(), http_tracker_.get()},
         cores_.size(), RandomMasterKey().k0));
   }
   threads_.emplace_back([this] { RunHousekeeping(); });
@@ -705,7 +718,7 @@ void Server::CountSocketDrops() {
 }
 
 std::vector<MetricSample> Server::Samples() const {
-  constexpr size_t kOutcomes = static_cast<size_t>(Outcome::kCount);
+  constexpr size_t kOutcomes = static_cast<size_t>(UdpOutcome::kCount);
   uint64_t outcomes[kOutcomes] = {};
   uint64_t by_family[2][kOutcomes] = {};
   uint64_t invalid[static_cast<size_t>(protocol::ParseError::kCount)] = {};
@@ -714,7 +727,7 @@ std::vector<MetricSample> Server::Samples() const {
            xsk_frames = 0,
            not_allowed = 0;
   for (const auto& c : cores_) {
-    not_allowed += c->stats.not_allowed.value();
+    not_allowed += c->stats.tracker.refused[static_cast<size_t>(Refusal::kNotAllowed)].value();
     for (size_t i = 0; i < kOutcomes; ++i) {
       outcomes[i] += c->stats.outcomes[i].value();
       by_family[0][i] += c->stats.by_family[0][i].value();
@@ -736,7 +749,7 @@ std::vector<MetricSample> Server::Samples() const {
     xsk_frames += c->io.xsk_frames.value();
   }
   const SwarmTableStats t = table_.stats();
-  auto outcome = [&](Outcome o) { return outcomes[static_cast<size_t>(o)]; };
+  auto outcome = [&](UdpOutcome o) { return outcomes[static_cast<size_t>(o)]; };
   constexpr auto kC = MetricType::kCounter;
   constexpr auto kG = MetricType::kGauge;
 
@@ -753,19 +766,19 @@ std::vector<MetricSample> Server::Samples() const {
       "Replies the kernel accepted for sending.", tx);
   const char* kResponses = "Requests answered, by reply type.";
   add("connects", "ringtrack_responses_total", "type=\"connect\"", kC,
-      kResponses, outcome(Outcome::kConnect));
+      kResponses, outcome(UdpOutcome::kConnect));
   add("announces", "ringtrack_responses_total", "type=\"announce\"", kC,
-      kResponses, outcome(Outcome::kAnnounce));
+      kResponses, outcome(UdpOutcome::kAnnounce));
   add("scrapes", "ringtrack_responses_total", "type=\"scrape\"", kC,
-      kResponses, outcome(Outcome::kScrape));
+      kResponses, outcome(UdpOutcome::kScrape));
   add("error_replies", "ringtrack_responses_total", "type=\"error\"", kC,
-      kResponses, outcome(Outcome::kErrorReply));
+      kResponses, outcome(UdpOutcome::kErrorReply));
   const char* kDropped = "Datagrams dropped without a reply, by reason.";
   add("bad_connection_ids", "ringtrack_dropped_total",
       "reason=\"bad_connection_id\"", kC, kDropped,
-      outcome(Outcome::kBadConnectionId));
+      outcome(UdpOutcome::kBadConnectionId));
   add("invalid", "ringtrack_invalid_total", "", kC,
-      "Datagrams the codec refused (all reasons).", outcome(Outcome::kInvalid));
+      "Datagrams the codec refused (all reasons).", outcome(UdpOutcome::kInvalid));
   for (size_t i = 1; i < std::size(invalid); ++i) {
     const std::string reason(
         protocol::ParseErrorName(static_cast<protocol::ParseError>(i)));
@@ -773,11 +786,11 @@ std::vector<MetricSample> Server::Samples() const {
         absl::StrCat("reason=\"", reason, "\""), kC, kDropped, invalid[i]);
   }
   const char* kRequests = "Requests by outcome and the sender's IP version.";
-  const std::pair<Outcome, const char*> kTypes[] = {
-      {Outcome::kConnect, "connect"},   {Outcome::kAnnounce, "announce"},
-      {Outcome::kScrape, "scrape"},     {Outcome::kErrorReply, "error"},
-      {Outcome::kBadConnectionId, "bad_connection_id"},
-      {Outcome::kInvalid, "invalid"}};
+  const std::pair<UdpOutcome, const char*> kTypes[] = {
+      {UdpOutcome::kConnect, "connect"},   {UdpOutcome::kAnnounce, "announce"},
+      {UdpOutcome::kScrape, "scrape"},     {UdpOutcome::kErrorReply, "error"},
+      {UdpOutcome::kBadConnectionId, "bad_connection_id"},
+      {UdpOutcome::kInvalid, "invalid"}};
   for (int f = 0; f < 2; ++f) {
     for (const auto& [o, type] : kTypes) {
       add(absl::StrCat("requests_", type, f == 0 ? "_v4" : "_v6"),

@@ -26,6 +26,8 @@
 #include "core/swarm/source_limiter.h"
 #include "core/swarm/swarm_table.h"
 #include "core/tracker/tracker.h"
+#include "core/http/http_tracker.h"
+#include "core/udp/udp_tracker.h"
 #include "daemon/http_conn_table.h"
 #include "daemon/http_listener.h"
 #include "daemon/metrics.h"
@@ -199,6 +201,7 @@ class Server {
   SourceLimiter limiter_;
   SwarmTable table_;
   Tracker tracker_;
+  UdpTracker udp_tracker_;  // the BEP 15 front end over tracker_
   // One reader slot per worker: [0] the AF_XDP loop's with --io xdp, then
   // one per socket worker, in the order of cores_.
   Quiescence quiescence_;
@@ -216,6 +219,7 @@ class Server {
   // connection table shares, and the addresses bound.
   std::vector<std::vector<UniqueFd>> http_sockets_;
   std::unique_ptr<HttpAdmission> http_admission_;
+  std::unique_ptr<HttpTracker> http_tracker_;  // the HTTP front end over tracker_
   std::unique_ptr<HttpShared> http_shared_;
   std::vector<ListenAddress> http_bound_;
   // The kernel's 32-bit drop count of each socket (flattened like

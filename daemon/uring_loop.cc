@@ -61,6 +61,8 @@ inline uint32_t DecodeGeneration(uint64_t ud) { return (ud >> 32) & 0xffffff; }
 // of the worker (a receive holds one only until its bytes are handled,
 // the same turn). 512 KiB per worker.
 constexpr unsigned kHttpRecvBuffers = 256;
+// How long a listener rests after a failed accept.
+constexpr int64_t kAcceptPauseMs = 100;
 
 absl::Status UringError(int neg_errno, const char* what) {
   return absl::ErrnoToStatus(-neg_errno, what);
@@ -92,7 +94,7 @@ struct UringLoop::Socket {
   // Replies waiting for the next sendmmsg; each names its destination by
   // pointing into the receive buffer it answers, which is recycled only
   // after the flush (the buffer ids in held).
-  SendBatch out{kSendBatch, kMaxReplySize, kPktInfoSpace};
+  SendBatch out{kSendBatch, kMaxUdpReplySize, kPktInfoSpace};
   std::vector<uint16_t> held;
   int next_reply = 0;  // the next out.buffer_at() a pending datagram takes
   msghdr recv_msg{};  // the multishot template: name and control sizes
@@ -114,6 +116,10 @@ struct UringLoop::Http {
       : table(shared, responder, counters) {}
   std::vector<int> listeners;
   std::vector<bool> accept_armed;
+  // After a failed accept (out of descriptors, say) the listener is
+  // re-armed only from this time on: a failure that repeats at once
+  // must not turn the loop into a spin.
+  std::vector<int64_t> accept_retry_ms;
   HttpConnTable table;
   uint16_t bgid = 0;
   Mapping ring_mem;
@@ -418,6 +424,7 @@ absl::Status UringLoop::SetUpHttp(const std::vector<int>& listeners) {
   Http& h = *http_;
   h.listeners = listeners;
   h.accept_armed.assign(listeners.size(), false);
+  h.accept_retry_ms.assign(listeners.size(), 0);
   h.bgid = static_cast<uint16_t>(sockets_.size());
   if (!h.ring_mem.Map(kHttpRecvBuffers * sizeof(io_uring_buf)) ||
       !h.buffers.Map(size_t{kHttpRecvBuffers} * kHttpRecvBytes)) {
@@ -470,7 +477,10 @@ void UringLoop::ProcessAccept(size_t l, const io_uring_cqe* cqe) {
   if (cqe->res < 0) {
     // Out of file descriptors and the like: counted; the multishot ends
     // and is re-armed next turn (at most one try per turn, never a spin).
-    if (cqe->res != -ECANCELED) core_->http.accept_errors.Add();
+    if (cqe->res != -ECANCELED) {
+      core_->http.accept_errors.Add();
+      http_->accept_retry_ms[l] = now_ms_ + kAcceptPauseMs;
+    }
     return;
   }
   const uint32_t i = http_->table.Add(UniqueFd(cqe->res), now_ms_);
@@ -568,7 +578,9 @@ void UringLoop::Run() {
     }
     if (http_) {
       for (size_t l = 0; l < http_->listeners.size(); ++l) {
-        if (!http_->accept_armed[l]) ArmAccept(l);
+        if (!http_->accept_armed[l] && now_ms_ >= http_->accept_retry_ms[l]) {
+          ArmAccept(l);
+        }
       }
       std::vector<std::pair<uint32_t, uint32_t>> retry;
       retry.swap(http_->retry);

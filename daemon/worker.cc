@@ -13,21 +13,64 @@ size_t WorkerCore::Handle(std::span<const uint8_t> datagram,
   io.received.Add();
   PeerEndpoint peer;
   if (!ToEndpoint(from, from_len, &peer)) return 0;
-  const HandleResult r = shared_.tracker->Handle(
+  const UdpResult r = shared_.udp_tracker->Handle(
       datagram, peer, shared_.clock->now(), NextRandom(), reply, &stats);
   return r.reply_size;
 }
 
+namespace {
+
+// The status a response carries, and why it closes, by outcome.
+HttpResponse ToResponse(const HttpResult& r) {
+  HttpResponse out{.size = r.response_size, .close = !r.keep_alive};
+  switch (r.outcome) {
+    case HttpOutcome::kAnnounce:
+    case HttpOutcome::kScrape:
+    case HttpOutcome::kFailure:
+      out.status = 200;
+      break;
+    case HttpOutcome::kNotFound:
+      out.status = 404;
+      break;
+    case HttpOutcome::kMethodNotAllowed:
+      out.status = 405;
+      out.reason = HttpCloseReason::kBadRequest;
+      break;
+    case HttpOutcome::kBadRequest:
+      out.status = 400;
+      out.reason = HttpCloseReason::kBadRequest;
+      break;
+    case HttpOutcome::kHeadTooLarge:  // framed, so: too many fields
+      out.status = 431;
+      out.reason = HttpCloseReason::kTooManyHeaders;
+      break;
+    case HttpOutcome::kBadVersion:
+      out.status = 505;
+      out.reason = HttpCloseReason::kBadRequest;
+      break;
+    case HttpOutcome::kCount:
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
 HttpResponse WorkerCore::Respond(std::span<const uint8_t> head,
                                  const PeerEndpoint& from, bool must_close,
                                  std::span<uint8_t> out) {
-  (void)head;
-  (void)from;
+  // must_close is the connection machine's to add (ForceClose()).
   (void)must_close;
-  static constexpr std::string_view kReply =
-      "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-  std::memcpy(out.data(), kReply.data(), kReply.size());
-  return {.size = kReply.size(), .close = false, .status = 404};
+  return ToResponse(shared_.http_tracker->Handle(
+      head, from, shared_.clock->now(), NextRandom(), out, &http_stats));
+}
+
+HttpResponse WorkerCore::Refuse(uint16_t status, const PeerEndpoint& from,
+                                std::span<uint8_t> out) {
+  HttpResponse r = ToResponse(shared_.http_tracker->Refuse(
+      static_cast<http::Status>(status), from, out, &http_stats));
+  r.close = true;
+  return r;
 }
 
 void WorkerCore::HandleBatch(std::span<Datagram> batch) {
@@ -37,7 +80,7 @@ void WorkerCore::HandleBatch(std::span<Datagram> batch) {
     Datagram& d = batch[j];
     io.received.Add();
     d.reply_size = 0;
-    Tracker::BatchItem it;
+    UdpTracker::BatchItem it;
     if (!ToEndpoint(d.from, d.from_len, &it.from)) continue;
     it.datagram = d.data;
     it.wire_size = d.wire_size;
@@ -46,7 +89,7 @@ void WorkerCore::HandleBatch(std::span<Datagram> batch) {
     items_.push_back(it);
     item_of_.push_back(j);
   }
-  shared_.tracker->HandleBatch(std::span(items_), shared_.clock->now(),
+  shared_.udp_tracker->HandleBatch(std::span(items_), shared_.clock->now(),
                                &stats);
   for (size_t k = 0; k < items_.size(); ++k) {
     batch[item_of_[k]].reply_size = items_[k].result.reply_size;

@@ -23,7 +23,8 @@
 
 #include "core/base/clock.h"
 #include "core/base/quiescence.h"
-#include "core/tracker/tracker.h"
+#include "core/http/http_tracker.h"
+#include "core/udp/udp_tracker.h"
 #include "daemon/http_conn.h"
 #include "daemon/http_conn_table.h"
 
@@ -53,13 +54,15 @@ struct IoCounters {
 
 // Everything a worker reads but does not own.
 struct WorkerShared {
-  Tracker* tracker = nullptr;
+  UdpTracker* udp_tracker = nullptr;
   const CoarseClock* clock = nullptr;
   const std::atomic<bool>* stop = nullptr;
   // The workers' grace periods (each worker owns one reader slot).
   Quiescence* quiescence = nullptr;
-  // The HTTP server's shared state (null: no HTTP).
+  // The HTTP server's shared state and the tracker's HTTP front end
+  // (null: no HTTP).
   HttpShared* http = nullptr;
+  const HttpTracker* http_tracker = nullptr;
 };
 
 // Also the worker's HttpResponder: it answers each HTTP request head
@@ -78,7 +81,7 @@ class WorkerCore final : public HttpResponder {
   void Quiescent() { shared_.quiescence->Quiescent(reader_); }
 
   // Returns the reply size written into `reply` (0: send nothing).
-  // REQUIRES: reply.size() >= kMaxReplySize.
+  // REQUIRES: reply.size() >= kMaxUdpReplySize.
   size_t Handle(std::span<const uint8_t> datagram, const sockaddr* from,
                 socklen_t from_len, std::span<uint8_t> reply);
 
@@ -88,14 +91,14 @@ class WorkerCore final : public HttpResponder {
     std::span<const uint8_t> data;
     const sockaddr* from = nullptr;
     socklen_t from_len = 0;
-    std::span<uint8_t> reply;  // REQUIRES: size() >= kMaxReplySize
+    std::span<uint8_t> reply;  // REQUIRES: size() >= kMaxUdpReplySize
     size_t reply_size = 0;     // out: as Handle() returns
     // Its length on the wire, if `data` is only its first bytes (a cut
     // datagram); not larger than data.size(): whole.
     size_t wire_size = 0;
   };
   // Handle() on every datagram of `batch`, in order, with the swarm
-  // lookups of its announces overlapped (Tracker::HandleBatch).
+  // lookups of its announces overlapped (UdpTracker::HandleBatch).
   void HandleBatch(std::span<Datagram> batch);
   bool stopping() const {
     return shared_.stop->load(std::memory_order_relaxed);
@@ -103,6 +106,8 @@ class WorkerCore final : public HttpResponder {
 
   HttpResponse Respond(std::span<const uint8_t> head, const PeerEndpoint& from,
                        bool must_close, std::span<uint8_t> out) override;
+  HttpResponse Refuse(uint16_t status, const PeerEndpoint& from,
+                      std::span<uint8_t> out) override;
   HttpShared* http_shared() const { return shared_.http; }
   // What answers this worker's HTTP requests: the shared responder when
   // one is set (a fixed reply), else this worker (the tracker).
@@ -112,9 +117,10 @@ class WorkerCore final : public HttpResponder {
                : this;
   }
 
-  TrackerStats stats;
+  UdpStats stats;
   IoCounters io;
   HttpCounters http;
+  HttpStats http_stats;  // the tracker's counts of HTTP requests
 
  private:
   uint64_t NextRandom() {  // xorshift64*: cheap, only varies peer order
@@ -128,7 +134,7 @@ class WorkerCore final : public HttpResponder {
   const size_t reader_;
   uint64_t rng_;
   // HandleBatch()'s scratch: the tracker's items and their datagrams.
-  std::vector<Tracker::BatchItem> items_;
+  std::vector<UdpTracker::BatchItem> items_;
   std::vector<size_t> item_of_;
 };
 

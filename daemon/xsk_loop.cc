@@ -19,7 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bpf/tracker_shared.h"
-#include "core/tracker/tracker.h"
+#include "core/udp/udp_tracker.h"
 #include "core/base/wire.h"
 
 namespace ringtrack {
@@ -56,7 +56,7 @@ struct XskLoop::State {
   xsk_ring_prod tx{};
   int fd = -1;
   std::vector<uint64_t> spare;  // frames waiting to go back to the fill ring
-  std::array<uint8_t, kMaxReplySize> reply{};
+  std::array<uint8_t, kMaxUdpReplySize> reply{};
 
   ~State() {
     if (xsk != nullptr) xsk_socket__delete(xsk);

@@ -37,8 +37,7 @@ const std::string& ListText() {
 void BM_AccessListLoadAndSwap1M(benchmark::State& state) {
   const std::string& text = ListText();
   SwarmTable table(SwarmTableConfig{});
-  ConnectionIds ids(MasterKey{1, 2}, 1000);
-  Tracker tracker(TrackerConfig{}, &table, &ids);
+  Tracker tracker(TrackerConfig{}, &table);
   for (auto _ : state) {
     auto list = AccessList::Parse(text, AccessList::Mode::kAllow, "bench");
     if (!list.ok()) state.SkipWithError("parse failed");

@@ -49,7 +49,7 @@
 #include "core/udp/protocol.h"
 #include "core/swarm/source_limiter.h"
 #include "core/swarm/swarm_table.h"
-#include "core/tracker/tracker.h"
+#include "core/udp/udp_tracker.h"
 
 namespace ringtrack {
 namespace {
@@ -100,8 +100,9 @@ class Simulation {
                                      .seed0 = 7, .seed1 = 8}),
         table_(TableConfig(&budget_, &limiter_)),
         ids_(MasterKey{1, 2}, kStart),
-        tracker_(TrackerConfig{.interval_s = kInterval}, &table_, &ids_),
-        reply_(kMaxReplySize),
+        tracker_(TrackerConfig{.interval_s = kInterval}, &table_),
+        udp_(&tracker_, &ids_),
+        reply_(kMaxUdpReplySize),
         rng_(42) {
     for (uint32_t i = 0; i < kSwarms; ++i) {
       LegitPeer p;
@@ -238,8 +239,8 @@ class Simulation {
     a.num_want = 50;
     uint8_t req[protocol::kAnnounceRequestSize];
     protocol::WriteAnnounceRequest(req, a);
-    const HandleResult r =
-        tracker_.Handle(req, from, now, rng_(), reply_, &stats_);
+    const UdpResult r =
+        udp_.Handle(req, from, now, rng_(), reply_, &stats_);
     protocol::Response resp;
     resp.action = protocol::Action::kError;
     if (r.reply_size == 0 ||
@@ -289,7 +290,8 @@ class Simulation {
   SwarmTable table_;
   ConnectionIds ids_;
   Tracker tracker_;
-  TrackerStats stats_;
+  UdpTracker udp_;
+  UdpStats stats_;
   std::vector<uint8_t> reply_;
   std::mt19937_64 rng_;
   std::vector<LegitPeer> legit_;

@@ -40,6 +40,15 @@ struct InfoHash {
 
 enum class AddressFamily : uint8_t { kV4 = 4, kV6 = 6 };
 
+// A peer in compact form: its address and port in network byte order, 6
+// bytes for IPv4 and 18 for IPv6. BEP 15 replies, BEP 23's `peers` and
+// BEP 7's `peers6` strings and the swarm table's output all use it.
+inline constexpr size_t kCompactPeerSizeV4 = 6;
+inline constexpr size_t kCompactPeerSizeV6 = 18;
+inline constexpr size_t CompactPeerSize(AddressFamily f) {
+  return f == AddressFamily::kV4 ? kCompactPeerSizeV4 : kCompactPeerSizeV6;
+}
+
 // A peer's transport address. For kV4 only ip[0..3] is meaningful and the rest
 // is zero, so two endpoints compare equal iff they are the same address.
 struct PeerEndpoint {

@@ -30,14 +30,14 @@ struct PeerV4 {
   uint16_t port_be;  // network order; 0 marks an empty entry
   uint16_t meta;
   static constexpr size_t kIpLen = 4;
-  static constexpr size_t kWireLen = 6;
+  static constexpr size_t kWireLen = kCompactPeerSizeV4;
 };
 struct PeerV6 {
   uint8_t ip[16];
   uint16_t port_be;
   uint16_t meta;
   static constexpr size_t kIpLen = 16;
-  static constexpr size_t kWireLen = 18;
+  static constexpr size_t kWireLen = kCompactPeerSizeV6;
 };
 static_assert(sizeof(PeerV4) == 8, "compact IPv4 peer");
 static_assert(sizeof(PeerV6) == 20, "compact IPv6 peer");

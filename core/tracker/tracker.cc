@@ -1,29 +1,77 @@
 #include "core/tracker/tracker.h"
 
 #include <algorithm>
-
+#include <cassert>
+#include <utility>
 
 namespace ringtrack {
 
-using protocol::Action;
-using protocol::ParseError;
-
 namespace {
 
-size_t WireSize(const Tracker::BatchItem& it) {
-  return std::max(it.wire_size, it.datagram.size());
-}
+uint32_t ClampPeers(uint32_t n) { return std::min(n, kMaxPeersOut); }
 
 }  // namespace
 
-Tracker::Tracker(const TrackerConfig& config, SwarmTable* table,
-                 ConnectionIds* ids)
+std::string_view ProtocolName(Protocol p) {
+  switch (p) {
+    case Protocol::kUdp:
+      return "udp";
+    case Protocol::kHttp:
+      return "http";
+    case Protocol::kCount:
+      break;
+  }
+  return "?";
+}
+
+std::string_view RefusalMessage(Refusal r) {
+  switch (r) {
+    case Refusal::kNone:
+      return "";
+    case Refusal::kNotAllowed:
+      return "torrent not allowed";
+    case Refusal::kInvalidPort:
+      return "invalid port";
+    case Refusal::kTrackerFull:
+      return "tracker is full";
+    case Refusal::kRateLimited:
+      return "too many new torrents from your address";
+    case Refusal::kCount:
+      break;
+  }
+  return "refused";
+}
+
+std::string_view RefusalName(Refusal r) {
+  switch (r) {
+    case Refusal::kNone:
+      return "none";
+    case Refusal::kNotAllowed:
+      return "not_allowed";
+    case Refusal::kInvalidPort:
+      return "invalid_port";
+    case Refusal::kTrackerFull:
+      return "tracker_full";
+    case Refusal::kRateLimited:
+      return "rate_limited";
+    case Refusal::kCount:
+      break;
+  }
+  return "?";
+}
+
+uint64_t TrackerStats::refused_total() const {
+  uint64_t n = 0;
+  for (const Counter& c : refused) n += c.value();
+  return n;
+}
+
+Tracker::Tracker(const TrackerConfig& config, SwarmTable* table)
     : interval_s_(config.interval_s),
-      default_numwant_(config.default_numwant),
-      max_numwant_v4_(config.max_numwant_v4),
-      max_numwant_v6_(config.max_numwant_v6),
-      table_(table),
-      ids_(ids) {
+      default_numwant_(ClampPeers(config.default_numwant)),
+      max_numwant_v4_(ClampPeers(config.max_numwant_v4)),
+      max_numwant_v6_(ClampPeers(config.max_numwant_v6)),
+      table_(table) {
   table_->SetAnnounceInterval(config.interval_s);
 }
 
@@ -31,191 +79,114 @@ void Tracker::SetConfig(const TrackerConfig& c) {
   // The table evicts at the budget only peers that missed this interval.
   table_->SetAnnounceInterval(c.interval_s);
   interval_s_.store(c.interval_s, std::memory_order_relaxed);
-  default_numwant_.store(c.default_numwant, std::memory_order_relaxed);
-  max_numwant_v4_.store(c.max_numwant_v4, std::memory_order_relaxed);
-  max_numwant_v6_.store(c.max_numwant_v6, std::memory_order_relaxed);
+  default_numwant_.store(ClampPeers(c.default_numwant),
+                         std::memory_order_relaxed);
+  max_numwant_v4_.store(ClampPeers(c.max_numwant_v4),
+                        std::memory_order_relaxed);
+  max_numwant_v6_.store(ClampPeers(c.max_numwant_v6),
+                        std::memory_order_relaxed);
 }
 
-HandleResult Tracker::Handle(std::span<const uint8_t> datagram,
-                             const PeerEndpoint& from, uint32_t now,
-                             uint64_t random, std::span<uint8_t> reply,
-                             TrackerStats* stats) {
-  return HandleOne(datagram, datagram.size(), from, now, random, reply, stats,
-                   nullptr);
-}
-
-void Tracker::HandleBatch(std::span<BatchItem> items, uint32_t now,
-                          TrackerStats* stats) {
-  // What the first step learnt about one datagram: a valid announce from a
-  // proven address gets a lookahead. A ring of them: datagram j is in
-  // ahead[j % kRing] from its first step to its last.
-  struct Ahead {
-    AnnounceParams p;
-    SwarmTable::Lookahead la;
-    bool announce = false;
-  };
-  constexpr size_t kD = kLookaheadDistance;
-  constexpr size_t kRing = 2 * kD + 1;
-  std::array<Ahead, kRing> ahead;
-  protocol::Request req;
-  const size_t n = items.size();
-  // A software pipeline: while datagram j is handled, j + kD has its swarm
-  // looked up (its slot has had kD handlings' time to arrive) and j + 2·kD
-  // starts fetching its slot.
-  for (size_t j = 0; j < n + 2 * kD; ++j) {
-    if (j < n) {
-      const BatchItem& it = items[j];
-      Ahead& a = ahead[j % kRing];
-      a.announce =
-          protocol::ParseRequest(it.datagram, WireSize(it), &req) ==
-              ParseError::kNone &&
-          req.action == Action::kAnnounce &&
-          ids_->Verify(req.announce.connection_id, it.from, now);
-      if (a.announce) {
-        a.p = ParamsOf(req.announce, it.from, now, it.random);
-        table_->StartLookup(a.p.info_hash, &a.la);
-      }
-    }
-    if (j >= kD && j - kD < n) {
-      Ahead& a = ahead[(j - kD) % kRing];
-      if (a.announce) table_->ContinueLookup(a.p, &a.la);
-    }
-    if (j >= 2 * kD) {
-      BatchItem& it = items[j - 2 * kD];
-      const Ahead& a = ahead[(j - 2 * kD) % kRing];
-      it.result = HandleOne(it.datagram, WireSize(it), it.from, now,
-                            it.random, it.reply, stats,
-                            a.announce ? &a.la : nullptr);
-    }
-  }
-}
-
-HandleResult Tracker::HandleOne(std::span<const uint8_t> datagram,
-                                size_t wire_size, const PeerEndpoint& from,
-                                uint32_t now, uint64_t random,
-                                std::span<uint8_t> reply, TrackerStats* stats,
-                                const SwarmTable::Lookahead* la) {
-  HandleResult r;
-  stats->bytes_in.Add(wire_size);
-  protocol::Request req;
-  const ParseError err = protocol::ParseRequest(datagram, wire_size, &req);
-  if (err != ParseError::kNone && !protocol::IsAnswerable(err)) {
-    stats->invalid[static_cast<size_t>(err)].Add();
-    stats->outcomes[static_cast<size_t>(Outcome::kInvalid)].Add();
-    stats->by_family[from.family == AddressFamily::kV6]
-                    [static_cast<size_t>(Outcome::kInvalid)]
-                        .Add();
-    return r;
-  }
-  if (req.action == Action::kConnect) {
-    r.reply_size = protocol::WriteConnectResponse(
-        reply, req.connect.transaction_id, ids_->Make(from, now));
-    r.outcome = Outcome::kConnect;
-  } else if (la == nullptr && !ids_->Verify(req.connection_id(), from, now)) {
-    // (A lookahead is made only for an announce whose ID was verified.)
-    r.outcome = Outcome::kBadConnectionId;
-  } else if (err != ParseError::kNone) {
-    stats->invalid[static_cast<size_t>(err)].Add();
-    r.reply_size = protocol::WriteErrorResponse(reply, req.transaction_id(),
-                                                "no info hashes");
-    r.outcome = Outcome::kErrorReply;
-  } else if (req.action == Action::kAnnounce) {
-    r.outcome = Outcome::kAnnounce;
-    r.reply_size = HandleAnnounce(req.announce, from, now, random, la,
-                                  reply, stats, &r.outcome);
-  } else {
-    r.outcome = Outcome::kScrape;
-    r.reply_size = HandleScrape(req.scrape, reply, stats, &r.outcome);
-  }
-  stats->outcomes[static_cast<size_t>(r.outcome)].Add();
-  stats->by_family[from.family == AddressFamily::kV6]
-                  [static_cast<size_t>(r.outcome)]
-                      .Add();
-  stats->bytes_out.Add(r.reply_size);
-  return r;
-}
-
-size_t Tracker::HandleAnnounce(const protocol::AnnounceRequest& a,
-                               const PeerEndpoint& from, uint32_t now,
-                               uint64_t random,
-                               const SwarmTable::Lookahead* la,
-                               std::span<uint8_t> reply, TrackerStats* stats,
-                               Outcome* outcome) {
+Refusal Tracker::Check(const AnnounceRequest& r) const {
   if (const AccessList* l = access_.load(std::memory_order_acquire);
-      l != nullptr && !l->Allows(a.info_hash)) {
-    stats->not_allowed.Add();
-    *outcome = Outcome::kErrorReply;
-    return protocol::WriteErrorResponse(reply, a.transaction_id,
-                                        "torrent not allowed");
+      l != nullptr && !l->Allows(r.info_hash)) {
+    return Refusal::kNotAllowed;
   }
-  if (a.port == 0) {
-    *outcome = Outcome::kErrorReply;
-    return protocol::WriteErrorResponse(reply, a.transaction_id,
-                                        "invalid port");
-  }
-  const AnnounceParams p = ParamsOf(a, from, now, random);
-  const size_t hdr = protocol::kAnnounceResponseHeaderSize;
-  const AnnounceResult res =
-      la ? table_->Announce(p, reply.subspan(hdr), *la)
-         : table_->Announce(p, reply.subspan(hdr));
-  if (res.status != AnnounceStatus::kOk) {
-    *outcome = Outcome::kErrorReply;
-    return protocol::WriteErrorResponse(
-        reply, a.transaction_id,
-        res.status == AnnounceStatus::kRateLimited
-            ? "too many new torrents from your address"
-            : "tracker is full");
-  }
-  protocol::WriteAnnounceResponseHeader(reply, a.transaction_id,
-                                        interval_s_.load(std::memory_order_relaxed),
-                                        res.counts.leechers,
-                                        res.counts.seeders);
-  return hdr + res.peers_written * protocol::PeerEntrySize(from.family);
+  if (r.peer.port == 0) return Refusal::kInvalidPort;
+  return Refusal::kNone;
 }
 
-AnnounceParams Tracker::ParamsOf(const protocol::AnnounceRequest& a,
-                                 const PeerEndpoint& from, uint32_t now,
+AnnounceParams Tracker::ParamsOf(const AnnounceRequest& r, uint32_t now,
                                  uint64_t random) const {
-  // BEP 15's IP field is ignored: a peer is always its source address, so
-  // nobody can announce someone else.
   AnnounceParams p;
-  p.info_hash = a.info_hash;
-  p.peer = from;
-  p.peer.port = a.port;
-  p.event = a.event;
-  p.seeder = a.left == 0;
-  const uint32_t cap = from.family == AddressFamily::kV4
+  p.info_hash = r.info_hash;
+  p.peer = r.peer;
+  p.event = r.event;
+  p.seeder = r.left == 0;
+  const uint32_t cap = r.peer.family == AddressFamily::kV4
                            ? max_numwant_v4_.load(std::memory_order_relaxed)
                            : max_numwant_v6_.load(std::memory_order_relaxed);
   const uint32_t want =
-      a.num_want < 0 ? default_numwant_.load(std::memory_order_relaxed)
-                     : static_cast<uint32_t>(a.num_want);
+      r.numwant < 0 ? default_numwant_.load(std::memory_order_relaxed)
+                    : static_cast<uint32_t>(r.numwant);
   p.numwant = std::min(want, cap);
   p.now = now;
   p.random = random;
   return p;
 }
 
-size_t Tracker::HandleScrape(const protocol::ScrapeRequest& s,
-                             std::span<uint8_t> reply, TrackerStats* stats,
-                             Outcome* outcome) {
+AnnounceReply Tracker::Announce(const AnnounceRequest& r, uint32_t now,
+                                uint64_t random, std::span<uint8_t> peers_out,
+                                TrackerStats* stats) {
+  if (const Refusal why = Check(r); why != Refusal::kNone) {
+    stats->refused[static_cast<size_t>(why)].Add();
+    return AnnounceReply{.refusal = why, .family = r.peer.family};
+  }
+  return Finish(r, table_->Announce(ParamsOf(r, now, random), peers_out),
+                stats);
+}
+
+AnnounceReply Tracker::Announce(const AnnounceRequest& r, uint32_t now,
+                                uint64_t random, std::span<uint8_t> peers_out,
+                                TrackerStats* stats,
+                                const SwarmTable::Lookahead& la) {
+  if (const Refusal why = Check(r); why != Refusal::kNone) {
+    stats->refused[static_cast<size_t>(why)].Add();
+    return AnnounceReply{.refusal = why, .family = r.peer.family};
+  }
+  return Finish(r, table_->Announce(ParamsOf(r, now, random), peers_out, la),
+                stats);
+}
+
+AnnounceReply Tracker::Finish(const AnnounceRequest& r,
+                              const AnnounceResult& res,
+                              TrackerStats* stats) const {
+  AnnounceReply out;
+  out.family = r.peer.family;
+  switch (res.status) {
+    case AnnounceStatus::kOk:
+      break;
+    case AnnounceStatus::kRateLimited:
+      out.refusal = Refusal::kRateLimited;
+      break;
+    case AnnounceStatus::kTableFull:
+    case AnnounceStatus::kNoMemory:
+      out.refusal = Refusal::kTrackerFull;
+      break;
+  }
+  if (out.refusal != Refusal::kNone) {
+    stats->refused[static_cast<size_t>(out.refusal)].Add();
+    return out;
+  }
+  stats->announces.Add();
+  // Clients may re-announce no sooner than the interval: the table's
+  // eviction age assumes peers announce once an interval, not more.
+  out.interval = out.min_interval = interval_s_.load(std::memory_order_relaxed);
+  out.complete = res.counts.seeders;
+  out.incomplete = res.counts.leechers;
+  out.peer_count = res.peers_written;
+  return out;
+}
+
+Refusal Tracker::Scrape(std::span<const uint8_t> hashes,
+                        std::span<SwarmCounts> out, TrackerStats* stats) {
+  assert(hashes.size() % kInfoHashSize == 0);
+  const size_t n = hashes.size() / kInfoHashSize;
+  assert(out.size() >= n);
   if (const AccessList* l = access_.load(std::memory_order_acquire)) {
-    for (size_t i = 0; i < s.hash_count; ++i) {
-      if (!l->Allows(s.hash(i))) {
-        stats->not_allowed.Add();
-        *outcome = Outcome::kErrorReply;
-        return protocol::WriteErrorResponse(reply, s.transaction_id,
-                                            "torrent not allowed");
+    for (size_t i = 0; i < n; ++i) {
+      if (!l->Allows(InfoHash::FromBytes(&hashes[i * kInfoHashSize]))) {
+        stats->refused[static_cast<size_t>(Refusal::kNotAllowed)].Add();
+        return Refusal::kNotAllowed;
       }
     }
   }
-  size_t n = protocol::WriteScrapeResponseHeader(reply, s.transaction_id);
-  for (size_t i = 0; i < s.hash_count; ++i) {
-    const SwarmCounts c = table_->Scrape(s.hash(i));
-    n += protocol::WriteScrapeEntry(reply.subspan(n), c.seeders, c.completed,
-                                    c.leechers);
+  for (size_t i = 0; i < n; ++i) {
+    out[i] = table_->Scrape(InfoHash::FromBytes(&hashes[i * kInfoHashSize]));
   }
-  return n;
+  stats->scrapes.Add();
+  stats->scraped_hashes.Add(n);
+  return Refusal::kNone;
 }
 
 std::unique_ptr<const AccessList> Tracker::SetAccessList(

@@ -1,32 +1,31 @@
-// Tracker: turns one datagram from one source address into one reply (or
-// none). This is all of BEP 15's server-side semantics, free of sockets, so
-// the io_uring loop, the recvmmsg loop and the tests share it.
+// Tracker: the one set of tracker rules, below both front ends.
 //
-// Rules (see README "Rules on the wire"):
-//   * connect with the right magic → 16-byte reply (never larger than the
-//     16-byte request: no amplification before the sender is proven).
-//   * announce/scrape need a connection ID valid for the sender's address;
-//     otherwise no reply at all.
-//   * announce with port 0, scrape with no hashes, a new torrent at the
-//     memory budget ("tracker is full"), or a new torrent from a source
-//     creating torrents too fast → a BEP 15 error (the sender has proven
-//     its address by then). A newcomer to a swarm that holds peers is
-//     answered with peers even at the budget (not stored). The table
-//     counts refusals and unstored peers by kind.
-//   * an announce or scrape for an info hash the access list refuses → the
-//     BEP 15 error "torrent not allowed" (counted), and no swarm is made.
-//   * anything the codec refuses → no reply, counted by reason.
-//   * a datagram a receive buffer cut (BatchItem::wire_size) → the reply
-//     the whole datagram gets, when the loop kept at least
-//     protocol::kMaxMeaningfulRequestSize bytes of it (they all do).
+// The BEP 15 front end (core/udp/udp_tracker.h) and the HTTP front end
+// (core/http/http_tracker.h) only translate bytes into the typed requests
+// below and the results back into bytes; every rule lives here or in the
+// swarm store beneath (core/swarm/), once:
+//   * the access list: an info hash it refuses gets Refusal::kNotAllowed
+//     and no swarm is made;
+//   * port 0 gets Refusal::kInvalidPort;
+//   * a new torrent at the memory budget or --max-torrents gets
+//     kTrackerFull, from a source creating torrents too fast kRateLimited
+//     (SwarmTable: the budget, the caps, the per-source rate);
+//   * the peer is the address the request came from with the port it
+//     announced (a BEP 15 IP field or an HTTP `ip=` parameter is never
+//     read: nobody can announce someone else);
+//   * numwant is the request's (or the default), capped per family;
+//   * the role rules, stopped/completed and expiry are the swarm table's.
+// So a peer announced over HTTP and one announced over UDP are stored
+// alike in the same swarm and find each other.
 //
-// Thread safety: Handle() may run on many threads at once; each passes its
-// own TrackerStats, which only that thread writes (readers may load the
-// counters concurrently). SetAccessList() may run on another thread
-// concurrently: a request sees the old list or the new one, whole (an
-// atomic pointer swap). It hands the replaced list back to the caller,
-// which frees it once no request can still hold it: the daemon waits for
-// a grace period of its workers (core/base/quiescence.h).
+// Thread safety: Announce() and Scrape() may run on many threads at once;
+// each passes its own TrackerStats, which only that thread writes (readers
+// may load the counters concurrently). SetConfig() and SetAccessList() may
+// run on another thread concurrently: a request sees each setting old or
+// new, and the access list old or new, whole (an atomic pointer swap).
+// SetAccessList() hands the replaced list back to the caller, which frees
+// it once no request can still hold it: the daemon waits for a grace
+// period of its workers (core/base/quiescence.h).
 #ifndef RINGTRACK_CORE_TRACKER_TRACKER_H_
 #define RINGTRACK_CORE_TRACKER_TRACKER_H_
 
@@ -35,25 +34,29 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <utility>
-#include <vector>
+#include <string_view>
 
-#include "core/tracker/access_list.h"
-#include "core/udp/connection_id.h"
-#include "core/udp/protocol.h"
+#include "core/base/types.h"
 #include "core/swarm/swarm_table.h"
+#include "core/tracker/access_list.h"
 
 namespace ringtrack {
-
-// Large enough for every reply: 20 + 200·6 bytes is the largest announce.
-inline constexpr size_t kMaxReplySize = 1280;
 
 struct TrackerConfig {
   uint32_t interval_s = 1800;
   uint32_t default_numwant = 50;
-  uint32_t max_numwant_v4 = 200;  // 20 + 200·6 = 1220 bytes
-  uint32_t max_numwant_v6 = 66;   // 20 + 66·18 = 1208 bytes
+  // The caps keep a BEP 15 reply within one 1280-byte IPv6 minimum MTU
+  // datagram: 20 + 200·6 = 1220 bytes, 20 + 66·18 = 1208 bytes. HTTP uses
+  // the same caps so both protocols hand out the same number of peers.
+  uint32_t max_numwant_v4 = 200;
+  uint32_t max_numwant_v6 = 66;
 };
+
+// The most peers one announce can be given, whatever the configuration:
+// SetConfig() and the constructor clamp the caps to it, so a caller's
+// peer buffer of kMaxPeersOut · 18 bytes is always enough.
+inline constexpr uint32_t kMaxPeersOut = 200;
+inline constexpr size_t kMaxPeersOutBytes = kMaxPeersOut * kCompactPeerSizeV6;
 
 // A counter with one writer: increments are a plain load+store (no locked
 // instruction), readers on other threads see a recent value.
@@ -68,74 +71,114 @@ class Counter {
   std::atomic<uint64_t> v_{0};
 };
 
-enum class Outcome : uint8_t {
-  kConnect = 0,
-  kAnnounce,
-  kScrape,
-  kErrorReply,       // answered with a BEP 15 error
-  kBadConnectionId,  // dropped
-  kInvalid,          // dropped: the codec refused it
+// The protocols in front of the tracker, for metric labels.
+enum class Protocol : uint8_t { kUdp = 0, kHttp = 1, kCount };
+std::string_view ProtocolName(Protocol p);  // "udp", "http"
+
+// Why an announce or scrape was refused. Each front end sends the client
+// RefusalMessage(): BEP 15 as an error reply, HTTP as `failure reason`.
+enum class Refusal : uint8_t {
+  kNone = 0,
+  kNotAllowed,   // the access list refuses the info hash
+  kInvalidPort,  // announce with port 0
+  kTrackerFull,  // new torrent at the budget or --max-torrents
+  kRateLimited,  // new torrent from a source over its rate
   kCount,
 };
+// The text the client shows, e.g. "torrent not allowed".
+std::string_view RefusalMessage(Refusal r);
+// A short name for metric labels, e.g. "not_allowed".
+std::string_view RefusalName(Refusal r);
 
-struct TrackerStats {
-  std::array<Counter, static_cast<size_t>(Outcome::kCount)> outcomes;
-  // The same outcomes by the sender's family: [0] IPv4, [1] IPv6.
-  std::array<std::array<Counter, static_cast<size_t>(Outcome::kCount)>, 2>
-      by_family;
-  std::array<Counter, static_cast<size_t>(protocol::ParseError::kCount)>
-      invalid;  // by reason
-  Counter bytes_in;
-  Counter bytes_out;
-  Counter not_allowed;  // announces/scrapes refused by the access list
+// One announce, as every front end hands it to the tracker.
+struct AnnounceRequest {
+  InfoHash info_hash;
+  std::array<uint8_t, kPeerIdSize> peer_id{};
+  // The requester: the address the request came from (UDP source, TCP
+  // peer or a trusted proxy's client) and the port it announced.
+  PeerEndpoint peer;
+  Event event = Event::kNone;
+  uint64_t uploaded = 0;
+  uint64_t downloaded = 0;
+  uint64_t left = 0;    // 0: a seeder
+  int32_t numwant = -1;  // < 0: the tracker's default
+  uint32_t key = 0;
 };
 
-struct HandleResult {
-  size_t reply_size = 0;  // 0: send nothing
-  Outcome outcome = Outcome::kInvalid;
+// What an announce got (the swarm table's AnnounceResult, as the
+// protocols report it). Peers are written into the caller's span.
+struct AnnounceReply {
+  Refusal refusal = Refusal::kNone;  // kNone: answered with peers
+  uint32_t interval = 0;             // seconds
+  uint32_t min_interval = 0;         // seconds
+  uint32_t complete = 0;             // seeders, after this announce
+  uint32_t incomplete = 0;           // leechers, after this announce
+  // Entries written, each CompactPeerSize(family) bytes: peers of the
+  // requester's family (never itself; a seeder gets only leechers).
+  uint32_t peer_count = 0;
+  AddressFamily family = AddressFamily::kV4;
+  size_t peer_bytes() const { return peer_count * CompactPeerSize(family); }
+};
+
+// Counters of one protocol's requests on one thread (one writer).
+struct TrackerStats {
+  Counter announces;  // answered with peers
+  Counter scrapes;    // answered with counts
+  Counter scraped_hashes;
+  std::array<Counter, static_cast<size_t>(Refusal::kCount)> refused;  // by why
+
+  uint64_t refused_total() const;
 };
 
 class Tracker {
  public:
-  // REQUIRES: table and ids outlive the Tracker.
-  Tracker(const TrackerConfig& config, SwarmTable* table, ConnectionIds* ids);
+  // REQUIRES: table outlives the Tracker.
+  Tracker(const TrackerConfig& config, SwarmTable* table);
 
-  // Handles `datagram` from `from` at Unix time `now`; `random` varies the
-  // peers picked. Writes the reply into `reply` and counts into `stats`.
-  // REQUIRES: reply.size() >= kMaxReplySize.
-  HandleResult Handle(std::span<const uint8_t> datagram,
-                      const PeerEndpoint& from, uint32_t now, uint64_t random,
-                      std::span<uint8_t> reply, TrackerStats* stats);
+  // Announces `r` at Unix time `now`; `random` varies the peers picked.
+  // Writes the peers into `peers_out` (as many whole entries as fit) and
+  // counts into `stats`.
+  // REQUIRES: peers_out.size() >= kMaxPeersOutBytes, or the caller accepts
+  // fewer peers than numwant.
+  AnnounceReply Announce(const AnnounceRequest& r, uint32_t now,
+                          uint64_t random, std::span<uint8_t> peers_out,
+                          TrackerStats* stats);
 
-  // One datagram of a batch: Handle()'s arguments and its result.
-  struct BatchItem {
-    std::span<const uint8_t> datagram;
-    // The datagram's length on the wire when a receive buffer kept only
-    // `datagram` of it (larger than datagram.size()); a smaller value means
-    // whole. It is answered as protocol::ParseRequest(datagram, wire_size)
-    // reads it: as if whole when at least kMaxMeaningfulRequestSize bytes
-    // (or all of it) were kept.
-    size_t wire_size = 0;
-    PeerEndpoint from;
-    uint64_t random = 0;
-    std::span<uint8_t> reply;  // REQUIRES: size() >= kMaxReplySize
-    HandleResult result;       // out
-  };
-  // How many datagrams ahead HandleBatch() looks up each step.
-  static constexpr size_t kLookaheadDistance = 4;
-  // Handle() on each item in order, all at time `now`, with the same
-  // results, but faster on a state larger than the caches: while one
-  // datagram is handled, the announce kLookaheadDistance later finds its
-  // swarm and starts fetching its peers, and the one twice as far starts
-  // fetching its swarm's slot (SwarmTable::Lookahead), so the cache misses
-  // of several announces overlap instead of following one another.
-  void HandleBatch(std::span<BatchItem> items, uint32_t now,
-                   TrackerStats* stats);
+  // The same, with the swarm lookup begun ahead (SwarmTable::Lookahead),
+  // for a front end that pipelines a batch: StartLookup() with ParamsOf(r)
+  // some requests ahead, then ContinueLookup(), then this.
+  // REQUIRES: la was made for ParamsOf(r, now, random).
+  AnnounceReply Announce(const AnnounceRequest& r, uint32_t now,
+                          uint64_t random, std::span<uint8_t> peers_out,
+                          TrackerStats* stats,
+                          const SwarmTable::Lookahead& la);
+  // The swarm table's announce for `r`: the peer, its role, the capped
+  // numwant. A lookahead and the announce itself use the same.
+  AnnounceParams ParamsOf(const AnnounceRequest& r, uint32_t now,
+                          uint64_t random) const;
+  void StartLookup(const AnnounceParams& p, SwarmTable::Lookahead* la) const {
+    table_->StartLookup(p.info_hash, la);
+  }
+  void ContinueLookup(const AnnounceParams& p,
+                      SwarmTable::Lookahead* la) const {
+    table_->ContinueLookup(p, la);
+  }
+
+  // Scrapes `hashes` (20 raw bytes each, back to back) into out[i]. If the
+  // access list refuses any of them nothing is written and the result is
+  // kNotAllowed (one refused hash refuses the request, as BEP 15 has one
+  // error per reply).
+  // REQUIRES: hashes.size() % 20 == 0, out.size() >= hashes.size() / 20.
+  Refusal Scrape(std::span<const uint8_t> hashes, std::span<SwarmCounts> out,
+                 TrackerStats* stats);
 
   // Changes interval and numwant limits for the requests that follow (a
   // reload); each field is read on its own, relaxed. The table's eviction
   // age follows the interval (SwarmTable::SetAnnounceInterval).
   void SetConfig(const TrackerConfig& config);
+  uint32_t interval_s() const {
+    return interval_s_.load(std::memory_order_relaxed);
+  }
 
   // Makes `list` the access list (nullptr: serve every info hash) and
   // returns the one it replaces. Requests already running may still read
@@ -147,29 +190,15 @@ class Tracker {
     return access_.load(std::memory_order_acquire);
   }
 
+  SwarmTable* table() const { return table_; }
+
  private:
-  // Handle() of a datagram `wire_size` bytes long on the wire (see
-  // BatchItem); `la` (if any) is the lookahead of a datagram HandleBatch()
-  // found to be an announce with a valid connection ID.
-  // REQUIRES: wire_size >= datagram.size().
-  HandleResult HandleOne(std::span<const uint8_t> datagram, size_t wire_size,
-                         const PeerEndpoint& from, uint32_t now,
-                         uint64_t random, std::span<uint8_t> reply,
-                         TrackerStats* stats, const SwarmTable::Lookahead* la);
-  size_t HandleAnnounce(const protocol::AnnounceRequest& a,
-                        const PeerEndpoint& from, uint32_t now, uint64_t random,
-                        const SwarmTable::Lookahead* la,
-                        std::span<uint8_t> reply, TrackerStats* stats,
-                        Outcome* outcome);
-  // The table's announce for request `a` from `from`: the peer is its
-  // source address, numwant is its num_want (or the default), capped.
-  // HandleBatch()'s lookahead and the announce itself use the same.
-  AnnounceParams ParamsOf(const protocol::AnnounceRequest& a,
-                          const PeerEndpoint& from, uint32_t now,
-                          uint64_t random) const;
-  size_t HandleScrape(const protocol::ScrapeRequest& s,
-                      std::span<uint8_t> reply, TrackerStats* stats,
-                      Outcome* outcome);
+  // Refusal for `r` before the table is asked: access list, port.
+  Refusal Check(const AnnounceRequest& r) const;
+  // The result of the table's announce, counted.
+  AnnounceReply Finish(const AnnounceRequest& r,
+                       const AnnounceResult& table_result,
+                       TrackerStats* stats) const;
 
   // Live settings: written by SetConfig(), read per request (relaxed: each
   // is a self-contained number).
@@ -178,7 +207,6 @@ class Tracker {
   std::atomic<uint32_t> max_numwant_v4_;
   std::atomic<uint32_t> max_numwant_v6_;
   SwarmTable* const table_;
-  ConnectionIds* const ids_;
   // Acquire/release: a reader that sees the pointer sees the whole list.
   std::atomic<const AccessList*> access_{nullptr};
   // Owns *access_; modified only by SetAccessList().

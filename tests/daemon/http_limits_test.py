@@ -123,11 +123,11 @@ def cpu_seconds(pid):
 
 
 class Daemon:
-    def __init__(self, bindir, work, io, args=()):
+    def __init__(self, bindir, work, io, args=(), prefix=()):
         self.d = Ringtrackd(bindir, work, ["--io=" + io, "--listen=[::1]:0",
                                            "--workers=2", "--stats_interval=0",
                                            "--metrics=127.0.0.1:0"] + list(args),
-                            name="ringtrackd-" + io)
+                            name="ringtrackd-" + io, prefix=prefix)
         log = self.d.log()
         http = re.search(r" http=(\S+)", log).group(1).split(",")
         self.v4 = ("127.0.0.1", int(http[0].rsplit(":", 1)[1]))
@@ -225,7 +225,7 @@ def test_timeouts(bindir, work, io):
         check(d.wait_metric(closes("head_timeout"), 2),
               "%s: ...both counted as head_timeout" % io)
         idle = Http(d.v4)
-        idle.send("GET /x HTTP/1.1\r\n\r\n")
+        idle.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
         check(idle.response()[0] == 404, "%s: a keep-alive request is answered" % io)
         check(idle.closed_within(3), "%s: ...and the idle connection closed at "
               "the idle timeout" % io)
@@ -241,7 +241,7 @@ def test_connection_caps(bindir, work, io):
                                    "--http_max_connections_per_source=4"])
     try:
         c = Http(d.v4)
-        c.send("GET /1 HTTP/1.1\r\n\r\n" * 5)
+        c.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n" * 5)
         n = 0
         try:
             while True:
@@ -255,7 +255,7 @@ def test_connection_caps(bindir, work, io):
               "%s: ...counted as request_limit" % io)
 
         def served(conn):
-            conn.send("GET /x HTTP/1.1\r\n\r\n")
+            conn.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
             try:
                 return conn.response()[0] == 404
             except (EOFError, ConnectionResetError, socket.timeout):
@@ -313,7 +313,7 @@ def test_slowloris(bindir, work, io, crowd):
         check(answered == 200, "%s: 200 of 200 UDP announces answered while the "
               "crowd waits (%d)" % (io, answered))
         c = Http(d.v4)
-        c.send("GET /x HTTP/1.1\r\n\r\n")
+        c.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
         check(c.response()[0] == 404, "%s: a new HTTP request is answered while "
               "the crowd waits" % io)
         c.close()
@@ -333,6 +333,48 @@ def test_slowloris(bindir, work, io, crowd):
         d.stop()
 
 
+def test_out_of_descriptors(bindir, work, io):
+    """Out of file descriptors, accepts fail: counted, no spinning, UDP
+    still served, and accepting resumes once descriptors are free."""
+    d = Daemon(bindir, work, io, prefix=["prlimit", "--nofile=64:64"])
+    try:
+        socks = []
+        for i in range(80):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.3.%d" % (1 + i), 0))
+            s.connect(d.v4)  # completes in the kernel's backlog
+            socks.append(s)
+        # (The metrics endpoint is out of descriptors too: the final stats
+        # line shows the count.)
+        time.sleep(0.5)
+        cpu0 = cpu_seconds(d.d.proc.pid)
+        time.sleep(1)
+        cpu = cpu_seconds(d.d.proc.pid) - cpu0
+        check(cpu < 0.08, "%s: ...without spinning on the listener (%.2f s CPU "
+              "in 1 s)" % (io, cpu))
+        check(udp_announce(d.udp_port, os.urandom(20), 1234) is not None,
+              "%s: ...and UDP is still answered" % io)
+        for s in socks:
+            s.close()
+        deadline = time.time() + 10
+        ok = False
+        while time.time() < deadline and not ok:
+            try:
+                c = Http(d.v4, timeout=1)
+                c.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+                ok = c.response()[0] == 404
+                c.close()
+            except (EOFError, ConnectionResetError, socket.timeout, OSError):
+                time.sleep(0.1)
+        check(ok, "%s: once descriptors are free, a new connection is served"
+              % io)
+    finally:
+        final = d.stop()
+    check(final.get("http_accept_errors", 0) > 0,
+          "%s: the failed accepts were counted (%d)"
+          % (io, final.get("http_accept_errors", 0)))
+
+
 def test_reload(bindir, work, io):
     """The HTTP caps and timeouts change on SIGHUP, as UDP's settings do."""
     cfg = os.path.join(work, "http-%s.toml" % io)
@@ -343,7 +385,7 @@ def test_reload(bindir, work, io):
     d = Daemon(bindir, work, io, ["--config=" + cfg, "--user="])
     try:
         def served(conn):
-            conn.send("GET /x HTTP/1.1\r\n\r\n")
+            conn.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
             try:
                 return conn.response()[0] == 404
             except (EOFError, ConnectionResetError, socket.timeout):
@@ -386,6 +428,7 @@ def main():
             test_connection_caps(args.bin, work, io)
             test_slowloris(args.bin, work, io, args.crowd)
             test_reload(args.bin, work, io)
+            test_out_of_descriptors(args.bin, work, io)
     summary()
 
 

@@ -37,30 +37,40 @@ TEST(HttpServerRespond, GetServesTheRouteWithLengthAndClose) {
   EXPECT_EQ(s->Respond("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
             "Content-Length: 5\r\nConnection: close\r\n\r\nup 1\n");
-  // The query is not part of the path; bare LF line ends are fine.
-  EXPECT_NE(s->Respond("GET /metrics?x=1 HTTP/1.0\n\n").find("\r\n\r\nup 1\n"),
+  // The query is not part of the path; HTTP/1.0 needs no Host.
+  EXPECT_NE(s->Respond("GET /metrics?x=1 HTTP/1.0\r\n\r\n").find("\r\n\r\nup 1\n"),
             std::string::npos);
-  EXPECT_NE(s->Respond("GET / HTTP/1.1\r\n\r\n").find("root\n"), std::string::npos);
+  EXPECT_NE(s->Respond("GET / HTTP/1.1\r\nHost: x\r\n\r\n").find("root\n"),
+            std::string::npos);
 }
 
 TEST(HttpServerRespond, HeadHasTheLengthButNoBody) {
   auto s = Make();
-  const std::string r = s->Respond("HEAD /metrics HTTP/1.1\r\n\r\n");
+  const std::string r = s->Respond("HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(r.find("Content-Length: 5\r\n"), std::string::npos);
   EXPECT_TRUE(r.ends_with("\r\n\r\n")) << r;
 }
 
 TEST(HttpServerRespond, ErrorsByKind) {
   auto s = Make();
-  EXPECT_TRUE(s->Respond("GET /nope HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 "));
-  const std::string post = s->Respond("POST /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(s->Respond("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
+                  .starts_with("HTTP/1.1 404 "));
+  const std::string post =
+      s->Respond("POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_TRUE(post.starts_with("HTTP/1.1 405 ")) << post;
   EXPECT_NE(post.find("Allow: GET, HEAD\r\n"), std::string::npos);
   for (const char* bad : {"GET /metrics\r\n\r\n", "GET metrics HTTP/1.1\r\n\r\n",
                           "GET /metrics SPDY/3\r\n\r\n", "GET  /metrics HTTP/1.1\r\n\r\n",
-                          "\r\n\r\n"}) {
+                          "\r\n\r\n",
+                          // The shared parser's strictness: no Host on 1.1,
+                          // bare LF line ends, a body.
+                          "GET /metrics HTTP/1.1\r\n\r\n",
+                          "GET /metrics HTTP/1.0\n\n",
+                          "GET /metrics HTTP/1.0\r\nContent-Length: 3\r\n\r\n"}) {
     EXPECT_TRUE(s->Respond(bad).starts_with("HTTP/1.1 400 ")) << bad;
   }
+  EXPECT_TRUE(s->Respond("GET /metrics HTTP/2.0\r\nHost: x\r\n\r\n")
+                  .starts_with("HTTP/1.1 505 "));
 }
 
 // A connected socket, or -1 (after a failed expectation) if connecting
@@ -117,7 +127,7 @@ TEST(HttpServer, ServesOverLoopbackAndClosesEachConnection) {
   const int fd = Connect(s->port());
   ASSERT_EQ(write(fd, "GET / HT", 8), 8);
   usleep(50 * 1000);
-  ASSERT_EQ(write(fd, "TP/1.1\r\n\r\n", 10), 10);
+  ASSERT_EQ(write(fd, "TP/1.1\r\nHost: a\r\n\r\n", 19), 19);
   EXPECT_TRUE(ReadAll(fd).ends_with("root\n"));
   close(fd);
   s->Stop();
@@ -128,7 +138,7 @@ TEST(HttpServer, SilentClientIsDroppedAfterTheTimeoutAndOthersAreServed) {
   s->Start();
   const int silent = Connect(s->port());
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string r = Fetch(s->port(), "GET / HTTP/1.1\r\n\r\n");
+  const std::string r = Fetch(s->port(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
   const auto waited = std::chrono::steady_clock::now() - t0;
   EXPECT_TRUE(r.ends_with("root\n")) << r;
   EXPECT_LT(waited, std::chrono::seconds(2));
@@ -214,7 +224,7 @@ TEST(HttpServer, AtTheCapTheOldestIdleConnectionMakesRoom) {
   // (The kernel queues connections in order, and the server accepts them
   // in that order: the ninth finds the first eight held.)
   for (int i = 0; i < 8; ++i) idle.push_back(Connect(s->port()));
-  const std::string r = Fetch(s->port(), "GET / HTTP/1.1\r\n\r\n");
+  const std::string r = Fetch(s->port(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
   EXPECT_TRUE(r.ends_with("root\n")) << r;
   EXPECT_EQ(ReadAll(idle[0]), "") << "the oldest was closed, unanswered";
   for (size_t i = 1; i < idle.size(); ++i) {

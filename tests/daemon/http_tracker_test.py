@@ -243,13 +243,13 @@ def test_trusted_proxy(bindir, work, io):
 def test_state_file(bindir, work, io):
     state = os.path.join(work, "state-" + io)
     h = os.urandom(20)
-    d = Daemon(bindir, work, io, ["--state_file=" + state])
+    d = Daemon(bindir, work, io, ["--state_file=" + state, "--user="])
     try:
         get(d.v4, announce_path(h, 7701, left=0))
         get(d.v6, announce_path(h, 7702))
     finally:
         d.stop()
-    d = Daemon(bindir, work, io, ["--state_file=" + state])
+    d = Daemon(bindir, work, io, ["--state_file=" + state, "--user="])
     try:
         st, _, r = get(d.v4, "/scrape?info_hash=" + pct(h))
         f = r.get(b"files", {}).get(h) if isinstance(r, dict) else None

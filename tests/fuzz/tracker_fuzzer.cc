@@ -1,9 +1,10 @@
-// libFuzzer target: Tracker::Handle over sequences of datagrams from four
+// libFuzzer target: UdpTracker::Handle (the BEP 15 front end over the
+// tracker core) over sequences of datagrams from four
 // sources (two IPv4, two IPv6) into a small swarm table with a tight
 // memory budget and per-source caps, time moving forward. Valid
 // connection IDs are spliced into datagrams on request, so announces and
 // scrapes reach the table. After every datagram: the table's invariants
-// hold, no reply exceeds kMaxReplySize, and nothing unauthenticated gets a
+// hold, no reply exceeds kMaxUdpReplySize, and nothing unauthenticated gets a
 // reply larger than its request.
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -17,7 +18,7 @@
 #include "core/base/memory_budget.h"
 #include "core/swarm/source_limiter.h"
 #include "core/swarm/swarm_table.h"
-#include "core/tracker/tracker.h"
+#include "core/udp/udp_tracker.h"
 #include "core/base/wire.h"
 
 using namespace ringtrack;
@@ -56,9 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ConnectionIds ids(MasterKey{7, 8}, now);
   TrackerConfig cfg;
   cfg.max_numwant_v4 = 200;
-  Tracker tracker(cfg, &table, &ids);
-  TrackerStats stats;
-  uint8_t reply[kMaxReplySize + 64];
+  Tracker core(cfg, &table);
+  UdpTracker tracker(&core, &ids);
+  UdpStats stats;
+  uint8_t reply[kMaxUdpReplySize + 64];
   while (in.remaining_bytes() > 0) {
     const PeerEndpoint from = Source(in.ConsumeIntegralInRange<int>(0, 3));
     now += in.ConsumeIntegralInRange<uint32_t>(0, 40);
@@ -71,10 +73,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       wire::StoreBe64(d.data(), ids.Make(from, now - (splice >> 1)));
     }
     if ((splice & 2) && d.size() >= 12) d[8] = d[9] = d[10] = 0;
-    const HandleResult r =
+    const UdpResult r =
         tracker.Handle(d, from, now, splice * 0x9e3779b97f4a7c15ULL,
-                       {reply, kMaxReplySize}, &stats);
-    if (r.reply_size > kMaxReplySize) Fail("reply larger than kMaxReplySize");
+                       {reply, kMaxUdpReplySize}, &stats);
+    if (r.reply_size > kMaxUdpReplySize) Fail("reply larger than kMaxUdpReplySize");
     const bool proven =
         d.size() >= 16 && ids.Verify(wire::LoadBe64(d.data()), from, now);
     if (!proven && r.reply_size > d.size()) {
