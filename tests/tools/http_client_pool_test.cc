@@ -99,7 +99,9 @@ std::vector<HttpOutcome> RunRequests(HttpClientPool& pool, int n) {
     }
   }
   for (size_t i = 0; i < outcomes.size(); ++i) {
-    if (outcomes[i].kind == HttpOutcome::kReply) EXPECT_EQ(bodies[i], "hello");
+    if (outcomes[i].kind == HttpOutcome::kReply) {
+      EXPECT_EQ(bodies[i], "hello");
+    }
   }
   return outcomes;
 }

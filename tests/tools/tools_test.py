@@ -254,7 +254,7 @@ def exercise_http_v6(bindir, work):
               "cli prints an IPv6 peer as [IP]:PORT\n" + out + err)
         load = os.path.join(bindir, "ringtrack-load")
         for mode in ([], ["--http_keepalive"]):
-            rc, out, err = run([load, url, "--duration=1s", "--torrents=100",
+            rc, out, err = run([load, url, "--duration=1s", "--torrents=50",
                                 "--peers=2000", "--window=16", "--json",
                                 "--quiet"] + mode)
             j = json.loads(out) if rc is not None and out else {}
@@ -487,6 +487,9 @@ def main():
         rt, port = start_ringtrackd(a.bin, work)
         procs.append(rt)
         exercise(a.bin, "ringtrackd", port)
+        # HTTP on the same port as UDP, as ringtrackd serves it by default.
+        exercise_http(a.bin, "ringtrackd", port)
+        exercise_http_v6(a.bin, work)
         steady_state(a.bin, work)
         load_failures(a.bin, work)
         cli = os.path.join(a.bin, "ringtrack-cli")
