@@ -4,6 +4,8 @@
 #   LAYOUTS=unpinned MODES=keepalive bash bench/http_bench.sh
 #   REPORT_ONLY=1 bash bench/http_bench.sh   # table and plot again from the csv
 #   PARTS=hostile bash bench/http_bench.sh   # only the hostile-traffic part
+#   APPEND=1 ROUNDS=1 bash bench/http_bench.sh  # one more round, added to
+#                                               # the CSVs (a loaded machine)
 # Every server runs on its defaults, interleaved round by round:
 #   ringtrackd         defaults (one worker per CPU: 2 here); HTTP on the
 #                      UDP port, as it serves by default
@@ -115,9 +117,19 @@ stop_server() {
 cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }  # user system
 hz="$(getconf CLK_TCK)"
 
+# With APPEND, rounds are added to the CSVs, numbered after those there.
+first_round() {  # csv → the next round number
+  if [[ -n "${APPEND:-}" && -s "$1" ]]; then
+    tail -n +2 "$1" | cut -d, -f1 | sort -n | tail -n 1 | awk '{print $1 + 1}'
+  else
+    echo 1
+  fi
+}
+
 if [[ " $PARTS " == *" throughput "* ]]; then
-echo "round,layout,mode,server,responses_per_s,cpu_us_per_response,user_us_per_response,sys_us_per_response,p50_us,p99_us,errors,broken,timeouts" >"$csv"
-for round in $(seq "$ROUNDS"); do
+r0="$(first_round "$csv")"
+[[ "$r0" == 1 ]] && echo "round,layout,mode,server,responses_per_s,cpu_us_per_response,user_us_per_response,sys_us_per_response,p50_us,p99_us,errors,broken,timeouts" >"$csv"
+for round in $(seq "$r0" $((r0 + ROUNDS - 1))); do
   for layout in $LAYOUTS; do
     loadpin=(); [[ "$layout" == pinned ]] && loadpin=(taskset -c 0)
     for mode in $MODES; do
@@ -159,7 +171,8 @@ done
 fi
 
 if [[ " $PARTS " == *" hostile "* ]]; then
-  echo "round,crowd,udp_responses_per_s,udp_timeouts,rss_before_kib,rss_crowd_kib,crowd_open,daemon_open" >"$hostile_csv"
+  r0="$(first_round "$hostile_csv")"
+  [[ "$r0" == 1 ]] && echo "round,crowd,udp_responses_per_s,udp_timeouts,rss_before_kib,rss_crowd_kib,crowd_open,daemon_open" >"$hostile_csv"
   rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
   # Starts $crowd slow connections with trickle share $1 → crowd_pid; waits
   # until they are open and the daemon has had a second to accept them.
@@ -187,7 +200,7 @@ if [[ " $PARTS " == *" hostile "* ]]; then
   UDP_LOAD=(--threads 1 --peers 1000000 --torrents 100000 --zipf 1.0
             --sources 65000 --torrents-per-peer 1 --mix 0:90:10 --numwant 50
             --duration 4s --json --quiet)
-  for round in $(seq "$ROUNDS"); do
+  for round in $(seq "$r0" $((r0 + ROUNDS - 1))); do
     for crowd in 0 "$CROWD"; do
       start_server ringtrackd-stats unpinned
       bench_wait_tracker "$PORT"
