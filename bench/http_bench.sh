@@ -234,9 +234,10 @@ PY
 fi
 fi
 
-/usr/bin/python3 - "$csv" "$hostile_csv" "$out" <<'PY'
+/usr/bin/python3 - "$csv" "$hostile_csv" "$out" "$NPEERS" "$NTORRENTS" <<'PY'
 import csv, os, statistics, subprocess, sys
 path, hostile_path, out = sys.argv[1:4]
+npeers, ntorrents = int(sys.argv[4]), int(sys.argv[5])
 if os.path.exists(path):
     rows = list(csv.DictReader(open(path)))
 else:
@@ -290,7 +291,7 @@ if plots:
     gp = f"""
 set terminal pngcairo size 1200,{420 * len(plots)}
 set output '{out}/http.png'
-set multiplot layout {len(plots)},2 title 'ringtrack-load over HTTP: 1 thread, 64 connections, announces of 100,000 peers over 10,000 torrents, numwant 50; each server on its defaults'
+set multiplot layout {len(plots)},2 title 'ringtrack-load over HTTP: 1 thread, 64 connections, announces of {npeers:,} peers over {ntorrents:,} torrents, numwant 50; each server on its defaults'
 set style fill solid 0.5
 set boxwidth 0.6
 set yrange [0:*]
@@ -315,6 +316,13 @@ if os.path.exists(hostile_path):
               f"with {crowd[0]['crowd']} slow HTTP connections "
               f"{statistics.median(hostile):,.0f} ({min(hostile):,.0f}–{max(hostile):,.0f}): "
               f"{statistics.median(hostile) / statistics.median(base):.2f}× (target ≥ 0.9×)")
+        pairs = {}
+        for r in h:
+            pairs.setdefault(r["round"], {})[r["crowd"] != "0"] = float(r["udp_responses_per_s"])
+        ratios = [p[True] / p[False] for p in pairs.values() if len(p) == 2 and p[False] > 0]
+        if ratios:
+            print(f"hostile: round by round: {', '.join(f'{x:.2f}×' for x in ratios)} "
+                  f"(median {statistics.median(ratios):.2f}×)")
         print(f"hostile: UDP timeouts with the crowd: "
               f"{', '.join(r['udp_timeouts'] for r in crowd)}; connections open: "
               f"{', '.join(r['crowd_open'] for r in crowd)}")
