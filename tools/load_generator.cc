@@ -10,9 +10,12 @@
 #include <cstring>
 #include <memory>
 
-#include "core/io/batch_io.h"
+#include "absl/strings/str_cat.h"
 #include "core/base/hash.h"
+#include "core/http/client.h"
+#include "core/io/batch_io.h"
 #include "core/udp/protocol.h"
+#include "tools/http_client_pool.h"
 #include "tools/zipf.h"
 
 namespace ringtrack {
@@ -125,6 +128,15 @@ class Window {
   uint32_t free_count_ = 0;
 };
 
+// One HTTP request, as RequestBuilder::PlanHttp() picks it.
+struct HttpPlan {
+  RequestType type = kAnnounceReq;
+  uint32_t source = 0;     // index of the simulated source address
+  uint32_t source_ip = 0;  // IPv4, host order; 0: the kernel's choice (IPv6)
+  protocol::AnnounceRequest announce;  // kAnnounceReq
+  std::vector<uint8_t> scrape_hashes;  // kScrapeReq: 20 bytes each
+};
+
 // Decides what each request of one thread is and writes it: which
 // simulated peer speaks, whether its source needs a (fresh) connection ID
 // first, and then a connect, announce or scrape by the configured mix
@@ -228,6 +240,62 @@ class RequestBuilder {
     sources_[source].connect_sent_ns = -1;
   }
 
+  // HTTP: picks the next request (an announce or a scrape by the mix; HTTP
+  // has no connects) into *plan. With a `source` other than kAnySource, the
+  // peer is one that sends from that source (a kept-alive connection's);
+  // with --fill, the next peer of this thread in order. Returns false once
+  // --fill has sent every peer of this thread.
+  static constexpr uint32_t kAnySource = UINT32_MAX;
+  bool PlanHttp(uint32_t source, HttpPlan* plan) {
+    uint64_t peer = 0;
+    uint32_t membership = 0;
+    const uint32_t nsources = static_cast<uint32_t>(sources_.size());
+    if (config_.fill) {
+      const uint64_t item =
+          uint64_t(index_) + fill_cursor_ * uint64_t(config_.threads);
+      const uint64_t k = std::max(1u, config_.torrents_per_peer);
+      if (item >= uint64_t{config_.peers} * k) {
+        issuing_ = false;
+        return false;
+      }
+      ++fill_cursor_;
+      peer = item / k;
+      membership = static_cast<uint32_t>(item % k);
+      plan->type = kAnnounceReq;
+    } else {
+      if (source < nsources && source < config_.peers) {
+        // Peers of source s are s, s + S, s + 2S, ... below --peers.
+        const uint64_t per_source =
+            (uint64_t{config_.peers} - source + nsources - 1) / nsources;
+        peer = (Random() % per_source) * nsources + source;
+      } else {
+        peer = Random() % config_.peers;
+      }
+      if (config_.torrents_per_peer > 1) {
+        membership =
+            static_cast<uint32_t>(Random() % config_.torrents_per_peer);
+      }
+      const double weight = config_.announce_weight + config_.scrape_weight;
+      const double pick =
+          static_cast<double>(Random() >> 11) * 0x1.0p-53 * weight;
+      plan->type = pick < config_.announce_weight ? kAnnounceReq : kScrapeReq;
+    }
+    plan->source = static_cast<uint32_t>(peer % nsources);
+    plan->source_ip = sources_[plan->source].ip_v4;
+    if (plan->type == kAnnounceReq) {
+      plan->announce = MakeAnnounce(peer, TorrentOf(peer, membership));
+    } else {
+      plan->scrape_hashes.clear();
+      for (uint32_t i = 0; i < config_.scrape_hashes; ++i) {
+        const InfoHash h =
+            LoadInfoHash(zipf_.Sample(Random()) + config_.torrent_offset);
+        plan->scrape_hashes.insert(plan->scrape_hashes.end(), h.bytes.begin(),
+                                   h.bytes.end());
+      }
+    }
+    return true;
+  }
+
  private:
   size_t WriteScrape(uint32_t tid, const Source& src, std::span<uint8_t> out) {
     std::array<uint8_t, protocol::kMaxScrapeHashes * kInfoHashSize> hashes;
@@ -253,9 +321,16 @@ class RequestBuilder {
 
   size_t WriteAnnounce(uint32_t tid, uint64_t peer, uint32_t torrent,
                        const Source& src, std::span<uint8_t> out) {
-    protocol::AnnounceRequest a;
+    protocol::AnnounceRequest a = MakeAnnounce(peer, torrent);
     a.connection_id = src.connection_id;
     a.transaction_id = tid;
+    return protocol::WriteAnnounceRequest(out, a);
+  }
+
+  // The announce simulated `peer` makes to torrent rank `torrent` (all but
+  // the UDP connection and transaction IDs).
+  protocol::AnnounceRequest MakeAnnounce(uint64_t peer, uint32_t torrent) {
+    protocol::AnnounceRequest a;
     a.info_hash = LoadInfoHash(torrent + config_.torrent_offset);
     const uint64_t pid = Mix64(peer);
     std::memcpy(a.peer_id.data(), "-RL0001-", 8);
@@ -270,7 +345,7 @@ class RequestBuilder {
     }
     a.num_want = config_.numwant;
     a.port = static_cast<uint16_t>(10000 + peer / sources_.size());
-    return protocol::WriteAnnounceRequest(out, a);
+    return a;
   }
 
   const LoadConfig& config_;
@@ -376,6 +451,13 @@ uint64_t LoadGenerator::Timeouts() const {
 uint64_t LoadGenerator::Strays() const {
   return Sum([](const LoadCounters& c) -> const Counter& { return c.strays; });
 }
+uint64_t LoadGenerator::Broken() const {
+  return Sum([](const LoadCounters& c) -> const Counter& { return c.broken; });
+}
+uint64_t LoadGenerator::Connections() const {
+  return Sum(
+      [](const LoadCounters& c) -> const Counter& { return c.connections; });
+}
 uint64_t LoadGenerator::PeersReturned() const {
   return Sum(
       [](const LoadCounters& c) -> const Counter& { return c.peers_returned; });
@@ -442,7 +524,226 @@ int OpenLoadSocket(bool v6) {
   return fd;
 }
 
+namespace {
+
+// The protocol-neutral announce the HTTP codec writes, from the one the
+// load's peers make.
+AnnounceRequest ToHttpAnnounce(const protocol::AnnounceRequest& a) {
+  AnnounceRequest r;
+  r.info_hash = a.info_hash;
+  r.peer_id = a.peer_id;
+  r.peer.port = a.port;
+  r.event = a.event;
+  r.uploaded = a.uploaded;
+  r.downloaded = a.downloaded;
+  r.left = a.left;
+  r.numwant = a.num_want;
+  r.key = a.key;
+  return r;
+}
+
+// A request head of any size the codec writes (a host and a path of up to
+// 255 bytes each) or a scrape of the most hashes a load sends.
+constexpr size_t kMaxHttpRequest =
+    http::kMaxAnnounceRequestSize + 3 * kInfoHashSize * protocol::kMaxScrapeHashes +
+    16 * protocol::kMaxScrapeHashes;
+
+// One load thread's run over HTTP: keeps a request on every slot of its
+// HttpClientPool (one connection each), reads the replies with core/http's
+// codec into the thread's counters, and gives up on requests past the
+// timeout.
+class HttpLoadRun {
+ public:
+  HttpLoadRun(const LoadConfig& config, int index, LoadCounters* counters,
+              LoadThreadResult* result, std::atomic<uint64_t>* fill_done)
+      : config_(config),
+        ctr_(*counters),
+        result_(*result),
+        fill_done_(*fill_done),
+        builder_(config, index),
+        keep_alive_(config.http_mode == HttpConnectionMode::kKeepAlive),
+        pool_(reinterpret_cast<const sockaddr*>(&config.target.addr),
+              config.target.len, config.window, config.http_mode),
+        authority_(config.target.url.Authority()),
+        to_{authority_, config.target.url.path},
+        in_flight_(config.window),
+        request_(kMaxHttpRequest),
+        announce_reply_(std::make_unique<http::AnnounceResponse>()),
+        scrape_reply_(std::make_unique<http::ScrapeResponse>()),
+        timeout_ns_(absl::ToInt64Nanoseconds(config.timeout)) {
+    for (uint32_t si = config.window; si-- > 0;) idle_.push_back(si);
+    result_.latency_us.assign(kHistBuckets, 0);
+  }
+
+  // Runs until `stop`, the duration's end or, with --fill, the last
+  // peer's reply. Returns true iff a fill stopped because nothing replied
+  // for kFillStallTimeouts timeouts.
+  bool Run(const std::atomic<bool>& stop) {
+    const int64_t start = NowNs();
+    const int64_t deadline = start + absl::ToInt64Nanoseconds(config_.duration);
+    int64_t next_timeout_scan = start + kTimeoutScanNs;
+    last_reply_ns_ = start;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const int64_t now = NowNs();
+      if (!config_.fill && now >= deadline) return false;
+      if (config_.fill && !builder_.issuing() &&
+          idle_.size() == config_.window) {
+        return false;
+      }
+      if (config_.fill &&
+          now - last_reply_ns_ >
+              LoadGenerator::kFillStallTimeouts * timeout_ns_) {
+        return true;
+      }
+      IssueRequests(now);
+      pool_.Poll(idle_.size() == config_.window ? 1 : 10,
+                 [this](uint32_t si, const HttpOutcome& o) { Finish(si, o); });
+      if (now >= next_timeout_scan) {
+        next_timeout_scan = now + kTimeoutScanNs;
+        ExpireRequests(NowNs());
+      }
+    }
+    return false;
+  }
+
+ private:
+  static constexpr int64_t kTimeoutScanNs = 10'000'000;
+
+  struct InFlight {
+    RequestType type = kAnnounceReq;
+    int64_t sent_ns = 0;
+    uint32_t source = 0;  // the simulated source its connection is from
+  };
+
+  // Starts a request on every idle slot.
+  void IssueRequests(int64_t now) {
+    while (!idle_.empty() && builder_.issuing()) {
+      const uint32_t si = idle_.back();
+      // A kept-alive connection carries the requests of its source's
+      // peers; a new connection any peer's.
+      const uint32_t source = keep_alive_ && pool_.connected(si)
+                                  ? in_flight_[si].source
+                                  : RequestBuilder::kAnySource;
+      if (!builder_.PlanHttp(source, &plan_)) return;
+      const size_t len =
+          plan_.type == kAnnounceReq
+              ? http::WriteAnnounceRequest(request_, to_,
+                                           ToHttpAnnounce(plan_.announce),
+                                           /*compact=*/true, keep_alive_)
+              : http::WriteScrapeRequest(request_, to_, plan_.scrape_hashes,
+                                         keep_alive_);
+      ctr_.sent[plan_.type].Add();
+      if (len == 0) {  // cannot happen: checked at start, buffer sized
+        CountError(plan_.type, "(no request: the URL cannot carry it)");
+        return;
+      }
+      idle_.pop_back();
+      in_flight_[si] = {plan_.type, now, plan_.source};
+      pool_.Start(si,
+                  {reinterpret_cast<const char*>(request_.data()), len},
+                  plan_.source_ip);
+    }
+    ctr_.connections.Add(pool_.connections_opened() -
+                         ctr_.connections.value());
+  }
+
+  // Slot si's request ended with `o`.
+  void Finish(uint32_t si, const HttpOutcome& o) {
+    idle_.push_back(si);
+    if (o.kind == HttpOutcome::kBroken) {
+      ctr_.broken.Add();
+      return;
+    }
+    const int64_t now = NowNs();
+    last_reply_ns_ = now;
+    const InFlight& f = in_flight_[si];
+    if (TakeReply(f.type, o)) {
+      const int64_t us = (now - f.sent_ns) / 1000;
+      result_.latency_us[std::min<int64_t>(us, kHistBuckets - 1)]++;
+    }
+  }
+
+  // Counts a whole reply to a request of `type`; returns true iff it was
+  // an answer (status 200, bencoded, no failure reason).
+  bool TakeReply(RequestType type, const HttpOutcome& o) {
+    if (o.status != 200) {
+      CountError(type, absl::StrCat("HTTP ", o.status));
+      return false;
+    }
+    const std::span<const uint8_t> body(
+        reinterpret_cast<const uint8_t*>(o.body.data()), o.body.size());
+    const http::ReplyError e =
+        type == kAnnounceReq
+            ? http::ParseAnnounceResponse(body, announce_reply_.get())
+            : http::ParseScrapeResponse(body, scrape_reply_.get());
+    if (e != http::ReplyError::kNone) {
+      CountError(type, "(a malformed bencoded reply)");
+      return false;
+    }
+    const std::string_view failure = type == kAnnounceReq
+                                         ? announce_reply_->failure_reason
+                                         : scrape_reply_->failure_reason;
+    if (!failure.empty()) {
+      CountError(type, failure);
+      return false;
+    }
+    if (type == kAnnounceReq) {
+      ctr_.peers_returned.Add(announce_reply_->peer_count);
+      if (config_.fill) fill_done_.fetch_add(1, std::memory_order_relaxed);
+    }
+    ctr_.answered[type].Add();
+    return true;
+  }
+
+  void CountError(RequestType type, std::string_view message) {
+    ctr_.errors[type].Add();
+    CountErrorMessage(message, &result_.errors_by_message);
+  }
+
+  // Gives up on requests in flight since before now - timeout.
+  void ExpireRequests(int64_t now) {
+    for (uint32_t si = 0; si < config_.window; ++si) {
+      if (!pool_.idle(si) && in_flight_[si].sent_ns < now - timeout_ns_) {
+        pool_.Abort(si);
+        idle_.push_back(si);
+        ctr_.timeouts.Add();
+      }
+    }
+  }
+
+  const LoadConfig& config_;
+  LoadCounters& ctr_;
+  LoadThreadResult& result_;
+  std::atomic<uint64_t>& fill_done_;
+  RequestBuilder builder_;
+  const bool keep_alive_;
+  HttpClientPool pool_;
+  const std::string authority_;
+  const http::RequestTarget to_;  // views authority_ and config_
+  std::vector<InFlight> in_flight_;
+  std::vector<uint32_t> idle_;  // slots without a request in flight
+  std::vector<uint8_t> request_;
+  HttpPlan plan_;
+  std::unique_ptr<http::AnnounceResponse> announce_reply_;
+  std::unique_ptr<http::ScrapeResponse> scrape_reply_;
+  const int64_t timeout_ns_;
+  int64_t last_reply_ns_ = 0;
+};
+
+}  // namespace
+
+void LoadGenerator::RunHttpThread(int index) {
+  HttpLoadRun run(config_, index, counters_[index].get(), &results_[index],
+                  &fill_done_);
+  if (run.Run(stop_)) fill_stalled_.store(true);
+  running_.fetch_sub(1);
+}
+
 void LoadGenerator::RunThread(int index) {
+  if (config_.target.http()) {
+    RunHttpThread(index);
+    return;
+  }
   LoadCounters& ctr = *counters_[index];
   std::vector<uint32_t>& hist = results_[index].latency_us;
   hist.assign(kHistBuckets, 0);

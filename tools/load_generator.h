@@ -1,5 +1,6 @@
-// The load generator behind ringtrack-load: closed-loop BEP 15 traffic
-// from many simulated peers, with batched syscalls (sendmmsg/recvmmsg).
+// The load generator behind ringtrack-load: closed-loop tracker traffic
+// from many simulated peers, over UDP (BEP 15, with batched syscalls:
+// sendmmsg/recvmmsg) or HTTP (BEP 3 and 48, see below).
 //
 // Each thread owns one UDP socket and a window of outstanding requests.
 // Simulated peer i sends from source address i mod `sources` (chosen per
@@ -15,6 +16,17 @@
 // clients re-announce every interval). With 0, every announce draws its
 // torrent afresh, so nearly every announce stores a new entry (an
 // insert-only load that grows the tracker without bound).
+//
+// Over http:// the same peers announce and scrape (HTTP has no connect):
+// each thread keeps `window` requests in flight, one per TCP connection
+// (tools/http_client_pool.h), each connection bound to its peer's source
+// address. With HttpConnectionMode::kNewConnection each request opens a
+// connection and asks for it to be closed ("Connection: close"), as most
+// clients announce; with kKeepAlive a connection carries request after
+// request of peers of one source address until the server closes it. A
+// reply with a non-200 status or a "failure reason" is an error reply
+// (counted by its status or reason, like BEP 15 error messages); a
+// connection refused, reset or closed before its whole reply is `broken`.
 #ifndef RINGTRACK_TOOLS_LOAD_GENERATOR_H_
 #define RINGTRACK_TOOLS_LOAD_GENERATOR_H_
 
@@ -31,12 +43,13 @@
 
 #include "absl/time/time.h"
 #include "core/tracker/tracker.h"
-#include "tools/udp_target.h"
+#include "tools/http_client_pool.h"
+#include "tools/tracker_target.h"
 
 namespace ringtrack {
 
 struct LoadConfig {
-  UdpTarget target;
+  TrackerTarget target;
   int threads = 1;
   absl::Duration duration = absl::Seconds(10);
   uint32_t torrents = 100'000;
@@ -61,6 +74,8 @@ struct LoadConfig {
   // Open loop: announces with made-up connection IDs, as fast as the
   // socket takes them, no replies expected (forged-ID flood for XDP tests).
   bool flood_forged = false;
+  // http:// targets: a new connection per request, or kept alive.
+  HttpConnectionMode http_mode = HttpConnectionMode::kNewConnection;
 };
 
 // The info hash of torrent `rank` (the same in every run).
@@ -75,6 +90,8 @@ struct LoadCounters {
   std::array<Counter, kNumReqTypes> errors;    // BEP 15 error replies
   Counter timeouts;  // no reply within the timeout
   Counter strays;    // replies that matched no outstanding request
+  Counter broken;    // HTTP: refused, reset or closed before a whole reply
+  Counter connections;  // HTTP: TCP connections opened
   Counter peers_returned;
 };
 
@@ -115,6 +132,8 @@ class LoadGenerator {
   uint64_t Errors() const;
   uint64_t Timeouts() const;
   uint64_t Strays() const;
+  uint64_t Broken() const;
+  uint64_t Connections() const;
   uint64_t PeersReturned() const;
   uint64_t FillProgress() const { return fill_done_.load(); }
   // True iff a --fill gave up because no reply came for
@@ -132,6 +151,7 @@ class LoadGenerator {
 
  private:
   void RunThread(int index);
+  void RunHttpThread(int index);
   // Sums one counter, picked by `get`, over all threads.
   template <class Get>
   uint64_t Sum(Get get) const;

@@ -1,9 +1,12 @@
-// ringtrack-load: a closed-loop load generator for any BEP 15 tracker.
+// ringtrack-load: a closed-loop load generator for any UDP (BEP 15) or
+// HTTP (BEP 3, BEP 48) tracker.
 //   ringtrack-load udp://127.0.0.1:6969 --threads 1 --duration 10s
+//   ringtrack-load http://127.0.0.1:6969/announce [--http_keepalive]
 // Prints a progress line every second and a summary at the end (--json for
 // machines), and exits 1 when the run failed (FailureOf says when). See
 // tools/load_generator.h for how peers are simulated.
 #include <arpa/inet.h>
+#include <sys/resource.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -20,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/cli/command_line.h"
+#include "core/http/client.h"
 #include "tools/json.h"
 #include "tools/load_generator.h"
 
@@ -43,7 +47,8 @@ ABSL_FLAG(uint32_t, torrent_offset, 0,
           "successive runs with growing N bring new torrents.");
 ABSL_FLAG(std::string, mix, "0:90:10",
           "Request weights connect:announce:scrape (connects that connection "
-          "IDs need are sent regardless).");
+          "IDs need are sent regardless; HTTP has no connects and ignores "
+          "the first weight).");
 ABSL_FLAG(int, numwant, 50, "numwant in announces.");
 ABSL_FLAG(uint32_t, scrape_hashes, 1, "Info hashes per scrape (1..74).");
 ABSL_FLAG(std::string, family, "",
@@ -53,8 +58,11 @@ ABSL_FLAG(std::string, source_base, "127.1.0.1",
           "be local to this host (e.g. a route 'local A.B.0.0/16 dev lo').");
 ABSL_FLAG(uint32_t, sources, 256,
           "Distinct IPv4 source addresses (127.1.0.1 upward, chosen per "
-          "datagram with IP_PKTINFO); IPv6 always uses ::1.");
-ABSL_FLAG(uint32_t, window, 256, "Outstanding requests per thread (≤ 65536).");
+          "datagram with IP_PKTINFO, or bound per connection over HTTP); "
+          "IPv6 always uses ::1.");
+ABSL_FLAG(uint32_t, window, 256,
+          "Outstanding requests per thread (≤ 65536); over HTTP, each is a "
+          "connection.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(1),
           "A request unanswered this long counts as a timeout.");
 ABSL_FLAG(bool, fill, false,
@@ -71,6 +79,10 @@ ABSL_FLAG(double, max_error_rate, 0.01,
           "The run fails (exit 1) when more than this share of replies are "
           "BEP 15 error replies (0..1; 0.01 = 1 %). A run also fails when "
           "nothing is answered at all.");
+ABSL_FLAG(bool, http_keepalive, false,
+          "http:// targets: keep each connection open for request after "
+          "request (until the server closes it) instead of a new connection "
+          "per request.");
 ABSL_FLAG(bool, json, false, "Print the summary as JSON.");
 ABSL_FLAG(bool, quiet, false, "No progress lines.");
 
@@ -94,7 +106,7 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
   } else if (!f.empty()) {
     BadFlag("--family must be v4 or v6");
   }
-  absl::StatusOr<UdpTarget> t = ResolveTarget(target_spec, fam);
+  absl::StatusOr<TrackerTarget> t = ResolveTarget(target_spec, fam);
   if (!t.ok()) {
     if (absl::IsUnavailable(t.status())) {  // the resolver failed: runtime
       std::fprintf(stderr, "ringtrack-load: %s\n",
@@ -162,8 +174,44 @@ LoadConfig ConfigFromFlags(const std::string& target_spec) {
   }
   c.window = absl::GetFlag(FLAGS_window);
   if (c.window < 1 || c.window > 65536) BadFlag("--window must be 1..65536");
+  if (c.target.http()) {
+    // Over HTTP every request in flight holds a socket: raise the soft
+    // open-file limit to the hard one, and say so if even that is short.
+    rlimit lim{};
+    getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    const uint64_t need = uint64_t{c.window} * uint64_t(c.threads) + 64;
+    if (need > lim.rlim_cur) {
+      BadFlag(absl::StrFormat(
+          "--window %d × --threads %d connections need %d open files, above "
+          "this process's limit of %d (ulimit -n)",
+          c.window, c.threads, need, uint64_t{lim.rlim_cur}));
+    }
+  }
   c.timeout = absl::GetFlag(FLAGS_timeout);
   if (c.timeout <= absl::ZeroDuration()) BadFlag("--timeout must be > 0");
+  if (c.target.http()) {
+    c.http_mode = absl::GetFlag(FLAGS_http_keepalive)
+                      ? HttpConnectionMode::kKeepAlive
+                      : HttpConnectionMode::kNewConnection;
+    std::string scrape_path;
+    if (c.scrape_weight > 0 &&
+        !http::ScrapePathOf(c.target.url.path, &scrape_path)) {
+      BadFlag("the URL's path " + c.target.url.path +
+              " has no scrape path (its last segment does not begin with "
+              "'announce'): use --mix with no scrapes, e.g. 0:100:0");
+    }
+    if (absl::GetFlag(FLAGS_flood_forged)) {
+      BadFlag("--flood_forged is for udp:// targets");
+    }
+    if (c.scrape_hashes > http::kMaxScrapeHashes) {
+      BadFlag(absl::StrFormat("--scrape_hashes must be 1..%d over HTTP",
+                              http::kMaxScrapeHashes));
+    }
+  } else if (absl::GetFlag(FLAGS_http_keepalive)) {
+    BadFlag("--http_keepalive is for http:// targets");
+  }
   c.fill = absl::GetFlag(FLAGS_fill);
   c.flood_forged = absl::GetFlag(FLAGS_flood_forged);
   if (c.fill && c.flood_forged)
@@ -209,9 +257,9 @@ std::string FailureOf(const LoadGenerator& gen, const LoadConfig& config,
   const Replies r = CountReplies(gen);
   if (r.total() == 0) {
     return absl::StrFormat(
-        "no replies from %s (%d requests sent, %d timed out): is a tracker "
-        "listening there?",
-        config.target.text, TotalSent(gen), gen.Timeouts());
+        "no replies from %s (%d requests sent, %d timed out, %d broken "
+        "connections): is a tracker listening there?",
+        config.target.text, TotalSent(gen), gen.Timeouts(), gen.Broken());
   }
   if (r.answered == 0) {
     return absl::StrFormat("every one of %d replies was an error", r.errors);
@@ -231,6 +279,13 @@ std::string FailureOf(const LoadGenerator& gen, const LoadConfig& config,
   return "";
 }
 
+// "udp", "http-close" (a new connection per request) or "http-keepalive".
+const char* ModeName(const LoadConfig& config) {
+  if (!config.target.http()) return "udp";
+  return config.http_mode == HttpConnectionMode::kKeepAlive ? "http-keepalive"
+                                                            : "http-close";
+}
+
 std::string ErrorsByMessageJson(const ErrorMessageCounts& counts) {
   std::string out = "{";
   for (const auto& [message, n] : counts) {
@@ -244,8 +299,10 @@ std::string ErrorsByMessageJson(const ErrorMessageCounts& counts) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "load generator for BEP 15 trackers.\n"
-      "Usage: ringtrack-load HOST:PORT|udp://HOST:PORT [flags]\n"
+      "load generator for UDP (BEP 15) and HTTP (BEP 3) trackers.\n"
+      "Usage: ringtrack-load URL [flags]\n"
+      "URL: udp://HOST:PORT[/announce], HOST:PORT (UDP) or "
+      "http://HOST[:PORT]/announce; [V6] for an IPv6 host.\n"
       "Exit codes: 0 the run passed, 1 it failed (no replies, or errors above "
       "--max_error_rate), 2 bad arguments.");
   ringtrack::HelpShowsFlagsFrom("tools/load_main.cc",
@@ -269,7 +326,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (pos.size() != 2)
-    BadFlag("usage: ringtrack-load HOST:PORT [flags] (--help)");
+    BadFlag("usage: ringtrack-load URL [flags] (--help)");
   const LoadConfig config = ConfigFromFlags(pos[1]);
   const double max_error_rate = absl::GetFlag(FLAGS_max_error_rate);
   if (!(max_error_rate >= 0 && max_error_rate <= 1)) {
@@ -299,10 +356,13 @@ int main(int argc, char** argv) {
       std::fprintf(
           stderr,
           "t=%5.1fs  sent/s=%.0f  responses/s=%.0f  loss=%.2f%%  "
-          "errors=%llu  timeouts=%llu%s\n",
+          "errors=%llu  timeouts=%llu%s%s\n",
           absl::ToDoubleSeconds(now - start), double(sent - last_sent) / secs,
           double(answered - last_answered) / secs, std::max(0.0, loss),
           (unsigned long long)gen.Errors(), (unsigned long long)gen.Timeouts(),
+          config.target.http()
+              ? absl::StrFormat("  broken=%d", gen.Broken()).c_str()
+              : "",
           config.fill ? absl::StrFormat(
                             "  filled=%d/%d entries", gen.FillProgress(),
                             uint64_t{config.peers} *
@@ -333,18 +393,20 @@ int main(int argc, char** argv) {
   const std::string failure = FailureOf(gen, config, max_error_rate);
   if (json) {
     std::printf(
-        "{\"target\":%s,\"seconds\":%.3f,\"responses_per_s\":%.1f,"
+        "{\"target\":%s,\"mode\":\"%s\",\"seconds\":%.3f,\"responses_per_s\":%.1f,"
         "\"connect_per_s\":%.1f,\"announce_per_s\":%.1f,\"scrape_per_s\":%.1f,"
         "\"latency_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f},"
-        "\"errors\":%llu,\"timeouts\":%llu,\"strays\":%llu,"
+        "\"errors\":%llu,\"timeouts\":%llu,\"strays\":%llu,\"broken\":%llu,"
+        "\"connections\":%llu,"
         "\"peers_returned\":%llu,\"filled\":%llu,\"sent_per_s\":%.1f,"
         "\"error_rate\":%.6f,\"max_error_rate\":%.6f,"
         "\"errors_by_type\":{\"connect\":%llu,\"announce\":%llu,"
         "\"scrape\":%llu},\"errors_by_message\":%s,\"failure\":%s}\n",
-        JsonQuote(config.target.text).c_str(), elapsed, double(total) / elapsed,
+        JsonQuote(config.target.text).c_str(), ModeName(config), elapsed, double(total) / elapsed,
         rate[0], rate[1], rate[2], p50, p99, p999,
         (unsigned long long)replies.errors, (unsigned long long)gen.Timeouts(),
-        (unsigned long long)gen.Strays(),
+        (unsigned long long)gen.Strays(), (unsigned long long)gen.Broken(),
+        (unsigned long long)gen.Connections(),
         (unsigned long long)gen.PeersReturned(),
         (unsigned long long)gen.FillProgress(),
         double(TotalSent(gen)) / elapsed, replies.error_rate(), max_error_rate,
@@ -354,8 +416,9 @@ int main(int argc, char** argv) {
         ErrorsByMessageJson(by_message).c_str(),
         failure.empty() ? "null" : JsonQuote(failure).c_str());
   } else {
-    std::printf("target: %s  duration: %.2f s  threads: %d\n",
-                config.target.text.c_str(), elapsed, config.threads);
+    std::printf("target: %s (%s)  duration: %.2f s  threads: %d\n",
+                config.target.text.c_str(), ModeName(config), elapsed,
+                config.threads);
     std::printf("responses/s: %.0f  (answers; error replies are counted apart)\n",
                 double(total) / elapsed);
     for (int t = 0; t < kNumReqTypes; ++t) {
@@ -368,10 +431,10 @@ int main(int argc, char** argv) {
                 p999);
     std::printf(
         "errors: %llu (%.2f %% of replies; limit --max_error_rate %.2f %%)  "
-        "timeouts: %llu  strays: %llu\n",
+        "timeouts: %llu  strays: %llu  broken: %llu\n",
         (unsigned long long)replies.errors, 100 * replies.error_rate(),
         100 * max_error_rate, (unsigned long long)gen.Timeouts(),
-        (unsigned long long)gen.Strays());
+        (unsigned long long)gen.Strays(), (unsigned long long)gen.Broken());
     for (const auto& [message, n] : by_message) {
       std::printf("  %10llu  \"%s\"\n", (unsigned long long)n,
                   absl::CHexEscape(message).c_str());

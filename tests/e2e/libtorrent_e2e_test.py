@@ -2,12 +2,14 @@
 """End to end with a real BitTorrent implementation (libtorrent).
 
 Starts ringtrackd on an ephemeral loopback port, makes a small v1-only
-torrent that announces only to it, seeds it from one libtorrent session and
-downloads it in another. Passes iff the file arrives intact and the leecher
-learned the seeder from the tracker (peer_info.source has the tracker bit).
+torrent that announces only to it (at udp://, or http:// with --scheme
+http: ringtrackd serves both on the same port), seeds it from one
+libtorrent session and downloads it in another. Passes iff the file arrives
+intact and the leecher learned the seeder from the tracker
+(peer_info.source has the tracker bit).
 
 Run with Debian's /usr/bin/python3 (python3-libtorrent); exits non-zero on
-failure. Usage: libtorrent_e2e_test.py --ringtrackd PATH
+failure. Usage: libtorrent_e2e_test.py --ringtrackd PATH [--scheme udp|http]
 """
 import argparse
 import os
@@ -27,15 +29,15 @@ def fail(msg):
     sys.exit(1)
 
 
-def start_tracker(binary, log_path):
+def start_tracker(binary, log_path, host="127.0.0.1"):
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [binary, "--listen=127.0.0.1:0", "--workers=1", "--stats_interval=0"],
+        [binary, "--listen=%s:0" % host, "--workers=1", "--stats_interval=0"],
         stderr=log, stdout=subprocess.DEVNULL)
     deadline = time.time() + 10
     while time.time() < deadline:
         text = open(log_path).read()
-        m = re.search(r"listen=127\.0\.0\.1:(\d+)", text)
+        m = re.search(r"listen=%s:(\d+)" % re.escape(host), text)
         if m:
             return proc, int(m.group(1))
         if proc.poll() is not None:
@@ -44,10 +46,10 @@ def start_tracker(binary, log_path):
     fail("ringtrackd did not start")
 
 
-def make_session(extra=None):
+def make_session(extra=None, host="127.0.0.1"):
     settings = {
-        "listen_interfaces": "127.0.0.1:0",
-        "outgoing_interfaces": "127.0.0.1",
+        "listen_interfaces": host + ":0",
+        "outgoing_interfaces": host,
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
@@ -75,38 +77,54 @@ def wait_for_alert(ses, kind, timeout, what):
     fail("timed out waiting for " + what)
 
 
+def make_seeded_torrent(work, url, host="127.0.0.1"):
+    """Writes a random payload under `work`/seed, makes a v1-only torrent
+    of it that announces only to `url` (also written to
+    `work`/payload.torrent), and seeds it from a libtorrent session once the
+    tracker has answered the seeder. Returns (torrent_info, payload bytes,
+    seeder session)."""
+    seed_dir = os.path.join(work, "seed")
+    os.makedirs(seed_dir)
+    payload = os.urandom(3 * 1024 * 1024 + 12345)
+    with open(os.path.join(seed_dir, "payload.bin"), "wb") as f:
+        f.write(payload)
+    fs = lt.file_storage()
+    lt.add_files(fs, os.path.join(seed_dir, "payload.bin"))
+    ct = lt.create_torrent(fs, 0, flags=lt.create_torrent.v1_only)
+    ct.add_tracker(url)
+    lt.set_piece_hashes(ct, seed_dir)
+    data = lt.bencode(ct.generate())
+    with open(os.path.join(work, "payload.torrent"), "wb") as f:
+        f.write(data)
+    ti = lt.torrent_info(lt.bdecode(data))
+    print("torrent %s announces to %s" % (ti.info_hashes().v1, url),
+          flush=True)
+    seeder = make_session(host=host)
+    seeder.add_torrent({"ti": ti, "save_path": seed_dir})
+    reply = wait_for_alert(seeder, lt.tracker_reply_alert, 30,
+                           "the seeder's first tracker reply")
+    print("seeder: %s" % reply.message(), flush=True)
+    return ti, payload, seeder
+
+
+def tracker_url(scheme, port, host="127.0.0.1"):
+    return "%s://%s:%d/announce" % (scheme, host, port)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ringtrackd", required=True)
+    ap.add_argument("--scheme", choices=("udp", "http"), default="udp")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="ringtrack_lt_")
     tracker, port = start_tracker(args.ringtrackd,
                                   os.path.join(work, "ringtrackd.log"))
     try:
-        seed_dir = os.path.join(work, "seed")
         leech_dir = os.path.join(work, "leech")
-        os.makedirs(seed_dir)
         os.makedirs(leech_dir)
-        payload = os.urandom(3 * 1024 * 1024 + 12345)
-        with open(os.path.join(seed_dir, "payload.bin"), "wb") as f:
-            f.write(payload)
-
-        fs = lt.file_storage()
-        lt.add_files(fs, os.path.join(seed_dir, "payload.bin"))
-        ct = lt.create_torrent(fs, 0, flags=lt.create_torrent.v1_only)
-        url = "udp://127.0.0.1:%d/announce" % port
-        ct.add_tracker(url)
-        lt.set_piece_hashes(ct, seed_dir)
-        ti = lt.torrent_info(lt.bdecode(lt.bencode(ct.generate())))
-        print("torrent %s announces to %s" % (ti.info_hashes().v1, url),
-              flush=True)
-
-        seeder = make_session()
-        seeder.add_torrent({"ti": ti, "save_path": seed_dir})
-        reply = wait_for_alert(seeder, lt.tracker_reply_alert, 30,
-                               "the seeder's first tracker reply")
-        print("seeder: %s" % reply.message(), flush=True)
+        ti, payload, seeder = make_seeded_torrent(
+            work, tracker_url(args.scheme, port))
 
         leecher = make_session()
         handle = leecher.add_torrent(

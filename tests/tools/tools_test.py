@@ -17,6 +17,8 @@ import tempfile
 import time
 
 HASH = "0123456789abcdef0123456789abcdef01234567"
+# The torrent the http:// checks announce (HASH's swarm is the UDP ones').
+HTTP_HASH = "89abcdef0123456789abcdef0123456789abcdef"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from checks import check, summary  # noqa: E402
 from daemon import Ringtrackd  # noqa: E402
@@ -105,7 +107,7 @@ def start_opentracker(bindir, work, port):
     subprocess.run([os.path.join(bindir, "ringtrack-load"), "--torrents=1000",
                     "--write_info_hashes=" + wl], check=True)
     with open(wl, "a") as f:
-        f.write(HASH + "\n")
+        f.write(HASH + "\n" + HTTP_HASH + "\n")
     os.chmod(wl, 0o644)
     proc = subprocess.Popen(
         ["opentracker", "-i", "127.0.0.1", "-P", str(port), "-p",
@@ -144,6 +146,177 @@ def exercise(bindir, name, port):
           j["scrape_per_s"] > 0 and j["errors"] == 0,
           name + ": load got answers of every type: " + out.strip())
     check("responses/s=" in err, name + ": load printed progress")
+
+
+def exercise_http(bindir, name, port, keeps_alive=True):
+    """The same announces, scrapes and load as exercise(), over http:// on
+    TCP port `port`: the same output, text and --json, as over UDP.
+    `keeps_alive`: the server keeps connections open when asked
+    (opentracker closes every one)."""
+    cli = os.path.join(bindir, "ringtrack-cli")
+    url = "http://127.0.0.1:%d/announce" % port
+    rc, out, err = run([cli, "announce", url, "--info-hash", HTTP_HASH,
+                        "--port", "7011", "--left", "0", "--timeout=5s"])
+    check(rc == 0 and "seeders: 1" in out and re.search(r"interval: [1-9]\d* s", out),
+          name + ": cli announce over http:// as seeder\n" + out + err)
+    rc, out, err = run([cli, "announce", url, "--info-hash", HTTP_HASH,
+                        "--port", "7012", "--timeout=5s"])
+    check(rc == 0 and "leechers: 1" in out and "127.0.0.1:7011" in out,
+          name + ": cli announce over http:// as leecher gets the seeder\n" + out + err)
+    rc, out, err = run([cli, "--json", "announce", url, "--info-hash", HTTP_HASH,
+                        "--port", "7013", "--timeout=5s"])
+    try:
+        j = json.loads(out) if len(out.splitlines()) == 1 else None
+    except ValueError:
+        j = None
+    check(rc == 0 and j is not None and j["action"] == "announce" and
+          j["seeders"] == 1 and j["leechers"] == 2 and j["interval"] > 0 and
+          {"ip": "127.0.0.1", "port": 7011} in j["peers"],
+          name + ": cli --json announce over http://\n" + out + err)
+    rc, out, err = run([cli, "--json", "scrape", url, HTTP_HASH, "00" * 20,
+                        "--timeout=5s"])
+    try:
+        j = json.loads(out) if len(out.splitlines()) == 1 else None
+    except ValueError:
+        j = None
+    check(rc == 0 and j is not None and j["action"] == "scrape" and
+          [f["info_hash"] for f in j["files"]] == [HTTP_HASH, "00" * 20] and
+          j["files"][0]["seeders"] == 1 and j["files"][0]["leechers"] == 2 and
+          j["files"][1]["seeders"] == 0,
+          name + ": cli --json scrape over http://, one entry per hash in order\n"
+          + out + err)
+    rc, out, err = run([cli, "scrape", url, HTTP_HASH, "--timeout=5s"])
+    check(rc == 0 and re.search(r"seeders: 1 completed: \d+ leechers: 2", out),
+          name + ": cli scrape over http://\n" + out + err)
+    load = os.path.join(bindir, "ringtrack-load")
+    for mode in ([], ["--http_keepalive"]):
+        rc, out, err = run([load, url, "--duration=2s", "--torrents=1000",
+                            "--peers=20000", "--window=32", "--json"] + mode)
+        label = "%s: load over http:// (%s)" % (name, "keep-alive" if mode else
+                                                "a connection per request")
+        try:
+            j = json.loads(out)
+        except ValueError:
+            check(False, label + " printed JSON\n" + out + err)
+            continue
+        requests = (j["announce_per_s"] + j["scrape_per_s"]) * j["seconds"]
+        check(rc == 0 and j["responses_per_s"] > 200 and j["announce_per_s"] > 0 and
+              j["scrape_per_s"] > 0 and j["errors"] == 0 and j["broken"] == 0 and
+              j["latency_us"]["p50"] > 0 and
+              j["mode"] == ("http-keepalive" if mode else "http-close"),
+              label + " got answers of every type: " + out.strip() + err[-500:])
+        check("responses/s=" in err, label + " printed progress")
+        if mode and keeps_alive:
+            check(j["connections"] < requests / 5,
+                  label + " kept connections alive: %d for %d requests"
+                  % (j["connections"], requests))
+        elif not mode:
+            check(j["connections"] >= requests,
+                  label + " opened a connection per request: %d for %d requests"
+                  % (j["connections"], requests))
+
+
+def exercise_http_v6(bindir, work):
+    """ringtrack-cli and ringtrack-load at an http://[::1]:PORT URL: the
+    bracketed IPv6 host, and IPv6 peers (BEP 7's peers6) in the output."""
+    log = os.path.join(work, "ringtrackd_v6.log")
+    proc = subprocess.Popen(
+        [os.path.join(bindir, "ringtrackd"), "--listen=[::1]:0", "--workers=1",
+         "--stats-interval=0"], stderr=open(log, "w"), stdout=subprocess.DEVNULL)
+    try:
+        port = None
+        deadline = time.monotonic() + 10
+        while port is None and time.monotonic() < deadline:
+            m = re.search(r"listen=\[::1\]:(\d+)", open(log).read())
+            port = int(m.group(1)) if m else None
+            time.sleep(0.05)
+        check(port is not None, "ringtrackd listens on [::1]\n" + open(log).read())
+        if port is None:
+            return
+        cli = os.path.join(bindir, "ringtrack-cli")
+        url = "http://[::1]:%d/announce" % port
+        rc, out, err = run([cli, "announce", url, "--info-hash", HTTP_HASH,
+                            "--port", "7021", "--left", "0", "--timeout=5s"])
+        check(rc == 0 and "seeders: 1" in out,
+              "cli announce at http://[::1]\n" + out + err)
+        rc, out, err = run([cli, "--json", "announce", url, "--info-hash",
+                            HTTP_HASH, "--port", "7022", "--timeout=5s"])
+        try:
+            j = json.loads(out)
+        except ValueError:
+            j = None
+        check(rc == 0 and j is not None and
+              {"ip": "::1", "port": 7021} in j["peers"],
+              "cli gets the IPv6 seeder from http://[::1] (peers6)\n" + out + err)
+        rc, out, err = run([cli, "announce", url, "--info-hash", HTTP_HASH,
+                            "--port", "7023", "--timeout=5s"])
+        check(rc == 0 and "[::1]:7021" in out,
+              "cli prints an IPv6 peer as [IP]:PORT\n" + out + err)
+        load = os.path.join(bindir, "ringtrack-load")
+        for mode in ([], ["--http_keepalive"]):
+            rc, out, err = run([load, url, "--duration=1s", "--torrents=50",
+                                "--peers=2000", "--window=16", "--json",
+                                "--quiet"] + mode)
+            j = json.loads(out) if rc is not None and out else {}
+            check(rc == 0 and j.get("responses_per_s", 0) > 100 and
+                  j.get("errors") == 0,
+                  "load at http://[::1] %s\n%s%s" % (mode, out, err))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def http_failures(bindir):
+    """ringtrack-cli and ringtrack-load over http:// when nothing listens,
+    when the listener never answers, and on URLs they cannot use."""
+    cli = os.path.join(bindir, "ringtrack-cli")
+    load = os.path.join(bindir, "ringtrack-load")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # bound, not listening: refused
+        url = "http://127.0.0.1:%d/announce" % closed
+        start = time.monotonic()
+        rc, _, err = run([cli, "announce", url, "--info-hash", HASH,
+                          "--timeout=30s"])
+        check(rc == 1 and "connection refused" in err and
+              time.monotonic() - start < 10,
+              "cli reports a closed TCP port as refused at once (exit %s)\n%s" % (rc, err))
+        rc, out, err = run([load, url, "--duration=1s", "--json", "--quiet"])
+        j = json.loads(out) if rc is not None and out else {}
+        check(rc == 1 and "no replies" in err and j.get("broken", 0) > 0,
+              "load over http:// against a closed port fails, counting broken "
+              "connections (exit %s)\n%s%s" % (rc, out, err))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # accepts (in the kernel), never answers
+        url = "http://127.0.0.1:%d/announce" % silent.getsockname()[1]
+        start = time.monotonic()
+        rc, _, err = run([cli, "announce", url, "--info-hash", HASH,
+                          "--timeout=0.5s"])
+        check(rc == 1 and "timed out" in err and time.monotonic() - start < 5,
+              "cli over http:// times out within --timeout (exit %s)\n%s" % (rc, err))
+        rc, out, err = run([load, url, "--duration=1s", "--timeout=0.2s",
+                            "--window=8", "--json", "--quiet"])
+        j = json.loads(out) if rc is not None and out else {}
+        check(rc == 1 and j.get("timeouts", 0) > 0,
+              "load over http:// counts timeouts from a silent server (exit %s)\n%s%s"
+              % (rc, out, err))
+    for args, why in (
+            (["announce", "https://127.0.0.1:1/announce", "--info-hash", HASH],
+             "https:// is not supported"),
+            (["scrape", "http://127.0.0.1:1/a", HASH], "no scrape path"),
+            (["connect", "http://127.0.0.1:1/announce"], "UDP exchange"),
+            (["announce", "::1:6969", "--info-hash", HASH], "in brackets")):
+        rc, _, err = run([cli] + args)
+        check(rc == 2 and why in err,
+              "cli refuses %s, saying why (exit %s)\n%s" % (args[1], rc, err))
+    for args, why in (
+            (["http://127.0.0.1:1/a"], "no scrape path"),
+            (["udp://127.0.0.1:1", "--http_keepalive"], "for http:// targets"),
+            (["http://127.0.0.1:1/announce", "--flood_forged"], "for udp://")):
+        rc, _, err = run([load] + args)
+        check(rc == 2 and why in err,
+              "load refuses %s, saying why (exit %s)\n%s" % (" ".join(args), rc, err))
 
 
 def cli_json(cli, name, url):
@@ -316,6 +489,9 @@ def main():
         rt, port = start_ringtrackd(a.bin, work)
         procs.append(rt)
         exercise(a.bin, "ringtrackd", port)
+        # HTTP on the same port as UDP, as ringtrackd serves it by default.
+        exercise_http(a.bin, "ringtrackd", port)
+        exercise_http_v6(a.bin, work)
         steady_state(a.bin, work)
         load_failures(a.bin, work)
         cli = os.path.join(a.bin, "ringtrack-cli")
@@ -324,6 +500,7 @@ def main():
         check(rc == 1 and "tracker error: invalid port" in out,
               "cli prints an error reply as such")
         cli_failures(a.bin, port)
+        http_failures(a.bin)
         rc, _, err = run([cli, "announce", "127.0.0.1:1", "--info-hash", "xyz"])
         check(rc == 2 and "40 hexadecimal" in err, "cli rejects a bad hash")
         rc, _, err = run([os.path.join(a.bin, "ringtrack-load"),
@@ -333,6 +510,8 @@ def main():
             ot_port = port + 1 if port < 60000 else port - 10
             procs.append(start_opentracker(a.bin, work, ot_port))
             exercise(a.bin, "opentracker", ot_port)
+            # Its HTTP side listens on TCP ot_port + 1 (-p).
+            exercise_http(a.bin, "opentracker", ot_port + 1, keeps_alive=False)
     finally:
         for p in procs:
             p.terminate()

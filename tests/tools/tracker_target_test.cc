@@ -1,4 +1,4 @@
-#include "tools/udp_target.h"
+#include "tools/tracker_target.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -8,8 +8,10 @@
 namespace ringtrack {
 namespace {
 
-TEST(UdpTargetTest, AcceptsUrlsAndHostPort) {
+TEST(TrackerTargetTest, AcceptsUrlsAndHostPort) {
   for (const char* spec : {"udp://127.0.0.1:6969/announce", "127.0.0.1:6969",
+                           "http://127.0.0.1:6969/announce",
+                           "http://[::1]:6969/announce",
                            "udp://[::1]:6969", "[::1]:6969",
                            "udp://localhost:6969/announce?passkey=x"}) {
     auto t = ResolveTarget(spec);
@@ -24,15 +26,27 @@ TEST(UdpTargetTest, AcceptsUrlsAndHostPort) {
   EXPECT_EQ(ResolveTarget("127.0.0.1:1")->family(), AddressFamily::kV4);
 }
 
-TEST(UdpTargetTest, RejectsOtherSchemesAndMissingPorts) {
-  for (const char* bad : {"http://127.0.0.1:80/announce", "127.0.0.1",
+TEST(TrackerTargetTest, KeepsTheSchemeAndPath) {
+  auto h = ResolveTarget("http://127.0.0.1/announce.php?passkey=1");
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_TRUE(h->http());
+  EXPECT_EQ(ntohs(reinterpret_cast<sockaddr_in*>(&h->addr)->sin_port), 80);
+  EXPECT_EQ(h->url.path, "/announce.php?passkey=1");
+  auto u = ResolveTarget("[::1]:6969");
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_FALSE(u->http());
+  EXPECT_EQ(u->text, "[::1]:6969");
+}
+
+TEST(TrackerTargetTest, RejectsOtherSchemesAndMissingPorts) {
+  for (const char* bad : {"https://127.0.0.1:80/announce", "127.0.0.1",
                           "udp://127.0.0.1", "[::1]6969", "127.0.0.1:x",
                           ":6969"}) {
     EXPECT_FALSE(ResolveTarget(bad).ok()) << bad;
   }
 }
 
-TEST(UdpTargetTest, InfoHashHexRoundTrips) {
+TEST(TrackerTargetTest, InfoHashHexRoundTrips) {
   const std::string hex = "00112233445566778899aabbccddeeff01234567";
   auto h = ParseInfoHash(hex);
   ASSERT_TRUE(h.ok());

@@ -1,4 +1,4 @@
-#include "tools/udp_target.h"
+#include "tools/tracker_target.h"
 
 #include <netdb.h>
 
@@ -10,42 +10,15 @@
 
 namespace ringtrack {
 
-absl::StatusOr<UdpTarget> ResolveTarget(const std::string& spec,
-                                        std::optional<AddressFamily> prefer) {
-  std::string rest = spec;
-  if (rest.rfind("udp://", 0) == 0) {
-    rest = rest.substr(6);
-    rest = rest.substr(0, rest.find('/'));
-  } else if (rest.find("://") != std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", spec, "' is not a udp:// tracker URL"));
-  }
-  std::string host, port;
-  if (!rest.empty() && rest[0] == '[') {
-    const size_t close = rest.find(']');
-    if (close == std::string::npos || close + 1 >= rest.size() ||
-        rest[close + 1] != ':') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", spec, "': expected [IPV6]:PORT"));
-    }
-    host = rest.substr(1, close - 1);
-    port = rest.substr(close + 2);
-  } else {
-    const size_t colon = rest.rfind(':');
-    if (colon == std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", spec, "' has no :PORT"));
-    }
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-  }
-  if (host.empty() || port.empty() ||
-      port.find_first_not_of("0123456789") != std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", spec, "': expected HOST:PORT"));
-  }
+absl::StatusOr<TrackerTarget> ResolveTarget(
+    const std::string& spec, std::optional<AddressFamily> prefer) {
+  absl::StatusOr<TrackerUrl> url = ParseTrackerUrl(spec);
+  if (!url.ok()) return url.status();
+  const std::string& host = url->host;
+  const std::string port = std::to_string(url->port);
   addrinfo hints{};
-  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_socktype = url->scheme == TrackerScheme::kHttp ? SOCK_STREAM
+                                                         : SOCK_DGRAM;
   hints.ai_family = AF_UNSPEC;
   addrinfo* res = nullptr;
   const int r = getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
@@ -70,10 +43,11 @@ absl::StatusOr<UdpTarget> ResolveTarget(const std::string& spec,
       }
     }
   }
-  UdpTarget t;
+  TrackerTarget t;
   std::memcpy(&t.addr, pick->ai_addr, pick->ai_addrlen);
   t.len = pick->ai_addrlen;
   t.text = spec;
+  t.url = *std::move(url);
   return t;
 }
 
