@@ -428,7 +428,7 @@ std::unique_ptr<const NetworkMap> LibLocMap() {
 // N peers at random IPv4 addresses (most inside the libloc map) over N/10
 // torrents drawn by Zipf(1.0), 30 % seeders; timed announces are refreshes
 // of random stored peers with numwant 50, and with a map each one first
-// looks its network up, as Tracker::HandleAnnounce does.
+// looks its network up, as Tracker::ShapedParamsOf does.
 void Cost(const NetworkMap* map, uint32_t peers) {
   std::printf("\n== 3. Cost at %u stored peers (Zipf 1.0 over %u torrents)\n",
               peers, peers / 10);
