@@ -8,47 +8,19 @@
 #include "core/base/wire.h"
 #include "core/http/bencode.h"
 #include "core/http/request_head.h"
+#include "core/http/text.h"
 
 namespace ringtrack::http {
 
 namespace {
 
-// Appends to a fixed buffer; ok() false once something did not fit.
-class Appender {
- public:
-  explicit Appender(std::span<uint8_t> out) : out_(out) {}
-  void Add(std::string_view s) {
-    if (!ok_ || out_.size() - n_ < s.size()) {
-      ok_ = false;
-      return;
-    }
-    std::memcpy(out_.data() + n_, s.data(), s.size());
-    n_ += s.size();
-  }
-  void AddNumber(uint64_t v) {
-    char buf[24];
-    char* end = buf + sizeof buf;
-    char* p = end;
-    do {
-      *--p = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
-    Add({p, static_cast<size_t>(end - p)});
-  }
-  void AddEncoded(std::span<const uint8_t> bytes) {
-    char buf[3 * kInfoHashSize];
-    const size_t n = PercentEncode(bytes, buf);
-    if (n == 0 && !bytes.empty()) ok_ = false;
-    Add({buf, n});
-  }
-  bool ok() const { return ok_; }
-  size_t size() const { return n_; }
-
- private:
-  std::span<uint8_t> out_;
-  size_t n_ = 0;
-  bool ok_ = true;
-};
+// Appends `bytes` percent-encoded.
+void AddEncoded(Appender* a, std::span<const uint8_t> bytes) {
+  char buf[3 * kInfoHashSize];
+  const size_t n = PercentEncode(bytes, buf);
+  if (n == 0 && !bytes.empty()) a->Fail();
+  a->Add({buf, n});
+}
 
 void AddTail(Appender* a, const RequestTarget& to, bool keep_alive) {
   a->Add(" HTTP/1.1\r\nHost: ");
@@ -56,26 +28,6 @@ void AddTail(Appender* a, const RequestTarget& to, bool keep_alive) {
   a->Add(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x += 'a' - 'A';
-    if (y >= 'A' && y <= 'Z') y += 'a' - 'A';
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // Appends the entries of a compact string to out->peers.
 void AddCompact(std::span<const uint8_t> s, AddressFamily f,
@@ -156,9 +108,9 @@ size_t WriteAnnounceRequest(std::span<uint8_t> out, const RequestTarget& to,
   a.Add(to.announce_path);
   a.Add(to.announce_path.find('?') == std::string_view::npos ? "?" : "&");
   a.Add("info_hash=");
-  a.AddEncoded(r.info_hash.bytes);
+  AddEncoded(&a, r.info_hash.bytes);
   a.Add("&peer_id=");
-  a.AddEncoded(r.peer_id);
+  AddEncoded(&a, r.peer_id);
   a.Add("&port=");
   a.AddNumber(r.peer.port);
   a.Add("&uploaded=");
@@ -206,7 +158,7 @@ size_t WriteScrapeRequest(std::span<uint8_t> out, const RequestTarget& to,
   for (size_t i = 0; i + kInfoHashSize <= hashes.size(); i += kInfoHashSize) {
     a.Add(i == 0 && path.find('?') == std::string::npos ? "?info_hash="
                                                          : "&info_hash=");
-    a.AddEncoded(hashes.subspan(i, kInfoHashSize));
+    AddEncoded(&a, hashes.subspan(i, kInfoHashSize));
   }
   AddTail(&a, to, keep_alive);
   return a.ok() ? a.size() : 0;
@@ -251,7 +203,7 @@ ResponseFrame ParseResponseHead(std::span<const uint8_t> received,
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) return ResponseFrame::kError;
     const std::string_view name = line.substr(0, colon);
-    const std::string_view value = Trim(line.substr(colon + 1));
+    const std::string_view value = TrimOws(line.substr(colon + 1));
     if (EqualsIgnoreCase(name, "content-length")) {
       size_t v = 0;
       if (value.empty() || value.size() > 9) return ResponseFrame::kError;

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/http/text.h"
 
 namespace ringtrack::http {
 
@@ -50,36 +51,16 @@ bool IsDigits(std::string_view s) {
   return true;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x += 'a' - 'A';
-    if (y >= 'A' && y <= 'Z') y += 'a' - 'A';
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // The `for=` value of one Forwarded element ("for=1.2.3.4;proto=http").
 std::string_view ForOf(std::string_view element) {
   while (!element.empty()) {
     const size_t semi = element.find(';');
-    const std::string_view pair = Trim(element.substr(0, semi));
+    const std::string_view pair = TrimOws(element.substr(0, semi));
     const size_t eq = pair.find('=');
     if (eq != std::string_view::npos &&
-        EqualsIgnoreCase(Trim(pair.substr(0, eq)), "for")) {
-      return Trim(pair.substr(eq + 1));
+        EqualsIgnoreCase(TrimOws(pair.substr(0, eq)), "for")) {
+      return TrimOws(pair.substr(eq + 1));
     }
     if (semi == std::string_view::npos) break;
     element.remove_prefix(semi + 1);
@@ -128,7 +109,7 @@ absl::StatusOr<Cidr> Cidr::Parse(std::string_view text) {
 }
 
 bool ParseHeaderAddress(std::string_view text, PeerEndpoint* out) {
-  std::string_view s = Trim(text);
+  std::string_view s = TrimOws(text);
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') {
     s = s.substr(1, s.size() - 2);
   }

@@ -3,6 +3,8 @@
 #include <cassert>
 #include <cstring>
 
+#include "core/http/text.h"
+
 namespace ringtrack::http {
 
 namespace {
@@ -23,25 +25,6 @@ bool IsTargetChar(uint8_t c) { return c > 0x20 && c < 0x7f; }
 // A field value's bytes: visible ASCII, space, tab, obs-text.
 bool IsValueChar(uint8_t c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // Splits the next CRLF-terminated line off `*rest`. False if there is no
 // CRLF, or a bare CR or LF comes before it.

@@ -10,41 +10,12 @@
 #include "core/base/wire.h"
 #include "core/http/bencode.h"
 #include "core/http/query.h"
+#include "core/http/text.h"
 
 namespace ringtrack::http {
 
 namespace {
 
-// Appends to a fixed buffer; ok() false once something did not fit.
-class Appender {
- public:
-  explicit Appender(std::span<uint8_t> out) : out_(out) {}
-  void Add(std::string_view s) {
-    if (!ok_ || out_.size() - n_ < s.size()) {
-      ok_ = false;
-      return;
-    }
-    std::memcpy(out_.data() + n_, s.data(), s.size());
-    n_ += s.size();
-  }
-  void AddNumber(uint64_t v) {
-    char buf[24];
-    char* end = buf + sizeof buf;
-    char* p = end;
-    do {
-      *--p = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
-    Add({p, static_cast<size_t>(end - p)});
-  }
-  bool ok() const { return ok_; }
-  size_t size() const { return n_; }
-
- private:
-  std::span<uint8_t> out_;
-  size_t n_ = 0;
-  bool ok_ = true;
-};
 
 // One peer of the dictionary form: d2:ip<addr>4:porti<port>ee.
 void WritePeerDict(bencode::Writer* w, std::span<const uint8_t> entry,
