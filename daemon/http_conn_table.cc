@@ -57,6 +57,7 @@ uint32_t HttpConnTable::Add(UniqueFd fd, int64_t now_ms) {
   Slot& s = slots_[i];
   s.fd = std::move(fd);
   s.in_flight = false;
+  s.armed_requests = 0;
   ctx_.limits.max_requests =
       shared_->max_requests.load(std::memory_order_relaxed);
   s.conn.Reset(&ctx_, peer);
@@ -92,11 +93,17 @@ void HttpConnTable::Arm(uint32_t i, int64_t now_ms) {
   Slot& s = slots_[i];
   const uint8_t q = static_cast<uint8_t>(s.conn.wait());
   // A head keeps the deadline its first byte (or the accept) started:
-  // trickling more of it buys no time.
+  // trickling more of it buys no time. A head that follows an answered
+  // request is a new one (pipelining on the epoll path answers without
+  // passing through kSend), so it gets its own deadline.
   if (s.queue == q) {
-    if (q == static_cast<uint8_t>(HttpConn::Wait::kHead)) return;
+    if (q == static_cast<uint8_t>(HttpConn::Wait::kHead) &&
+        s.conn.requests() == s.armed_requests) {
+      return;
+    }
     if (q == static_cast<uint8_t>(HttpConn::Wait::kSend)) return;
   }
+  s.armed_requests = s.conn.requests();
   Unlink(i);
   uint32_t timeout = 0;
   switch (s.conn.wait()) {
@@ -118,6 +125,21 @@ void HttpConnTable::Close(uint32_t i, HttpCloseReason why) {
   Slot& s = slots_[i];
   if (!s.fd.valid()) return;
   Unlink(i);
+  if (why == HttpCloseReason::kResponseClose ||
+      why == HttpCloseReason::kRequestLimit ||
+      why == HttpCloseReason::kBadRequest ||
+      why == HttpCloseReason::kHeadTooLarge ||
+      why == HttpCloseReason::kTooManyHeaders) {
+    // We close after a reply. Closing with unread input makes the kernel
+    // send RST, which can destroy that reply at the client (RFC 9112
+    // §9.6). Read what has already arrived (bounded; usually nothing, one
+    // EAGAIN) so the close is a FIN; bytes that arrive later still meet a
+    // reset.
+    uint8_t sink[4096];
+    for (int k = 0; k < 16; ++k) {
+      if (recv(s.fd.get(), sink, sizeof sink, MSG_DONTWAIT) <= 0) break;
+    }
+  }
   // An io_uring receive in flight holds the socket open past close():
   // shutdown() ends the connection now and completes that receive.
   if (s.in_flight) shutdown(s.fd.get(), SHUT_RDWR);

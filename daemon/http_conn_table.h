@@ -91,6 +91,9 @@ class HttpConnTable {
     uint32_t generation = 0;
     uint32_t prev = kNone, next = kNone;  // in queue `queue`
     int64_t deadline_ms = 0;
+    // conn.requests() when the head deadline was last set: a head after
+    // another request was answered is a new head, with a new deadline.
+    uint32_t armed_requests = 0;
     uint8_t queue = kNoQueue;
     bool in_flight = false;
   };

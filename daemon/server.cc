@@ -219,32 +219,25 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     }
   }
 
-  s->sockets_.resize(config.workers);
+  // With HTTP on the UDP addresses, a port 0 the kernel picked for UDP may
+  // be taken for TCP: pick again (a few times) rather than fail the start.
+  bool any_port_zero = false;
   for (const ListenAddress& want : config.listen) {
-    ListenAddress addr = want;
-    if (addr.port() != 0) {
-      // SO_REUSEPORT would let us join another process's group on the same
-      // port; a plain bind first tells us the port is really free.
-      SocketOptions probe = config.socket;
-      probe.reuse_port = false;
-      probe.buffer_bytes = 0;
-      absl::StatusOr<UniqueFd> fd = OpenUdpSocket(addr, probe);
-      if (!fd.ok()) return fd.status();
-    }
-    for (int w = 0; w < config.workers; ++w) {
-      absl::StatusOr<UniqueFd> fd = OpenUdpSocket(addr, config.socket);
-      if (!fd.ok()) return fd.status();
-      if (w == 0) {  // later workers join the port the first one got
-        absl::StatusOr<ListenAddress> b = BoundAddress(fd->get());
-        if (!b.ok()) return b.status();
-        addr = *b;
-        s->bound_.push_back(addr);
-      }
-      s->sockets_[w].push_back(std::move(*fd));
-    }
+    any_port_zero |= want.port() == 0;
   }
-  if (config.http) {
-    if (absl::Status h = s->SetUpHttp(); !h.ok()) return h;
+  const bool retry_ports = config.http && config.http_listen.empty() &&
+                           any_port_zero;
+  for (int attempt = 0;; ++attempt) {
+    absl::Status bound = s->BindListeners();
+    if (bound.ok()) break;
+    if (!retry_ports || attempt == 7 ||
+        bound.code() != absl::StatusCode::kAlreadyExists) {
+      return bound;
+    }
+    s->sockets_.clear();
+    s->bound_.clear();
+    s->http_sockets_.clear();
+    s->http_bound_.clear();
   }
   s->access_path_ = config.access_list_path;
   s->access_mode_ = config.access_mode;
@@ -302,6 +295,39 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     s->xsk_ = std::move(*x);
   }
   return s;
+}
+
+absl::Status Server::BindListeners() {
+  const ServerConfig& config = config_;
+  Server* s = this;
+  s->sockets_.resize(config.workers);
+  for (const ListenAddress& want : config.listen) {
+    ListenAddress addr = want;
+    if (addr.port() != 0) {
+      // SO_REUSEPORT would let us join another process's group on the same
+      // port; a plain bind first tells us the port is really free.
+      SocketOptions probe = config.socket;
+      probe.reuse_port = false;
+      probe.buffer_bytes = 0;
+      absl::StatusOr<UniqueFd> fd = OpenUdpSocket(addr, probe);
+      if (!fd.ok()) return fd.status();
+    }
+    for (int w = 0; w < config.workers; ++w) {
+      absl::StatusOr<UniqueFd> fd = OpenUdpSocket(addr, config.socket);
+      if (!fd.ok()) return fd.status();
+      if (w == 0) {  // later workers join the port the first one got
+        absl::StatusOr<ListenAddress> b = BoundAddress(fd->get());
+        if (!b.ok()) return b.status();
+        addr = *b;
+        s->bound_.push_back(addr);
+      }
+      s->sockets_[w].push_back(std::move(*fd));
+    }
+  }
+  if (config.http) {
+    if (absl::Status h = s->SetUpHttp(); !h.ok()) return h;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Server::SetUpHttp() {

@@ -181,6 +181,9 @@ class Server {
   absl::Status SetUpXdp();
   // Binds the HTTP listeners (one per worker per address) and sets up what
   // the workers' connection tables share.
+  // Binds the UDP sockets of every worker and, with HTTP on, its TCP
+  // listeners (SetUpHttp()).
+  absl::Status BindListeners();
   absl::Status SetUpHttp();
   // The HTTP counters of every worker, in the one metrics list.
   void AddHttpSamples(MetricSamples* v) const;

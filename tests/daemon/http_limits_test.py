@@ -181,6 +181,30 @@ def test_pipelining(d, io):
         c.close()
 
 
+def test_close_reads_pending_input(d, io):
+    # A reply that closes (Connection: close, here with more requests
+    # pipelined behind it) reaches the client whole, ended by FIN: closing
+    # with those requests unread would send RST, and a reset client may lose
+    # the reply (RFC 9112 §9.6).
+    got = []
+    for _ in range(20):
+        c = Http(d.v4)
+        c.send("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" +
+               "GET /b HTTP/1.1\r\nHost: x\r\n\r\n" * 200)
+        time.sleep(0.2)  # the close happens before the client reads
+        try:
+            status = c.response()[0]
+            c.s.settimeout(5)
+            ended = c.buf == b"" and c.s.recv(65536) == b""  # FIN, not RST
+        except (ConnectionResetError, EOFError, socket.timeout):
+            status, ended = None, False
+        got.append((status, ended))
+        c.close()
+    check(all(g == (404, True) for g in got),
+          "%s: 20 replies that close with pipelined requests unread all arrive, "
+          "then a clean close (%s)" % (io, got))
+
+
 def test_head_limits(d, io):
     before = d.metric(closes("head_too_large"))
     c = Http(d.v4)
@@ -227,6 +251,25 @@ def test_timeouts(bindir, work, io):
               "head timeout" % io)
         check(d.wait_metric(closes("head_timeout"), 2),
               "%s: ...both counted as head_timeout" % io)
+        # A busy client whose writes end inside its next head: each head is
+        # whole within the timeout, so it is served for longer than one.
+        busy = Http(d.v4)
+        busy.send("GE")
+        t0 = time.time()
+        answered = 0
+        try:
+            while time.time() - t0 < 2.5:
+                busy.send("T /p HTTP/1.1\r\nHost: t\r\n\r\nGE")
+                if busy.response()[0] == 404:
+                    answered += 1
+                time.sleep(0.15)
+        except (OSError, EOFError, ValueError):
+            pass
+        check(time.time() - t0 >= 2.5 and answered >= 10,
+              "%s: a client pipelining heads split across writes is served past "
+              "the head timeout (%d answered in %.1f s)"
+              % (io, answered, time.time() - t0))
+        busy.close()
         idle = Http(d.v4)
         idle.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
         check(idle.response()[0] == 404, "%s: a keep-alive request is answered" % io)
@@ -428,6 +471,7 @@ def main():
             d = Daemon(args.bin, work, io)
             try:
                 test_pipelining(d, io)
+                test_close_reads_pending_input(d, io)
                 test_head_limits(d, io)
             finally:
                 d.stop()
