@@ -218,7 +218,9 @@ def journal_priorities(bindir, work):
                                env=dict(os.environ, JOURNAL_STREAM=journal_stream_of(f)),
                                stderr=f, stdout=subprocess.DEVNULL, timeout=10)
         out = open(os.path.join(work, "fatal.log")).read()
-        check(p.returncode == code and out.startswith("<3>ringtrackd: ") and
+        # (A warning may come first, e.g. the open-files limit's.)
+        check(p.returncode == code and
+              any(l.startswith("<3>ringtrackd: ") for l in out.splitlines()) and
               all(re.match(r"<[3467]>", l) for l in out.splitlines()),
               "%s: exit %d with an error-priority line\n%s" % (what, code, out))
     taken.close()
