@@ -15,6 +15,7 @@
 #include "core/http/client.h"
 #include "core/io/batch_io.h"
 #include "core/udp/protocol.h"
+#include "core/udp/udp_tracker.h"
 #include "tools/http_client_pool.h"
 #include "tools/zipf.h"
 
@@ -526,22 +527,6 @@ int OpenLoadSocket(bool v6) {
 
 namespace {
 
-// The protocol-neutral announce the HTTP codec writes, from the one the
-// load's peers make.
-AnnounceRequest ToHttpAnnounce(const protocol::AnnounceRequest& a) {
-  AnnounceRequest r;
-  r.info_hash = a.info_hash;
-  r.peer_id = a.peer_id;
-  r.peer.port = a.port;
-  r.event = a.event;
-  r.uploaded = a.uploaded;
-  r.downloaded = a.downloaded;
-  r.left = a.left;
-  r.numwant = a.num_want;
-  r.key = a.key;
-  return r;
-}
-
 // A request head of any size the codec writes (a host and a path of up to
 // 255 bytes each) or a scrape of the most hashes a load sends.
 constexpr size_t kMaxHttpRequest =
@@ -627,9 +612,9 @@ class HttpLoadRun {
       if (!builder_.PlanHttp(source, &plan_)) return;
       const size_t len =
           plan_.type == kAnnounceReq
-              ? http::WriteAnnounceRequest(request_, to_,
-                                           ToHttpAnnounce(plan_.announce),
-                                           /*compact=*/true, keep_alive_)
+              ? http::WriteAnnounceRequest(
+                    request_, to_, CoreRequestOf(plan_.announce, PeerEndpoint{}),
+                    /*compact=*/true, keep_alive_)
               : http::WriteScrapeRequest(request_, to_, plan_.scrape_hashes,
                                          keep_alive_);
       ctr_.sent[plan_.type].Add();
