@@ -14,8 +14,13 @@
 //   3. Cost at 1 M stored peers: ns per announce (the tracker's map lookup
 //      included) with the libloc map against without, interleaved rounds
 //      in the same run, and bytes per stored peer at 10 peers per torrent.
-// Usage: locality_bench [--quick [--cost-only]]   (--quick: the cost
-// section at 100 k peers instead of 1 M)
+//   4. Cost against swarm size: ns per locality reply (numwant 50) in one
+//      swarm of 1 k to 100 k peers, for a requester whose network holds 1,
+//      30 or a tenth of the peers, beside the random reply in the same
+//      swarm. Flat rows are O(numwant); a row growing with the swarm is
+//      O(swarm).
+// Usage: locality_bench [--quick [--cost-only | --scale-only]]   (--quick:
+// the cost section at 100 k peers instead of 1 M)
 #include <malloc.h>
 
 #include <algorithm>
@@ -528,6 +533,70 @@ void Cost(const NetworkMap* map, uint32_t peers) {
   }
 }
 
+// ---- 4. Cost against swarm size ------------------------------------------
+
+void ScaleWithSwarm() {
+  std::printf("\n== 4. ns per reply of 50 against swarm size (one swarm, "
+              "IPv4 leechers; the requester's network holds L of them)\n");
+  // 10.1/16 holds one peer, 10.2/16 thirty, 10.3/16 a tenth of the swarm;
+  // the rest are outside the map.
+  auto parsed = NetworkMap::Parse(
+      "10.1.0.0/16 one\n10.2.0.0/16 thirty\n10.3.0.0/16 tenth\n", "bench");
+  const NetworkMap& map = **parsed;
+  std::printf("  %8s  %10s  %10s  %10s  %10s\n", "peers", "random",
+              "L = 1", "L = 30", "L = 10 %");
+  for (uint32_t size : {1000u, 10000u, 100000u}) {
+    MemoryBudget budget(uint64_t{1} << 34);
+    PeerSetContext ctx;
+    ctx.budget = &budget;
+    ctx.map = &map;
+    ctx.max_per_swarm = 1 << 20;
+    PeerSet set;
+    std::mt19937_64 rng(size);
+    for (uint32_t i = 0; i < size; ++i) {
+      uint32_t ip;
+      if (i == 0) {
+        ip = 0x0a010001;
+      } else if (i <= 30) {
+        ip = 0x0a020000 + i;
+      } else if (i % 10 == 0) {
+        ip = 0x0a030000 + i;
+      } else {
+        ip = 0x0c000000 + i;
+      }
+      PeerAnnounce a;
+      a.peer = PeerEndpoint::V4(ip, 6881);
+      a.now = 1000;
+      a.network = map.Lookup(a.peer);
+      set.Announce(a, ctx);
+    }
+    uint8_t out[50 * 6];
+    auto time_of = [&](uint32_t requester_ip, bool locality) {
+      const PeerEndpoint self = PeerEndpoint::V4(requester_ip, 7000);
+      const Locality loc{&map, map.Lookup(self)};
+      constexpr int kReplies = 20000;
+      uint64_t sink = 0;
+      std::vector<double> rounds;
+      for (int round = 0; round < 5; ++round) {
+        const auto a = Clock::now();
+        for (int k = 0; k < kReplies; ++k) {
+          sink += locality ? set.Select(self, false, 50, rng(), out, loc,
+                                        nullptr)
+                           : set.Select(self, false, 50, rng(), out);
+        }
+        rounds.push_back(Seconds(a, Clock::now()) * 1e9 / kReplies);
+      }
+      asm volatile("" : : "r"(sink));
+      std::sort(rounds.begin(), rounds.end());
+      return rounds[2];
+    };
+    std::printf("  %8u  %7.0f ns  %7.0f ns  %7.0f ns  %7.0f ns\n", size,
+                time_of(0x0c0f0000, false), time_of(0x0a01ffff, true),
+                time_of(0x0a02ffff, true), time_of(0x0a03ffff, true));
+    set.Clear(&budget);
+  }
+}
+
 }  // namespace
 }  // namespace ringtrack
 
@@ -535,8 +604,12 @@ int main(int argc, char** argv) {
   using namespace ringtrack;
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const bool cost_only = argc > 2 && std::strcmp(argv[2], "--cost-only") == 0;
-  if (!cost_only) ShareAndConnectivity(LibLocAsSizes());
-  const auto map = LibLocMap();
-  if (map) Cost(map.get(), quick ? 100'000 : 1'000'000);
+  const bool scale_only = argc > 2 && std::strcmp(argv[2], "--scale-only") == 0;
+  if (!scale_only) {
+    if (!cost_only) ShareAndConnectivity(LibLocAsSizes());
+    const auto map = LibLocMap();
+    if (map) Cost(map.get(), quick ? 100'000 : 1'000'000);
+  }
+  ScaleWithSwarm();
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>  // inet_pton: text → bytes, no socket involved
+#include <atomic>
 #include <cassert>
 #include <fstream>
 #include <sstream>
@@ -151,7 +152,9 @@ void NetworkMap::Builder::Add(AddressFamily family, std::span<const uint8_t> ip,
 }
 
 std::unique_ptr<const NetworkMap> NetworkMap::Builder::Build() && {
+  static std::atomic<uint32_t> generations{0};
   auto map = std::unique_ptr<NetworkMap>(new NetworkMap());
+  map->generation_ = generations.fetch_add(1, std::memory_order_relaxed) + 1;
   std::vector<uint32_t> starts4;
   std::vector<NetworkId> ids4;
   Flatten(std::move(v4_), &starts4, &ids4);

@@ -108,6 +108,10 @@ class NetworkMap {
   size_t ranges_v6() const { return starts6_.size(); }
   // Bytes the map holds on the heap.
   size_t MemoryBytes() const;
+  // A number no other map built by this process has (1 up, in build
+  // order): what a peer set compares to know that its network tags came
+  // from another map (a reload) and must be looked up again.
+  uint32_t generation() const { return generation_; }
 
  private:
   NetworkMap() = default;
@@ -130,6 +134,7 @@ class NetworkMap {
   std::vector<NetworkId> ids6_;
   std::vector<std::string> names_;
   std::vector<std::array<char, 2>> countries_;
+  uint32_t generation_ = 0;
 };
 
 }  // namespace ringtrack

@@ -195,14 +195,64 @@ inline uint16_t NetworkTag(NetworkId id) {
   return id == kOutsideMap ? 0 : static_cast<uint16_t>(1 + (id - 1) % 65535);
 }
 
+// A tagged block's per-network lists (see peer_set.h, "Locality"): each
+// entry with a network tag other than 0 is a member of its region's
+// circular, doubly linked list for that tag; `prev`/`next` are entry
+// indices within the region. An entry without a tag (tag 0, or an empty
+// entry) has no meaningful links.
+struct Link {
+  uint32_t prev;
+  uint32_t next;
+};
+static_assert(sizeof(Link) == 8);
+
+// A region's directory of lists: an open-addressing table of DirCap(cap)
+// slots from network tag (0 marks an empty slot) to the list's head, the
+// member the next locality reply starts at. Its tags and heads are apart,
+// so a probe reads 2 bytes a slot. A wide region holds at most 7/8 of
+// `cap` entries, so the table is at most 7/8 full (when every entry is of
+// another network) and always has an empty slot.
+inline uint32_t DirCap(uint32_t cap) { return cap == 0 ? 0 : cap + 1; }
+inline uint32_t DirHome(uint16_t t, uint32_t dcap) {
+  return Scale(Mix64(uint64_t{t} * 0x9e3779b97f4a7c15ULL), dcap);
+}
+
+// Bit j set iff p[j] == t, for j < 16.
+inline uint32_t MatchMask16(const uint16_t* p, uint16_t t) {
+#if defined(__SSE2__)
+  const __m128i want = _mm_set1_epi16(static_cast<short>(t));
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8));
+  // Each 16-bit compare result (0 or -1) packs to one byte of 0 or -1.
+  const __m128i eq = _mm_packs_epi16(_mm_cmpeq_epi16(a, want),
+                                     _mm_cmpeq_epi16(b, want));
+  return static_cast<uint32_t>(_mm_movemask_epi8(eq));
+#else
+  uint32_t m = 0;
+  for (uint32_t j = 0; j < 16; ++j) m |= uint32_t{p[j] == t} << j;
+  return m;
+#endif
+}
+// The same for the n < 16 tags p[0..n).
+inline uint32_t MatchMaskTail(const uint16_t* p, uint32_t n, uint16_t t) {
+  uint32_t m = 0;
+  for (uint32_t j = 0; j < n; ++j) m |= uint32_t{p[j] == t} << j;
+  return m;
+}
+
 template <class E>
 struct RegionRef {
   E* arr;
   uint32_t cap;
   // The region's network tags, parallel to arr; nullptr in an untagged
   // block (and from FamilyOps::Region()'s tag-word fast path, which only
-  // lookups and replies use).
+  // lookups and replies use). With tags come the lists: links parallel to
+  // arr, and the directory (dtag, dhead: dcap slots).
   uint16_t* tags = nullptr;
+  Link* links = nullptr;
+  uint16_t* dtag = nullptr;
+  uint32_t* dhead = nullptr;
+  uint32_t dcap = 0;
 
   // Returns the entry equal to `key`, or nullptr; then *hole is the empty
   // entry ending the probe run (nullptr if the region is full) and
@@ -222,19 +272,107 @@ struct RegionRef {
     return nullptr;
   }
 
+  // The directory slot of tag t (t != 0): the one holding it, or the empty
+  // slot where it would go.
+  uint32_t DirSlot(uint16_t t) const {
+    uint32_t d = DirHome(t, dcap);
+    while (dtag[d] != 0 && dtag[d] != t) d = Next(d, dcap);
+    return d;
+  }
+  // The head of tag t's list, or `cap` when the region holds none.
+  uint32_t Head(uint16_t t) const {
+    if (dtag == nullptr || t == 0) return cap;
+    const uint32_t d = DirSlot(t);
+    return dtag[d] == t ? dhead[d] : cap;
+  }
+  void SetHead(uint16_t t, uint32_t head) {
+    const uint32_t d = DirSlot(t);
+    if (dtag[d] == t) dhead[d] = head;
+  }
+  // Backward-shift deletion of directory slot d.
+  void DirErase(uint32_t d) {
+    dtag[d] = 0;
+    uint32_t hole = d, j = d;
+    for (uint32_t k = 1; k < dcap; ++k) {
+      j = Next(j, dcap);
+      if (dtag[j] == 0) break;
+      const uint32_t home = DirHome(dtag[j], dcap);
+      if ((j + dcap - home) % dcap >= (j + dcap - hole) % dcap) {
+        dtag[hole] = dtag[j];
+        dhead[hole] = dhead[j];
+        dtag[j] = 0;
+        hole = j;
+      }
+    }
+  }
+
+  // Gives entry i tag t and makes it a member of t's list, right after the
+  // head (so the next reply from that network hands it out). REQUIRES:
+  // entry i is in no list.
+  void Join(uint32_t i, uint16_t t) {
+    if (tags == nullptr) return;
+    tags[i] = t;
+    if (t == 0) return;
+    const uint32_t d = DirSlot(t);
+    if (dtag[d] == 0) {
+      dtag[d] = t;
+      dhead[d] = i;
+      links[i] = {i, i};
+      return;
+    }
+    const uint32_t h = dhead[d], n = links[h].next;
+    links[h].next = i;
+    links[n].prev = i;
+    links[i] = {h, n};
+  }
+  // Takes entry i out of its list; its tag becomes 0.
+  void Leave(uint32_t i) {
+    if (tags == nullptr) return;
+    const uint16_t t = tags[i];
+    tags[i] = 0;
+    if (t == 0) return;
+    const Link l = links[i];
+    const uint32_t d = DirSlot(t);
+    if (l.next == i) {
+      DirErase(d);
+      return;
+    }
+    links[l.prev].next = l.next;
+    links[l.next].prev = l.prev;
+    if (dhead[d] == i) dhead[d] = l.next;
+  }
+  // Entry `from` moved to the empty entry `to`: so do its tag and links.
+  void Moved(uint32_t from, uint32_t to) {
+    if (tags == nullptr) return;
+    const uint16_t t = tags[from];
+    tags[to] = t;
+    tags[from] = 0;
+    if (t == 0) return;
+    const Link l = links[from];
+    if (l.next == from) {
+      links[to] = {to, to};
+    } else {
+      links[to] = l;
+      links[l.prev].next = to;
+      links[l.next].prev = to;
+    }
+    const uint32_t d = DirSlot(t);
+    if (dhead[d] == from) dhead[d] = to;
+  }
+
   // REQUIRES: `e` absent and an empty entry exists.
   void Place(const E& e, uint16_t tag, uint64_t seed) {
     uint32_t i = Scale(SourceHash(e, seed), cap);
     while (arr[i].port_be != 0) i = Next(i, cap);
     arr[i] = e;
-    if (tags != nullptr) tags[i] = tag;
+    Join(i, tag);
   }
 
   // Backward-shift deletion, so regions never hold tombstones.
   void Erase(E* at, uint64_t seed) {
     uint32_t hole = static_cast<uint32_t>(at - arr);
     arr[hole] = E{};
-    if (tags != nullptr) tags[hole] = 0;
+    Leave(hole);
     uint32_t j = hole;
     for (uint32_t k = 1; k < cap; ++k) {
       j = Next(j, cap);
@@ -246,61 +384,12 @@ struct RegionRef {
       if (from_home >= from_hole) {
         arr[hole] = arr[j];
         arr[j] = E{};
-        if (tags != nullptr) {
-          tags[hole] = tags[j];
-          tags[j] = 0;
-        }
+        Moved(j, hole);
         hole = j;
       }
     }
   }
 };
-
-// Bit j set iff p[j] == t, for j < 16.
-inline uint32_t MatchMask16(const uint16_t* p, uint16_t t) {
-#if defined(__SSE2__)
-  const __m128i want = _mm_set1_epi16(static_cast<short>(t));
-  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8));
-  // Each 16-bit compare result (0 or -1) packs to one byte of 0 or -1.
-  const __m128i eq = _mm_packs_epi16(_mm_cmpeq_epi16(a, want),
-                                     _mm_cmpeq_epi16(b, want));
-  return static_cast<uint32_t>(_mm_movemask_epi8(eq));
-#else
-  uint32_t m = 0;
-  for (uint32_t j = 0; j < 16; ++j) m |= uint32_t{p[j] == t} << j;
-  return m;
-#endif
-}
-
-// Calls visit(k) for each k in [0, c) with tags[k] == t, in order from
-// `start` around, until visit returns true. Compares 16 tags at a time
-// (one SSE2 compare per 8), so a walk over a swarm whose
-// network is thin reads 2 bytes per entry, not the entries.
-// At most `limit` tags are read.
-template <class Visit>
-void ForEachTagged(const uint16_t* tags, uint32_t c, uint32_t start,
-                   uint32_t limit, uint16_t t, Visit visit) {
-  auto segment = [&](uint32_t from, uint32_t to) {
-    uint32_t k = from;
-    for (; k + 16 <= to; k += 16) {
-      uint32_t m = MatchMask16(tags + k, t);
-      while (m != 0) {
-        if (visit(k + static_cast<uint32_t>(__builtin_ctz(m)))) return true;
-        m &= m - 1;
-      }
-    }
-    for (; k < to; ++k) {
-      if (tags[k] == t && visit(k)) return true;
-    }
-    return false;
-  };
-  limit = std::min(limit, c);
-  const uint32_t first_end = start + std::min(limit, c - start);
-  if (!segment(start, first_end) && first_end == c) {
-    segment(0, limit - (c - start));
-  }
-}
 
 }  // namespace
 
@@ -346,19 +435,44 @@ inline uint32_t* WideCounts(Block* b) {
 inline const uint32_t* WideCounts(const Block* b) {
   return reinterpret_cast<const uint32_t*>(b + 1);
 }
-// A wide block made while a network map was loaded carries a uint16_t
-// network tag per entry, after all entries, region by region; this bit of
-// its first count says so (counts stay far below 2^31).
+// A wide block made while a network map was loaded is tagged: after all
+// entries it holds, region by region, a uint16_t network tag per entry,
+// then (4-byte aligned) a Link per entry, then each region's directory
+// (DirCap(cap) uint32_t heads, then as many uint16_t tags). Bit 31 of its
+// first count says so, and the top bytes of its second and third counts
+// hold the low 16 bits of the generation of the map its tags came from
+// (counts stay below 2^24: --max-peers-per-swarm is at most 10 M).
 constexpr uint32_t kTaggedBit = 0x80000000u;
+constexpr uint32_t kCountMask = 0x00ffffffu;
 inline bool IsTagged(const Block* b) {
   return IsWide(b) && (WideCounts(b)[0] & kTaggedBit) != 0;
 }
-size_t BlockBytes(const uint32_t cap[kRegions], bool tagged) {
+// REQUIRES: IsTagged(b).
+inline uint16_t GenerationOf(const Block* b) {
+  const uint32_t* c = WideCounts(b);
+  return static_cast<uint16_t>((c[1] >> 24) | (c[2] >> 24) << 8);
+}
+inline void SetGeneration(Block* b, uint16_t g) {
+  uint32_t* c = WideCounts(b);
+  c[1] = (c[1] & kCountMask) | uint32_t{g & 0xffu} << 24;
+  c[2] = (c[2] & kCountMask) | static_cast<uint32_t>(g >> 8) << 24;
+}
+inline uint16_t GenerationOf(const NetworkMap* m) {
+  return static_cast<uint16_t>(m->generation());
+}
+// Bytes of a tagged block past its entries.
+size_t TagIndexBytes(const uint32_t cap[kRegions]) {
   const size_t entries = size_t{cap[0]} + cap[1] + cap[2] + cap[3];
+  size_t dir = 0;
+  for (int r = 0; r < kRegions; ++r) dir += DirCap(cap[r]);
+  return (sizeof(uint16_t) * entries + 3) / 4 * 4 + sizeof(Link) * entries +
+         (sizeof(uint32_t) + sizeof(uint16_t)) * dir;
+}
+size_t BlockBytes(const uint32_t cap[kRegions], bool tagged) {
   return HeaderBytes(IsWide(cap)) +
          sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
          sizeof(PeerV6) * (size_t{cap[2]} + cap[3]) +
-         (tagged ? sizeof(uint16_t) * entries : 0);
+         (tagged ? TagIndexBytes(cap) : 0);
 }
 size_t BlockBytesOf(const Block* b) {
   const uint32_t caps[kRegions] = {CapOf(b, 0), CapOf(b, 1), CapOf(b, 2),
@@ -416,22 +530,39 @@ constexpr int SeederRegion() {
   return std::is_same_v<E, PeerV4> ? kSeed4 : kSeed6;
 }
 
-// The tags of region r. REQUIRES: IsTagged(b).
-inline uint16_t* TagsOf(Block* b, int r) {
-  uint32_t before = 0;
-  for (int k = 0; k < r; ++k) before += CapOf(b, k);
-  return reinterpret_cast<uint16_t*>(
-             Entries(b) + sizeof(PeerV4) * (CapOf(b, 0) + CapOf(b, 1)) +
-             sizeof(PeerV6) * (CapOf(b, 2) + CapOf(b, 3))) +
-         before;
+// Where region r's tags, links and directory are. REQUIRES: IsTagged(b).
+template <class E>
+void IndexOf(Block* b, int r, RegionRef<E>* reg) {
+  uint32_t caps[kRegions];
+  CopyCaps(b, caps);
+  uint32_t before = 0, dir_before = 0, entries = 0, dirs = 0;
+  for (int k = 0; k < kRegions; ++k) {
+    if (k < r) {
+      before += caps[k];
+      dir_before += DirCap(caps[k]);
+    }
+    entries += caps[k];
+    dirs += DirCap(caps[k]);
+  }
+  char* p = Entries(b) + sizeof(PeerV4) * (size_t{caps[0]} + caps[1]) +
+            sizeof(PeerV6) * (size_t{caps[2]} + caps[3]);
+  reg->tags = reinterpret_cast<uint16_t*>(p) + before;
+  p += (sizeof(uint16_t) * entries + 3) / 4 * 4;
+  reg->links = reinterpret_cast<Link*>(p) + before;
+  p += sizeof(Link) * entries;
+  reg->dhead = reinterpret_cast<uint32_t*>(p) + dir_before;
+  p += sizeof(uint32_t) * dirs;
+  reg->dtag = reinterpret_cast<uint16_t*>(p) + dir_before;
+  reg->dcap = DirCap(caps[r]);
 }
 
 template <class E>
 RegionRef<E> RegionOf(Block* b, int r) {
   E* base = FamilyBase<E>(b);
   const int rs = SeederRegion<E>();
-  return {r == rs ? base : base + CapOf(b, rs), CapOf(b, r),
-          IsTagged(b) ? TagsOf(b, r) : nullptr};
+  RegionRef<E> reg{r == rs ? base : base + CapOf(b, rs), CapOf(b, r)};
+  if (IsTagged(b)) IndexOf(b, r, &reg);
+  return reg;
 }
 
 // Entries stored in each region, in one pass over a compact block (whose
@@ -441,7 +572,7 @@ void CensusOf(Block* b, uint32_t n[kRegions]) {
   if (b == nullptr) return;
   if (IsWide(b)) {
     std::memcpy(n, WideCounts(b), sizeof(uint32_t) * kRegions);
-    n[0] &= ~kTaggedBit;
+    for (int r = 0; r < kRegions; ++r) n[r] &= kCountMask;
     return;
   }
   const PeerV4* v4 = reinterpret_cast<const PeerV4*>(b + 1);
@@ -488,9 +619,15 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
   Block* old = *pb;
   const uint32_t completed = old ? old->completed : 0;
   const size_t old_bytes = old ? MallocChunkBytes(BlockBytesOf(old)) : 0;
-  // Wide blocks are tagged while a map is loaded, and stay tagged.
+  // Wide blocks are tagged while a map is loaded, and stay tagged. Tags
+  // are looked up again when the old block has none or has another map's.
   const bool old_tagged = old != nullptr && IsTagged(old);
   const bool tagged = IsWide(caps) && (ctx.map != nullptr || old_tagged);
+  const uint16_t generation = ctx.map != nullptr ? GenerationOf(ctx.map)
+                              : old_tagged       ? GenerationOf(old)
+                                                 : 0;
+  const bool relook = tagged && ctx.map != nullptr &&
+                      !(old_tagged && GenerationOf(old) == generation);
   Block* fresh = nullptr;
   if (caps[0] + caps[1] + caps[2] + caps[3] != 0 || completed != 0) {
     const size_t bytes = BlockBytes(caps, tagged);
@@ -506,7 +643,10 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
       fresh->cap_code[r] = CodeOf(caps[r]);
       assert(kLadder.v[fresh->cap_code[r]] == caps[r]);
     }
-    if (tagged) WideCounts(fresh)[0] = kTaggedBit;
+    if (tagged) {
+      WideCounts(fresh)[0] = kTaggedBit;
+      SetGeneration(fresh, generation);
+    }
   }
   if (old != nullptr) {
     auto move_family = [&](auto tag) {
@@ -524,12 +664,11 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
           const E& e = from.arr[i];
           if (e.port_be == 0 || !keep(e)) continue;
           assert(fresh != nullptr && placed < MaxLoad(to.cap));
-          // A block tagged now for the first time looks its entries up.
           uint16_t t = 0;
-          if (from.tags != nullptr) {
-            t = from.tags[i];
-          } else if (to.tags != nullptr && ctx.map != nullptr) {
+          if (relook) {
             t = NetworkTag(ctx.map->Lookup(kFamily, e.ip));
+          } else if (from.tags != nullptr) {
+            t = from.tags[i];
           }
           to.Place(e, t, ctx.seed);
           ++placed;
@@ -614,9 +753,8 @@ struct FamilyOps {
     }
     if (hole != nullptr) {
       *hole = e;
-      // (An empty entry's tag is 0: a block tagged without a map needs
-      // no write.)
-      if (ctx.map != nullptr) SetTag(r, hole, tag);
+      RegionRef<E> reg = RegionOf<E>(block, r);
+      reg.Join(static_cast<uint32_t>(hole - reg.arr), tag);
     } else {
       RegionOf<E>(block, r).Place(e, tag, ctx.seed);
     }
@@ -624,20 +762,16 @@ struct FamilyOps {
     return true;
   }
 
-  // Writes the network tag of the entry at `at` in region r, if the block
-  // holds tags.
-  void SetTag(int r, const E* at, uint16_t tag) {
-    const RegionRef<E> reg = RegionOf<E>(block, r);
-    if (reg.tags != nullptr) reg.tags[at - reg.arr] = tag;
-  }
-
-  // A wide block made before the map was loaded (or restored without it)
-  // gets its tags at the first announce that brings a map, so a locality
-  // reply never walks it with lookups for long (a failed rebuild leaves it
-  // untagged: the next announce retries).
-  void TagIfUntagged() {
-    if (ctx.map == nullptr || block == nullptr) return;
-    if (!IsWide(block) || IsTagged(block)) return;
+  // A wide block made before the map was loaded (or restored without it),
+  // or tagged from another map (before a reload), is tagged from this one
+  // at the first announce that brings it: one lookup per entry, once per
+  // block and map (a failed rebuild leaves it as it was: the next announce
+  // retries).
+  void RetagIfStale() {
+    if (ctx.map == nullptr || block == nullptr || !IsWide(block)) return;
+    if (IsTagged(block) && GenerationOf(block) == GenerationOf(ctx.map)) {
+      return;
+    }
     uint32_t caps[kRegions];
     CopyCaps(block, caps);
     rebuilt |= Rebuild(&block, caps, kKeepAll, ctx, /*force=*/false);
@@ -683,15 +817,13 @@ struct FamilyOps {
     const int want = a.seeder ? rs : rl;
     const uint16_t tick = TickOf(a.now);
     // Only with a map: the tag-word wide bit keeps the mapless path as is.
-    if (ctx.map != nullptr && (tag & 1)) TagIfUntagged();
+    if (ctx.map != nullptr && (tag & 1)) RetagIfStale();
     const uint16_t net = NetworkTag(a.network);
     Lookup l = Find(key, want);
     if (l.at != nullptr) {
       uint16_t counted = l.at->meta & kCountedBit;
       if (l.region == want) {
         l.at->meta = counted | tick;
-        // A reloaded map re-tags each peer as it re-announces.
-        if (ctx.map != nullptr) SetTag(l.region, l.at, net);
         return PeerChange::kUpdated;
       }
       // Role change: move the entry. It is already stored, so it may
@@ -827,56 +959,129 @@ struct FamilyOps {
     return n;
   }
 
-  // Select() with locality over a tagged block: the local entries are
-  // found by their tags (16 compared at a time) from a random start, up to
-  // the quota; the others by the random window Select() walks, skipping
-  // local tags; locals past the quota only if the others run out. No map
-  // lookup: an entry's network is its tag.
+  // Select() with locality over a tagged block, in O(numwant):
+  //   1. a probe reads up to kLocalityProbe tags from a random start (2
+  //      bytes each, 16 compared at a time, sequential) and takes the
+  //      locals it meets: a network that is a fair share of the swarm
+  //      meets its quota there;
+  //   2. the rest of the quota comes from the requester's network's lists
+  //      (the leechers' and, for a leecher, the seeders'), one member from
+  //      each in turn from each list's head, skipping what the probe read;
+  //      each head then moves past what was taken, so the next reply to
+  //      that network hands out the next members (round robin);
+  //   3. the others come from Select()'s random window, skipping local
+  //      tags, for at most kLocalityScanLimit entries;
+  //   4. locals past the quota (the lists, further) fill what the others
+  //      leave.
+  // No map lookup: an entry's network is its tag.
   uint32_t SelectTagged(const PeerEndpoint& self, bool seeder, uint32_t want,
                         uint64_t random, uint8_t* out, const Locality& loc,
                         LocalityTally* tally) const {
-    const RegionRef<E> seeders = RegionOf<E>(block, rs),
-                       leechers = RegionOf<E>(block, rl);
+    RegionRef<E> lists[2] = {RegionOf<E>(block, rl), RegionOf<E>(block, rs)};
+    const RegionRef<E>& seeders = lists[1];
+    const RegionRef<E>& leechers = lists[0];
+    const uint16_t t = NetworkTag(loc.network);
+    struct Walker {
+      RegionRef<E>* reg = nullptr;
+      uint32_t offset = 0;  // the region's first position in the window
+      uint32_t start = 0;   // the head when the walk began
+      uint32_t at = 0;      // the next member to visit
+      bool done = true;
+    };
+    Walker w[2];
+    uint32_t walkers = 0;
+    for (int k = 0; k < (seeder ? 1 : 2); ++k) {
+      const uint32_t head = lists[k].Head(t);
+      if (head == lists[k].cap) continue;
+      // The window is the seeders then the leechers (a leecher's), or the
+      // leechers alone (a seeder's).
+      const uint32_t offset = k == 0 && !seeder ? seeders.cap : 0;
+      w[walkers++] = {&lists[k], offset, head, head, false};
+    }
+    if (walkers == 0) {
+      // No peer of the requester's network is eligible: the random reply.
+      const uint32_t n = Select(self, seeder, want, random, out);
+      tally->ranked = n;
+      return n;
+    }
     const E* const a = seeder ? leechers.arr : seeders.arr;
     const uint16_t* const ta = seeder ? leechers.tags : seeders.tags;
     const uint32_t c = leechers.cap + (seeder ? 0 : seeders.cap);
-    if (c == 0) return 0;
     const E me = MakeEntry<E>(self);
-    const uint16_t t = NetworkTag(loc.network);
     const uint32_t quota = static_cast<uint32_t>(std::min<uint64_t>(
         want, (uint64_t{want} * loc.share_q16 + 65535) >> 16));
-    auto usable = [&](uint32_t k) {
-      return a[k].port_be != 0 && !SameEndpoint(a[k], me);
-    };
     uint32_t n = 0;
-    auto put = [&](uint32_t k) {
-      std::memcpy(out + n * E::kWireLen, &a[k], E::kWireLen);
+    auto put = [&](const E& e) {
+      std::memcpy(out + n * E::kWireLen, &e, E::kWireLen);
       ++n;
     };
-    // Locals, from their own random start: the first `skip` usable ones
-    // are passed over (taken before), then up to `take` are written.
-    const uint32_t local_start = Scale(Mix64(random ^ 0x5bd1e995), c);
-    auto take_locals = [&](uint32_t skip, uint32_t take) {
-      uint32_t taken = 0;
-      ForEachTagged(ta, c, local_start, kLocalityTagScanLimit, t,
-                    [&](uint32_t k) {
-        if (!usable(k)) return false;
-        if (skip > 0) {
-          --skip;
-          return false;
+    // 1. The probe: positions p0 .. p0 + probed - 1 (mod c) are read, and
+    // every local among them is taken.
+    const uint32_t p0 = Scale(Mix64(random ^ 0x5bd1e995), c);
+    const uint32_t probe = std::min(c, kLocalityProbe);
+    uint32_t probed = 0;
+    // Reads tags [from, to) and returns the position after the last one
+    // read (after the local that met the quota, or `to`).
+    auto probe_segment = [&](uint32_t from, uint32_t to) {
+      for (uint32_t k = from; k < to; k += 16) {
+        uint32_t m = to - k >= 16 ? MatchMask16(ta + k, t)
+                                  : MatchMaskTail(ta + k, to - k, t);
+        for (; m != 0; m &= m - 1) {
+          const uint32_t j = k + static_cast<uint32_t>(__builtin_ctz(m));
+          if (SameEndpoint(a[j], me)) continue;
+          put(a[j]);
+          if (n == quota) return j + 1;
         }
-        put(k);
-        return ++taken == take;
-      });
+      }
+      return to;
+    };
+    if (quota > 0) {
+      const uint32_t first_end = std::min(c, p0 + probe);
+      probed = probe_segment(p0, first_end) - p0;
+      if (n < quota && probed < probe) {
+        probed = c - p0 + probe_segment(0, probe - (c - p0));
+      }
+    }
+    auto probed_at = [&](uint32_t pos) { return (pos + c - p0) % c < probed; };
+    // 2. The lists: the next member other than the requester and not read
+    // by the probe, or nullptr when the list has gone round.
+    auto next_of = [&](Walker& wk) -> const E* {
+      while (!wk.done) {
+        const uint32_t k = wk.at;
+        wk.at = wk.reg->links[k].next;
+        wk.done = wk.at == wk.start;
+        if (probed_at(wk.offset + k)) continue;
+        if (!SameEndpoint(wk.reg->arr[k], me)) return &wk.reg->arr[k];
+      }
+      return nullptr;
+    };
+    uint32_t turn = walkers == 2 ? static_cast<uint32_t>(random >> 63) : 0;
+    auto take_locals = [&](uint32_t take) {
+      uint32_t taken = 0;
+      while (taken < take) {
+        const E* e = next_of(w[turn]);
+        if (e == nullptr && walkers == 2) e = next_of(w[turn ^ 1]);
+        if (e == nullptr) break;
+        put(*e);
+        ++taken;
+        if (walkers == 2) turn ^= 1;
+      }
       return taken;
     };
-    const uint32_t nl = quota > 0 ? take_locals(0, quota) : 0;
-    // The others, in Select()'s window order.
+    const bool listed = probed < c;  // else the probe saw every local
+    if (listed && n < quota) take_locals(quota - n);
+    const uint32_t nl = n;
+    // 3. The others, in Select()'s window order.
     uint32_t i = Scale(random, c);
-    for (uint32_t left = c; left > 0 && n < want; --left, i = Next(i, c)) {
-      if (ta[i] != t && usable(i)) put(i);
+    for (uint32_t left = std::min(c, kLocalityScanLimit); left > 0 && n < want;
+         --left, i = Next(i, c)) {
+      if (ta[i] != t && a[i].port_be != 0 && !SameEndpoint(a[i], me)) {
+        put(a[i]);
+      }
     }
-    const uint32_t more = n < want ? take_locals(nl, want - n) : 0;
+    // 4. More locals if the others ran out.
+    const uint32_t more = listed && n < want ? take_locals(want - n) : 0;
+    for (uint32_t k = 0; k < walkers; ++k) w[k].reg->SetHead(t, w[k].at);
     tally->local = nl + more;
     tally->ranked = n;
     return n;
@@ -985,6 +1190,46 @@ struct FamilyOps {
                             " cap ", reg.cap, " but ", n, " entries");
         return false;
       }
+      if (reg.tags != nullptr && !CheckLists(r, reg, why)) return false;
+    }
+    return true;
+  }
+
+  // Every tagged entry is in its tag's list, exactly once; every list is
+  // circular, its links agree both ways, and its directory slot is
+  // reachable from its home.
+  static bool CheckLists(int r, const RegionRef<E>& reg, std::string* why) {
+    uint32_t tagged = 0, listed = 0;
+    for (uint32_t i = 0; i < reg.cap; ++i) {
+      if (reg.arr[i].port_be == 0 && reg.tags[i] != 0) {
+        *why = absl::StrCat("region ", r, " entry ", i, ": empty but tagged");
+        return false;
+      }
+      tagged += reg.tags[i] != 0;
+    }
+    for (uint32_t d = 0; d < reg.dcap; ++d) {
+      const uint16_t t = reg.dtag[d];
+      if (t == 0) continue;
+      if (reg.DirSlot(t) != d) {
+        *why = absl::StrCat("region ", r, " list ", t, ": not reachable");
+        return false;
+      }
+      const uint32_t head = reg.dhead[d];
+      uint32_t k = head, steps = 0;
+      do {
+        if (k >= reg.cap || reg.tags[k] != t ||
+            reg.links[reg.links[k].next].prev != k || ++steps > reg.cap) {
+          *why = absl::StrCat("region ", r, " list ", t, ": broken at ", k);
+          return false;
+        }
+        k = reg.links[k].next;
+      } while (k != head);
+      listed += steps;
+    }
+    if (listed != tagged) {
+      *why = absl::StrCat("region ", r, ": ", tagged, " tagged entries but ",
+                          listed, " listed");
+      return false;
     }
     return true;
   }

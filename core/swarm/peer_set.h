@@ -28,36 +28,50 @@
 // that it was counted, so a client alternating left=1 / left=0 counts once.
 //
 // Locality (Select() with a Locality). Design: a network's peers are
-// found by a network tag, not by placement (entries stay placed by source,
-// so the per-source cap and lookups are untouched):
+// found through a per-network index beside the entries, not by placement
+// (entries stay placed by source, so the per-source cap and lookups are
+// untouched):
 //   * A wide block (some region above 16 entries) made while a map is
-//     loaded holds a uint16_t tag per entry after all entries (the network
-//     id, folded to 16 bits; 0 outside the map), flagged in its counts
-//     header. Tags move with their entries (placement, backward-shift
-//     erase, rebuilds); an empty entry's tag is 0. Every announce with a
-//     map re-writes its entry's tag, so after a reload each peer takes its
-//     new network at its next announce; a wide block made without a map is
-//     tagged (its entries looked up once) by the first announce with one.
+//     loaded is tagged: after all entries it holds, per entry, a uint16_t
+//     network tag (the network id folded to 16 bits; 0 outside the map)
+//     and a link (prev, next), and per region a directory from tag to the
+//     head of that tag's list. Every tagged entry is in exactly one list:
+//     its region's circular, doubly linked list of its tag; the directory
+//     holds one head per tag present. Tags and links move with their
+//     entries (placement, backward-shift erase, rebuilds), so keeping the
+//     index costs O(1) per stored, moved or removed entry, and nothing on
+//     a refresh. That is 2 + 8 + 6 = 16 bytes per entry slot of a wide
+//     block while a map is loaded, charged to the budget like the rest.
+//   * The block records the generation of the map its tags came from
+//     (NetworkMap::generation(), low 16 bits). The first announce that
+//     brings another map (a reload, or a map loaded after the block was
+//     made) rebuilds the block with every entry looked up again, so after
+//     a reload no peer keeps its old network until it re-announces.
 //   * A compact block (every region up to 16 entries: 10-peer swarms, most
-//     of any tracker) holds no tags: 10 IPv4 peers fill glibc's 96-byte
+//     of any tracker) holds no index: 10 IPv4 peers fill glibc's 96-byte
 //     chunk exactly and any per-entry byte would cost 16 per swarm, so
 //     memory per peer is unchanged there. Its entries (at most 32 per
 //     reply window) are looked up in the map when a reply is shaped.
 //   * Nothing about networks is in the state file: ids are derived.
+// A locality reply on a tagged block reads O(numwant), never the swarm:
+// a probe of at most kLocalityProbe tags from a random start (sequential,
+// 16 compared at a time) takes the locals it meets, which is the whole
+// quota for a network that is a fair share of the swarm; the network's
+// lists give the rest, one from the seeders' and one from the leechers'
+// list in turn, from each list's head, and each head then moves past
+// what was taken (round robin: replies to one network go round all its
+// peers); the others come from the random window, skipping local tags.
 // Invariants of a locality reply:
 //   * it holds the same number of peers as a random one would, never self,
 //     never a peer twice, only entries the role rules allow;
 //   * it holds min(L, ceil(s·n)) local peers, L the eligible local ones,
 //     and more only when the others run out (an untagged wide block is
 //     walked for at most kLocalityScanLimit entries, so there L counts
-//     only the entries walked);
+//     only the entries walked; the others are sought among at most
+//     kLocalityScanLimit entries of the window);
 //   * a reply that holds every eligible peer anyway (the window holds at
 //     most n entries: with default numwant every compact swarm) looks
 //     nothing up and costs what a random one does.
-// Cost of a shaped reply on a tagged block: O(numwant) entries copied,
-// plus a scan of the window's tags (2 bytes per entry, 16 compared at a
-// time) that stops once the quota is met, so it reads a thin network's
-// whole tag array (20 KiB at 10 000 peers) but never the entries.
 //
 // Thread safety: none; the swarm table calls every method with the swarm's
 // lock held. Memory is charged to a MemoryBudget before it is allocated.
@@ -139,9 +153,9 @@ inline constexpr uint32_t kDefaultLocalityShareQ16 = 49152;
 // reply it shapes (a larger numwant gets the random selection; the
 // tracker's caps are 200 and 66).
 inline constexpr uint32_t kLocalityScanLimit = 2048;
-// Most tags one locality reply reads in a tagged block (256 KiB: every
-// tag of a swarm at the default --max-peers-per-swarm).
-inline constexpr uint32_t kLocalityTagScanLimit = 131072;
+// Tags a locality reply on a tagged block reads from a random start before
+// it turns to the network's lists (2 KiB of sequential reads).
+inline constexpr uint32_t kLocalityProbe = 1024;
 inline constexpr uint32_t kMaxLocalityReply = 256;
 
 // Locality for one Select(): with a map and a requester inside it, a reply
