@@ -192,10 +192,11 @@ if [[ " $PARTS " == *" hostile "* ]]; then
       sleep 0.1
     done
   }
-  # http_connections_open of the daemon's last stats line.
+  # http_connections_open of the daemon's last stats line, or 0 before its
+  # first line (so that callers can always compare it).
   daemon_open() {
-    grep -o "http_connections_open=[0-9]*" "$work/server.log" | tail -n 1 |
-      cut -d= -f2 | awk '{print $1 + 0}'
+    { grep -o "http_connections_open=[0-9]*" "$work/server.log" || true; } |
+      awk -F= '{n = $2} END {print n + 0}'
   }
   UDP_LOAD=(--threads 1 --peers 1000000 --torrents 100000 --zipf 1.0
             --sources 65000 --torrents-per-peer 1 --mix 0:90:10 --numwant 50
