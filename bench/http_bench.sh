@@ -115,6 +115,9 @@ start_server() {  # name layout → sets SERVER_PID
     stateless-epoll)
       "${pin[@]}" build/bin/stateless_http_responder "127.0.0.1:$PORT" 1 mmsg \
         2>"$work/server.log" & ;;
+    *)
+      echo "http_bench: unknown server $1" >&2
+      exit 1 ;;
   esac
   SERVER_PID=$!
   wait_tcp "$PORT" && return 0
