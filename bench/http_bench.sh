@@ -16,6 +16,9 @@
 #                      tracker's size, closes or keeps alive as asked; no
 #                      state. The limit for any HTTP tracker on this path.
 #   stateless-dw       the same with 2 workers (the default worker count)
+# Two more, only when named in SERVERS, answer whether io_uring beats epoll:
+#   ringtrackd-1w-epoll  --workers 1 --io mmsg (HTTP on epoll)
+#   stateless-epoll      the responder with 1 worker on mmsg (epoll)
 # Two modes (MODES):
 #   close      ringtrack-load opens a new connection per announce and asks
 #              "Connection: close", as most clients announce
@@ -31,7 +34,8 @@
 # stored peers.
 # Per layout and mode it prints the median and min–max over rounds of
 # responses/s and server CPU µs per response (utime+stime of all its
-# threads, from /proc), the ratios the issue targets, and writes
+# threads, from /proc), the ratios the issue targets (and io_uring against
+# epoll when the epoll rows are there), and writes
 # bench/results/http.csv and http.png.
 #
 # The hostile part (PARTS has "hostile"), on ringtrackd with defaults:
@@ -93,6 +97,9 @@ start_server() {  # name layout → sets SERVER_PID
     ringtrackd-1w)
       "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" --workers 1 \
         --stats-interval 0 2>"$work/server.log" & ;;
+    ringtrackd-1w-epoll)
+      "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" --workers 1 \
+        --io mmsg --stats-interval 0 2>"$work/server.log" & ;;
     ringtrackd-stats)  # defaults, with a stats line every second
       "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" \
         --stats-interval 1s 2>"$work/server.log" & ;;
@@ -105,6 +112,12 @@ start_server() {  # name layout → sets SERVER_PID
     stateless-dw)
       "${pin[@]}" build/bin/stateless_http_responder "127.0.0.1:$PORT" \
         "$(nproc)" 2>"$work/server.log" & ;;
+    stateless-epoll)
+      "${pin[@]}" build/bin/stateless_http_responder "127.0.0.1:$PORT" 1 mmsg \
+        2>"$work/server.log" & ;;
+    *)
+      echo "http_bench: unknown server $1" >&2
+      exit 1 ;;
   esac
   SERVER_PID=$!
   wait_tcp "$PORT" && return 0
@@ -163,7 +176,7 @@ print(f'{rnd},{layout},{mode},{srv},{j["responses_per_s"]:.0f},'
       f'{j["latency_us"]["p50"]:.0f},{j["latency_us"]["p99"]:.0f},'
       f'{j["errors"]},{j["broken"]},{j["timeouts"]}')
 PY
-        tail -n 1 "$csv" | awk -F, '{printf "round %s  %-8s  %-9s  %-14s %8s responses/s  %7s CPU us/response (user %s, kernel %s)  errors %s broken %s timeouts %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $11, $12, $13}'
+        tail -n 1 "$csv" | awk -F, '{printf "round %s  %-8s  %-9s  %-19s %8s responses/s  %7s CPU us/response (user %s, kernel %s)  errors %s broken %s timeouts %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $11, $12, $13}'
       done
     done
   done
@@ -192,10 +205,11 @@ if [[ " $PARTS " == *" hostile "* ]]; then
       sleep 0.1
     done
   }
-  # http_connections_open of the daemon's last stats line.
+  # http_connections_open of the daemon's last stats line, or 0 before its
+  # first line (so that callers can always compare it).
   daemon_open() {
-    grep -o "http_connections_open=[0-9]*" "$work/server.log" | tail -n 1 |
-      cut -d= -f2 | awk '{print $1 + 0}'
+    { grep -o "http_connections_open=[0-9]*" "$work/server.log" || true; } |
+      awk -F= '{n = $2} END {print n + 0}'
   }
   UDP_LOAD=(--threads 1 --peers 1000000 --torrents 100000 --zipf 1.0
             --sources 65000 --torrents-per-peer 1 --mix 0:90:10 --numwant 50
@@ -280,6 +294,11 @@ for layout, mode in groups:
         if {rt, sl} <= med.keys():
             print(f"{rt} / {sl}: {med[rt][0] / med[sl][0]:.2f}× announces/s, "
                   f"{med[rt][1] / med[sl][1]:.2f}× CPU per announce (target ≤ 1.10×)")
+    for uring, epoll in (("ringtrackd-1w", "ringtrackd-1w-epoll"), ("stateless", "stateless-epoll")):
+        if {uring, epoll} <= med.keys():
+            print(f"io_uring against epoll: {uring} / {epoll}: "
+                  f"{med[uring][0] / med[epoll][0]:.2f}× announces/s, "
+                  f"{med[uring][1] / med[epoll][1]:.2f}× CPU per announce")
     plots.append(f"""
 set title '{layout}, {mode}'
 set ylabel 'announces/s (median, min–max)'
