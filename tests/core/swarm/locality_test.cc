@@ -243,7 +243,9 @@ TEST_P(LocalityTest, ShareRuleHoldsOnRandomSwarms) {
     const int o = std::min(eo, int(want) - q);
     const int x = std::min(el - q, int(want) - q - o);
     ASSERT_EQ(int(r.peers.size()), std::min<int>(want, el + eo)) << round;
-    if (r.local != 0xffffffff) ASSERT_EQ(int(r.local), q + x) << round;
+    if (r.local != 0xffffffff) {
+      ASSERT_EQ(int(r.local), q + x) << round;
+    }
     ASSERT_EQ(int(LocalIn(r, self)), q + x) << round;
     ASSERT_TRUE(Unique(r)) << round;
     for (const PeerEndpoint& p : r.peers) {
