@@ -501,9 +501,9 @@ void Cost(const NetworkMap* map, uint32_t peers) {
               "map %.0f ns; with the libloc map %.0f ns (%.3fx), of which the "
               "requester's lookup and tags alone (s = 0) %.0f ns (%.3fx)\n",
               w0, w1, w1 / w0, wl, wl / w0);
-  std::printf("  the table filled with the map (tagged blocks), announced to "
-              "without it: %.0f ns (%.3fx): the layout costs nothing, the map "
-              "lookup and its cache footprint do\n",
+  std::printf("  the table filled with the map (indexed blocks), announced "
+              "to without it: %.0f ns (%.3fx): what the index's cache "
+              "footprint costs alone\n",
               median(mapped_table_only), median(mapped_table_only) / w0);
   std::printf("  table bytes per stored peer (budget) at Zipf sizes: without a "
               "map %.2f, with it %.2f\n",
