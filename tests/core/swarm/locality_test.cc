@@ -46,6 +46,18 @@ PeerEndpoint In6(int net, int host) {
   return PeerEndpoint::V6(ip, 6881);
 }
 
+// The test map after a reload that makes 10.0.9/24 part of network n1.
+std::unique_ptr<const NetworkMap> ReloadedMap() {
+  auto m = NetworkMap::Parse("10.0.1.0/24 n1\n10.0.9.0/24 n1\n", "r");
+  EXPECT_TRUE(m.ok()) << m.status();
+  return std::move(*m);
+}
+// The IPv4 address of the k-th compact peer in a reply.
+uint32_t IpAt(const std::vector<uint8_t>& out, uint32_t k) {
+  return uint32_t{out[6 * k]} << 24 | uint32_t{out[6 * k + 1]} << 16 |
+         uint32_t{out[6 * k + 2]} << 8 | out[6 * k + 3];
+}
+
 // The parameter: whether the announces that stored the peers carried the
 // map (so wide blocks hold network tags) or not (every entry is looked up).
 class LocalityTest : public ::testing::TestWithParam<bool> {
@@ -326,9 +338,7 @@ TEST(LocalityTagTest, TagsFollowLoadsReloadsAndChurn) {
     EXPECT_EQ(set.Select(self, false, 20, 77, out, loc, &tally), 20u);
     uint32_t seen = 0;
     for (uint32_t k = 0; k < 20; ++k) {
-      const PeerEndpoint p = PeerEndpoint::V4(
-          uint32_t{out[6 * k]} << 24 | uint32_t{out[6 * k + 1]} << 16 |
-              uint32_t{out[6 * k + 2]} << 8 | out[6 * k + 3], 1);
+      const PeerEndpoint p = PeerEndpoint::V4(IpAt(out, k), 1);
       seen += m.Lookup(p) == m.Lookup(self);
     }
     EXPECT_EQ(seen, tally.local);
@@ -340,15 +350,14 @@ TEST(LocalityTagTest, TagsFollowLoadsReloadsAndChurn) {
   EXPECT_EQ(local_of(In(9, 200), *map), 15u);
   for (int h = 0; h < 30; h += 2) announce(In(9, h), false, map.get());
   EXPECT_EQ(local_of(In(9, 200), *map), 15u);
-  // A reloaded map where 10.0.9/24 is part of network n1: the stored tags
-  // are re-written as peers re-announce.
-  auto reloaded = NetworkMap::Parse("10.0.1.0/24 n1\n10.0.9.0/24 n1\n", "r");
-  ASSERT_TRUE(reloaded.ok());
-  for (int h = 0; h < 30; ++h) announce(In(9, h), false, reloaded->get());
-  for (int h = 0; h < 100; ++h) announce(In(1 + h % 4, h), false, reloaded->get());
+  // A reloaded map where 10.0.9/24 is part of network n1: the block is
+  // re-tagged at the first announce that brings it.
+  auto reloaded = ReloadedMap();
+  for (int h = 0; h < 30; ++h) announce(In(9, h), false, reloaded.get());
+  for (int h = 0; h < 100; ++h) announce(In(1 + h % 4, h), false, reloaded.get());
   // 30 in 10.0.9/24 and 25 in 10.0.1/24 are one network now.
-  EXPECT_EQ(local_of(In(9, 200), **reloaded), 15u);
-  EXPECT_EQ(local_of(In(1, 200), **reloaded), 15u);
+  EXPECT_EQ(local_of(In(9, 200), *reloaded), 15u);
+  EXPECT_EQ(local_of(In(1, 200), *reloaded), 15u);
   std::string why;
   EXPECT_TRUE(set.Check(ctx, &why)) << why;
   EXPECT_EQ(budget.used(), set.bytes());
@@ -360,8 +369,7 @@ TEST(LocalityTagTest, TagsFollowLoadsReloadsAndChurn) {
 // re-announces itself.
 TEST(LocalityTagTest, OneAnnounceAfterAReloadRetagsTheWholeBlock) {
   auto first = TestMap();
-  auto reloaded = NetworkMap::Parse("10.0.1.0/24 n1\n10.0.9.0/24 n1\n", "r");
-  ASSERT_TRUE(reloaded.ok());
+  auto reloaded = ReloadedMap();
   MemoryBudget budget(1 << 30);
   PeerSetContext ctx;
   ctx.budget = &budget;
@@ -387,8 +395,8 @@ TEST(LocalityTagTest, OneAnnounceAfterAReloadRetagsTheWholeBlock) {
     return tally.local;
   };
   EXPECT_EQ(locals(In(1, 200), *first), 25u);
-  announce(In(2, 0), **reloaded);  // one peer of another network
-  EXPECT_EQ(locals(In(1, 200), **reloaded), 55u);
+  announce(In(2, 0), *reloaded);  // one peer of another network
+  EXPECT_EQ(locals(In(1, 200), *reloaded), 55u);
   std::string why;
   EXPECT_TRUE(set.Check(ctx, &why)) << why;
   set.Clear(&budget);
@@ -427,9 +435,7 @@ TEST(LocalityListTest, RepliesToOneNetworkGoRoundItsPeers) {
     ASSERT_EQ(set.Select(self, false, 20, rng(), out, loc, &tally), 20u);
     EXPECT_EQ(tally.local, 15u);
     for (uint32_t k = 0; k < 20; ++k) {
-      const uint32_t ip = uint32_t{out[6 * k]} << 24 |
-                          uint32_t{out[6 * k + 1]} << 16 |
-                          uint32_t{out[6 * k + 2]} << 8 | out[6 * k + 3];
+      const uint32_t ip = IpAt(out, k);
       if (map->Lookup(PeerEndpoint::V4(ip, 1)) == loc.network) seen.insert(ip);
     }
   }
@@ -444,8 +450,7 @@ TEST(LocalityListTest, RepliesToOneNetworkGoRoundItsPeers) {
 // (Check) and every reply keeps the share rule.
 TEST(LocalityListTest, ListsSurviveChurn) {
   auto map = TestMap();
-  auto reloaded = NetworkMap::Parse("10.0.1.0/24 n1\n10.0.9.0/24 n1\n", "r");
-  ASSERT_TRUE(reloaded.ok());
+  auto reloaded = ReloadedMap();
   MemoryBudget budget(1 << 30);
   PeerSetContext ctx;
   ctx.budget = &budget;
@@ -453,7 +458,7 @@ TEST(LocalityListTest, ListsSurviveChurn) {
   std::mt19937 rng(12);
   const NetworkMap* m = map.get();
   for (int step = 0; step < 20000; ++step) {
-    if (step == 10000) m = reloaded->get();
+    if (step == 10000) m = reloaded.get();
     ctx.map = m;
     const PeerEndpoint p = In(1 + rng() % 9, rng() % 120);
     switch (rng() % 8) {
