@@ -281,7 +281,7 @@ struct RegionRef {
   }
   // The head of tag t's list, or `cap` when the region holds none.
   uint32_t Head(uint16_t t) const {
-    if (dtag == nullptr || t == 0) return cap;
+    if (dcap == 0 || t == 0) return cap;
     const uint32_t d = DirSlot(t);
     return dtag[d] == t ? dhead[d] : cap;
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/netmap/network_map.h"
 #include "core/swarm/peer_set.h"
 #include "core/swarm/swarm_table.h"
@@ -442,6 +443,47 @@ TEST(LocalityListTest, RepliesToOneNetworkGoRoundItsPeers) {
   EXPECT_EQ(seen.size(), 40u);
   std::string why;
   EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  set.Clear(&budget);
+}
+
+// A wide block without seeders: a leecher's reply finds its network in
+// the leechers' lists only, never twice (the empty seeder region has no
+// directory to look in). 1 300 networks of one peer each fill the
+// leechers' directory, its first slot included.
+TEST(LocalityListTest, NoSeedersNoDuplicates) {
+  std::string text;
+  for (int i = 0; i < 1300; ++i) {
+    text += absl::StrCat("10.", i / 256, ".", i % 256, ".0/24 n", i, "\n");
+  }
+  auto map = NetworkMap::Parse(text, "many");
+  ASSERT_TRUE(map.ok());
+  MemoryBudget budget(1 << 30);
+  PeerSetContext ctx;
+  ctx.budget = &budget;
+  ctx.map = map->get();
+  PeerSet set;
+  auto at = [](int i, int host) {
+    return PeerEndpoint::V4(0x0a000000u | uint32_t(i) << 8 | uint32_t(host),
+                            6881);
+  };
+  for (int i = 0; i < 1300; ++i) {
+    PeerAnnounce a;
+    a.peer = at(i, 1);
+    a.now = 1000;
+    a.network = (*map)->Lookup(a.peer);
+    ASSERT_EQ(set.Announce(a, ctx), PeerChange::kAdded);
+  }
+  for (int i = 0; i < 1300; ++i) {
+    const PeerEndpoint self = at(i, 250);
+    const Locality loc{map->get(), (*map)->Lookup(self)};
+    std::vector<uint8_t> out(30 * 6);
+    LocalityTally tally;
+    ASSERT_EQ(set.Select(self, false, 30, i, out, loc, &tally), 30u);
+    EXPECT_EQ(tally.local, 1u) << i;
+    std::set<uint32_t> ips;
+    for (uint32_t k = 0; k < 30; ++k) ips.insert(IpAt(out, k));
+    EXPECT_EQ(ips.size(), 30u) << i;
+  }
   set.Clear(&budget);
 }
 
