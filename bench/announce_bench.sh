@@ -21,6 +21,9 @@
 #                         every announce is from inside the map and its
 #                         reply shaped (127/8 is not in the libloc map);
 #                         the report adds its ratio to ringtrackd-1w
+#   ringtrackd-1w-udp     opt-in: ringtrackd-1w with --http=false (UDP
+#                         only), so the report's ratio to ringtrackd-1w says
+#                         what serving HTTP beside UDP costs the UDP path
 #   opentracker           Debian's, defaults: it serves UDP from its main
 #                         thread (no listen.udp.workers), beside 4
 #                         housekeeping threads that mostly sleep
@@ -125,6 +128,9 @@ start_server() {  # name layout → sets SERVER_PID
     ringtrackd-1w-mmsg)
       "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" --workers 1 \
         --io mmsg --stats-interval 0 2>"$work/server.log" & ;;
+    ringtrackd-1w-udp)
+      "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" --workers 1 \
+        --http=false --stats-interval 0 2>"$work/server.log" & ;;
     ringtrackd-1w-map)
       "${pin[@]}" build/bin/ringtrackd --listen "127.0.0.1:$PORT" --workers 1 \
         --stats-interval 0 --network-map "$work/network.map" \
@@ -227,6 +233,11 @@ for layout in layouts:
         r, o = med["ringtrackd"], med["opentracker"]
         print(f"ringtrackd (defaults) / opentracker: {r[0] / o[0]:.2f}× responses/s, "
               f"{r[1] / o[1]:.2f}× CPU per response")
+    if {"ringtrackd-1w", "ringtrackd-1w-udp"} <= med.keys():
+        u, o = med["ringtrackd-1w"], med["ringtrackd-1w-udp"]
+        print(f"ringtrackd-1w (HTTP on) / ringtrackd-1w-udp (HTTP off): "
+              f"{u[0] / o[0]:.2f}× responses/s, {u[1] / o[1]:.2f}× CPU per "
+              f"response (UDP unchanged: within noise of 1)")
     if {"ringtrackd-1w", "ringtrackd-1w-map"} <= med.keys():
         m, u = med["ringtrackd-1w-map"], med["ringtrackd-1w"]
         print(f"ringtrackd-1w-map / ringtrackd-1w: {m[0] / u[0]:.2f}× responses/s, "
