@@ -263,15 +263,6 @@ void FinishConfig(DaemonConfig* d) {
   if (c.io == IoMode::kXsk && c.xdp_interfaces.size() != 1) {
     BadFlag("--io xdp needs exactly one --xdp interface (its queue 0 is served)");
   }
-  if (!c.access_list_path.empty()) {
-    // A bad list at start is a configuration error: exit 2 naming the line.
-    absl::StatusOr<std::unique_ptr<const ringtrack::AccessList>> list =
-        ringtrack::AccessList::Load(c.access_list_path, c.access_mode);
-    if (!list.ok()) {
-      BadFlag(absl::StrCat("--access_list (reading as ", ringtrack::CurrentUserName(),
-                           "): ", list.status().message()));
-    }
-  }
   c.metrics_host.clear();
   c.metrics_port = 0;
   if (const std::string& m = d->metrics; !m.empty()) {

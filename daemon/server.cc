@@ -242,7 +242,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   s->access_path_ = config.access_list_path;
   s->access_mode_ = config.access_mode;
   if (!config.access_list_path.empty()) {
-    if (absl::Status a = s->ReloadAccessList(); !a.ok()) return a;
+    // The one load at start (the flags name only the path). Like the
+    // network map's, a list that cannot be read or parsed is a failed
+    // start (exit 1), not a bad flag: the file, not the setting, needs the
+    // fix, and a supervisor's restart reads it again.
+    if (absl::Status a = s->ReloadAccessList(); !a.ok()) {
+      return absl::Status(a.code(), absl::StrCat("--access_list (reading as ",
+                                                 CurrentUserName(), "): ",
+                                                 a.message()));
+    }
   }
   s->map_path_ = config.network_map_path;
   if (!config.network_map_path.empty()) {

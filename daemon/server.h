@@ -68,7 +68,8 @@ struct ServerConfig {
   uint32_t xdp_rate_limit_pps = 0;
   // Run without XDP (with a warning) when it cannot be loaded or attached.
   bool xdp_optional = false;
-  // Access list (empty path: serve every info hash).
+  // Access list (empty path: serve every info hash). Read by Create(),
+  // which fails naming the file and line when it cannot read or parse it.
   std::string access_list_path;
   AccessList::Mode access_mode = AccessList::Mode::kAllow;
   // Network map for locality-aware selection (empty: none, every reply

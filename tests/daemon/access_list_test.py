@@ -2,13 +2,16 @@
 """Access lists against the real ringtrackd: refused torrents get 'torrent
 not allowed', SIGHUP swaps in an edited list, a malformed list on SIGHUP
 keeps the old one (the log names the line), a malformed list at start
-exits 2, and refusals are counted. With --xdp on lo, announces for a
+exits 1 (a failed start, as a bad network map, not a bad flag), refusals
+are counted, and each start and each reload, with or without --config,
+opens the list once. With --xdp on lo, announces for a
 refused torrent are dropped in the kernel (never reaching userspace) and a
 SIGHUP swaps the kernel's copy of the list too.
 
 Usage: access_list_test.py --bin DIR
 """
 import argparse
+import ctypes
 import os
 import shutil
 import signal
@@ -30,6 +33,67 @@ def write(path, text):
     with open(path, "w") as f:
         f.write(text)
     os.chmod(path, 0o644)  # ringtrackd re-reads it as nobody
+
+
+class OpenCounter:
+    """Counts the opens of one file by anyone (inotify's IN_OPEN). The
+    events are queued at open(2), so a count read after the daemon logged a
+    load includes that load's open. Closes are watched too: inotify merges
+    identical events in a row, so two opens would read as one."""
+    IN_CLOSE = 0x18  # IN_CLOSE_WRITE | IN_CLOSE_NOWRITE
+    IN_OPEN = 0x20
+
+    def __init__(self, path):
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0 or libc.inotify_add_watch(
+                self.fd, path.encode(), self.IN_OPEN | self.IN_CLOSE) < 0:
+            raise OSError(ctypes.get_errno(), "inotify on " + path)
+        self.opens = 0
+
+    def count(self):
+        while True:
+            try:
+                buf = os.read(self.fd, 4096)
+            except BlockingIOError:
+                return self.opens
+            off = 0
+            while off < len(buf):  # struct inotify_event, then its name
+                _, mask, _, name_len = struct.unpack_from("iIII", buf, off)
+                self.opens += bool(mask & self.IN_OPEN)
+                off += 16 + name_len
+
+    def close(self):
+        os.close(self.fd)
+
+
+def loads_once(bindir, work):
+    """The list is read once at start and once per SIGHUP, also when the
+    reload re-reads a --config file (it was read twice: once to check the
+    setting, once to swap it in)."""
+    path = os.path.join(work, "once.txt")
+    write(path, "%s\n" % A)
+    cfg = os.path.join(work, "once.toml")
+    write(cfg, 'access_list = "%s"\nworkers = 1\nstats_interval = "0s"\n' % path)
+    opens = OpenCounter(path)
+    d = Ringtrackd(bindir, work, ["--config=" + cfg], name="once")
+    try:
+        check(opens.count() == 1, "one open of the list at start: %d" % opens.count())
+        d.proc.send_signal(signal.SIGHUP)
+        check(d.wait_log("configuration reloaded"), "SIGHUP reloads\n" + d.log())
+        check(opens.count() == 2, "one more open per reload: %d" % opens.count())
+        write(path, "%s\nbroken\n" % A)  # (an open of its own)
+        d.proc.send_signal(signal.SIGHUP)
+        check(d.wait_log("configuration reloaded", count=2) and
+              "SIGHUP: keeping the old access list" in d.log() and
+              path + ":2:" in d.log(),
+              "a malformed list on a --config reload keeps the old list, "
+              "naming the line\n" + d.log())
+        check(opens.count() == 4, "read once on that reload too (3 reads and the "
+              "test's write): %d" % opens.count())
+    finally:
+        d.stop()
+        opens.close()
 
 
 def announce(bindir, port, h):
@@ -124,8 +188,10 @@ def main():
     write(path, "%s\nbroken\n" % A)
     p = subprocess.run([os.path.join(a.bin, "ringtrackd"), "--listen=127.0.0.1:0",
                         "--access-list=" + path], capture_output=True, text=True, timeout=10)
-    check(p.returncode == 2 and path + ":2:" in p.stderr,
-          "a malformed list at start exits 2 naming the line\n" + p.stderr)
+    check(p.returncode == 1 and path + ":2:" in p.stderr,
+          "a malformed list at start exits 1 naming the line: rc %d\n%s" %
+          (p.returncode, p.stderr))
+    loads_once(a.bin, work)
     xdp_mirror(a.bin, work, path)
     shutil.rmtree(work, ignore_errors=True)
     summary()

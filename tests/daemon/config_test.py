@@ -153,9 +153,11 @@ def check_warnings(bindir, work):
 def check_missing_files(bindir, work):
     """A file that cannot be read says errno's text and who read it."""
     missing = os.path.join(work, "no-such-dir", "allow.txt")
-    rc, _, err = run(bindir, "--access-list=" + missing, "--print-config")
-    check(rc == 2 and "No such file or directory" in err and "reading as " in err,
-          "a missing access list names errno's text and the reader\n" + err)
+    rc, err = run_to_exit(bindir, "--access-list=" + missing, "--listen=127.0.0.1:0",
+                          "--stats-interval=0")
+    check(rc == 1 and "No such file or directory" in err and "reading as " in err,
+          "a missing access list fails the start (exit 1), naming errno's text "
+          "and the reader: rc %s\n%s" % (rc, err))
     rc, _, err = run(bindir, "--config=" + missing)
     check(rc == 2 and "%s: cannot read it as user " % missing in err and
           "No such file or directory" in err and missing + ":0" not in err,

@@ -6,15 +6,27 @@ import subprocess
 import time
 import urllib.request
 
+# How long a start may take before the test gives up. A start that reads a
+# large network map or access list takes seconds on a quiet machine, and
+# several times that on a CI runner loaded by parallel builds; the wait
+# ends as soon as the start line is there, so only a hung start waits this
+# long.
+START_TIMEOUT_S = 60
+# The start line's listen address, which also gives the port.
+START_LINE = re.compile(r"listen=127\.0\.0\.1:(\d+)")
+
 
 class Ringtrackd:
     """A running ringtrackd on 127.0.0.1 (port chosen by the kernel), with
     its stderr in `work`/ringtrackd.log. Stop it with stop(), which returns
     the final stats line as a dict. `prefix` runs it through another
-    command that execs it (e.g. nsenter); `user` starts it as that user."""
+    command that execs it (e.g. nsenter); `user` starts it as that user.
+    A daemon that exits before its start line, or has not logged it within
+    `start_timeout` seconds (it is then killed), raises RuntimeError saying
+    which, with the log's last lines."""
 
     def __init__(self, bindir, work, args=(), name="ringtrackd", prefix=(),
-                 user=None):
+                 user=None, start_timeout=START_TIMEOUT_S):
         self.log_path = os.path.join(work, name + ".log")
         self.proc = subprocess.Popen(
             list(prefix) +
@@ -23,18 +35,31 @@ class Ringtrackd:
             stderr=open(self.log_path, "w"), stdout=subprocess.DEVNULL,
             user=user)
         self.port = None
-        for _ in range(200):
-            m = re.search(r"listen=127\.0\.0\.1:(\d+)", self.log())
+        deadline = time.monotonic() + start_timeout
+        while True:
+            m = START_LINE.search(self.log())
             if m:
                 self.port = int(m.group(1))
                 return
             if self.proc.poll() is not None:
+                rc = self.proc.returncode
+                why = ("exited with code %d" % rc if rc >= 0 else
+                       "was killed by signal %d" % -rc)
+                break
+            if time.monotonic() >= deadline:
+                why = "is still running"
                 break
             time.sleep(0.05)
         if self.proc.poll() is None:  # hung at start: leave nothing behind
             self.proc.kill()
             self.proc.wait(10)
-        raise RuntimeError("ringtrackd did not start:\n" + self.log())
+        raise RuntimeError(
+            "%s did not log its start line (the one with listen=127.0.0.1:PORT) "
+            "within %g s: it %s. The last lines of %s:\n%s" %
+            (name, start_timeout, why, self.log_path, self.log_tail()))
+
+    def log_tail(self, lines=20):
+        return "\n".join(self.log().splitlines()[-lines:]) or "(empty)"
 
     def log(self):
         with open(self.log_path) as f:
