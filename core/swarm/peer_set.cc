@@ -1097,7 +1097,9 @@ struct FamilyOps {
                        uint64_t random, uint8_t* out, const Locality& loc,
                        LocalityTally* tally) const {
     if (block == nullptr || want == 0) return 0;
-    if (IsTagged(block)) {
+    // Tags from another map (a re-tag the budget refused) would rank
+    // peers by that map's networks: such a block is looked up instead.
+    if (IsTagged(block) && GenerationOf(block) == GenerationOf(loc.map)) {
       return SelectTagged(self, seeder, want, random, out, loc, tally);
     }
     const RegionRef<E> seeders = Region(rs), leechers = Region(rl);

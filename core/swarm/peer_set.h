@@ -46,7 +46,9 @@
 //     (NetworkMap::generation(), low 16 bits). The first announce that
 //     brings another map (a reload, or a map loaded after the block was
 //     made) rebuilds the block with every entry looked up again, so after
-//     a reload no peer keeps its old network until it re-announces.
+//     a reload no peer keeps its old network until it re-announces. Until
+//     that rebuild succeeds (the budget may refuse it), a reply with the
+//     other map looks entries up as on an untagged wide block.
 //   * A compact block (every region up to 16 entries: 10-peer swarms, most
 //     of any tracker) holds no index: 10 IPv4 peers fill glibc's 96-byte
 //     chunk exactly and any per-entry byte would cost 16 per swarm, so

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -403,6 +404,51 @@ TEST(LocalityTagTest, OneAnnounceAfterAReloadRetagsTheWholeBlock) {
   set.Clear(&budget);
 }
 
+// A re-tag the budget refuses leaves the block with the old map's tags
+// until an announce can pay for it; meanwhile replies must not rank peers
+// by those tags (a reload renumbers networks: n1 was tag 2, is tag 1).
+TEST(LocalityTagTest, RepliesNeverUseAnotherMapsTags) {
+  auto first = TestMap();
+  auto reloaded = ReloadedMap();
+  MemoryBudget budget(1 << 20);
+  PeerSetContext ctx;
+  ctx.budget = &budget;
+  PeerSet set;
+  auto announce = [&](const PeerEndpoint& p, const NetworkMap& m) {
+    PeerAnnounce a;
+    a.peer = p;
+    a.now = 1000;
+    ctx.map = &m;
+    a.network = m.Lookup(p);
+    return set.Announce(a, ctx);
+  };
+  for (int h = 0; h < 30; ++h) announce(In(9, h), *first);
+  for (int h = 0; h < 100; ++h) announce(In(1 + h % 4, h), *first);
+  // The budget is full: the reload's re-tag cannot be charged.
+  const size_t filler = budget.limit() - budget.used();
+  ASSERT_TRUE(budget.TryCharge(filler, /*force=*/true));
+  const size_t before = set.bytes();
+  EXPECT_EQ(announce(In(9, 0), *reloaded), PeerChange::kUpdated);
+  EXPECT_EQ(set.bytes(), before);  // not re-tagged
+  // Under the reloaded map 10.0.9/24 and 10.0.1/24 are n1: 55 peers.
+  const PeerEndpoint self = In(1, 200);
+  std::vector<uint8_t> out(60 * 6);
+  LocalityTally tally;
+  const Locality loc{reloaded.get(), reloaded->Lookup(self), 65536};
+  ASSERT_EQ(set.Select(self, false, 60, 3, out, loc, &tally), 60u);
+  uint32_t local = 0;
+  for (uint32_t k = 0; k < 60; ++k) {
+    local += reloaded->Lookup(PeerEndpoint::V4(IpAt(out, k), 1)) == loc.network;
+  }
+  EXPECT_EQ(local, 55u);
+  EXPECT_EQ(tally.local, 55u);
+  std::string why;
+  EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  budget.Release(filler);
+  set.Clear(&budget);
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 // Replies to one network go round its peers: in a swarm wider than the
 // probe, where most locals come from the network's lists, every local is
 // handed out within a few replies whatever the random draws (a random
@@ -531,6 +577,152 @@ TEST(LocalityListTest, ListsSurviveChurn) {
     }
   }
   set.Clear(&budget);
+  EXPECT_EQ(budget.used(), 0u);
+}
+
+// Random wide swarms of both families, past the probe (over 1 024 entries
+// per region) and past the scan limit, with churn before each batch of
+// replies: the lists stay consistent (Check), and every reply to a seeder
+// or a leecher, stored or not, keeps the role, self and share rules, with a
+// tally that counts what it wrote.
+TEST(LocalityListTest, RandomWideSwarmsOfBothFamilies) {
+  auto map = TestMap();
+  MemoryBudget budget(size_t{1} << 32);
+  PeerSetContext ctx;
+  ctx.seed = 17;
+  ctx.budget = &budget;
+  ctx.map = map.get();
+  std::mt19937_64 rng(77);
+  using Key = std::tuple<AddressFamily, std::array<uint8_t, 16>, uint16_t>;
+  auto key = [](const PeerEndpoint& p) { return Key{p.family, p.ip, p.port}; };
+  constexpr int kMe = 9;
+  // Locals of network kMe, others in the map, or outside it; v4 or v6.
+  auto peer = [&](bool v6, int kind, uint32_t h) {
+    const int net = kind == 0 ? kMe : 1 + int(h % 8);
+    if (!v6) {
+      if (kind == 2) return PeerEndpoint::V4(0x0b000000u + h, 6881);
+      return In(net, int(h % 256), uint16_t(1000 + h / 256 % 8));
+    }
+    if (kind == 2) {
+      uint8_t ip[16] = {0x2a, 0x00, 0, 0, 0, 0, uint8_t(h >> 8), uint8_t(h)};
+      ip[15] = 1;
+      return PeerEndpoint::V6(ip, 6881);
+    }
+    return In6(net, int(h % 60000));
+  };
+  for (int round = 0; round < 24; ++round) {
+    PeerSet set;
+    std::map<Key, std::pair<PeerEndpoint, bool>> stored;
+    const uint32_t locals = uint32_t(rng() % (round % 3 == 0 ? 1800 : 200));
+    const uint32_t others = uint32_t(rng() % (round % 2 == 0 ? 6000 : 1500));
+    const uint32_t seeder_pct = uint32_t(rng() % 101);
+    auto announce = [&](const PeerEndpoint& p, bool seeder) {
+      PeerAnnounce a;
+      a.peer = p;
+      a.seeder = seeder;
+      a.now = 1000;
+      a.network = map->Lookup(p);
+      const PeerChange c = set.Announce(a, ctx);
+      ASSERT_TRUE(c == PeerChange::kAdded || c == PeerChange::kUpdated)
+          << int(c);
+      stored[key(p)] = {p, seeder};
+    };
+    for (uint32_t h = 0; h < locals + others; ++h) {
+      const bool v6 = rng() % 2;
+      const int kind = h < locals ? 0 : 1 + int(rng() % 2);
+      announce(peer(v6, kind, h), rng() % 100 < seeder_pct);
+    }
+    for (int batch = 0; batch < 3; ++batch) {
+      // Churn: removals and role changes move entries (backward shift).
+      for (int k = 0; k < 300 && !stored.empty(); ++k) {
+        auto it = std::next(stored.begin(), rng() % stored.size());
+        const PeerEndpoint p = it->second.first;
+        if (rng() % 2) {
+          ASSERT_EQ(set.Remove(p, ctx), PeerChange::kRemoved);
+          stored.erase(it);
+        } else {
+          announce(p, !it->second.second);
+        }
+      }
+      std::string why;
+      ASSERT_TRUE(set.Check(ctx, &why)) << round << ": " << why;
+      for (int q = 0; q < 20; ++q) {
+        const bool v6 = rng() % 2;
+        // Self: a stored peer (often a local), or a newcomer of kMe.
+        PeerEndpoint self = peer(v6, 0, 70000 + uint32_t(rng() % 1000));
+        bool seeder = rng() % 2;
+        if (rng() % 2 && !stored.empty()) {
+          auto it = std::next(stored.begin(), rng() % stored.size());
+          if (it->second.first.family == self.family &&
+              map->Lookup(it->second.first) != kOutsideMap) {
+            self = it->second.first;
+            seeder = it->second.second;
+          }
+        }
+        const uint32_t want = 1 + uint32_t(rng() % 200);
+        const uint32_t share =
+            std::vector<uint32_t>{1, 32768, 49152, 65536}[rng() % 4];
+        const NetworkId me = map->Lookup(self);
+        uint32_t el = 0, eo = 0;
+        for (auto& [k, v] : stored) {
+          const PeerEndpoint& p = v.first;
+          if (p.family != self.family || p == self || (seeder && v.second)) {
+            continue;
+          }
+          (map->Lookup(p) == me ? el : eo)++;
+        }
+        std::vector<uint8_t> out(want * 18);
+        LocalityTally tally;
+        const Locality loc{map.get(), me, share};
+        const uint64_t random = rng();
+        const uint32_t n = set.Select(self, seeder, want, random, out, loc,
+                                      &tally);
+        protocol::AnnounceResponse resp;
+        resp.family = self.family;
+        resp.peers = {out.data(), n * protocol::PeerEntrySize(self.family)};
+        std::set<Key> seen;
+        uint32_t local = 0;
+        for (size_t i = 0; i < resp.peer_count(); ++i) {
+          const PeerEndpoint p = resp.peer(i);
+          ASSERT_NE(p, self) << round;
+          ASSERT_TRUE(seen.insert(key(p)).second) << round << ": twice";
+          auto it = stored.find(key(p));
+          ASSERT_NE(it, stored.end()) << round << ": not stored";
+          ASSERT_FALSE(seeder && it->second.second) << round << ": seeder";
+          local += map->Lookup(p) == me;
+        }
+        const std::string at = absl::StrCat(
+            "round ", round, " batch ", batch, " q ", q, " v6 ", v6,
+            " seeder ", seeder, " want ", want, " share ", share, " el ", el,
+            " eo ", eo, " n ", n, " local ", local);
+        const uint32_t quota =
+            uint32_t((uint64_t{want} * share + 65535) >> 16);
+        if (tally.ranked == 0) {  // the window went out whole
+          ASSERT_EQ(n, std::min(want, el + eo)) << at;
+          continue;
+        }
+        ASSERT_EQ(tally.ranked, n) << at;
+        ASSERT_EQ(tally.local, local) << at;
+        // Every eligible local up to the quota.
+        ASSERT_EQ(std::min(local, quota), std::min(el, quota)) << at;
+        // Locals past the quota only fill what the others leave.
+        if (local > quota) {
+          ASSERT_TRUE(n == want || local == el) << at;
+        }
+        // With a window within the scan limit (regions of at most ~1 000
+        // entries each, slack included) the counts are exact.
+        if (set.peers(self.family) <= 800) {
+          const uint32_t q = std::min(el, quota);
+          const uint32_t o = std::min(eo, want - q);
+          const uint32_t x = std::min(el - q, want - q - o);
+          ASSERT_EQ(n, std::min(want, el + eo)) << at;
+          ASSERT_EQ(local, q + x) << at;
+        }
+      }
+      ASSERT_TRUE(set.Check(ctx, &why)) << round << ": " << why;
+    }
+    set.Clear(&budget);
+  }
   EXPECT_EQ(budget.used(), 0u);
 }
 
