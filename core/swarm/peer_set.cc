@@ -307,8 +307,8 @@ struct RegionRef {
   }
 
   // Gives entry i tag t and makes it a member of t's list, right after the
-  // head (so the next reply from that network hands it out). REQUIRES:
-  // entry i is in no list.
+  // head (so the next reply that walks that list hands it out second).
+  // REQUIRES: entry i is in no list.
   void Join(uint32_t i, uint16_t t) {
     if (tags == nullptr) return;
     tags[i] = t;
@@ -439,26 +439,28 @@ inline const uint32_t* WideCounts(const Block* b) {
 // entries it holds, region by region, a uint16_t network tag per entry,
 // then (4-byte aligned) a Link per entry, then each region's directory
 // (DirCap(cap) uint32_t heads, then as many uint16_t tags). Bit 31 of its
-// first count says so, and the top bytes of its second and third counts
-// hold the low 16 bits of the generation of the map its tags came from
-// (counts stay below 2^24: --max-peers-per-swarm is at most 10 M).
+// first count says so, and the top bytes of its other three counts hold
+// the low 24 bits of the generation of the map its tags came from (counts
+// stay below 2^24: --max-peers-per-swarm is at most 10 M, and
+// SwarmTableConfig requires less than 2^24).
 constexpr uint32_t kTaggedBit = 0x80000000u;
 constexpr uint32_t kCountMask = 0x00ffffffu;
 inline bool IsTagged(const Block* b) {
   return IsWide(b) && (WideCounts(b)[0] & kTaggedBit) != 0;
 }
 // REQUIRES: IsTagged(b).
-inline uint16_t GenerationOf(const Block* b) {
+inline uint32_t GenerationOf(const Block* b) {
   const uint32_t* c = WideCounts(b);
-  return static_cast<uint16_t>((c[1] >> 24) | (c[2] >> 24) << 8);
+  return (c[1] >> 24) | (c[2] >> 24) << 8 | (c[3] >> 24) << 16;
 }
-inline void SetGeneration(Block* b, uint16_t g) {
+inline void SetGeneration(Block* b, uint32_t g) {
   uint32_t* c = WideCounts(b);
-  c[1] = (c[1] & kCountMask) | uint32_t{g & 0xffu} << 24;
-  c[2] = (c[2] & kCountMask) | static_cast<uint32_t>(g >> 8) << 24;
+  for (int r = 1; r < kRegions; ++r) {
+    c[r] = (c[r] & kCountMask) | ((g >> (8 * (r - 1))) & 0xffu) << 24;
+  }
 }
-inline uint16_t GenerationOf(const NetworkMap* m) {
-  return static_cast<uint16_t>(m->generation());
+inline uint32_t GenerationOf(const NetworkMap* m) {
+  return m->generation() & kCountMask;
 }
 // Bytes of a tagged block past its entries.
 size_t TagIndexBytes(const uint32_t cap[kRegions]) {
@@ -623,7 +625,7 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
   // are looked up again when the old block has none or has another map's.
   const bool old_tagged = old != nullptr && IsTagged(old);
   const bool tagged = IsWide(caps) && (ctx.map != nullptr || old_tagged);
-  const uint16_t generation = ctx.map != nullptr ? GenerationOf(ctx.map)
+  const uint32_t generation = ctx.map != nullptr ? GenerationOf(ctx.map)
                               : old_tagged       ? GenerationOf(old)
                                                  : 0;
   const bool relook = tagged && ctx.map != nullptr &&

@@ -43,7 +43,7 @@
 //     a refresh. That is 2 + 8 + 6 = 16 bytes per entry slot of a wide
 //     block while a map is loaded, charged to the budget like the rest.
 //   * The block records the generation of the map its tags came from
-//     (NetworkMap::generation(), low 16 bits). The first announce that
+//     (NetworkMap::generation(), low 24 bits). The first announce that
 //     brings another map (a reload, or a map loaded after the block was
 //     made) rebuilds the block with every entry looked up again, so after
 //     a reload no peer keeps its old network until it re-announces. Until
@@ -115,6 +115,9 @@ struct CountChange {
 // The default caps (SwarmTableConfig's, and so ringtrackd's), written once.
 inline constexpr uint32_t kDefaultMaxPeersPerSource = 8;
 inline constexpr uint32_t kDefaultMaxPeersPerSwarm = 100000;
+// The most peers one set may hold: a wide block keeps its counts in the
+// low 24 bits of 32-bit words (the top bytes hold a map generation).
+inline constexpr uint32_t kMaxPeersPerSwarm = (1u << 24) - 1;
 
 struct PeerSetContext {
   uint64_t seed = 0;  // keys the source hash

@@ -141,7 +141,7 @@ SwarmTable::SwarmTable(const SwarmTableConfig& config)
       budget_(config.budget ? config.budget : own_budget_.get()),
       max_torrents_(config.max_torrents),
       max_per_source_(config.max_peers_per_source),
-      max_per_swarm_(config.max_peers_per_swarm),
+      max_per_swarm_(std::min(config.max_peers_per_swarm, kMaxPeersPerSwarm)),
       peer_timeout_s_(config.peer_timeout_s),
       interval_s_(config.announce_interval_s) {
   assert(config.initial_slots >= 8);
@@ -812,7 +812,8 @@ void SwarmTable::SetLimits(size_t max_torrents, uint32_t max_peers_per_source,
                            uint32_t max_peers_per_swarm) {
   max_torrents_.store(max_torrents, std::memory_order_relaxed);
   max_per_source_.store(max_peers_per_source, std::memory_order_relaxed);
-  max_per_swarm_.store(max_peers_per_swarm, std::memory_order_relaxed);
+  max_per_swarm_.store(std::min(max_peers_per_swarm, kMaxPeersPerSwarm),
+                       std::memory_order_relaxed);
 }
 
 SwarmTableStats SwarmTable::stats() const {

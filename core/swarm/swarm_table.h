@@ -114,6 +114,7 @@ struct SwarmTableConfig {
   // The announce interval clients are told; sets EvictAge().
   uint32_t announce_interval_s = 1800;
   uint32_t max_peers_per_source = kDefaultMaxPeersPerSource;
+  // At most kMaxPeersPerSwarm; a larger value is taken as that.
   uint32_t max_peers_per_swarm = kDefaultMaxPeersPerSwarm;
   // REQUIRES: outlives the table. nullptr: the table owns an unlimited one.
   MemoryBudget* budget = nullptr;
