@@ -248,10 +248,16 @@ PY
 fi
 fi
 
-/usr/bin/python3 - "$csv" "$hostile_csv" "$out" "$NPEERS" "$NTORRENTS" <<'PY'
+# The hostile summary only when this run measured it (or only reports):
+# a throughput-only run must not reprint an older run's figures as its own.
+report_hostile=0
+[[ -n "${REPORT_ONLY:-}" || " $PARTS " == *" hostile "* ]] && report_hostile=1
+/usr/bin/python3 - "$csv" "$hostile_csv" "$out" "$NPEERS" "$NTORRENTS" \
+  "$report_hostile" <<'PY'
 import csv, os, statistics, subprocess, sys
 path, hostile_path, out = sys.argv[1:4]
 npeers, ntorrents = int(sys.argv[4]), int(sys.argv[5])
+report_hostile = sys.argv[6] == "1"
 if os.path.exists(path):
     rows = list(csv.DictReader(open(path)))
 else:
@@ -323,7 +329,7 @@ unset multiplot
     subprocess.run(["gnuplot"], input=gp.encode(), check=True)
     print(f"\nwrote {path} and {out}/http.png")
 
-if os.path.exists(hostile_path):
+if report_hostile and os.path.exists(hostile_path):
     h = list(csv.DictReader(open(hostile_path)))
     base = [float(r["udp_responses_per_s"]) for r in h if r["crowd"] == "0"]
     hostile = [float(r["udp_responses_per_s"]) for r in h if r["crowd"] != "0"]
