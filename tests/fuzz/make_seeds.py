@@ -180,3 +180,88 @@ xdp = {
 }
 for k, v in xdp.items():
     write("xdp_frame_fuzzer", k, v)
+
+
+# PeerSet sequences (peer_set_fuzzer.cc): 4 setup bytes (budget, hash
+# seed, per-source cap, per-swarm cap; 0, _, 1, 255: unlimited budget and
+# default caps), then operations, little-endian arguments. Pool indices:
+# IPv4 k * 256 + host is 10.0.k.host (k < 12), IPv6 8192 up.
+def ps_announce(i, seeder=False, advance=0):
+    return struct.pack("<BHB", 0, i, advance << 2 | int(seeder))
+
+
+def ps_remove(i):
+    return struct.pack("<BH", 3, i)
+
+
+def ps_bulk(count, start=0, stride=1, seeder_pct=25, v6=False):
+    assert 1 <= count <= 1536
+    return struct.pack("<BBHHHB", 4, int(v6), start, stride, count - 1,
+                       seeder_pct * 255 // 100)
+
+
+def ps_bulk_remove(count, start=0, stride=1):
+    return struct.pack("<BHHH", 5, start, stride, count)
+
+
+def ps_expire(advance, timeout):
+    return struct.pack("<BBH", 6, advance, timeout)
+
+
+def ps_restart(reverse=False):
+    return bytes([7, int(reverse)])
+
+
+def ps_map(k):  # 0: none; 1-3: the fuzzer's maps a, b, c
+    return bytes([8, k])
+
+
+PS_SHARES = {1: 0, 32768: 1, 49152: 2, 58982: 3, 65536: 4, 0: 5}
+
+
+def ps_select(i, want, seeder=False, share=49152, random=0x9e3779b97f4a7c15,
+              as_stored=True, under_map=None):
+    head = bytes([9]) if under_map is None else bytes([11, under_map])
+    flags = PS_SHARES[share] << 2 | int(as_stored) << 1 | int(seeder)
+    return head + struct.pack("<HBBQ", i, flags, want - 1, random)
+
+
+def ps_selects(nets, want=30, v6=False):
+    base = 8192 if v6 else 0
+    return b"".join(ps_select(base + k * (512 if v6 else 256) + 250, want,
+                              seeder=n % 2 == 1, share=list(PS_SHARES)[n % 6],
+                              random=0x9e3779b97f4a7c15 * (n + 1) & M64)
+                    for n, k in enumerate(nets))
+
+
+PS_OPEN = bytes([0, 1, 1, 255])
+peer_set = {
+    # A wide IPv4 block tagged under map a, replies, then reloads to b and
+    # c (the first announce re-tags; a reply before it looks entries up).
+    "wide_reloads": PS_OPEN + ps_map(1) + ps_bulk(600, stride=7) +
+    ps_selects(range(12)) + ps_map(2) + ps_select(300, 40, under_map=2) +
+    ps_announce(5, advance=3) + ps_selects(range(12)) + ps_map(3) +
+    ps_select(700, 60, under_map=3, share=65536) + ps_announce(9) +
+    ps_selects([0, 3, 7, 13]) + ps_bulk_remove(250, 3, 5) + ps_selects([1, 2]),
+    # Past the probe and the scan limit: ~2 000 IPv4 peers, churn, expiry
+    # and a restart under a map.
+    "past_scan_limit": PS_OPEN + ps_map(2) + ps_bulk(1200, 11, 13, 40) +
+    ps_bulk(1000, 4000, 17, 40) +
+    ps_selects(range(0, 12, 2), want=80) + ps_bulk_remove(300, 1, 3) +
+    ps_expire(40, 30) + ps_bulk(900, 5, 9, 60) + ps_selects([1, 4]) +
+    ps_restart() + ps_selects([9, 10], want=50),
+    # IPv6: 400 peers over three /48s, nested /64 in map b.
+    "wide_v6": PS_OPEN + ps_map(2) + ps_bulk(400, stride=3, v6=True) +
+    ps_selects(range(4), v6=True) + ps_map(1) + ps_announce(8200, True) +
+    ps_selects(range(4), want=20, v6=True) + ps_restart(True) +
+    ps_selects(range(4), want=70, v6=True),
+    # A tight budget (9 KiB), 3 per source, 161 per swarm: growth and
+    # re-tags refused, replies under a map the tags did not come from.
+    "tight_budget": bytes([0x65, 2, 0x10, 20]) + ps_map(1) +
+    ps_bulk(300, stride=5) + ps_selects(range(6)) + ps_map(3) +
+    ps_announce(17) + ps_select(600, 30, under_map=3) +
+    ps_select(600, 30, under_map=1) + ps_expire(200, 100) +
+    ps_bulk(120, 77, 3, 50) + ps_selects(range(6, 12)),
+}
+for k, v in peer_set.items():
+    write("peer_set_fuzzer", k, v)
