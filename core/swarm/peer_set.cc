@@ -459,6 +459,9 @@ inline void SetGeneration(Block* b, uint32_t g) {
     c[r] = (c[r] & kCountMask) | ((g >> (8 * (r - 1))) & 0xffu) << 24;
   }
 }
+// No map's: NetworkMap generations start at 1 (and wrap past 2^24 only
+// after 16.7 M builds).
+constexpr uint32_t kNoGeneration = 0;
 inline uint32_t GenerationOf(const NetworkMap* m) {
   return m->generation() & kCountMask;
 }
@@ -761,6 +764,12 @@ struct FamilyOps {
       RegionOf<E>(block, r).Place(e, tag, ctx.seed);
     }
     AddCount(block, r, +1);
+    // An entry stored without a map has no network tag: the block's tags
+    // no longer all come from its map, so none is trusted until a re-tag
+    // (a reply with the map that races an unload looks entries up).
+    if (ctx.map == nullptr && IsTagged(block)) {
+      SetGeneration(block, kNoGeneration);
+    }
     return true;
   }
 

@@ -48,7 +48,9 @@
 //     made) rebuilds the block with every entry looked up again, so after
 //     a reload no peer keeps its old network until it re-announces. Until
 //     that rebuild succeeds (the budget may refuse it), a reply with the
-//     other map looks entries up as on an untagged wide block.
+//     other map looks entries up as on an untagged wide block. An entry
+//     stored while no map is loaded has no tag, so it marks the block as
+//     from no map (generation 0) until an announce with a map re-tags it.
 //   * A compact block (every region up to 16 entries: 10-peer swarms, most
 //     of any tracker) holds no index: 10 IPv4 peers fill glibc's 96-byte
 //     chunk exactly and any per-entry byte would cost 16 per swarm, so

@@ -449,6 +449,40 @@ TEST(LocalityTagTest, RepliesNeverUseAnotherMapsTags) {
   EXPECT_EQ(budget.used(), 0u);
 }
 
+// A map unloaded, peers stored without it, then a reply that still holds
+// the map (a request that read it before the unload): the new peers have
+// no tags, so the block's tags are not trusted and the reply looks its
+// entries up; the next announce with a map re-tags the block.
+TEST(LocalityTagTest, PeersStoredWithoutTheMapAreNeverRankedByTag) {
+  auto map = TestMap();
+  MemoryBudget budget(1 << 30);
+  PeerSetContext ctx;
+  ctx.budget = &budget;
+  PeerSet set;
+  auto announce = [&](const PeerEndpoint& p, const NetworkMap* m) {
+    PeerAnnounce a;
+    a.peer = p;
+    a.now = 1000;
+    ctx.map = m;
+    a.network = m ? m->Lookup(p) : kOutsideMap;
+    return set.Announce(a, ctx);
+  };
+  for (int h = 0; h < 100; ++h) announce(In(1 + h % 4, h), map.get());
+  for (int h = 0; h < 30; ++h) announce(In(9, h), nullptr);  // map unloaded
+  const PeerEndpoint self = In(9, 200);
+  std::vector<uint8_t> out(40 * 6);
+  LocalityTally tally;
+  const Locality loc{map.get(), map->Lookup(self)};
+  ASSERT_EQ(set.Select(self, false, 40, 7, out, loc, &tally), 40u);
+  EXPECT_EQ(tally.local, 30u);  // all of 10.0.9/24, found by lookups
+  announce(In(2, 0), map.get());  // re-tags
+  ASSERT_EQ(set.Select(self, false, 40, 7, out, loc, &tally), 40u);
+  EXPECT_EQ(tally.local, 30u);
+  std::string why;
+  EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  set.Clear(&budget);
+}
+
 // Replies to one network go round its peers: in a swarm wider than the
 // probe, where most locals come from the network's lists, every local is
 // handed out within a few replies whatever the random draws (a random
