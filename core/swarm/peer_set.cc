@@ -131,6 +131,13 @@ inline uint32_t Scale(uint64_t h, uint32_t cap) {
 inline uint32_t Next(uint32_t i, uint32_t cap) {
   return i + 1 == cap ? 0 : i + 1;
 }
+// Backward-shift deletion in a linear-probing array of `cap` slots: whether
+// the occupant of slot j, whose home is `home`, moves into the hole at
+// `hole` (it does unless its home lies after the hole).
+inline bool ShiftsBack(uint32_t j, uint32_t home, uint32_t hole,
+                       uint32_t cap) {
+  return (j + cap - home) % cap >= (j + cap - hole) % cap;
+}
 
 // Region capacities come from a fixed ladder of 256 values, so a block's
 // header stores each as one byte: every size up to 64, then steps of 7 %
@@ -297,7 +304,7 @@ struct RegionRef {
       j = Next(j, dcap);
       if (dtag[j] == 0) break;
       const uint32_t home = DirHome(dtag[j], dcap);
-      if ((j + dcap - home) % dcap >= (j + dcap - hole) % dcap) {
+      if (ShiftsBack(j, home, hole, dcap)) {
         dtag[hole] = dtag[j];
         dhead[hole] = dhead[j];
         dtag[j] = 0;
@@ -378,10 +385,7 @@ struct RegionRef {
       j = Next(j, cap);
       if (arr[j].port_be == 0) break;
       const uint32_t home = Scale(SourceHash(arr[j], seed), cap);
-      // Move arr[j] into the hole unless its home lies after the hole.
-      const uint32_t from_home = (j + cap - home) % cap;
-      const uint32_t from_hole = (j + cap - hole) % cap;
-      if (from_home >= from_hole) {
+      if (ShiftsBack(j, home, hole, cap)) {
         arr[hole] = arr[j];
         arr[j] = E{};
         Moved(j, hole);
@@ -465,19 +469,31 @@ constexpr uint32_t kNoGeneration = 0;
 inline uint32_t GenerationOf(const NetworkMap* m) {
   return m->generation() & kCountMask;
 }
-// Bytes of a tagged block past its entries.
-size_t TagIndexBytes(const uint32_t cap[kRegions]) {
-  const size_t entries = size_t{cap[0]} + cap[1] + cap[2] + cap[3];
-  size_t dir = 0;
-  for (int r = 0; r < kRegions; ++r) dir += DirCap(cap[r]);
-  return (sizeof(uint16_t) * entries + 3) / 4 * 4 + sizeof(Link) * entries +
-         (sizeof(uint32_t) + sizeof(uint16_t)) * dir;
+// Whether b's network tags are m's: a tagged block whose generation is m's.
+inline bool TaggedFrom(const Block* b, const NetworkMap* m) {
+  return IsTagged(b) && GenerationOf(b) == GenerationOf(m);
 }
+// Where a tagged block's index lies, in bytes from the end of its
+// entries: all tags, then (4-byte aligned) all links, then every region's
+// directory heads, then their tags; `end` is its size. The one layout
+// BlockBytes() sizes and IndexOf() reads.
+struct IndexLayout {
+  size_t links, dheads, dtags, end;
+  explicit IndexLayout(const uint32_t cap[kRegions]) {
+    const size_t entries = size_t{cap[0]} + cap[1] + cap[2] + cap[3];
+    size_t dirs = 0;
+    for (int r = 0; r < kRegions; ++r) dirs += DirCap(cap[r]);
+    links = (sizeof(uint16_t) * entries + 3) / 4 * 4;
+    dheads = links + sizeof(Link) * entries;
+    dtags = dheads + sizeof(uint32_t) * dirs;
+    end = dtags + sizeof(uint16_t) * dirs;
+  }
+};
 size_t BlockBytes(const uint32_t cap[kRegions], bool tagged) {
   return HeaderBytes(IsWide(cap)) +
          sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
          sizeof(PeerV6) * (size_t{cap[2]} + cap[3]) +
-         (tagged ? TagIndexBytes(cap) : 0);
+         (tagged ? IndexLayout(cap).end : 0);
 }
 size_t BlockBytesOf(const Block* b) {
   const uint32_t caps[kRegions] = {CapOf(b, 0), CapOf(b, 1), CapOf(b, 2),
@@ -540,24 +556,18 @@ template <class E>
 void IndexOf(Block* b, int r, RegionRef<E>* reg) {
   uint32_t caps[kRegions];
   CopyCaps(b, caps);
-  uint32_t before = 0, dir_before = 0, entries = 0, dirs = 0;
-  for (int k = 0; k < kRegions; ++k) {
-    if (k < r) {
-      before += caps[k];
-      dir_before += DirCap(caps[k]);
-    }
-    entries += caps[k];
-    dirs += DirCap(caps[k]);
+  uint32_t before = 0, dir_before = 0;
+  for (int k = 0; k < r; ++k) {
+    before += caps[k];
+    dir_before += DirCap(caps[k]);
   }
-  char* p = Entries(b) + sizeof(PeerV4) * (size_t{caps[0]} + caps[1]) +
-            sizeof(PeerV6) * (size_t{caps[2]} + caps[3]);
-  reg->tags = reinterpret_cast<uint16_t*>(p) + before;
-  p += (sizeof(uint16_t) * entries + 3) / 4 * 4;
-  reg->links = reinterpret_cast<Link*>(p) + before;
-  p += sizeof(Link) * entries;
-  reg->dhead = reinterpret_cast<uint32_t*>(p) + dir_before;
-  p += sizeof(uint32_t) * dirs;
-  reg->dtag = reinterpret_cast<uint16_t*>(p) + dir_before;
+  const IndexLayout at(caps);
+  char* index = Entries(b) + sizeof(PeerV4) * (size_t{caps[0]} + caps[1]) +
+                sizeof(PeerV6) * (size_t{caps[2]} + caps[3]);
+  reg->tags = reinterpret_cast<uint16_t*>(index) + before;
+  reg->links = reinterpret_cast<Link*>(index + at.links) + before;
+  reg->dhead = reinterpret_cast<uint32_t*>(index + at.dheads) + dir_before;
+  reg->dtag = reinterpret_cast<uint16_t*>(index + at.dtags) + dir_before;
   reg->dcap = DirCap(caps[r]);
 }
 
@@ -780,9 +790,7 @@ struct FamilyOps {
   // retries).
   void RetagIfStale() {
     if (ctx.map == nullptr || block == nullptr || !IsWide(block)) return;
-    if (IsTagged(block) && GenerationOf(block) == GenerationOf(ctx.map)) {
-      return;
-    }
+    if (TaggedFrom(block, ctx.map)) return;
     uint32_t caps[kRegions];
     CopyCaps(block, caps);
     rebuilt |= Rebuild(&block, caps, kKeepAll, ctx, /*force=*/false);
@@ -1110,7 +1118,7 @@ struct FamilyOps {
     if (block == nullptr || want == 0) return 0;
     // Tags from another map (a re-tag the budget refused) would rank
     // peers by that map's networks: such a block is looked up instead.
-    if (IsTagged(block) && GenerationOf(block) == GenerationOf(loc.map)) {
+    if (TaggedFrom(block, loc.map)) {
       return SelectTagged(self, seeder, want, random, out, loc, tally);
     }
     const RegionRef<E> seeders = Region(rs), leechers = Region(rl);
