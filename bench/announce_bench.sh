@@ -198,7 +198,7 @@ done
 fi
 
 /usr/bin/python3 - "$csv" "$out" "$suffix" "$KIND" "$NPEERS" "$MAP_NETWORKS" <<'PY'
-import csv, statistics, subprocess, sys
+import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 out, suffix, kind = sys.argv[2:5]
 npeers, map_networks = int(sys.argv[5]), int(sys.argv[6])
@@ -249,28 +249,13 @@ for layout in layouts:
               f"{statistics.median(shares) * 100:.1f} % ({min(shares) * 100:.1f}–"
               f"{max(shares) * 100:.1f}; fill and measured announces; "
               f"{map_networks} networks, random selection ≈ {100 / map_networks:.1f} %)")
-plots = []
-for li, layout in enumerate(layouts):
-    plots.append(f"""
-set title '{layout}'
-set ylabel 'responses/s (median, min–max)'
-plot '{out}/announces{suffix}_{layout}.dat' using 1:3:4:5:(0.6):xtic(2) with boxerrorbars notitle
-set ylabel 'server CPU µs per response (median, min–max)'
-plot '{out}/announces{suffix}_{layout}.dat' using 1:6:7:8:(0.6):xtic(2) with boxerrorbars notitle
-""")
-gp = f"""
-set terminal pngcairo size 1200,{420 * len(layouts)}
-set output '{out}/announces{suffix}.png'
-set multiplot layout {len(layouts)},2 title 'ringtrack-load ({kind}): 1 thread, {npeers:,} peers, {npeers // 10:,} torrents, Zipf 1.0, 10% scrapes, numwant 50, 65000 sources; each server on its defaults'
-set style fill solid 0.5
-set boxwidth 0.6
-set yrange [0:*]
-set xrange [-0.5:{len(servers) - 0.5}]
-set xtics rotate by -20
-set errorbars 1.5
-{''.join(plots)}
-unset multiplot
-"""
-subprocess.run(["gnuplot"], input=gp.encode(), check=True)
+sys.path.insert(0, "bench")
+import bar_chart
+bar_chart.draw(f"{out}/announces{suffix}.png",
+               f"ringtrack-load ({kind}): 1 thread, {npeers:,} peers, "
+               f"{npeers // 10:,} torrents, Zipf 1.0, 10% scrapes, numwant 50, "
+               f"65000 sources; each server on its defaults",
+               [(layout, f"{out}/announces{suffix}_{layout}.dat")
+                for layout in layouts], len(servers))
 print(f"\nwrote {out}/announces{suffix}.csv and {out}/announces{suffix}.png")
 PY

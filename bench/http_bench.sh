@@ -254,7 +254,7 @@ report_hostile=0
 [[ -n "${REPORT_ONLY:-}" || " $PARTS " == *" hostile "* ]] && report_hostile=1
 /usr/bin/python3 - "$csv" "$hostile_csv" "$out" "$NPEERS" "$NTORRENTS" \
   "$report_hostile" <<'PY'
-import csv, os, statistics, subprocess, sys
+import csv, os, statistics, sys
 path, hostile_path, out = sys.argv[1:4]
 npeers, ntorrents = int(sys.argv[4]), int(sys.argv[5])
 report_hostile = sys.argv[6] == "1"
@@ -305,28 +305,15 @@ for layout, mode in groups:
             print(f"io_uring against epoll: {uring} / {epoll}: "
                   f"{med[uring][0] / med[epoll][0]:.2f}× announces/s, "
                   f"{med[uring][1] / med[epoll][1]:.2f}× CPU per announce")
-    plots.append(f"""
-set title '{layout}, {mode}'
-set ylabel 'announces/s (median, min–max)'
-plot '{out}/http_{name}.dat' using 1:3:4:5:(0.6):xtic(2) with boxerrorbars notitle
-set ylabel 'server CPU µs per announce (median, min–max)'
-plot '{out}/http_{name}.dat' using 1:6:7:8:(0.6):xtic(2) with boxerrorbars notitle
-""")
+    plots.append((f"{layout}, {mode}", f"{out}/http_{name}.dat"))
 if plots:
-    gp = f"""
-set terminal pngcairo size 1200,{420 * len(plots)}
-set output '{out}/http.png'
-set multiplot layout {len(plots)},2 title 'ringtrack-load over HTTP: 1 thread, 64 connections, announces of {npeers:,} peers over {ntorrents:,} torrents, numwant 50; each server on its defaults'
-set style fill solid 0.5
-set boxwidth 0.6
-set yrange [0:*]
-set xrange [-0.5:{len(servers) - 0.5}]
-set xtics rotate by -20
-set errorbars 1.5
-{''.join(plots)}
-unset multiplot
-"""
-    subprocess.run(["gnuplot"], input=gp.encode(), check=True)
+    sys.path.insert(0, "bench")
+    import bar_chart
+    bar_chart.draw(f"{out}/http.png",
+                   f"ringtrack-load over HTTP: 1 thread, 64 connections, "
+                   f"announces of {npeers:,} peers over {ntorrents:,} torrents, "
+                   f"numwant 50; each server on its defaults",
+                   plots, len(servers), unit="announce")
     print(f"\nwrote {path} and {out}/http.png")
 
 if report_hostile and os.path.exists(hostile_path):
