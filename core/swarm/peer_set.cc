@@ -202,23 +202,44 @@ inline uint16_t NetworkTag(NetworkId id) {
   return id == kOutsideMap ? 0 : static_cast<uint16_t>(1 + (id - 1) % 65535);
 }
 
-// A tagged block's per-network lists (see peer_set.h, "Locality"): each
-// entry with a network tag other than 0 is a member of its region's
-// circular, doubly linked list for that tag; `prev`/`next` are entry
-// indices within the region. An entry without a tag (tag 0, or an empty
-// entry) has no meaningful links.
+// A tagged block's per-network index (see peer_set.h, "Locality"). Every
+// entry with a network tag other than 0 is a member of exactly one of:
+//   * its network's run: a segment of the region's run array, which holds
+//     entry positions grouped by network (built by a counting sort); then
+//     its Link is {kInRun, its run slot};
+//   * its network's list: a circular, doubly linked list of the members
+//     that joined since the last sort; then `prev`/`next` are entry
+//     indices within the region.
+// An entry without a tag (tag 0, or an empty entry) has no meaningful link.
 struct Link {
   uint32_t prev;
   uint32_t next;
 };
 static_assert(sizeof(Link) == 8);
+constexpr uint32_t kInRun = 0xffffffffu;     // Link::prev of a run member
+constexpr uint32_t kDeadSlot = 0xffffffffu;  // a run slot whose member left
+constexpr uint32_t kNoHead = 0xffffffffu;    // a network with no list
+// A network's directory entry: its list's head (the member the next reply
+// walking the list starts at, or kNoHead), its run segment
+// run[start, start + len) (dead slots included), the live members in it,
+// and the segment offset the next reply starts at (replies go round it).
+struct DirEntry {
+  uint32_t head;
+  uint32_t start;
+  uint32_t len;
+  uint32_t live;
+  uint32_t next;
+};
+static_assert(sizeof(DirEntry) == 20);
+// A region's index header: list members plus dead run slots (what the next
+// sort would tidy), and run slots used.
+enum RunHeader : int { kUnsorted = 0, kRunUsed = 1, kRunHeaderWords = 2 };
 
-// A region's directory of lists: an open-addressing table of DirCap(cap)
-// slots from network tag (0 marks an empty slot) to the list's head, the
-// member the next locality reply starts at. Its tags and heads are apart,
-// so a probe reads 2 bytes a slot. A wide region holds at most 7/8 of
-// `cap` entries, so the table is at most 7/8 full (when every entry is of
-// another network) and always has an empty slot.
+// A region's directory: an open-addressing table of DirCap(cap) slots from
+// network tag (0 marks an empty slot) to its DirEntry. Its tags and
+// entries are apart, so a probe reads 2 bytes a slot. A wide region holds
+// at most 7/8 of `cap` entries, so the table is at most 7/8 full (when
+// every entry is of another network) and always has an empty slot.
 inline uint32_t DirCap(uint32_t cap) { return cap == 0 ? 0 : cap + 1; }
 inline uint32_t DirHome(uint16_t t, uint32_t dcap) {
   return Scale(Mix64(uint64_t{t} * 0x9e3779b97f4a7c15ULL), dcap);
@@ -253,12 +274,15 @@ struct RegionRef {
   uint32_t cap;
   // The region's network tags, parallel to arr; nullptr in an untagged
   // block (and from FamilyOps::Region()'s tag-word fast path, which only
-  // lookups and replies use). With tags come the lists: links parallel to
-  // arr, and the directory (dtag, dhead: dcap slots).
+  // lookups and replies use). With tags come the rest of the index: links
+  // parallel to arr, the run array (cap slots), the header, and the
+  // directory (dtag, dent: dcap slots).
   uint16_t* tags = nullptr;
   Link* links = nullptr;
+  uint32_t* run = nullptr;
+  uint32_t* hdr = nullptr;
   uint16_t* dtag = nullptr;
-  uint32_t* dhead = nullptr;
+  DirEntry* dent = nullptr;
   uint32_t dcap = 0;
 
   // Returns the entry equal to `key`, or nullptr; then *hole is the empty
@@ -286,15 +310,11 @@ struct RegionRef {
     while (dtag[d] != 0 && dtag[d] != t) d = Next(d, dcap);
     return d;
   }
-  // The head of tag t's list, or `cap` when the region holds none.
-  uint32_t Head(uint16_t t) const {
-    if (dcap == 0 || t == 0) return cap;
+  // Tag t's directory entry, or nullptr when the region holds none.
+  DirEntry* Dir(uint16_t t) const {
+    if (dcap == 0 || t == 0) return nullptr;
     const uint32_t d = DirSlot(t);
-    return dtag[d] == t ? dhead[d] : cap;
-  }
-  void SetHead(uint16_t t, uint32_t head) {
-    const uint32_t d = DirSlot(t);
-    if (dtag[d] == t) dhead[d] = head;
+    return dtag[d] == t ? &dent[d] : nullptr;
   }
   // Backward-shift deletion of directory slot d.
   void DirErase(uint32_t d) {
@@ -306,7 +326,7 @@ struct RegionRef {
       const uint32_t home = DirHome(dtag[j], dcap);
       if (ShiftsBack(j, home, hole, dcap)) {
         dtag[hole] = dtag[j];
-        dhead[hole] = dhead[j];
+        dent[hole] = dent[j];
         dtag[j] = 0;
         hole = j;
       }
@@ -315,24 +335,29 @@ struct RegionRef {
 
   // Gives entry i tag t and makes it a member of t's list, right after the
   // head (so the next reply that walks that list hands it out second).
-  // REQUIRES: entry i is in no list.
+  // REQUIRES: entry i is in no list and no run.
   void Join(uint32_t i, uint16_t t) {
     if (tags == nullptr) return;
     tags[i] = t;
     if (t == 0) return;
     const uint32_t d = DirSlot(t);
+    DirEntry& de = dent[d];
     if (dtag[d] == 0) {
       dtag[d] = t;
-      dhead[d] = i;
+      de = {kNoHead, 0, 0, 0, 0};
+    }
+    ++hdr[kUnsorted];
+    if (de.head == kNoHead) {
+      de.head = i;
       links[i] = {i, i};
       return;
     }
-    const uint32_t h = dhead[d], n = links[h].next;
+    const uint32_t h = de.head, n = links[h].next;
     links[h].next = i;
     links[n].prev = i;
     links[i] = {h, n};
   }
-  // Takes entry i out of its list; its tag becomes 0.
+  // Takes entry i out of its run or list; its tag becomes 0.
   void Leave(uint32_t i) {
     if (tags == nullptr) return;
     const uint16_t t = tags[i];
@@ -340,15 +365,24 @@ struct RegionRef {
     if (t == 0) return;
     const Link l = links[i];
     const uint32_t d = DirSlot(t);
-    if (l.next == i) {
-      DirErase(d);
-      return;
+    DirEntry& de = dent[d];
+    if (l.prev == kInRun) {
+      run[l.next] = kDeadSlot;
+      --de.live;
+      ++hdr[kUnsorted];
+    } else {
+      --hdr[kUnsorted];
+      if (l.next == i) {
+        de.head = kNoHead;
+      } else {
+        links[l.prev].next = l.next;
+        links[l.next].prev = l.prev;
+        if (de.head == i) de.head = l.next;
+      }
     }
-    links[l.prev].next = l.next;
-    links[l.next].prev = l.prev;
-    if (dhead[d] == i) dhead[d] = l.next;
+    if (de.head == kNoHead && de.live == 0) DirErase(d);
   }
-  // Entry `from` moved to the empty entry `to`: so do its tag and links.
+  // Entry `from` moved to the empty entry `to`: so do its tag and link.
   void Moved(uint32_t from, uint32_t to) {
     if (tags == nullptr) return;
     const uint16_t t = tags[from];
@@ -356,6 +390,11 @@ struct RegionRef {
     tags[from] = 0;
     if (t == 0) return;
     const Link l = links[from];
+    if (l.prev == kInRun) {
+      links[to] = l;
+      run[l.next] = to;
+      return;
+    }
     if (l.next == from) {
       links[to] = {to, to};
     } else {
@@ -363,8 +402,45 @@ struct RegionRef {
       links[l.prev].next = to;
       links[l.next].prev = to;
     }
-    const uint32_t d = DirSlot(t);
-    if (dhead[d] == from) dhead[d] = to;
+    DirEntry& de = dent[DirSlot(t)];
+    if (de.head == from) de.head = to;
+  }
+
+  // Puts every tagged entry in its network's run, grouped by network (a
+  // counting sort over the directory), and empties every list. Moves no
+  // entry. O(cap + dcap).
+  void SortRuns() {
+    if (tags == nullptr) return;
+    for (uint32_t d = 0; d < dcap; ++d) {
+      if (dtag[d] != 0) dent[d] = {kNoHead, 0, 0, 0, 0};
+    }
+    // Each member's directory slot waits in its link's `next`.
+    for (uint32_t i = 0; i < cap; ++i) {
+      if (tags[i] == 0) continue;
+      const uint32_t d = DirSlot(tags[i]);
+      links[i].next = d;
+      ++dent[d].len;
+    }
+    uint32_t at = 0;
+    for (uint32_t d = 0; d < dcap; ++d) {
+      if (dtag[d] == 0) continue;
+      dent[d].start = at;
+      at += dent[d].len;
+    }
+    for (uint32_t i = 0; i < cap; ++i) {
+      if (tags[i] == 0) continue;
+      DirEntry& de = dent[links[i].next];
+      const uint32_t slot = de.start + de.live++;
+      run[slot] = i;
+      links[i] = {kInRun, slot};
+    }
+    hdr[kUnsorted] = 0;
+    hdr[kRunUsed] = at;
+  }
+  // Sorts once list members and dead run slots reach an eighth of the
+  // region (amortized: at most 8 entries sorted per change).
+  void MaybeSortRuns() {
+    if (tags != nullptr && hdr[kUnsorted] > cap / 8) SortRuns();
   }
 
   // REQUIRES: `e` absent and an empty entry exists.
@@ -440,9 +516,8 @@ inline const uint32_t* WideCounts(const Block* b) {
   return reinterpret_cast<const uint32_t*>(b + 1);
 }
 // A wide block made while a network map was loaded is tagged: after all
-// entries it holds, region by region, a uint16_t network tag per entry,
-// then (4-byte aligned) a Link per entry, then each region's directory
-// (DirCap(cap) uint32_t heads, then as many uint16_t tags). Bit 31 of its
+// entries it holds an index (IndexLayout: per entry a uint16_t network tag,
+// a Link and a run slot; per region a header and a directory). Bit 31 of its
 // first count says so, and the top bytes of its other three counts hold
 // the low 24 bits of the generation of the map its tags came from (counts
 // stay below 2^24: --max-peers-per-swarm is at most 10 M, and
@@ -474,18 +549,21 @@ inline bool TaggedFrom(const Block* b, const NetworkMap* m) {
   return IsTagged(b) && GenerationOf(b) == GenerationOf(m);
 }
 // Where a tagged block's index lies, in bytes from the end of its
-// entries: all tags, then (4-byte aligned) all links, then every region's
-// directory heads, then their tags; `end` is its size. The one layout
-// BlockBytes() sizes and IndexOf() reads.
+// entries: all tags, then (4-byte aligned) all links, all run arrays,
+// every region's header, every region's directory entries, then their
+// tags; `end` is its size. The one layout BlockBytes() sizes and IndexOf()
+// reads.
 struct IndexLayout {
-  size_t links, dheads, dtags, end;
+  size_t links, runs, hdrs, dents, dtags, end;
   explicit IndexLayout(const uint32_t cap[kRegions]) {
     const size_t entries = size_t{cap[0]} + cap[1] + cap[2] + cap[3];
     size_t dirs = 0;
     for (int r = 0; r < kRegions; ++r) dirs += DirCap(cap[r]);
     links = (sizeof(uint16_t) * entries + 3) / 4 * 4;
-    dheads = links + sizeof(Link) * entries;
-    dtags = dheads + sizeof(uint32_t) * dirs;
+    runs = links + sizeof(Link) * entries;
+    hdrs = runs + sizeof(uint32_t) * entries;
+    dents = hdrs + sizeof(uint32_t) * kRunHeaderWords * kRegions;
+    dtags = dents + sizeof(DirEntry) * dirs;
     end = dtags + sizeof(uint16_t) * dirs;
   }
 };
@@ -551,7 +629,7 @@ constexpr int SeederRegion() {
   return std::is_same_v<E, PeerV4> ? kSeed4 : kSeed6;
 }
 
-// Where region r's tags, links and directory are. REQUIRES: IsTagged(b).
+// Where region r's index is. REQUIRES: IsTagged(b).
 template <class E>
 void IndexOf(Block* b, int r, RegionRef<E>* reg) {
   uint32_t caps[kRegions];
@@ -566,7 +644,9 @@ void IndexOf(Block* b, int r, RegionRef<E>* reg) {
                 sizeof(PeerV6) * (size_t{caps[2]} + caps[3]);
   reg->tags = reinterpret_cast<uint16_t*>(index) + before;
   reg->links = reinterpret_cast<Link*>(index + at.links) + before;
-  reg->dhead = reinterpret_cast<uint32_t*>(index + at.dheads) + dir_before;
+  reg->run = reinterpret_cast<uint32_t*>(index + at.runs) + before;
+  reg->hdr = reinterpret_cast<uint32_t*>(index + at.hdrs) + r * kRunHeaderWords;
+  reg->dent = reinterpret_cast<DirEntry*>(index + at.dents) + dir_before;
   reg->dtag = reinterpret_cast<uint16_t*>(index + at.dtags) + dir_before;
   reg->dcap = DirCap(caps[r]);
 }
@@ -693,6 +773,12 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
     };
     move_family(PeerV4{});
     move_family(PeerV6{});
+    if (fresh != nullptr && tagged) {
+      RegionOf<PeerV4>(fresh, kSeed4).SortRuns();
+      RegionOf<PeerV4>(fresh, kLeech4).SortRuns();
+      RegionOf<PeerV6>(fresh, kSeed6).SortRuns();
+      RegionOf<PeerV6>(fresh, kLeech6).SortRuns();
+    }
     std::free(old);
     ctx.budget->Release(old_bytes);
   }
@@ -766,13 +852,14 @@ struct FamilyOps {
       rebuilt = true;
       hole = nullptr;
     }
+    RegionRef<E> reg = RegionOf<E>(block, r);
     if (hole != nullptr) {
       *hole = e;
-      RegionRef<E> reg = RegionOf<E>(block, r);
       reg.Join(static_cast<uint32_t>(hole - reg.arr), tag);
     } else {
-      RegionOf<E>(block, r).Place(e, tag, ctx.seed);
+      reg.Place(e, tag, ctx.seed);
     }
+    reg.MaybeSortRuns();
     AddCount(block, r, +1);
     // An entry stored without a map has no network tag: the block's tags
     // no longer all come from its map, so none is trusted until a re-tag
@@ -797,7 +884,9 @@ struct FamilyOps {
   }
 
   void Erase(int r, E* at) {
-    RegionOf<E>(block, r).Erase(at, ctx.seed);
+    RegionRef<E> reg = RegionOf<E>(block, r);
+    reg.Erase(at, ctx.seed);
+    reg.MaybeSortRuns();
     AddCount(block, r, -1);
   }
 
@@ -979,45 +1068,46 @@ struct FamilyOps {
   }
 
   // Select() with locality over a tagged block, in O(numwant):
-  //   1. a probe reads up to kLocalityProbe tags from a random start (2
-  //      bytes each, 16 compared at a time, sequential) and takes the
-  //      locals it meets: a network that is a fair share of the swarm
-  //      meets its quota there;
-  //   2. the rest of the quota comes from the requester's network's lists
-  //      (the leechers' and, for a leecher, the seeders'), one member from
-  //      each in turn from each list's head, skipping what the probe read;
-  //      each head then moves past what was taken, so the next reply to
-  //      that network hands out the next members (round robin);
-  //   3. the others come from Select()'s random window, skipping local
+  //   1. the quota comes from the requester's network in the leechers'
+  //      and, for a leecher, the seeders' region, one from each in turn:
+  //      first its run, from the segment offset where the last reply
+  //      stopped (positions read in order, so the entries' cache misses
+  //      overlap), then its list (members since the last sort), from the
+  //      head; each cursor then moves past what was taken (round robin:
+  //      replies to one network go round all its peers);
+  //   2. the others come from Select()'s random window, skipping local
   //      tags, for at most kLocalityScanLimit entries;
-  //   4. locals past the quota (the lists, further) fill what the others
-  //      leave.
+  //   3. locals past the quota fill what the others leave.
   // No map lookup: an entry's network is its tag.
   uint32_t SelectTagged(const PeerEndpoint& self, bool seeder, uint32_t want,
                         uint64_t random, uint8_t* out, const Locality& loc,
                         LocalityTally* tally) const {
-    RegionRef<E> lists[2] = {RegionOf<E>(block, rl), RegionOf<E>(block, rs)};
-    const RegionRef<E>& seeders = lists[1];
-    const RegionRef<E>& leechers = lists[0];
+    const RegionRef<E> seeders = RegionOf<E>(block, rs);
+    const RegionRef<E> leechers = RegionOf<E>(block, rl);
     const uint16_t t = NetworkTag(loc.network);
-    struct Walker {
-      RegionRef<E>* reg = nullptr;
-      uint32_t offset = 0;  // the region's first position in the window
-      uint32_t start = 0;   // the head when the walk began
-      uint32_t at = 0;      // the next member to visit
-      bool done = true;
+    // The requester's network in one region: its run, then its list.
+    struct Source {
+      const RegionRef<E>* reg = nullptr;
+      DirEntry* de = nullptr;
+      uint32_t read = 0;  // run slots read
+      uint32_t slot = 0;  // the next run slot to read
+      uint32_t at = 0;    // the next list member to visit
+      bool list_done = true;
     };
-    Walker w[2];
-    uint32_t walkers = 0;
-    for (int k = 0; k < (seeder ? 1 : 2); ++k) {
-      const uint32_t head = lists[k].Head(t);
-      if (head == lists[k].cap) continue;
-      // The window is the seeders then the leechers (a leecher's), or the
-      // leechers alone (a seeder's).
-      const uint32_t offset = k == 0 && !seeder ? seeders.cap : 0;
-      w[walkers++] = {&lists[k], offset, head, head, false};
+    Source src[2];
+    uint32_t sources = 0;
+    for (const RegionRef<E>* reg : {&leechers, &seeders}) {
+      if (seeder && reg == &seeders) break;
+      DirEntry* de = reg->Dir(t);
+      if (de == nullptr) continue;
+      Source& so = src[sources++];
+      so.reg = reg;
+      so.de = de;
+      so.slot = de->start + de->next;
+      so.at = de->head;
+      so.list_done = de->head == kNoHead;
     }
-    if (walkers == 0) {
+    if (sources == 0) {
       // No peer of the requester's network is eligible: the random reply.
       const uint32_t n = Select(self, seeder, want, random, out);
       tally->ranked = n;
@@ -1034,63 +1124,41 @@ struct FamilyOps {
       std::memcpy(out + n * E::kWireLen, &e, E::kWireLen);
       ++n;
     };
-    // 1. The probe: positions p0 .. p0 + probed - 1 (mod c) are read, and
-    // every local among them is taken.
-    const uint32_t p0 = Scale(Mix64(random ^ 0x5bd1e995), c);
-    const uint32_t probe = std::min(c, kLocalityProbe);
-    uint32_t probed = 0;
-    // Reads tags [from, to) and returns the position after the last one
-    // read (after the local that met the quota, or `to`).
-    auto probe_segment = [&](uint32_t from, uint32_t to) {
-      for (uint32_t k = from; k < to; k += 16) {
-        uint32_t m = to - k >= 16 ? MatchMask16(ta + k, t)
-                                  : MatchMaskTail(ta + k, to - k, t);
-        for (; m != 0; m &= m - 1) {
-          const uint32_t j = k + static_cast<uint32_t>(__builtin_ctz(m));
-          if (SameEndpoint(a[j], me)) continue;
-          put(a[j]);
-          if (n == quota) return j + 1;
-        }
+    // The next member other than the requester, or nullptr when both the
+    // run and the list have gone round.
+    auto next_of = [&](Source& so) -> const E* {
+      const DirEntry& de = *so.de;
+      const E* const arr = so.reg->arr;
+      while (so.read < de.len) {
+        const uint32_t pos = so.reg->run[so.slot];
+        ++so.read;
+        so.slot = so.slot + 1 == de.start + de.len ? de.start : so.slot + 1;
+        if (pos != kDeadSlot && !SameEndpoint(arr[pos], me)) return &arr[pos];
       }
-      return to;
-    };
-    if (quota > 0) {
-      const uint32_t first_end = std::min(c, p0 + probe);
-      probed = probe_segment(p0, first_end) - p0;
-      if (n < quota && probed < probe) {
-        probed = c - p0 + probe_segment(0, probe - (c - p0));
-      }
-    }
-    auto probed_at = [&](uint32_t pos) { return (pos + c - p0) % c < probed; };
-    // 2. The lists: the next member other than the requester and not read
-    // by the probe, or nullptr when the list has gone round.
-    auto next_of = [&](Walker& wk) -> const E* {
-      while (!wk.done) {
-        const uint32_t k = wk.at;
-        wk.at = wk.reg->links[k].next;
-        wk.done = wk.at == wk.start;
-        if (probed_at(wk.offset + k)) continue;
-        if (!SameEndpoint(wk.reg->arr[k], me)) return &wk.reg->arr[k];
+      while (!so.list_done) {
+        const uint32_t k = so.at;
+        so.at = so.reg->links[k].next;
+        so.list_done = so.at == de.head;
+        if (!SameEndpoint(arr[k], me)) return &arr[k];
       }
       return nullptr;
     };
-    uint32_t turn = walkers == 2 ? static_cast<uint32_t>(random >> 63) : 0;
+    uint32_t turn = sources == 2 ? static_cast<uint32_t>(random >> 63) : 0;
     auto take_locals = [&](uint32_t take) {
       uint32_t taken = 0;
       while (taken < take) {
-        const E* e = next_of(w[turn]);
-        if (e == nullptr && walkers == 2) e = next_of(w[turn ^ 1]);
+        const E* e = next_of(src[turn]);
+        if (e == nullptr && sources == 2) e = next_of(src[turn ^ 1]);
         if (e == nullptr) break;
         put(*e);
         ++taken;
-        if (walkers == 2) turn ^= 1;
+        if (sources == 2) turn ^= 1;
       }
       return taken;
     };
-    const bool listed = probed < c;  // else the probe saw every local
-    if (listed && n < quota) take_locals(quota - n);
+    take_locals(quota);
     const uint32_t nl = n;
-    // 3. The others, in Select()'s window order.
+    // 2. The others, in Select()'s window order.
     uint32_t i = Scale(random, c);
     for (uint32_t left = std::min(c, kLocalityScanLimit); left > 0 && n < want;
          --left, i = Next(i, c)) {
@@ -1098,9 +1166,13 @@ struct FamilyOps {
         put(a[i]);
       }
     }
-    // 4. More locals if the others ran out.
-    const uint32_t more = listed && n < want ? take_locals(want - n) : 0;
-    for (uint32_t k = 0; k < walkers; ++k) w[k].reg->SetHead(t, w[k].at);
+    // 3. More locals if the others ran out.
+    const uint32_t more = n < want ? take_locals(want - n) : 0;
+    for (uint32_t k = 0; k < sources; ++k) {
+      DirEntry& de = *src[k].de;
+      if (de.len != 0) de.next = src[k].slot - de.start;
+      if (de.head != kNoHead) de.head = src[k].at;
+    }
     tally->local = nl + more;
     tally->ranked = n;
     return n;
@@ -1220,37 +1292,77 @@ struct FamilyOps {
   // circular, its links agree both ways, and its directory slot is
   // reachable from its home.
   static bool CheckLists(int r, const RegionRef<E>& reg, std::string* why) {
-    uint32_t tagged = 0, listed = 0;
+    auto fail = [&](auto... what) {
+      *why = absl::StrCat("region ", r, ": ", what...);
+      return false;
+    };
+    uint32_t tagged = 0, in_runs = 0;
     for (uint32_t i = 0; i < reg.cap; ++i) {
       if (reg.arr[i].port_be == 0 && reg.tags[i] != 0) {
-        *why = absl::StrCat("region ", r, " entry ", i, ": empty but tagged");
-        return false;
+        return fail("entry ", i, " empty but tagged");
       }
-      tagged += reg.tags[i] != 0;
+      if (reg.tags[i] == 0) continue;
+      ++tagged;
+      if (reg.links[i].prev != kInRun) continue;
+      // A run member: its slot points back, inside its network's segment.
+      ++in_runs;
+      const uint32_t slot = reg.links[i].next;
+      const DirEntry* de = reg.Dir(reg.tags[i]);
+      if (de == nullptr || slot >= reg.hdr[kRunUsed] || reg.run[slot] != i ||
+          slot < de->start || slot - de->start >= de->len) {
+        return fail("entry ", i, " not in its run");
+      }
     }
+    uint32_t dead = 0;
+    for (uint32_t slot = 0; slot < reg.hdr[kRunUsed]; ++slot) {
+      const uint32_t i = reg.run[slot];
+      if (i == kDeadSlot) {
+        ++dead;
+      } else if (i >= reg.cap || reg.tags[i] == 0 ||
+                 reg.links[i].prev != kInRun || reg.links[i].next != slot) {
+        return fail("run slot ", slot, " points at ", i);
+      }
+    }
+    uint32_t listed = 0, live = 0;
     for (uint32_t d = 0; d < reg.dcap; ++d) {
       const uint16_t t = reg.dtag[d];
       if (t == 0) continue;
-      if (reg.DirSlot(t) != d) {
-        *why = absl::StrCat("region ", r, " list ", t, ": not reachable");
-        return false;
+      const DirEntry& de = reg.dent[d];
+      if (reg.DirSlot(t) != d) return fail("network ", t, " not reachable");
+      if (de.head == kNoHead && de.live == 0) {
+        return fail("network ", t, " listed without members");
       }
-      const uint32_t head = reg.dhead[d];
-      uint32_t k = head, steps = 0;
+      if ((de.len != 0 && de.next >= de.len) ||
+          de.start + de.len > reg.hdr[kRunUsed]) {
+        return fail("network ", t, " run out of bounds");
+      }
+      uint32_t alive = 0;
+      for (uint32_t k = 0; k < de.len; ++k) {
+        const uint32_t i = reg.run[de.start + k];
+        if (i == kDeadSlot) continue;
+        if (reg.tags[i] != t) return fail("network ", t, " runs into ", i);
+        ++alive;
+      }
+      if (alive != de.live) return fail("network ", t, " live count");
+      live += alive;
+      if (de.head == kNoHead) continue;
+      uint32_t k = de.head, steps = 0;
       do {
-        if (k >= reg.cap || reg.tags[k] != t ||
+        if (k >= reg.cap || reg.tags[k] != t || reg.links[k].prev == kInRun ||
             reg.links[reg.links[k].next].prev != k || ++steps > reg.cap) {
-          *why = absl::StrCat("region ", r, " list ", t, ": broken at ", k);
-          return false;
+          return fail("network ", t, " list broken at ", k);
         }
         k = reg.links[k].next;
-      } while (k != head);
+      } while (k != de.head);
       listed += steps;
     }
-    if (listed != tagged) {
-      *why = absl::StrCat("region ", r, ": ", tagged, " tagged entries but ",
-                          listed, " listed");
-      return false;
+    if (live != in_runs || listed + in_runs != tagged) {
+      return fail(tagged, " tagged entries but ", in_runs, " in runs (",
+                  live, " counted) and ", listed, " listed");
+    }
+    if (reg.hdr[kUnsorted] != listed + dead) {
+      return fail("unsorted ", reg.hdr[kUnsorted], " but ", listed,
+                  " listed and ", dead, " dead");
     }
     return true;
   }
