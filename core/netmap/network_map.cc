@@ -187,6 +187,15 @@ NetworkId NetworkMap::Lookup4(uint32_t ip) const {
   return it[-1].id;
 }
 
+void NetworkMap::Prefetch(const PeerEndpoint& p) const {
+  const uint8_t* ip = p.ip.data();
+  if (p.family == AddressFamily::kV4) {
+    __builtin_prefetch(index4_.data() + (Load4(ip) >> 16));
+  } else if (IsV4Mapped(ip)) {
+    __builtin_prefetch(index4_.data() + (Load4(ip + 12) >> 16));
+  }
+}
+
 NetworkId NetworkMap::Lookup6(U128 ip) const {
   auto it = std::upper_bound(starts6_.begin(), starts6_.end(), ip);
   return ids6_[(it - starts6_.begin()) - 1];

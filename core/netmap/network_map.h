@@ -96,6 +96,9 @@ class NetworkMap {
   NetworkId Lookup(const PeerEndpoint& p) const {
     return Lookup(p.family, p.ip.data());
   }
+  // Starts fetching what Lookup(p) reads first (an IPv4 address's /16
+  // index), so a caller that pipelines a batch overlaps the misses.
+  void Prefetch(const PeerEndpoint& p) const;
 
   // Networks in the map (ids run 1..networks()).
   size_t networks() const { return names_.size(); }

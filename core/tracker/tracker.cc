@@ -151,22 +151,27 @@ AnnounceReply Tracker::Announce(const AnnounceRequest& r, uint32_t now,
 AnnounceReply Tracker::Announce(const AnnounceRequest& r, uint32_t now,
                                 uint64_t random, std::span<uint8_t> peers_out,
                                 TrackerStats* stats,
-                                const SwarmTable::Lookahead& la) {
+                                const Lookahead& la) {
   if (const Refusal why = Check(r); why != Refusal::kNone) {
     stats->refused[static_cast<size_t>(why)].Add();
     return AnnounceReply{.refusal = why, .family = r.peer.family};
   }
-  const AnnounceParams p = ShapedParamsOf(r, now, random, stats);
-  return Finish(r, p, table_->Announce(p, peers_out, la), stats);
+  const AnnounceParams p = ShapedParamsOf(r, now, random, stats, &la);
+  return Finish(r, p, table_->Announce(p, peers_out, la.table), stats);
 }
 
 AnnounceParams Tracker::ShapedParamsOf(const AnnounceRequest& r, uint32_t now,
                                        uint64_t random,
-                                       TrackerStats* stats) const {
+                                       TrackerStats* stats,
+                                       const Lookahead* la) const {
   AnnounceParams p = ParamsOf(r, now, random);
-  const NetworkMap* map = network_.load(std::memory_order_acquire);
+  // A lookahead's map and network, when it looked up (the map it read is
+  // still valid: see Lookahead); else the map now, looked up now.
+  const bool ahead = la != nullptr && la->looked_up;
+  const NetworkMap* map =
+      ahead ? la->map : network_.load(std::memory_order_acquire);
   if (map != nullptr) {
-    p.locality = {map, map->Lookup(r.peer),
+    p.locality = {map, ahead ? la->network : map->Lookup(r.peer),
                   locality_share_q16_.load(std::memory_order_relaxed)};
     if (p.locality.network == kOutsideMap) stats->outside_map.Add();
   }

@@ -184,24 +184,51 @@ class Tracker {
                           uint64_t random, std::span<uint8_t> peers_out,
                           TrackerStats* stats);
 
-  // The same, with the swarm lookup begun ahead (SwarmTable::Lookahead),
-  // for a front end that pipelines a batch: StartLookup() with ParamsOf(r)
-  // some requests ahead, then ContinueLookup(), then this.
+  // One announce's lookups begun ahead of it: the swarm's
+  // (SwarmTable::Lookahead) and, with a network map, the requester's
+  // network, so a front end that pipelines a batch overlaps their cache
+  // misses with other announces' work.
+  class Lookahead {
+   public:
+    Lookahead() = default;
+
+   private:
+    friend class Tracker;
+    SwarmTable::Lookahead table;
+    // The map read when the lookahead began (it stays valid for the batch:
+    // a replaced map is freed only after a grace period) and, once
+    // ContinueLookup() ran, the requester's network in it.
+    const NetworkMap* map = nullptr;
+    NetworkId network = kOutsideMap;
+    bool looked_up = false;
+  };
+  // The same, with the lookups begun ahead, for a front end that pipelines
+  // a batch: StartLookup() with ParamsOf(r) some requests ahead, then
+  // ContinueLookup(), then this.
   // REQUIRES: la was made for ParamsOf(r, now, random).
   AnnounceReply Announce(const AnnounceRequest& r, uint32_t now,
                           uint64_t random, std::span<uint8_t> peers_out,
-                          TrackerStats* stats,
-                          const SwarmTable::Lookahead& la);
+                          TrackerStats* stats, const Lookahead& la);
   // The swarm table's announce for `r`: the peer, its role, the capped
   // numwant. A lookahead and the announce itself use the same.
   AnnounceParams ParamsOf(const AnnounceRequest& r, uint32_t now,
                           uint64_t random) const;
-  void StartLookup(const AnnounceParams& p, SwarmTable::Lookahead* la) const {
-    table_->StartLookup(p.info_hash, la);
+  // Starts fetching the swarm's slots and the first line of the
+  // requester's map lookup.
+  void StartLookup(const AnnounceParams& p, Lookahead* la) const {
+    table_->StartLookup(p.info_hash, &la->table);
+    la->map = network_.load(std::memory_order_acquire);
+    la->looked_up = false;
+    if (la->map != nullptr) la->map->Prefetch(p.peer);
   }
-  void ContinueLookup(const AnnounceParams& p,
-                      SwarmTable::Lookahead* la) const {
-    table_->ContinueLookup(p, la);
+  // Finds the swarm (starting to fetch its peers) and looks the
+  // requester's network up.
+  void ContinueLookup(const AnnounceParams& p, Lookahead* la) const {
+    table_->ContinueLookup(p, &la->table);
+    if (la->map != nullptr) {
+      la->network = la->map->Lookup(p.peer);
+      la->looked_up = true;
+    }
   }
 
   // Scrapes `hashes` (20 raw bytes each, back to back) into out[i]. If the
@@ -246,7 +273,8 @@ class Tracker {
   // ParamsOf() and, with a network map, the requester's network (looked
   // up here, once, not in ParamsOf(): the lookahead does not need it).
   AnnounceParams ShapedParamsOf(const AnnounceRequest& r, uint32_t now,
-                                uint64_t random, TrackerStats* stats) const;
+                                uint64_t random, TrackerStats* stats,
+                                const Lookahead* la = nullptr) const;
   // The result of the table's announce, counted.
   AnnounceReply Finish(const AnnounceRequest& r, const AnnounceParams& p,
                        const AnnounceResult& table_result,

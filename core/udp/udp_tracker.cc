@@ -61,7 +61,7 @@ void UdpTracker::HandleBatch(std::span<BatchItem> items, uint32_t now,
   // ahead[j % kRing] from its first step to its last.
   struct Ahead {
     AnnounceParams p;
-    SwarmTable::Lookahead la;
+    Tracker::Lookahead la;
     bool announce = false;
   };
   constexpr size_t kD = kLookaheadDistance;
@@ -105,7 +105,7 @@ UdpResult UdpTracker::HandleOne(std::span<const uint8_t> datagram,
                                 size_t wire_size, const PeerEndpoint& from,
                                 uint32_t now, uint64_t random,
                                 std::span<uint8_t> reply, UdpStats* stats,
-                                const SwarmTable::Lookahead* la) {
+                                const Tracker::Lookahead* la) {
   UdpResult r;
   stats->bytes_in.Add(wire_size);
   protocol::Request req;
@@ -144,7 +144,7 @@ UdpResult UdpTracker::HandleOne(std::span<const uint8_t> datagram,
 size_t UdpTracker::HandleAnnounce(const protocol::AnnounceRequest& a,
                                   const PeerEndpoint& from, uint32_t now,
                                   uint64_t random,
-                                  const SwarmTable::Lookahead* la,
+                                  const Tracker::Lookahead* la,
                                   std::span<uint8_t> reply, UdpStats* stats,
                                   Outcome* outcome) {
   const AnnounceRequest r = CoreRequestOf(a, from);

@@ -95,9 +95,10 @@ class UdpTracker {
   // Handle() on each item in order, all at time `now`, with the same
   // results, but faster on a state larger than the caches: while one
   // datagram is handled, the announce kLookaheadDistance later finds its
-  // swarm and starts fetching its peers, and the one twice as far starts
-  // fetching its swarm's slot (SwarmTable::Lookahead), so the cache misses
-  // of several announces overlap instead of following one another.
+  // swarm, starts fetching its peers and looks its requester's network up,
+  // and the one twice as far starts fetching its swarm's slot and its
+  // network's map index (Tracker::Lookahead), so the cache misses of
+  // several announces overlap instead of following one another.
   void HandleBatch(std::span<BatchItem> items, uint32_t now, UdpStats* stats);
 
   Tracker* tracker() const { return tracker_; }
@@ -110,10 +111,10 @@ class UdpTracker {
   UdpResult HandleOne(std::span<const uint8_t> datagram, size_t wire_size,
                       const PeerEndpoint& from, uint32_t now, uint64_t random,
                       std::span<uint8_t> reply, UdpStats* stats,
-                      const SwarmTable::Lookahead* la);
+                      const Tracker::Lookahead* la);
   size_t HandleAnnounce(const protocol::AnnounceRequest& a,
                         const PeerEndpoint& from, uint32_t now, uint64_t random,
-                        const SwarmTable::Lookahead* la,
+                        const Tracker::Lookahead* la,
                         std::span<uint8_t> reply, UdpStats* stats,
                         Outcome* outcome);
   size_t HandleScrape(const protocol::ScrapeRequest& s,
