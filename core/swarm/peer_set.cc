@@ -205,8 +205,10 @@ inline uint16_t NetworkTag(NetworkId id) {
 // A tagged block's per-network index (see peer_set.h, "Locality"). Every
 // entry with a network tag other than 0 is a member of exactly one of:
 //   * its network's run: a segment of the region's run array, which holds
-//     entry positions grouped by network (built by a counting sort); then
-//     its Link is {kInRun, its run slot};
+//     copies of the members' entries grouped by network (built by a
+//     counting sort; an entry's endpoint never changes while it is stored,
+//     so a copy stays true, and a reply reads a network's peers as one
+//     contiguous read); then its Link is {kInRun, its run slot};
 //   * its network's list: a circular, doubly linked list of the members
 //     that joined since the last sort; then `prev`/`next` are entry
 //     indices within the region.
@@ -216,9 +218,9 @@ struct Link {
   uint32_t next;
 };
 static_assert(sizeof(Link) == 8);
-constexpr uint32_t kInRun = 0xffffffffu;     // Link::prev of a run member
-constexpr uint32_t kDeadSlot = 0xffffffffu;  // a run slot whose member left
-constexpr uint32_t kNoHead = 0xffffffffu;    // a network with no list
+constexpr uint32_t kInRun = 0xffffffffu;   // Link::prev of a run member
+constexpr uint32_t kNoHead = 0xffffffffu;  // a network with no list
+// A run slot whose member left is an empty entry (port 0).
 // A network's directory entry: its list's head (the member the next reply
 // walking the list starts at, or kNoHead), its run segment
 // run[start, start + len) (dead slots included), the live members in it,
@@ -279,7 +281,7 @@ struct RegionRef {
   // directory (dtag, dent: dcap slots).
   uint16_t* tags = nullptr;
   Link* links = nullptr;
-  uint32_t* run = nullptr;
+  E* run = nullptr;
   uint32_t* hdr = nullptr;
   uint16_t* dtag = nullptr;
   DirEntry* dent = nullptr;
@@ -367,7 +369,7 @@ struct RegionRef {
     const uint32_t d = DirSlot(t);
     DirEntry& de = dent[d];
     if (l.prev == kInRun) {
-      run[l.next] = kDeadSlot;
+      run[l.next] = E{};
       --de.live;
       ++hdr[kUnsorted];
     } else {
@@ -390,9 +392,8 @@ struct RegionRef {
     tags[from] = 0;
     if (t == 0) return;
     const Link l = links[from];
-    if (l.prev == kInRun) {
+    if (l.prev == kInRun) {  // its copy in the run stays as it is
       links[to] = l;
-      run[l.next] = to;
       return;
     }
     if (l.next == from) {
@@ -431,7 +432,7 @@ struct RegionRef {
       if (tags[i] == 0) continue;
       DirEntry& de = dent[links[i].next];
       const uint32_t slot = de.start + de.live++;
-      run[slot] = i;
+      run[slot] = arr[i];
       links[i] = {kInRun, slot};
     }
     hdr[kUnsorted] = 0;
@@ -561,7 +562,8 @@ struct IndexLayout {
     for (int r = 0; r < kRegions; ++r) dirs += DirCap(cap[r]);
     links = (sizeof(uint16_t) * entries + 3) / 4 * 4;
     runs = links + sizeof(Link) * entries;
-    hdrs = runs + sizeof(uint32_t) * entries;
+    hdrs = runs + sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
+           sizeof(PeerV6) * (size_t{cap[2]} + cap[3]);
     dents = hdrs + sizeof(uint32_t) * kRunHeaderWords * kRegions;
     dtags = dents + sizeof(DirEntry) * dirs;
     end = dtags + sizeof(uint16_t) * dirs;
@@ -644,7 +646,11 @@ void IndexOf(Block* b, int r, RegionRef<E>* reg) {
                 sizeof(PeerV6) * (size_t{caps[2]} + caps[3]);
   reg->tags = reinterpret_cast<uint16_t*>(index) + before;
   reg->links = reinterpret_cast<Link*>(index + at.links) + before;
-  reg->run = reinterpret_cast<uint32_t*>(index + at.runs) + before;
+  // Runs hold entries: region r's follows the runs of the regions before.
+  const size_t v4_before = std::min<size_t>(before, caps[0] + caps[1]);
+  reg->run = reinterpret_cast<E*>(index + at.runs +
+                                  sizeof(PeerV4) * v4_before +
+                                  sizeof(PeerV6) * (before - v4_before));
   reg->hdr = reinterpret_cast<uint32_t*>(index + at.hdrs) + r * kRunHeaderWords;
   reg->dent = reinterpret_cast<DirEntry*>(index + at.dents) + dir_before;
   reg->dtag = reinterpret_cast<uint16_t*>(index + at.dtags) + dir_before;
@@ -1130,10 +1136,10 @@ struct FamilyOps {
       const DirEntry& de = *so.de;
       const E* const arr = so.reg->arr;
       while (so.read < de.len) {
-        const uint32_t pos = so.reg->run[so.slot];
+        const E& e = so.reg->run[so.slot];
         ++so.read;
         so.slot = so.slot + 1 == de.start + de.len ? de.start : so.slot + 1;
-        if (pos != kDeadSlot && !SameEndpoint(arr[pos], me)) return &arr[pos];
+        if (e.port_be != 0 && !SameEndpoint(e, me)) return &e;
       }
       while (!so.list_done) {
         const uint32_t k = so.at;
@@ -1297,6 +1303,7 @@ struct FamilyOps {
       return false;
     };
     uint32_t tagged = 0, in_runs = 0;
+    std::vector<bool> claimed(reg.hdr[kRunUsed]);
     for (uint32_t i = 0; i < reg.cap; ++i) {
       if (reg.arr[i].port_be == 0 && reg.tags[i] != 0) {
         return fail("entry ", i, " empty but tagged");
@@ -1304,23 +1311,25 @@ struct FamilyOps {
       if (reg.tags[i] == 0) continue;
       ++tagged;
       if (reg.links[i].prev != kInRun) continue;
-      // A run member: its slot points back, inside its network's segment.
+      // A run member: its slot, inside its network's segment, holds its
+      // copy, and no other member's.
       ++in_runs;
       const uint32_t slot = reg.links[i].next;
       const DirEntry* de = reg.Dir(reg.tags[i]);
-      if (de == nullptr || slot >= reg.hdr[kRunUsed] || reg.run[slot] != i ||
-          slot < de->start || slot - de->start >= de->len) {
+      if (de == nullptr || slot >= reg.hdr[kRunUsed] ||
+          !SameEndpoint(reg.run[slot], reg.arr[i]) || slot < de->start ||
+          slot - de->start >= de->len || claimed[slot]) {
         return fail("entry ", i, " not in its run");
       }
+      claimed[slot] = true;
     }
+    // Every live slot is a member's (so each segment holds its network's).
     uint32_t dead = 0;
     for (uint32_t slot = 0; slot < reg.hdr[kRunUsed]; ++slot) {
-      const uint32_t i = reg.run[slot];
-      if (i == kDeadSlot) {
+      if (reg.run[slot].port_be == 0) {
         ++dead;
-      } else if (i >= reg.cap || reg.tags[i] == 0 ||
-                 reg.links[i].prev != kInRun || reg.links[i].next != slot) {
-        return fail("run slot ", slot, " points at ", i);
+      } else if (!claimed[slot]) {
+        return fail("run slot ", slot, " holds no member");
       }
     }
     uint32_t listed = 0, live = 0;
@@ -1338,10 +1347,7 @@ struct FamilyOps {
       }
       uint32_t alive = 0;
       for (uint32_t k = 0; k < de.len; ++k) {
-        const uint32_t i = reg.run[de.start + k];
-        if (i == kDeadSlot) continue;
-        if (reg.tags[i] != t) return fail("network ", t, " runs into ", i);
-        ++alive;
+        alive += reg.run[de.start + k].port_be != 0;
       }
       if (alive != de.live) return fail("network ", t, " live count");
       live += alive;
