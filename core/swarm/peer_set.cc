@@ -549,31 +549,41 @@ inline uint32_t GenerationOf(const NetworkMap* m) {
 inline bool TaggedFrom(const Block* b, const NetworkMap* m) {
   return IsTagged(b) && GenerationOf(b) == GenerationOf(m);
 }
-// Where a tagged block's index lies, in bytes from the end of its
-// entries: all tags, then (4-byte aligned) all links, all run arrays,
-// every region's header, every region's directory entries, then their
-// tags; `end` is its size. The one layout BlockBytes() sizes and IndexOf()
-// reads.
+// A tagged block holds each family's index right after that family's
+// entries (IPv4 entries, IPv4 index, IPv6 entries, IPv6 index), so where
+// an IPv4 region's index lies follows from the IPv4 capacities alone (the
+// set's tag word: PeerSet::Prefetch() fetches the directory without
+// reading the header). A family's index, in bytes from its start: both
+// regions' tags, then (4-byte aligned) their links, runs, headers,
+// directory entries and directory tags; `end` is its size (a multiple of
+// 4). The one layout BlockBytes() sizes and IndexOf() reads. `cs` and
+// `cl` are the family's seeder and leecher capacities, `entry` its entry
+// size.
 struct IndexLayout {
   size_t links, runs, hdrs, dents, dtags, end;
-  explicit IndexLayout(const uint32_t cap[kRegions]) {
-    const size_t entries = size_t{cap[0]} + cap[1] + cap[2] + cap[3];
-    size_t dirs = 0;
-    for (int r = 0; r < kRegions; ++r) dirs += DirCap(cap[r]);
+  IndexLayout(uint32_t cs, uint32_t cl, size_t entry) {
+    const size_t entries = size_t{cs} + cl;
+    const size_t dirs = size_t{DirCap(cs)} + DirCap(cl);
     links = (sizeof(uint16_t) * entries + 3) / 4 * 4;
     runs = links + sizeof(Link) * entries;
-    hdrs = runs + sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
-           sizeof(PeerV6) * (size_t{cap[2]} + cap[3]);
-    dents = hdrs + sizeof(uint32_t) * kRunHeaderWords * kRegions;
+    hdrs = (runs + entry * entries + 3) / 4 * 4;
+    dents = hdrs + sizeof(uint32_t) * kRunHeaderWords * 2;
     dtags = dents + sizeof(DirEntry) * dirs;
-    end = dtags + sizeof(uint16_t) * dirs;
+    end = (dtags + sizeof(uint16_t) * dirs + 3) / 4 * 4;
   }
 };
+size_t IndexBytes4(const uint32_t cap[kRegions], bool tagged) {
+  return tagged ? IndexLayout(cap[kSeed4], cap[kLeech4], sizeof(PeerV4)).end
+                : 0;
+}
+size_t IndexBytes6(const uint32_t cap[kRegions], bool tagged) {
+  return tagged ? IndexLayout(cap[kSeed6], cap[kLeech6], sizeof(PeerV6)).end
+                : 0;
+}
 size_t BlockBytes(const uint32_t cap[kRegions], bool tagged) {
   return HeaderBytes(IsWide(cap)) +
-         sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) +
-         sizeof(PeerV6) * (size_t{cap[2]} + cap[3]) +
-         (tagged ? IndexLayout(cap).end : 0);
+         sizeof(PeerV4) * (size_t{cap[0]} + cap[1]) + IndexBytes4(cap, tagged) +
+         sizeof(PeerV6) * (size_t{cap[2]} + cap[3]) + IndexBytes6(cap, tagged);
 }
 size_t BlockBytesOf(const Block* b) {
   const uint32_t caps[kRegions] = {CapOf(b, 0), CapOf(b, 1), CapOf(b, 2),
@@ -588,8 +598,8 @@ void CopyCaps(const Block* b, uint32_t caps[kRegions]) {
 // IPv4 announce needs to find its entries, so the home entry and the reply
 // window are fetched together with the header instead of after it (one
 // dependent cache miss less per announce to a swarm that is out of the
-// cache). Bit 0 is set for a wide block; bits 48-55 and 56-63 hold the
-// IPv4 seeder and leecher capacity codes. A block never changes its
+// cache). Bit 0 is set for a wide block, bit 1 for a tagged one; bits
+// 48-55 and 56-63 hold the IPv4 seeder and leecher capacity codes. A block never changes its
 // capacities (Rebuild makes a new one), so the tag is rewritten only when
 // the block is. It needs heap addresses below 2^48 and 16-byte aligned,
 // as glibc gives on x86-64 and arm64 Linux; Rebuild refuses any other
@@ -604,7 +614,7 @@ inline bool Taggable(const Block* b) {
 inline uint64_t TagOf(const Block* b) {
   if (b == nullptr) return 0;
   return reinterpret_cast<uintptr_t>(b) | (IsWide(b) ? 1u : 0u) |
-         uint64_t{b->cap_code[kSeed4]} << 48 |
+         (IsTagged(b) ? 2u : 0u) | uint64_t{b->cap_code[kSeed4]} << 48 |
          uint64_t{b->cap_code[kLeech4]} << 56;
 }
 
@@ -613,8 +623,11 @@ inline char* Entries(Block* b) {
 }
 inline PeerV4* V4Base(Block* b) { return reinterpret_cast<PeerV4*>(Entries(b)); }
 inline PeerV6* V6Base(Block* b) {
-  return reinterpret_cast<PeerV6*>(Entries(b) + sizeof(PeerV4) *
-                                                    (CapOf(b, 0) + CapOf(b, 1)));
+  uint32_t caps[kRegions];
+  CopyCaps(b, caps);
+  return reinterpret_cast<PeerV6*>(Entries(b) +
+                                   sizeof(PeerV4) * (caps[0] + caps[1]) +
+                                   IndexBytes4(caps, IsTagged(b)));
 }
 template <class E>
 E* FamilyBase(Block* b);
@@ -632,29 +645,29 @@ constexpr int SeederRegion() {
 }
 
 // Where region r's index is. REQUIRES: IsTagged(b).
+// Region r's index pointers in a family index at `index` laid out as `at`,
+// given the family's seeder capacity `cs` (k: 0 seeders, 1 leechers).
 template <class E>
-void IndexOf(Block* b, int r, RegionRef<E>* reg) {
-  uint32_t caps[kRegions];
-  CopyCaps(b, caps);
-  uint32_t before = 0, dir_before = 0;
-  for (int k = 0; k < r; ++k) {
-    before += caps[k];
-    dir_before += DirCap(caps[k]);
-  }
-  const IndexLayout at(caps);
-  char* index = Entries(b) + sizeof(PeerV4) * (size_t{caps[0]} + caps[1]) +
-                sizeof(PeerV6) * (size_t{caps[2]} + caps[3]);
+void IndexAt(char* index, const IndexLayout& at, uint32_t cs, uint32_t cap,
+             int k, RegionRef<E>* reg) {
+  const uint32_t before = k == 0 ? 0 : cs;
+  const uint32_t dir_before = k == 0 ? 0 : DirCap(cs);
   reg->tags = reinterpret_cast<uint16_t*>(index) + before;
   reg->links = reinterpret_cast<Link*>(index + at.links) + before;
-  // Runs hold entries: region r's follows the runs of the regions before.
-  const size_t v4_before = std::min<size_t>(before, caps[0] + caps[1]);
-  reg->run = reinterpret_cast<E*>(index + at.runs +
-                                  sizeof(PeerV4) * v4_before +
-                                  sizeof(PeerV6) * (before - v4_before));
-  reg->hdr = reinterpret_cast<uint32_t*>(index + at.hdrs) + r * kRunHeaderWords;
+  reg->run = reinterpret_cast<E*>(index + at.runs) + before;
+  reg->hdr = reinterpret_cast<uint32_t*>(index + at.hdrs) + k * kRunHeaderWords;
   reg->dent = reinterpret_cast<DirEntry*>(index + at.dents) + dir_before;
   reg->dtag = reinterpret_cast<uint16_t*>(index + at.dtags) + dir_before;
-  reg->dcap = DirCap(caps[r]);
+  reg->dcap = DirCap(cap);
+}
+// Where region r's index is. REQUIRES: IsTagged(b).
+template <class E>
+void IndexOf(Block* b, int r, RegionRef<E>* reg) {
+  const int rs = SeederRegion<E>();
+  const uint32_t cs = CapOf(b, rs), cl = CapOf(b, rs + 1);
+  char* index = reinterpret_cast<char*>(FamilyBase<E>(b) + cs + cl);
+  IndexAt<E>(index, IndexLayout(cs, cl, sizeof(E)), cs, CapOf(b, r), r - rs,
+             reg);
 }
 
 template <class E>
@@ -1265,6 +1278,34 @@ struct FamilyOps {
     PrefetchLines(a, n - first);
   }
 
+  // Fetches what SelectTagged() reads first: tag t's directory home (its
+  // tag and the entries from there) in the regions the reply reads, and
+  // the tags at the start of its window. IPv4 only, from the tag word
+  // alone (an IPv4 index lies right after the IPv4 entries).
+  // REQUIRES: the tag word says the block is tagged.
+  void PrefetchIndex(bool seeder, uint64_t random, uint16_t t) const
+    requires std::is_same_v<E, PeerV4>
+  {
+    const uint32_t cs = kLadder.v[(tag >> 48) & 0xff];
+    const uint32_t cl = kLadder.v[tag >> 56];
+    char* index = reinterpret_cast<char*>(block) + HeaderBytes(tag & 1) +
+                  sizeof(E) * (size_t{cs} + cl);
+    const IndexLayout at(cs, cl, sizeof(E));
+    RegionRef<E> reg[2] = {{nullptr, cs}, {nullptr, cl}};
+    for (int k = 0; k < 2; ++k) IndexAt<E>(index, at, cs, reg[k].cap, k, &reg[k]);
+    for (int k = seeder ? 1 : 0; k < 2; ++k) {
+      if (reg[k].dcap == 0) continue;
+      const uint32_t d = DirHome(t, reg[k].dcap);
+      PrefetchLine(reg[k].dtag + d);
+      PrefetchLine(reg[k].dent + d);
+      PrefetchLine(reg[k].dent + d + 3);  // the next line: a probe run
+    }
+    // The window is the seeders then the leechers (a leecher's), or the
+    // leechers alone (a seeder's), as Select() picks it.
+    const uint32_t c = cl + (seeder ? 0 : cs);
+    if (c != 0) PrefetchLine(reg[seeder ? 1 : 0].tags + Scale(random, c));
+  }
+
   bool Check(std::string* why) const {
     for (int r = rs; r <= rl; ++r) {
       const RegionRef<E> reg = RegionOf<E>(block, r);
@@ -1454,7 +1495,8 @@ uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
 }
 
 void PeerSet::Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,
-                       uint64_t random, const PeerSetContext& ctx) const {
+                       uint64_t random, const PeerSetContext& ctx,
+                       const Locality& loc) const {
   // May run without the swarm's lock: reads the word atomically (SetBlock
   // writes it so) and never dereferences the block, which may be freed
   // meanwhile; a prefetch of a stale address is only wasted.
@@ -1464,7 +1506,11 @@ void PeerSet::Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,
   __builtin_prefetch(b);  // counts() reads the header after the announce
   if (self.family == AddressFamily::kV4) {
     // The tag says where the entries are: no header read.
-    FamilyOps<PeerV4>{b, ctx, tag}.Prefetch(self, seeder, want, random);
+    const FamilyOps<PeerV4> ops{b, ctx, tag};
+    ops.Prefetch(self, seeder, want, random);
+    if (loc.active() && (tag & 2) != 0) {
+      ops.PrefetchIndex(seeder, random, NetworkTag(loc.network));
+    }
   }
 }
 

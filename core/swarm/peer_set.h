@@ -237,10 +237,13 @@ class PeerSet {
   // Starts fetching what Announce() and then Select(self, seeder, want,
   // random) will read: the block header and, for IPv4, the entry's home in
   // the region of its role and the first entries of the reply window.
+  // With an active `loc` and an IPv4 requester, also what a locality reply
+  // reads first: its network's directory slots and the window's tags.
   // Reads only the set's own word, and may run without the swarm's lock
   // (a hint: a set changed meanwhile costs only a wasted prefetch).
   void Prefetch(const PeerEndpoint& self, bool seeder, uint32_t want,
-                uint64_t random, const PeerSetContext& ctx) const;
+                uint64_t random, const PeerSetContext& ctx,
+                const Locality& loc = {}) const;
 
   // Removes peers last seen more than `timeout_s` before `now` (the peer
   // timeout, or at the budget the shorter age past which a peer has missed

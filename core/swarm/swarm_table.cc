@@ -507,7 +507,7 @@ void SwarmTable::ContinueLookup(const AnnounceParams& p,
   la->i = at.i;
   la->word = at.word;
   at.sub->slots[at.i].peers.Prefetch(p.peer, p.seeder, p.numwant, p.random,
-                                     PeerContext());
+                                     PeerContext(), p.locality);
 }
 
 AnnounceResult SwarmTable::Announce(const AnnounceParams& p,

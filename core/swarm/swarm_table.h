@@ -234,7 +234,8 @@ class SwarmTable {
   // Hashes the info hash and starts fetching its home slots.
   void StartLookup(const InfoHash& h, Lookahead* la) const;
   // Finds the swarm (REQUIRES: StartLookup(p.info_hash, la) ran) and starts
-  // fetching the requester's entry and its reply window.
+  // fetching the requester's entry and its reply window (and, with
+  // p.locality active, what a shaped reply reads first).
   void ContinueLookup(const AnnounceParams& p, Lookahead* la) const;
   // Announce() that uses what a lookahead for p.info_hash found.
   AnnounceResult Announce(const AnnounceParams& p,

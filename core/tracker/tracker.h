@@ -221,14 +221,19 @@ class Tracker {
     la->looked_up = false;
     if (la->map != nullptr) la->map->Prefetch(p.peer);
   }
-  // Finds the swarm (starting to fetch its peers) and looks the
-  // requester's network up.
+  // Looks the requester's network up, then finds the swarm and starts
+  // fetching its peers and, for a shaped reply, its network's index.
   void ContinueLookup(const AnnounceParams& p, Lookahead* la) const {
-    table_->ContinueLookup(p, &la->table);
-    if (la->map != nullptr) {
-      la->network = la->map->Lookup(p.peer);
-      la->looked_up = true;
+    if (la->map == nullptr) {
+      table_->ContinueLookup(p, &la->table);
+      return;
     }
+    la->network = la->map->Lookup(p.peer);
+    la->looked_up = true;
+    AnnounceParams shaped = p;
+    shaped.locality = {la->map, la->network,
+                       locality_share_q16_.load(std::memory_order_relaxed)};
+    table_->ContinueLookup(shaped, &la->table);
   }
 
   // Scrapes `hashes` (20 raw bytes each, back to back) into out[i]. If the
