@@ -1278,6 +1278,20 @@ struct FamilyOps {
     PrefetchLines(a, n - first);
   }
 
+  // Fetches the first run entries of tag t that SelectTagged() reads (at
+  // most `want` per region, up to the segment's end).
+  void PrefetchRuns(bool seeder, uint32_t want, uint16_t t) const {
+    for (int r = rl; r >= rs; --r) {
+      if (seeder && r == rs) break;
+      const RegionRef<E> reg = RegionOf<E>(block, r);
+      const DirEntry* de = reg.Dir(t);
+      if (de == nullptr || de->len == 0) continue;
+      const uint32_t from = de->start + de->next;
+      PrefetchLines(reg.run + from,
+                    std::min(want, de->start + de->len - from));
+    }
+  }
+
   // Fetches what SelectTagged() reads first: tag t's directory home (its
   // tag and the entries from there) in the regions the reply reads, and
   // the tags at the start of its window. IPv4 only, from the tag word
@@ -1462,6 +1476,19 @@ uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,
   want = std::min<uint32_t>(want, out.size() / PeerV6::kWireLen);
   return FamilyOps<PeerV6>{b, kNoContext, block_}.Select(self, seeder, want,
                                                          random, out.data());
+}
+
+void PeerSet::PrefetchRuns(const PeerEndpoint& self, bool seeder,
+                           uint32_t want, const Locality& loc) const {
+  static const PeerSetContext kNoContext;
+  Block* b = BlockOf(block_);
+  if (b == nullptr || !loc.active() || !TaggedFrom(b, loc.map)) return;
+  const uint16_t t = NetworkTag(loc.network);
+  if (self.family == AddressFamily::kV4) {
+    FamilyOps<PeerV4>{b, kNoContext, block_}.PrefetchRuns(seeder, want, t);
+  } else {
+    FamilyOps<PeerV6>{b, kNoContext, block_}.PrefetchRuns(seeder, want, t);
+  }
 }
 
 uint32_t PeerSet::Select(const PeerEndpoint& self, bool seeder, uint32_t want,

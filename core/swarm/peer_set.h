@@ -245,6 +245,13 @@ class PeerSet {
                 uint64_t random, const PeerSetContext& ctx,
                 const Locality& loc = {}) const;
 
+  // With the swarm's lock, before Announce() and then a Select() with
+  // `loc`: starts fetching the first local entries that reply reads (where
+  // they are is in the directory, which Prefetch() fetched), so that cache
+  // miss overlaps the announce's own work.
+  void PrefetchRuns(const PeerEndpoint& self, bool seeder, uint32_t want,
+                    const Locality& loc) const;
+
   // Removes peers last seen more than `timeout_s` before `now` (the peer
   // timeout, or at the budget the shorter age past which a peer has missed
   // its re-announce: SwarmTable's eviction).

@@ -555,6 +555,9 @@ AnnounceResult SwarmTable::Announce(const AnnounceParams& p,
     Unlock(at);
     return r;
   }
+  if (p.locality.active()) {
+    s.peers.PrefetchRuns(p.peer, p.seeder, p.numwant, p.locality);
+  }
   PeerAnnounce a;
   a.peer = p.peer;
   a.network = p.locality.network;
