@@ -24,6 +24,10 @@
 #include "core/netmap/libloc_reader.h"
 #include "core/netmap/network_map.h"
 #include "core/swarm/swarm_table.h"
+#include "core/tracker/tracker.h"
+#include "core/udp/connection_id.h"
+#include "core/udp/protocol.h"
+#include "core/udp/udp_tracker.h"
 #include "daemon/net.h"  // UniqueFd
 #include "tools/zipf.h"
 
@@ -268,6 +272,8 @@ class SteadyState {
   double stored() const {
     return static_cast<double>(table_->stats().peers_v4);
   }
+  SwarmTable* table() const { return table_.get(); }
+  const std::vector<AnnounceParams>& ops() const { return ops_; }
 
  private:
   const NetworkMap* map_;
@@ -388,6 +394,74 @@ BENCHMARK(BM_SteadyAnnounceBesideSockets)
     ->Arg(0)
     ->Arg(10'000)
     ->Arg(1'000'000);
+
+// BM_SteadyAnnounceWithMap's steady state served as ringtrackd serves UDP:
+// the timed announces are BEP 15 datagrams with valid connection IDs,
+// handled 32 at a time by UdpTracker::HandleBatch(), whose lookahead
+// overlaps one announce's cache misses (its swarm, its requester's
+// network, the directory a shaped reply reads) with the others' work.
+// /N/0 without a map, /N/1 with Debian's libloc map, loaded into the
+// Tracker as --network-map does; items are announces.
+void BM_SteadyBatchWithMap(benchmark::State& state) {
+  std::unique_ptr<const NetworkMap> owned;
+  if (state.range(1) != 0) {
+    auto m = LoadLibLocNetworkMap(kDefaultLibLocPath);
+    if (!m.ok()) {
+      state.SkipWithError(std::string(m.status().message()).c_str());
+      return;
+    }
+    owned = std::move(*m);
+  }
+  const NetworkMap* map = owned.get();
+  SteadyState steady({.peers = static_cast<uint32_t>(state.range(0)),
+                      .random_addresses = true,
+                      .map = map});
+  constexpr uint32_t kNow = 1000;
+  Tracker tracker(TrackerConfig{}, steady.table());
+  if (owned) (void)tracker.SetNetworkMap(std::move(owned));
+  ConnectionIds ids(RandomMasterKey(), kNow);
+  UdpTracker udp(&tracker, &ids);
+  // One datagram per op, made outside the timing.
+  const std::vector<AnnounceParams>& ops = steady.ops();
+  std::vector<std::array<uint8_t, 128>> datagrams(ops.size());
+  std::vector<size_t> sizes(ops.size());
+  for (size_t k = 0; k < ops.size(); ++k) {
+    protocol::AnnounceRequest req;
+    req.connection_id = ids.Make(ops[k].peer, kNow);
+    req.transaction_id = static_cast<uint32_t>(k);
+    req.info_hash = ops[k].info_hash;
+    req.left = ops[k].seeder ? 0 : 1;
+    req.num_want = static_cast<int32_t>(ops[k].numwant);
+    req.port = ops[k].peer.port;
+    sizes[k] = protocol::WriteAnnounceRequest(datagrams[k], req);
+  }
+  constexpr size_t kBatch = 32;
+  std::vector<std::array<uint8_t, kMaxUdpReplySize>> replies(kBatch);
+  std::vector<UdpTracker::BatchItem> items(kBatch);
+  UdpStats stats;
+  size_t next = 0;
+  for (auto _ : state) {
+    for (size_t j = 0; j < kBatch; ++j, ++next) {
+      const size_t k = next & (ops.size() - 1);
+      items[j].datagram = {datagrams[k].data(), sizes[k]};
+      items[j].wire_size = sizes[k];
+      items[j].from = ops[k].peer;
+      items[j].random = ops[k].random;
+      items[j].reply = replies[j];
+    }
+    udp.HandleBatch(items, kNow, &stats);
+    benchmark::DoNotOptimize(items.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.counters["peers"] = steady.stored();
+  state.counters["local_share"] =
+      double(stats.tracker.peers_local.value()) /
+      std::max<double>(1, double(stats.tracker.peers_local.value() +
+                                 stats.tracker.peers_remote.value()));
+}
+BENCHMARK(BM_SteadyBatchWithMap)
+    ->ArgsProduct({{100'000, 1'000'000}, {0, 1}})
+    ->Unit(benchmark::kNanosecond);
 
 void BM_DependentRead(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0)) / sizeof(uint64_t);
