@@ -224,7 +224,8 @@ constexpr uint32_t kNoHead = 0xffffffffu;  // a network with no list
 // A network's directory entry: its list's head (the member the next reply
 // walking the list starts at, or kNoHead), its run segment
 // run[start, start + len) (dead slots included), the live members in it,
-// and the segment offset the next reply starts at (replies go round it).
+// and the segment offset the next reply starts at (len: at the list; the
+// replies to a network go round its run and its list as one cycle).
 struct DirEntry {
   uint32_t head;
   uint32_t start;
@@ -1088,12 +1089,11 @@ struct FamilyOps {
 
   // Select() with locality over a tagged block, in O(numwant):
   //   1. the quota comes from the requester's network in the leechers'
-  //      and, for a leecher, the seeders' region, one from each in turn:
-  //      first its run, from the segment offset where the last reply
-  //      stopped (positions read in order, so the entries' cache misses
-  //      overlap), then its list (members since the last sort), from the
-  //      head; each cursor then moves past what was taken (round robin:
-  //      replies to one network go round all its peers);
+  //      and, for a leecher, the seeders' region, one from each in turn,
+  //      each going round the network's run (copies of its entries, read
+  //      in order) and its list (members since the last sort) as one
+  //      cycle from where the last reply stopped (round robin: replies to
+  //      one network go round all its peers, the newly joined included);
   //   2. the others come from Select()'s random window, skipping local
   //      tags, for at most kLocalityScanLimit entries;
   //   3. locals past the quota fill what the others leave.
@@ -1104,13 +1104,16 @@ struct FamilyOps {
     const RegionRef<E> seeders = RegionOf<E>(block, rs);
     const RegionRef<E> leechers = RegionOf<E>(block, rl);
     const uint16_t t = NetworkTag(loc.network);
-    // The requester's network in one region: its run, then its list.
+    // The requester's network in one region, one cycle of it: its run
+    // from the cursor to the segment's end, its list from the head round,
+    // then its run from the segment's start to where the cycle began.
     struct Source {
       const RegionRef<E>* reg = nullptr;
       DirEntry* de = nullptr;
-      uint32_t read = 0;  // run slots read
-      uint32_t slot = 0;  // the next run slot to read
-      uint32_t at = 0;    // the next list member to visit
+      int phase = 0;      // 0: run to its end; 1: list; 2: run to `begin`
+      uint32_t begin = 0;  // the cursor when the reply began
+      uint32_t slot = 0;   // the next run slot to read (an offset)
+      uint32_t at = 0;     // the next list member to visit
       bool list_done = true;
     };
     Source src[2];
@@ -1122,7 +1125,7 @@ struct FamilyOps {
       Source& so = src[sources++];
       so.reg = reg;
       so.de = de;
-      so.slot = de->start + de->next;
+      so.begin = so.slot = de->next;
       so.at = de->head;
       so.list_done = de->head == kNoHead;
     }
@@ -1143,24 +1146,30 @@ struct FamilyOps {
       std::memcpy(out + n * E::kWireLen, &e, E::kWireLen);
       ++n;
     };
-    // The next member other than the requester, or nullptr when both the
-    // run and the list have gone round.
+    // The next member other than the requester, or nullptr when the
+    // cycle is done.
     auto next_of = [&](Source& so) -> const E* {
       const DirEntry& de = *so.de;
-      const E* const arr = so.reg->arr;
-      while (so.read < de.len) {
-        const E& e = so.reg->run[so.slot];
-        ++so.read;
-        so.slot = so.slot + 1 == de.start + de.len ? de.start : so.slot + 1;
-        if (e.port_be != 0 && !SameEndpoint(e, me)) return &e;
+      const E* const run = so.reg->run + de.start;
+      for (;;) {
+        const uint32_t end = so.phase == 0 ? de.len : so.begin;
+        if (so.phase != 1) {
+          while (so.slot < end) {
+            const E& e = run[so.slot++];
+            if (e.port_be != 0 && !SameEndpoint(e, me)) return &e;
+          }
+          if (so.phase == 2) return nullptr;
+          so.phase = 1;
+        }
+        while (!so.list_done) {
+          const uint32_t k = so.at;
+          so.at = so.reg->links[k].next;
+          so.list_done = so.at == de.head;
+          if (!SameEndpoint(so.reg->arr[k], me)) return &so.reg->arr[k];
+        }
+        so.phase = 2;
+        so.slot = 0;
       }
-      while (!so.list_done) {
-        const uint32_t k = so.at;
-        so.at = so.reg->links[k].next;
-        so.list_done = so.at == de.head;
-        if (!SameEndpoint(arr[k], me)) return &arr[k];
-      }
-      return nullptr;
     };
     uint32_t turn = sources == 2 ? static_cast<uint32_t>(random >> 63) : 0;
     auto take_locals = [&](uint32_t take) {
@@ -1187,9 +1196,11 @@ struct FamilyOps {
     }
     // 3. More locals if the others ran out.
     const uint32_t more = n < want ? take_locals(want - n) : 0;
+    // The next reply goes on where this one stopped: in the run (a list
+    // left part-way is taken up after the run's end), or at the list.
     for (uint32_t k = 0; k < sources; ++k) {
       DirEntry& de = *src[k].de;
-      if (de.len != 0) de.next = src[k].slot - de.start;
+      de.next = src[k].phase == 1 ? de.len : src[k].slot;
       if (de.head != kNoHead) de.head = src[k].at;
     }
     tally->local = nl + more;
@@ -1396,7 +1407,7 @@ struct FamilyOps {
       if (de.head == kNoHead && de.live == 0) {
         return fail("network ", t, " listed without members");
       }
-      if ((de.len != 0 && de.next >= de.len) ||
+      if (de.next > de.len ||
           de.start + de.len > reg.hdr[kRunUsed]) {
         return fail("network ", t, " run out of bounds");
       }

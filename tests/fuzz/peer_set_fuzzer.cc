@@ -1,6 +1,7 @@
 // libFuzzer target: one PeerSet driven through sequences of announces,
-// removals, bulk adds and removals (wide blocks, windows past
-// kLocalityProbe and kLocalityScanLimit), expiry, snapshot-and-restore,
+// removals, bulk adds and removals (wide blocks whose networks' runs are
+// sorted and then churned, windows past kLocalityScanLimit), expiry,
+// snapshot-and-restore,
 // and switches among three network maps (reloads that renumber networks)
 // and none, under a memory budget and caps taken from the input. A model
 // of what is stored follows every PeerChange. After every step that may
@@ -158,8 +159,8 @@ constexpr uint32_t kExactPeers = 800;
 
 // Bounds on one input's work, so libFuzzer runs many of them a second: a
 // run stops after kMaxOps operations, or once kWorkLimit peers were
-// announced or restored in bulk or walked by Check() (a bulk add past
-// kLocalityProbe and a few steps on it).
+// announced or restored in bulk or walked by Check() (a bulk add of a
+// thousand peers and a few steps on it).
 constexpr int kMaxOps = 128;
 constexpr uint64_t kWorkLimit = 10000;
 

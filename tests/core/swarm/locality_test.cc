@@ -483,10 +483,10 @@ TEST(LocalityTagTest, PeersStoredWithoutTheMapAreNeverRankedByTag) {
   set.Clear(&budget);
 }
 
-// Replies to one network go round its peers: in a swarm wider than the
-// probe, where most locals come from the network's lists, every local is
-// handed out within a few replies whatever the random draws (a random
-// choice would need about L·ln L / quota of them).
+// Replies to one network go round its peers: in a wide swarm, whose locals
+// come from the network's runs and lists, every local is handed out
+// within a few replies whatever the random draws (a random choice would
+// need about L·ln L / quota of them).
 TEST(LocalityListTest, RepliesToOneNetworkGoRoundItsPeers) {
   auto map = TestMap();
   MemoryBudget budget(1 << 30);
@@ -508,8 +508,8 @@ TEST(LocalityListTest, RepliesToOneNetworkGoRoundItsPeers) {
   const Locality loc{map.get(), map->Lookup(self)};
   std::set<uint32_t> seen;
   std::mt19937_64 rng(5);
-  // quota 15 of 20; the probe reads 1024 of ~12 000 entries, so it meets
-  // about 3 locals and the lists give the rest: 4 replies go round 40.
+  // quota 15 of 20 from the 20 seeders and 20 leechers, one of each in
+  // turn, each cursor moving on: 4 replies go round 40.
   for (int reply = 0; reply < 4; ++reply) {
     std::vector<uint8_t> out(20 * 6);
     LocalityTally tally;
@@ -567,6 +567,58 @@ TEST(LocalityListTest, NoSeedersNoDuplicates) {
   set.Clear(&budget);
 }
 
+// A network's run keeps the slots of members that left (dead) and its list
+// the members that joined, until a sort: replies skip the first, take the
+// second, and still go round every member.
+TEST(LocalityListTest, RunsSkipWhoLeftAndListsGiveWhoJoined) {
+  auto map = TestMap();
+  MemoryBudget budget(1 << 30);
+  PeerSetContext ctx;
+  ctx.budget = &budget;
+  ctx.map = map.get();
+  PeerSet set;
+  auto announce = [&](const PeerEndpoint& peer) {
+    PeerAnnounce a;
+    a.peer = peer;
+    a.now = 1000;
+    a.network = map->Lookup(peer);
+    return set.Announce(a, ctx);
+  };
+  // 100 leechers of network 5, then 3 000 outside the map (the block's
+  // growth sorts the 100 into their run); fewer changes than an eighth of
+  // the region follow, so no sort tidies them away.
+  for (int h = 0; h < 100; ++h) ASSERT_EQ(announce(In(5, h)), PeerChange::kAdded);
+  for (int h = 0; h < 3000; ++h) ASSERT_EQ(announce(Outside(h)), PeerChange::kAdded);
+  for (int h = 0; h < 30; ++h) {
+    ASSERT_EQ(set.Remove(In(5, h), ctx), PeerChange::kRemoved);
+  }
+  for (int h = 100; h < 120; ++h) ASSERT_EQ(announce(In(5, h)), PeerChange::kAdded);
+  std::string why;
+  ASSERT_TRUE(set.Check(ctx, &why)) << why;
+  const PeerEndpoint self = In(5, 200);
+  const Locality loc{map.get(), map->Lookup(self)};
+  std::set<uint32_t> seen;
+  std::mt19937_64 rng(3);
+  // 90 members, 38 a reply: 3 replies go round them.
+  for (int reply = 0; reply < 3; ++reply) {
+    std::vector<uint8_t> out(50 * 6);
+    LocalityTally tally;
+    ASSERT_EQ(set.Select(self, false, 50, rng(), out, loc, &tally), 50u);
+    EXPECT_EQ(tally.local, 38u);
+    uint32_t locals = 0;
+    for (uint32_t k = 0; k < 50; ++k) {
+      const uint32_t ip = IpAt(out, k);
+      if ((ip >> 8) != 0x0a0005u) continue;  // 10.0.5/24
+      ++locals;
+      EXPECT_GE(ip & 0xff, 30u) << "a member that left";
+      seen.insert(ip);
+    }
+    EXPECT_EQ(locals, 38u);
+  }
+  EXPECT_EQ(seen.size(), 90u);
+  set.Clear(&budget);
+}
+
 // Random churn on a tagged block (adds, removals, role changes, expiry,
 // reloads): after every step the lists hold exactly the tagged entries
 // (Check) and every reply keeps the share rule.
@@ -614,9 +666,9 @@ TEST(LocalityListTest, ListsSurviveChurn) {
   EXPECT_EQ(budget.used(), 0u);
 }
 
-// Random wide swarms of both families, past the probe (over 1 024 entries
-// per region) and past the scan limit, with churn before each batch of
-// replies: the lists stay consistent (Check), and every reply to a seeder
+// Random wide swarms of both families (over 1 024 entries per region) and
+// past the scan limit, with churn before each batch of replies: the runs
+// and lists stay consistent (Check), and every reply to a seeder
 // or a leecher, stored or not, keeps the role, self and share rules, with a
 // tally that counts what it wrote.
 TEST(LocalityListTest, RandomWideSwarmsOfBothFamilies) {
