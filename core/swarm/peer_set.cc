@@ -224,8 +224,10 @@ constexpr uint32_t kNoHead = 0xffffffffu;  // a network with no list
 // A network's directory entry: its list's head (the member the next reply
 // walking the list starts at, or kNoHead), its run segment
 // run[start, start + len) (dead slots included), the live members in it,
-// and the segment offset the next reply starts at (len: at the list; the
-// replies to a network go round its run and its list as one cycle).
+// and the cursor: where the next reply to the network starts in its cycle
+// (the run's slots in order, then the list from its head; replies go round
+// it). The cursor is a run offset, or kListCursor | a list member's entry
+// index, which Leave() and Moved() keep pointing at a member.
 struct DirEntry {
   uint32_t head;
   uint32_t start;
@@ -234,6 +236,7 @@ struct DirEntry {
   uint32_t next;
 };
 static_assert(sizeof(DirEntry) == 20);
+constexpr uint32_t kListCursor = 0x80000000u;
 // A region's index header: list members plus dead run slots (what the next
 // sort would tidy), and run slots used.
 enum RunHeader : int { kUnsorted = 0, kRunUsed = 1, kRunHeaderWords = 2 };
@@ -375,6 +378,11 @@ struct RegionRef {
       ++hdr[kUnsorted];
     } else {
       --hdr[kUnsorted];
+      // A cursor at i moves to the member after it (past the list's end:
+      // the run's start).
+      if (de.next == (kListCursor | i)) {
+        de.next = l.next == de.head ? 0 : kListCursor | l.next;
+      }
       if (l.next == i) {
         de.head = kNoHead;
       } else {
@@ -406,6 +414,7 @@ struct RegionRef {
     }
     DirEntry& de = dent[DirSlot(t)];
     if (de.head == from) de.head = to;
+    if (de.next == (kListCursor | from)) de.next = kListCursor | to;
   }
 
   // Puts every tagged entry in its network's run, grouped by network (a
@@ -1104,17 +1113,17 @@ struct FamilyOps {
     const RegionRef<E> seeders = RegionOf<E>(block, rs);
     const RegionRef<E> leechers = RegionOf<E>(block, rl);
     const uint16_t t = NetworkTag(loc.network);
-    // The requester's network in one region, one cycle of it: its run
-    // from the cursor to the segment's end, its list from the head round,
-    // then its run from the segment's start to where the cycle began.
+    // The requester's network in one region: its cycle (the run's slots,
+    // then the list from its head), read at most once round from the
+    // cursor. A position is a run offset or a list member's entry index.
     struct Source {
       const RegionRef<E>* reg = nullptr;
       DirEntry* de = nullptr;
-      int phase = 0;      // 0: run to its end; 1: list; 2: run to `begin`
-      uint32_t begin = 0;  // the cursor when the reply began
-      uint32_t slot = 0;   // the next run slot to read (an offset)
-      uint32_t at = 0;     // the next list member to visit
-      bool list_done = true;
+      bool in_list = false;  // the next position to visit
+      uint32_t at = 0;
+      bool start_in_list = false;  // where the reply began
+      uint32_t start = 0;
+      bool done = false;
     };
     Source src[2];
     uint32_t sources = 0;
@@ -1125,9 +1134,14 @@ struct FamilyOps {
       Source& so = src[sources++];
       so.reg = reg;
       so.de = de;
-      so.begin = so.slot = de->next;
-      so.at = de->head;
-      so.list_done = de->head == kNoHead;
+      so.in_list = (de->next & kListCursor) != 0;
+      so.at = de->next & ~kListCursor;
+      if (!so.in_list && so.at >= de->len) {  // the run's end: the list
+        so.in_list = de->head != kNoHead;
+        so.at = so.in_list ? de->head : 0;
+      }
+      so.start_in_list = so.in_list;
+      so.start = so.at;
     }
     if (sources == 0) {
       // No peer of the requester's network is eligible: the random reply.
@@ -1146,30 +1160,30 @@ struct FamilyOps {
       std::memcpy(out + n * E::kWireLen, &e, E::kWireLen);
       ++n;
     };
-    // The next member other than the requester, or nullptr when the
-    // cycle is done.
+    // The next member other than the requester, or nullptr once the
+    // cycle has gone round.
     auto next_of = [&](Source& so) -> const E* {
       const DirEntry& de = *so.de;
-      const E* const run = so.reg->run + de.start;
-      for (;;) {
-        const uint32_t end = so.phase == 0 ? de.len : so.begin;
-        if (so.phase != 1) {
-          while (so.slot < end) {
-            const E& e = run[so.slot++];
-            if (e.port_be != 0 && !SameEndpoint(e, me)) return &e;
+      while (!so.done) {
+        const E* e;
+        if (!so.in_list) {
+          e = &so.reg->run[de.start + so.at];
+          if (++so.at == de.len) {
+            so.in_list = de.head != kNoHead;
+            so.at = so.in_list ? de.head : 0;
           }
-          if (so.phase == 2) return nullptr;
-          so.phase = 1;
+        } else {
+          e = &so.reg->arr[so.at];
+          so.at = so.reg->links[so.at].next;
+          if (so.at == de.head && de.len != 0) {
+            so.in_list = false;
+            so.at = 0;
+          }
         }
-        while (!so.list_done) {
-          const uint32_t k = so.at;
-          so.at = so.reg->links[k].next;
-          so.list_done = so.at == de.head;
-          if (!SameEndpoint(so.reg->arr[k], me)) return &so.reg->arr[k];
-        }
-        so.phase = 2;
-        so.slot = 0;
+        so.done = so.in_list == so.start_in_list && so.at == so.start;
+        if (e->port_be != 0 && !SameEndpoint(*e, me)) return e;
       }
+      return nullptr;
     };
     uint32_t turn = sources == 2 ? static_cast<uint32_t>(random >> 63) : 0;
     auto take_locals = [&](uint32_t take) {
@@ -1196,12 +1210,9 @@ struct FamilyOps {
     }
     // 3. More locals if the others ran out.
     const uint32_t more = n < want ? take_locals(want - n) : 0;
-    // The next reply goes on where this one stopped: in the run (a list
-    // left part-way is taken up after the run's end), or at the list.
+    // The next reply to this network goes on where this one stopped.
     for (uint32_t k = 0; k < sources; ++k) {
-      DirEntry& de = *src[k].de;
-      de.next = src[k].phase == 1 ? de.len : src[k].slot;
-      if (de.head != kNoHead) de.head = src[k].at;
+      src[k].de->next = src[k].in_list ? kListCursor | src[k].at : src[k].at;
     }
     tally->local = nl + more;
     tally->ranked = n;
@@ -1407,8 +1418,15 @@ struct FamilyOps {
       if (de.head == kNoHead && de.live == 0) {
         return fail("network ", t, " listed without members");
       }
-      if (de.next > de.len ||
-          de.start + de.len > reg.hdr[kRunUsed]) {
+      if ((de.next & kListCursor) != 0) {
+        const uint32_t k = de.next & ~kListCursor;
+        if (k >= reg.cap || reg.tags[k] != t || reg.links[k].prev == kInRun) {
+          return fail("network ", t, " cursor at ", k, " off its list");
+        }
+      } else if (de.next > de.len) {
+        return fail("network ", t, " cursor past its run");
+      }
+      if (de.start + de.len > reg.hdr[kRunUsed]) {
         return fail("network ", t, " run out of bounds");
       }
       uint32_t alive = 0;

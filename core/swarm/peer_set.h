@@ -32,16 +32,26 @@
 // (entries stay placed by source, so the per-source cap and lookups are
 // untouched):
 //   * A wide block (some region above 16 entries) made while a map is
-//     loaded is tagged: after all entries it holds, per entry, a uint16_t
-//     network tag (the network id folded to 16 bits; 0 outside the map)
-//     and a link (prev, next), and per region a directory from tag to the
-//     head of that tag's list. Every tagged entry is in exactly one list:
-//     its region's circular, doubly linked list of its tag; the directory
-//     holds one head per tag present. Tags and links move with their
-//     entries (placement, backward-shift erase, rebuilds), so keeping the
-//     index costs O(1) per stored, moved or removed entry, and nothing on
-//     a refresh. That is 2 + 8 + 6 = 16 bytes per entry slot of a wide
-//     block while a map is loaded, charged to the budget like the rest.
+//     loaded is tagged: each family's entries are followed by its index.
+//     Per entry: a uint16_t network tag (the network id folded to 16
+//     bits; 0 outside the map) and a link. Per region: a run array, a
+//     directory from tag to the network's entry, and a small header.
+//     Every tagged entry is a member of exactly one of its network's run
+//     (a segment of the run array holding copies of the members' entries,
+//     grouped by network by a counting sort) or its list (a circular,
+//     doubly linked list of the members that joined since that sort). A
+//     member that leaves the run leaves an empty copy (a dead slot).
+//     Tags and links move with their entries (placement, backward-shift
+//     erase, rebuilds); a run's copies never move, as an endpoint never
+//     changes while it is stored. So keeping the index costs O(1) per
+//     stored, moved or removed entry, nothing on a refresh, and a sort of
+//     the region, O(cap), once list members and dead slots reach an
+//     eighth of it (and at every rebuild): at most 8 entries sorted per
+//     change. Memory per entry slot of a wide block while a map is
+//     loaded: 2 (tag) + 8 (link) + 8 or 20 (the run's copy) + 22 (the
+//     directory: a slot per entry slot, as every entry may be of another
+//     network) = 40 bytes for IPv4, 52 for IPv6, charged to the budget
+//     like the rest.
 //   * The block records the generation of the map its tags came from
 //     (NetworkMap::generation(), low 24 bits). The first announce that
 //     brings another map (a reload, or a map loaded after the block was
@@ -58,13 +68,14 @@
 //     reply window) are looked up in the map when a reply is shaped.
 //   * Nothing about networks is in the state file: ids are derived.
 // A locality reply on a tagged block reads O(numwant), never the swarm:
-// a probe of at most kLocalityProbe tags from a random start (sequential,
-// 16 compared at a time) takes the locals it meets, which is the whole
-// quota for a network that is a fair share of the swarm; the network's
-// lists give the rest, one from the seeders' and one from the leechers'
-// list in turn, from each list's head, and each head then moves past
-// what was taken (round robin: replies to one network go round all its
-// peers); the others come from the random window, skipping local tags.
+// one directory probe per region, then its network's run from a cursor
+// (one contiguous read of copies) and list, one member from the seeders'
+// and one from the leechers' in turn, each cursor then moving past what
+// was taken (round robin over run and list as one cycle: replies to one
+// network go round all its peers); the others come from the random
+// window, skipping local tags. The IPv4 index lies right after the IPv4
+// entries, so a batch's lookahead fetches a reply's directory slots from
+// the set's tag word, before the swarm's lock is taken.
 // Invariants of a locality reply:
 //   * it holds the same number of peers as a random one would, never self,
 //     never a peer twice, only entries the role rules allow;
@@ -160,9 +171,6 @@ inline constexpr uint32_t kDefaultLocalityShareQ16 = 49152;
 // reply it shapes (a larger numwant gets the random selection; the
 // tracker's caps are 200 and 66).
 inline constexpr uint32_t kLocalityScanLimit = 2048;
-// Tags a locality reply on a tagged block reads from a random start before
-// it turns to the network's lists (2 KiB of sequential reads).
-inline constexpr uint32_t kLocalityProbe = 1024;
 inline constexpr uint32_t kMaxLocalityReply = 256;
 
 // Locality for one Select(): with a map and a requester inside it, a reply

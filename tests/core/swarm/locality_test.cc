@@ -619,6 +619,57 @@ TEST(LocalityListTest, RunsSkipWhoLeftAndListsGiveWhoJoined) {
   set.Clear(&budget);
 }
 
+// Round robin is fair however the members are split between run and
+// list: with more list members than a reply's quota, the run still gets
+// its turn, and every member is handed out about as often as the others.
+TEST(LocalityListTest, RepliesHandOutEveryMemberEvenly) {
+  auto parsed = NetworkMap::Parse("10.5.0.0/16 big\n10.6.0.0/16 small\n", "t");
+  ASSERT_TRUE(parsed.ok());
+  const NetworkMap* map = parsed->get();
+  MemoryBudget budget(1 << 30);
+  PeerSetContext ctx;
+  ctx.budget = &budget;
+  ctx.map = map;
+  PeerSet set;
+  // 2 000 leechers of one network and 100 of another, in random order: the
+  // last ones to join (up to an eighth of the region) wait in the list.
+  constexpr int kBig = 2000;
+  std::vector<PeerEndpoint> peers;
+  for (int h = 0; h < kBig; ++h) peers.push_back(PeerEndpoint::V4(0x0a050000u + h, 6881));
+  for (int h = 0; h < 100; ++h) peers.push_back(PeerEndpoint::V4(0x0a060000u + h, 6881));
+  std::mt19937_64 rng(11);
+  std::shuffle(peers.begin(), peers.end(), rng);
+  for (const PeerEndpoint& p : peers) {
+    PeerAnnounce a;
+    a.peer = p;
+    a.now = 1000;
+    a.network = map->Lookup(p);
+    ASSERT_EQ(set.Announce(a, ctx), PeerChange::kAdded);
+  }
+  std::string why;
+  ASSERT_TRUE(set.Check(ctx, &why)) << why;
+  // Seeders of the big network (not stored) get leechers only: 45 of 50
+  // from the big network, so 2 000 replies hand out each member ~45 times.
+  std::vector<int> hits(kBig, 0);
+  const PeerEndpoint self = PeerEndpoint::V4(0x0a05ff00u, 6881);
+  const Locality loc{map, map->Lookup(self), 58982};  // s = 0.9
+  for (int reply = 0; reply < kBig; ++reply) {
+    std::vector<uint8_t> out(50 * 6);
+    LocalityTally tally;
+    ASSERT_EQ(set.Select(self, true, 50, rng(), out, loc, &tally), 50u);
+    ASSERT_EQ(tally.local, 45u);
+    for (uint32_t k = 0; k < 50; ++k) {
+      const uint32_t ip = IpAt(out, k);
+      if ((ip >> 16) == 0x0a05) ++hits[ip & 0xffff];
+    }
+  }
+  const auto [lo, hi] = std::minmax_element(hits.begin(), hits.end());
+  EXPECT_GE(*lo, 44) << "member " << (lo - hits.begin()) << " starved";
+  EXPECT_LE(*hi, 46);
+  EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  set.Clear(&budget);
+}
+
 // Random churn on a tagged block (adds, removals, role changes, expiry,
 // reloads): after every step the lists hold exactly the tagged entries
 // (Check) and every reply keeps the share rule.
