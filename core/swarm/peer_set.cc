@@ -1160,43 +1160,66 @@ struct FamilyOps {
       std::memcpy(out + n * E::kWireLen, &e, E::kWireLen);
       ++n;
     };
-    // The next member other than the requester, or nullptr once the
-    // cycle has gone round.
-    auto next_of = [&](Source& so) -> const E* {
+    // Takes up to k members of so's cycle other than the requester into
+    // the reply, going on from where so stopped and never past one round;
+    // returns how many. The run is read in order (its entries' cache lines
+    // stream in); the list one member at a time.
+    auto take_from = [&](Source& so, uint32_t k) -> uint32_t {
       const DirEntry& de = *so.de;
-      while (!so.done) {
-        const E* e;
-        if (!so.in_list) {
-          e = &so.reg->run[de.start + so.at];
-          if (++so.at == de.len) {
-            so.in_list = de.head != kNoHead;
-            so.at = so.in_list ? de.head : 0;
+      bool in_list = so.in_list;
+      uint32_t at = so.at;
+      bool done = so.done;
+      uint32_t taken = 0;
+      while (taken < k && !done) {
+        if (!in_list) {
+          // The run from `at` to its end, or to where the round began.
+          const uint32_t end =
+              !so.start_in_list && so.start > at ? so.start : de.len;
+          const E* const run = so.reg->run + de.start;
+          for (; at < end && taken < k; ++at) {
+            const E& e = run[at];
+            if (e.port_be != 0 && !SameEndpoint(e, me)) {
+              put(e);
+              ++taken;
+            }
+          }
+          if (at < end) break;  // k taken
+          if (end == de.len) {  // the run's end: the list, or the run again
+            in_list = de.head != kNoHead;
+            at = in_list ? de.head : 0;
           }
         } else {
-          e = &so.reg->arr[so.at];
-          so.at = so.reg->links[so.at].next;
-          if (so.at == de.head && de.len != 0) {
-            so.in_list = false;
-            so.at = 0;
+          while (taken < k) {
+            const uint32_t m = at;
+            at = so.reg->links[m].next;
+            if (!SameEndpoint(so.reg->arr[m], me)) {
+              put(so.reg->arr[m]);
+              ++taken;
+            }
+            if (at == de.head && de.len != 0) {  // the list's end: the run
+              in_list = false;
+              at = 0;
+              break;
+            }
+            if (at == so.start && so.start_in_list) break;
           }
         }
-        so.done = so.in_list == so.start_in_list && so.at == so.start;
-        if (e->port_be != 0 && !SameEndpoint(*e, me)) return e;
+        done = in_list == so.start_in_list && at == so.start;
       }
-      return nullptr;
-    };
-    uint32_t turn = sources == 2 ? static_cast<uint32_t>(random >> 63) : 0;
-    auto take_locals = [&](uint32_t take) {
-      uint32_t taken = 0;
-      while (taken < take) {
-        const E* e = next_of(src[turn]);
-        if (e == nullptr && sources == 2) e = next_of(src[turn ^ 1]);
-        if (e == nullptr) break;
-        put(*e);
-        ++taken;
-        if (sources == 2) turn ^= 1;
-      }
+      so.in_list = in_list;
+      so.at = at;
+      so.done = done;
       return taken;
+    };
+    // Up to `take` locals, half from each source (the first picked at
+    // random), more from one when the other runs out.
+    const uint32_t first = sources == 2 ? static_cast<uint32_t>(random >> 63) : 0;
+    auto take_locals = [&](uint32_t take) {
+      if (sources == 1) return take_from(src[0], take);
+      uint32_t got = take_from(src[first], (take + 1) / 2);
+      got += take_from(src[first ^ 1], take - got);
+      if (got < take) got += take_from(src[first], take - got);
+      return got;
     };
     take_locals(quota);
     const uint32_t nl = n;
