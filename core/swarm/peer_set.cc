@@ -562,7 +562,7 @@ inline bool TaggedFrom(const Block* b, const NetworkMap* m) {
 // A tagged block holds each family's index right after that family's
 // entries (IPv4 entries, IPv4 index, IPv6 entries, IPv6 index), so where
 // an IPv4 region's index lies follows from the IPv4 capacities alone (the
-// set's tag word: PeerSet::Prefetch() fetches the directory without
+// set's tag word: PeerSet::PrefetchShaped() fetches the directory without
 // reading the header). A family's index, in bytes from its start: both
 // regions' tags, then (4-byte aligned) their links, runs, headers,
 // directory entries and directory tags; `end` is its size (a multiple of

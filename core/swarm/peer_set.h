@@ -290,7 +290,9 @@ class PeerSet {
   size_t bytes() const;
 
   // For tests: checks counts against entries, reachability of every entry
-  // from its home, and that no endpoint is stored twice.
+  // from its home, that no endpoint is stored twice, and a tagged block's
+  // index (every tagged entry in exactly one of its network's run or list,
+  // run copies equal to their entries, directory counts and cursors).
   bool Check(const PeerSetContext& ctx, std::string* why) const;
 
   struct Block;  // defined in peer_set.cc
