@@ -890,10 +890,14 @@ struct FamilyOps {
     }
     reg.MaybeSortRuns();
     AddCount(block, r, +1);
-    // An entry stored without a map has no network tag: the block's tags
-    // no longer all come from its map, so none is trusted until a re-tag
-    // (a reply with the map that races an unload looks entries up).
-    if (ctx.map == nullptr && IsTagged(block)) {
+    // An entry stored without a map has no network tag, and one stored
+    // with another map than the block's (a re-tag the budget refused, a
+    // restore) has that map's: either way the block's tags no longer all
+    // come from its map, so none is trusted until a re-tag (a reply with
+    // the block's map, which races an unload or a reload, looks entries
+    // up).
+    if (IsTagged(block) &&
+        (ctx.map == nullptr || !TaggedFrom(block, ctx.map))) {
       SetGeneration(block, kNoGeneration);
     }
     return true;
@@ -1390,6 +1394,23 @@ struct FamilyOps {
         return false;
       }
       if (reg.tags != nullptr && !CheckLists(r, reg, why)) return false;
+      // A block whose tags claim to be ctx.map's holds that map's tags.
+      if (reg.tags != nullptr && ctx.map != nullptr &&
+          TaggedFrom(block, ctx.map)) {
+        constexpr AddressFamily kFamily = std::is_same_v<E, PeerV4>
+                                              ? AddressFamily::kV4
+                                              : AddressFamily::kV6;
+        for (uint32_t i = 0; i < reg.cap; ++i) {
+          if (reg.arr[i].port_be == 0) continue;
+          const uint16_t want =
+              NetworkTag(ctx.map->Lookup(kFamily, reg.arr[i].ip));
+          if (reg.tags[i] != want) {
+            *why = absl::StrCat("region ", r, " entry ", i, ": tag ",
+                                reg.tags[i], " but the map says ", want);
+            return false;
+          }
+        }
+      }
     }
     return true;
   }
@@ -1403,6 +1424,10 @@ struct FamilyOps {
       return false;
     };
     uint32_t tagged = 0, in_runs = 0;
+    if (reg.hdr[kRunUsed] > reg.cap) {
+      return fail("run used ", reg.hdr[kRunUsed], " past its ", reg.cap,
+                  " slots");
+    }
     std::vector<bool> claimed(reg.hdr[kRunUsed]);
     for (uint32_t i = 0; i < reg.cap; ++i) {
       if (reg.arr[i].port_be == 0 && reg.tags[i] != 0) {

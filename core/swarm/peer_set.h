@@ -59,8 +59,10 @@
 //     a reload no peer keeps its old network until it re-announces. Until
 //     that rebuild succeeds (the budget may refuse it), a reply with the
 //     other map looks entries up as on an untagged wide block. An entry
-//     stored while no map is loaded has no tag, so it marks the block as
-//     from no map (generation 0) until an announce with a map re-tags it.
+//     stored while no map is loaded has no tag, and one stored with
+//     another map than the block's (its re-tag refused) has that map's
+//     tag, so either marks the block as from no map (generation 0) until
+//     an announce with a map re-tags it.
 //   * A compact block (every region up to 16 entries: 10-peer swarms, most
 //     of any tracker) holds no index: 10 IPv4 peers fill glibc's 96-byte
 //     chunk exactly and any per-entry byte would cost 16 per swarm, so

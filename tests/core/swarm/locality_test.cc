@@ -863,6 +863,56 @@ TEST(LocalityListTest, RandomWideSwarmsOfBothFamilies) {
   EXPECT_EQ(budget.used(), 0u);
 }
 
+// A reload whose re-tag the budget refuses: the announce that brought the
+// new map still stores its peer, tagged from the new map, in a block whose
+// tags claim to be the old map's. A reply with the old map (one a batch
+// began before the reload) must not trust those tags: 10.0.9.7 is n9 in
+// the old map but carries the new map's n1 tag, which is the old map's
+// n0 (both id 1).
+TEST(LocalityListTest, AnEntryTaggedFromAnotherMapUntrustsTheBlock) {
+  auto map = TestMap();
+  auto reloaded = ReloadedMap();
+  MemoryBudget budget(size_t{1} << 30);
+  PeerSetContext ctx;
+  ctx.budget = &budget;
+  ctx.map = map.get();
+  PeerSet set;
+  auto announce = [&](const NetworkMap* m, const PeerEndpoint& peer) {
+    ctx.map = m;
+    PeerAnnounce a;
+    a.peer = peer;
+    a.now = 1000;
+    a.network = m->Lookup(peer);
+    return set.Announce(a, ctx);
+  };
+  for (int h = 0; h < 40; ++h) {
+    ASSERT_EQ(announce(map.get(), In(1 + h % 4, h)), PeerChange::kAdded);
+  }
+  ASSERT_EQ(map->Lookup(In(0, 1)), reloaded->Lookup(In(9, 7)));
+  ASSERT_NE(map->Lookup(In(9, 7)), map->Lookup(In(0, 1)));
+  // Fill the budget: the re-tag (not forced) is refused, the new peer
+  // still fits the region's slack.
+  const size_t fill = budget.limit() - budget.used();
+  ASSERT_TRUE(budget.TryCharge(fill, /*force=*/true));
+  ASSERT_EQ(announce(reloaded.get(), In(9, 7)), PeerChange::kAdded);
+  budget.Release(fill);
+  ctx.map = map.get();
+  std::string why;
+  EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  // A requester of the old map's n0: it has no peer in the swarm.
+  const PeerEndpoint self = In(0, 1);
+  const Locality loc{map.get(), map->Lookup(self)};
+  for (uint64_t random = 0; random < 8; ++random) {
+    std::vector<uint8_t> out(20 * 6);
+    LocalityTally tally;
+    ASSERT_EQ(set.Select(self, false, 20, random, out, loc, &tally), 20u);
+    EXPECT_EQ(tally.local, 0u) << random;
+  }
+  ctx.map = reloaded.get();
+  EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  set.Clear(&budget);
+}
+
 // Through the swarm table: the result counts the local peers it wrote.
 TEST(LocalitySwarmTableTest, AnnounceReportsLocalPeers) {
   auto map = TestMap();
