@@ -1327,17 +1327,28 @@ struct FamilyOps {
     PrefetchLines(a, n - first);
   }
 
-  // Fetches the first run entries of tag t that SelectTagged() reads (at
-  // most `want` per region, up to the segment's end).
+  // Fetches the first entries of tag t that SelectTagged() reads: from a
+  // cursor in the run, at most `want` run slots per region, up to the
+  // segment's end; from a cursor in the list (or at the run's end), the
+  // list member it starts at.
   void PrefetchRuns(bool seeder, uint32_t want, uint16_t t) const {
     for (int r = rl; r >= rs; --r) {
       if (seeder && r == rs) break;
       const RegionRef<E> reg = RegionOf<E>(block, r);
       const DirEntry* de = reg.Dir(t);
-      if (de == nullptr || de->len == 0) continue;
-      const uint32_t from = de->start + de->next;
-      PrefetchLines(reg.run + from,
-                    std::min(want, de->start + de->len - from));
+      if (de == nullptr) continue;
+      if ((de->next & kListCursor) == 0 && de->next < de->len) {
+        PrefetchLines(reg.run + de->start + de->next,
+                      std::min(want, de->len - de->next));
+        continue;
+      }
+      const uint32_t m =
+          (de->next & kListCursor) != 0 ? de->next & ~kListCursor : de->head;
+      if (m != kNoHead) {
+        PrefetchLine(reg.arr + m);
+      } else {  // the run's end and no list: the run again
+        PrefetchLines(reg.run + de->start, std::min(want, de->len));
+      }
     }
   }
 
