@@ -419,13 +419,44 @@ struct RegionRef {
 
   // Puts every tagged entry in its network's run, grouped by network (a
   // counting sort over the directory), and empties every list. Moves no
-  // entry. O(cap + dcap).
+  // entry. Each network's cursor stays on the member the next reply to it
+  // would have started at (so a sort does not send replies back to the
+  // run's first members). O(cap + dcap).
   void SortRuns() {
     if (tags == nullptr) return;
+    // 1. The member each cursor points at, as an entry index, in `head`
+    // (kNoHead: the run's first). A list cursor names it; a run cursor
+    // names a run offset: its member is the live slot at or after it
+    // (found below, in `live`), else the list's head.
     for (uint32_t d = 0; d < dcap; ++d) {
-      if (dtag[d] != 0) dent[d] = {kNoHead, 0, 0, 0, 0};
+      if (dtag[d] == 0) continue;
+      DirEntry& de = dent[d];
+      if ((de.next & kListCursor) != 0) {
+        de.head = de.next & ~kListCursor;
+      } else if (de.next < de.len) {
+        de.live = kNoHead;  // the best run member so far
+        continue;
+      }
+      de.next = kListCursor;  // resolved
     }
-    // Each member's directory slot waits in its link's `next`.
+    for (uint32_t i = 0; i < cap; ++i) {
+      if (tags[i] == 0 || links[i].prev != kInRun) continue;
+      DirEntry& de = dent[DirSlot(tags[i])];
+      if ((de.next & kListCursor) != 0) continue;
+      const uint32_t off = links[i].next - de.start;
+      if (off >= de.next &&
+          (de.live == kNoHead || off < links[de.live].next - de.start)) {
+        de.live = i;
+      }
+    }
+    for (uint32_t d = 0; d < dcap; ++d) {
+      if (dtag[d] == 0) continue;
+      DirEntry& de = dent[d];
+      uint32_t target = de.head;
+      if ((de.next & kListCursor) == 0 && de.live != kNoHead) target = de.live;
+      de = {target, 0, 0, 0, 0};
+    }
+    // 2. The sort. Each member's directory slot waits in its link's `next`.
     for (uint32_t i = 0; i < cap; ++i) {
       if (tags[i] == 0) continue;
       const uint32_t d = DirSlot(tags[i]);
@@ -441,9 +472,13 @@ struct RegionRef {
     for (uint32_t i = 0; i < cap; ++i) {
       if (tags[i] == 0) continue;
       DirEntry& de = dent[links[i].next];
+      if (i == de.head) de.next = de.live;
       const uint32_t slot = de.start + de.live++;
       run[slot] = arr[i];
       links[i] = {kInRun, slot};
+    }
+    for (uint32_t d = 0; d < dcap; ++d) {
+      if (dtag[d] != 0) dent[d].head = kNoHead;
     }
     hdr[kUnsorted] = 0;
     hdr[kRunUsed] = at;
