@@ -561,8 +561,8 @@ inline uint32_t* WideCounts(Block* b) {
 inline const uint32_t* WideCounts(const Block* b) {
   return reinterpret_cast<const uint32_t*>(b + 1);
 }
-// A wide block made while a network map was loaded is tagged: after all
-// entries it holds an index (IndexLayout: per entry a uint16_t network tag,
+// A wide block made while a network map was loaded is tagged: after each
+// family's entries it holds that family's index (IndexLayout: per entry a uint16_t network tag,
 // a Link and a run slot; per region a header and a directory). Bit 31 of its
 // first count says so, and the top bytes of its other three counts hold
 // the low 24 bits of the generation of the map its tags came from (counts
@@ -689,7 +689,6 @@ constexpr int SeederRegion() {
   return std::is_same_v<E, PeerV4> ? kSeed4 : kSeed6;
 }
 
-// Where region r's index is. REQUIRES: IsTagged(b).
 // Region r's index pointers in a family index at `index` laid out as `at`,
 // given the family's seeder capacity `cs` (k: 0 seeders, 1 leechers).
 template <class E>
@@ -1137,8 +1136,9 @@ struct FamilyOps {
 
   // Select() with locality over a tagged block, in O(numwant):
   //   1. the quota comes from the requester's network in the leechers'
-  //      and, for a leecher, the seeders' region, one from each in turn,
-  //      each going round the network's run (copies of its entries, read
+  //      and, for a leecher, the seeders' region, half from each (the
+  //      first at random; more from one when the other runs out), each
+  //      going round the network's run (copies of its entries, read
   //      in order) and its list (members since the last sort) as one
   //      cycle from where the last reply stopped (round robin: replies to
   //      one network go round all its peers, the newly joined included);
@@ -1461,9 +1461,12 @@ struct FamilyOps {
     return true;
   }
 
-  // Every tagged entry is in its tag's list, exactly once; every list is
-  // circular, its links agree both ways, and its directory slot is
-  // reachable from its home.
+  // Every tagged entry is in exactly one of its tag's run (its slot there
+  // holds its copy, and no other member's) and its tag's list; every list
+  // is circular, its links agree both ways; every directory slot is
+  // reachable from its home, has members, a cursor on its run or on a
+  // member of its list, and live counts that match its run's slots; the
+  // header counts list members plus dead slots.
   static bool CheckLists(int r, const RegionRef<E>& reg, std::string* why) {
     auto fail = [&](auto... what) {
       *why = absl::StrCat("region ", r, ": ", what...);

@@ -71,9 +71,10 @@
 //   * Nothing about networks is in the state file: ids are derived.
 // A locality reply on a tagged block reads O(numwant), never the swarm:
 // one directory probe per region, then its network's run from a cursor
-// (one contiguous read of copies) and list, one member from the seeders'
-// and one from the leechers' in turn, each cursor then moving past what
-// was taken (round robin over run and list as one cycle: replies to one
+// (one contiguous read of copies) and list, half the quota from the
+// seeders' and half from the leechers' (which first is random; more from
+// one when the other runs out), each cursor then moving past what was
+// taken (a sort keeps it on the same member) (round robin over run and list as one cycle: replies to one
 // network go round all its peers); the others come from the random
 // window, skipping local tags. The IPv4 index lies right after the IPv4
 // entries, so a batch's lookahead fetches a reply's directory slots from
