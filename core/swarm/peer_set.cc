@@ -419,13 +419,44 @@ struct RegionRef {
 
   // Puts every tagged entry in its network's run, grouped by network (a
   // counting sort over the directory), and empties every list. Moves no
-  // entry. O(cap + dcap).
+  // entry. Each network's cursor stays on the member the next reply to it
+  // would have started at (so a sort does not send replies back to the
+  // run's first members). O(cap + dcap).
   void SortRuns() {
     if (tags == nullptr) return;
+    // 1. The member each cursor points at, as an entry index, in `head`
+    // (kNoHead: the run's first). A list cursor names it; a run cursor
+    // names a run offset: its member is the live slot at or after it
+    // (found below, in `live`), else the list's head.
     for (uint32_t d = 0; d < dcap; ++d) {
-      if (dtag[d] != 0) dent[d] = {kNoHead, 0, 0, 0, 0};
+      if (dtag[d] == 0) continue;
+      DirEntry& de = dent[d];
+      if ((de.next & kListCursor) != 0) {
+        de.head = de.next & ~kListCursor;
+      } else if (de.next < de.len) {
+        de.live = kNoHead;  // the best run member so far
+        continue;
+      }
+      de.next = kListCursor;  // resolved
     }
-    // Each member's directory slot waits in its link's `next`.
+    for (uint32_t i = 0; i < cap; ++i) {
+      if (tags[i] == 0 || links[i].prev != kInRun) continue;
+      DirEntry& de = dent[DirSlot(tags[i])];
+      if ((de.next & kListCursor) != 0) continue;
+      const uint32_t off = links[i].next - de.start;
+      if (off >= de.next &&
+          (de.live == kNoHead || off < links[de.live].next - de.start)) {
+        de.live = i;
+      }
+    }
+    for (uint32_t d = 0; d < dcap; ++d) {
+      if (dtag[d] == 0) continue;
+      DirEntry& de = dent[d];
+      uint32_t target = de.head;
+      if ((de.next & kListCursor) == 0 && de.live != kNoHead) target = de.live;
+      de = {target, 0, 0, 0, 0};
+    }
+    // 2. The sort. Each member's directory slot waits in its link's `next`.
     for (uint32_t i = 0; i < cap; ++i) {
       if (tags[i] == 0) continue;
       const uint32_t d = DirSlot(tags[i]);
@@ -441,9 +472,13 @@ struct RegionRef {
     for (uint32_t i = 0; i < cap; ++i) {
       if (tags[i] == 0) continue;
       DirEntry& de = dent[links[i].next];
+      if (i == de.head) de.next = de.live;
       const uint32_t slot = de.start + de.live++;
       run[slot] = arr[i];
       links[i] = {kInRun, slot};
+    }
+    for (uint32_t d = 0; d < dcap; ++d) {
+      if (dtag[d] != 0) dent[d].head = kNoHead;
     }
     hdr[kUnsorted] = 0;
     hdr[kRunUsed] = at;
@@ -526,8 +561,8 @@ inline uint32_t* WideCounts(Block* b) {
 inline const uint32_t* WideCounts(const Block* b) {
   return reinterpret_cast<const uint32_t*>(b + 1);
 }
-// A wide block made while a network map was loaded is tagged: after all
-// entries it holds an index (IndexLayout: per entry a uint16_t network tag,
+// A wide block made while a network map was loaded is tagged: after each
+// family's entries it holds that family's index (IndexLayout: per entry a uint16_t network tag,
 // a Link and a run slot; per region a header and a directory). Bit 31 of its
 // first count says so, and the top bytes of its other three counts hold
 // the low 24 bits of the generation of the map its tags came from (counts
@@ -654,7 +689,6 @@ constexpr int SeederRegion() {
   return std::is_same_v<E, PeerV4> ? kSeed4 : kSeed6;
 }
 
-// Where region r's index is. REQUIRES: IsTagged(b).
 // Region r's index pointers in a family index at `index` laid out as `at`,
 // given the family's seeder capacity `cs` (k: 0 seeders, 1 leechers).
 template <class E>
@@ -890,10 +924,14 @@ struct FamilyOps {
     }
     reg.MaybeSortRuns();
     AddCount(block, r, +1);
-    // An entry stored without a map has no network tag: the block's tags
-    // no longer all come from its map, so none is trusted until a re-tag
-    // (a reply with the map that races an unload looks entries up).
-    if (ctx.map == nullptr && IsTagged(block)) {
+    // An entry stored without a map has no network tag, and one stored
+    // with another map than the block's (a re-tag the budget refused, a
+    // restore) has that map's: either way the block's tags no longer all
+    // come from its map, so none is trusted until a re-tag (a reply with
+    // the block's map, which races an unload or a reload, looks entries
+    // up).
+    if (IsTagged(block) &&
+        (ctx.map == nullptr || !TaggedFrom(block, ctx.map))) {
       SetGeneration(block, kNoGeneration);
     }
     return true;
@@ -1098,8 +1136,9 @@ struct FamilyOps {
 
   // Select() with locality over a tagged block, in O(numwant):
   //   1. the quota comes from the requester's network in the leechers'
-  //      and, for a leecher, the seeders' region, one from each in turn,
-  //      each going round the network's run (copies of its entries, read
+  //      and, for a leecher, the seeders' region, half from each (the
+  //      first at random; more from one when the other runs out), each
+  //      going round the network's run (copies of its entries, read
   //      in order) and its list (members since the last sort) as one
   //      cycle from where the last reply stopped (round robin: replies to
   //      one network go round all its peers, the newly joined included);
@@ -1323,17 +1362,28 @@ struct FamilyOps {
     PrefetchLines(a, n - first);
   }
 
-  // Fetches the first run entries of tag t that SelectTagged() reads (at
-  // most `want` per region, up to the segment's end).
+  // Fetches the first entries of tag t that SelectTagged() reads: from a
+  // cursor in the run, at most `want` run slots per region, up to the
+  // segment's end; from a cursor in the list (or at the run's end), the
+  // list member it starts at.
   void PrefetchRuns(bool seeder, uint32_t want, uint16_t t) const {
     for (int r = rl; r >= rs; --r) {
       if (seeder && r == rs) break;
       const RegionRef<E> reg = RegionOf<E>(block, r);
       const DirEntry* de = reg.Dir(t);
-      if (de == nullptr || de->len == 0) continue;
-      const uint32_t from = de->start + de->next;
-      PrefetchLines(reg.run + from,
-                    std::min(want, de->start + de->len - from));
+      if (de == nullptr) continue;
+      if ((de->next & kListCursor) == 0 && de->next < de->len) {
+        PrefetchLines(reg.run + de->start + de->next,
+                      std::min(want, de->len - de->next));
+        continue;
+      }
+      const uint32_t m =
+          (de->next & kListCursor) != 0 ? de->next & ~kListCursor : de->head;
+      if (m != kNoHead) {
+        PrefetchLine(reg.arr + m);
+      } else {  // the run's end and no list: the run again
+        PrefetchLines(reg.run + de->start, std::min(want, de->len));
+      }
     }
   }
 
@@ -1390,19 +1440,43 @@ struct FamilyOps {
         return false;
       }
       if (reg.tags != nullptr && !CheckLists(r, reg, why)) return false;
+      // A block whose tags claim to be ctx.map's holds that map's tags.
+      if (reg.tags != nullptr && ctx.map != nullptr &&
+          TaggedFrom(block, ctx.map)) {
+        constexpr AddressFamily kFamily = std::is_same_v<E, PeerV4>
+                                              ? AddressFamily::kV4
+                                              : AddressFamily::kV6;
+        for (uint32_t i = 0; i < reg.cap; ++i) {
+          if (reg.arr[i].port_be == 0) continue;
+          const uint16_t want =
+              NetworkTag(ctx.map->Lookup(kFamily, reg.arr[i].ip));
+          if (reg.tags[i] != want) {
+            *why = absl::StrCat("region ", r, " entry ", i, ": tag ",
+                                reg.tags[i], " but the map says ", want);
+            return false;
+          }
+        }
+      }
     }
     return true;
   }
 
-  // Every tagged entry is in its tag's list, exactly once; every list is
-  // circular, its links agree both ways, and its directory slot is
-  // reachable from its home.
+  // Every tagged entry is in exactly one of its tag's run (its slot there
+  // holds its copy, and no other member's) and its tag's list; every list
+  // is circular, its links agree both ways; every directory slot is
+  // reachable from its home, has members, a cursor on its run or on a
+  // member of its list, and live counts that match its run's slots; the
+  // header counts list members plus dead slots.
   static bool CheckLists(int r, const RegionRef<E>& reg, std::string* why) {
     auto fail = [&](auto... what) {
       *why = absl::StrCat("region ", r, ": ", what...);
       return false;
     };
     uint32_t tagged = 0, in_runs = 0;
+    if (reg.hdr[kRunUsed] > reg.cap) {
+      return fail("run used ", reg.hdr[kRunUsed], " past its ", reg.cap,
+                  " slots");
+    }
     std::vector<bool> claimed(reg.hdr[kRunUsed]);
     for (uint32_t i = 0; i < reg.cap; ++i) {
       if (reg.arr[i].port_be == 0 && reg.tags[i] != 0) {

@@ -59,8 +59,10 @@
 //     a reload no peer keeps its old network until it re-announces. Until
 //     that rebuild succeeds (the budget may refuse it), a reply with the
 //     other map looks entries up as on an untagged wide block. An entry
-//     stored while no map is loaded has no tag, so it marks the block as
-//     from no map (generation 0) until an announce with a map re-tags it.
+//     stored while no map is loaded has no tag, and one stored with
+//     another map than the block's (its re-tag refused) has that map's
+//     tag, so either marks the block as from no map (generation 0) until
+//     an announce with a map re-tags it.
 //   * A compact block (every region up to 16 entries: 10-peer swarms, most
 //     of any tracker) holds no index: 10 IPv4 peers fill glibc's 96-byte
 //     chunk exactly and any per-entry byte would cost 16 per swarm, so
@@ -69,9 +71,10 @@
 //   * Nothing about networks is in the state file: ids are derived.
 // A locality reply on a tagged block reads O(numwant), never the swarm:
 // one directory probe per region, then its network's run from a cursor
-// (one contiguous read of copies) and list, one member from the seeders'
-// and one from the leechers' in turn, each cursor then moving past what
-// was taken (round robin over run and list as one cycle: replies to one
+// (one contiguous read of copies) and list, half the quota from the
+// seeders' and half from the leechers' (which first is random; more from
+// one when the other runs out), each cursor then moving past what was
+// taken (a sort keeps it on the same member) (round robin over run and list as one cycle: replies to one
 // network go round all its peers); the others come from the random
 // window, skipping local tags. The IPv4 index lies right after the IPv4
 // entries, so a batch's lookahead fetches a reply's directory slots from

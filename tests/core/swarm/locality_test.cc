@@ -670,6 +670,64 @@ TEST(LocalityListTest, RepliesHandOutEveryMemberEvenly) {
   set.Clear(&budget);
 }
 
+// A sort of the region (once an eighth of it changed) keeps where replies
+// to a network stopped in its run: with a sort between every two replies,
+// the replies still go round all the network's members instead of
+// starting over at the run's first ones each time.
+TEST(LocalityListTest, ASortKeepsTheRoundRobinGoing) {
+  auto map = TestMap();
+  MemoryBudget budget(size_t{1} << 30);
+  PeerSetContext ctx;
+  ctx.budget = &budget;
+  ctx.map = map.get();
+  PeerSet set;
+  auto announce = [&](const PeerEndpoint& peer) {
+    PeerAnnounce a;
+    a.peer = peer;
+    a.now = 1000;
+    a.network = map->Lookup(peer);
+    return set.Announce(a, ctx);
+  };
+  // 200 leechers of network 5 among 3 000 outside the map, in a region
+  // grown for 4 900 (so the churn below neither grows nor shrinks it).
+  for (int h = 0; h < 200; ++h) ASSERT_EQ(announce(In(5, h)), PeerChange::kAdded);
+  for (int h = 0; h < 4700; ++h) ASSERT_EQ(announce(Outside(h)), PeerChange::kAdded);
+  for (int h = 3000; h < 4700; ++h) {
+    ASSERT_EQ(set.Remove(Outside(h), ctx), PeerChange::kRemoved);
+  }
+  const size_t bytes = set.bytes();
+  const PeerEndpoint self = In(5, 250);
+  const Locality loc{map.get(), map->Lookup(self)};
+  std::set<uint32_t> seen;
+  std::mt19937_64 rng(5);
+  // 38 locals a reply: 6 replies go round the 200.
+  for (int reply = 0; reply < 6; ++reply) {
+    std::vector<uint8_t> out(50 * 6);
+    LocalityTally tally;
+    ASSERT_EQ(set.Select(self, true, 50, rng(), out, loc, &tally), 50u);
+    ASSERT_EQ(tally.local, 38u);
+    for (uint32_t k = 0; k < 50; ++k) {
+      const uint32_t ip = IpAt(out, k);
+      if ((ip >> 8) == 0x0a0005u) seen.insert(ip);
+    }
+    // 900 peers of network 6 join (past an eighth of the region: a sort),
+    // or leave again (dead run slots: another sort).
+    for (int h = 0; h < 900; ++h) {
+      const PeerEndpoint p = In(6, h % 256, uint16_t(7000 + h / 256));
+      if (reply % 2 == 0) {
+        ASSERT_EQ(announce(p), PeerChange::kAdded);
+      } else {
+        ASSERT_EQ(set.Remove(p, ctx), PeerChange::kRemoved);
+      }
+    }
+    ASSERT_EQ(set.bytes(), bytes) << "the block was rebuilt";
+  }
+  EXPECT_EQ(seen.size(), 200u);
+  std::string why;
+  EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  set.Clear(&budget);
+}
+
 // Random churn on a tagged block (adds, removals, role changes, expiry,
 // reloads): after every step the lists hold exactly the tagged entries
 // (Check) and every reply keeps the share rule.
@@ -861,6 +919,56 @@ TEST(LocalityListTest, RandomWideSwarmsOfBothFamilies) {
     set.Clear(&budget);
   }
   EXPECT_EQ(budget.used(), 0u);
+}
+
+// A reload whose re-tag the budget refuses: the announce that brought the
+// new map still stores its peer, tagged from the new map, in a block whose
+// tags claim to be the old map's. A reply with the old map (one a batch
+// began before the reload) must not trust those tags: 10.0.9.7 is n9 in
+// the old map but carries the new map's n1 tag, which is the old map's
+// n0 (both id 1).
+TEST(LocalityListTest, AnEntryTaggedFromAnotherMapUntrustsTheBlock) {
+  auto map = TestMap();
+  auto reloaded = ReloadedMap();
+  MemoryBudget budget(size_t{1} << 30);
+  PeerSetContext ctx;
+  ctx.budget = &budget;
+  ctx.map = map.get();
+  PeerSet set;
+  auto announce = [&](const NetworkMap* m, const PeerEndpoint& peer) {
+    ctx.map = m;
+    PeerAnnounce a;
+    a.peer = peer;
+    a.now = 1000;
+    a.network = m->Lookup(peer);
+    return set.Announce(a, ctx);
+  };
+  for (int h = 0; h < 40; ++h) {
+    ASSERT_EQ(announce(map.get(), In(1 + h % 4, h)), PeerChange::kAdded);
+  }
+  ASSERT_EQ(map->Lookup(In(0, 1)), reloaded->Lookup(In(9, 7)));
+  ASSERT_NE(map->Lookup(In(9, 7)), map->Lookup(In(0, 1)));
+  // Fill the budget: the re-tag (not forced) is refused, the new peer
+  // still fits the region's slack.
+  const size_t fill = budget.limit() - budget.used();
+  ASSERT_TRUE(budget.TryCharge(fill, /*force=*/true));
+  ASSERT_EQ(announce(reloaded.get(), In(9, 7)), PeerChange::kAdded);
+  budget.Release(fill);
+  ctx.map = map.get();
+  std::string why;
+  EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  // A requester of the old map's n0: it has no peer in the swarm.
+  const PeerEndpoint self = In(0, 1);
+  const Locality loc{map.get(), map->Lookup(self)};
+  for (uint64_t random = 0; random < 8; ++random) {
+    std::vector<uint8_t> out(20 * 6);
+    LocalityTally tally;
+    ASSERT_EQ(set.Select(self, false, 20, random, out, loc, &tally), 20u);
+    EXPECT_EQ(tally.local, 0u) << random;
+  }
+  ctx.map = reloaded.get();
+  EXPECT_TRUE(set.Check(ctx, &why)) << why;
+  set.Clear(&budget);
 }
 
 // Through the swarm table: the result counts the local peers it wrote.
