@@ -6,10 +6,6 @@
 #include <cstring>
 #include <type_traits>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "absl/strings/str_cat.h"
 #include "core/base/hash.h"
 #include "core/base/wire.h"
@@ -249,29 +245,6 @@ enum RunHeader : int { kUnsorted = 0, kRunUsed = 1, kRunHeaderWords = 2 };
 inline uint32_t DirCap(uint32_t cap) { return cap == 0 ? 0 : cap + 1; }
 inline uint32_t DirHome(uint16_t t, uint32_t dcap) {
   return Scale(Mix64(uint64_t{t} * 0x9e3779b97f4a7c15ULL), dcap);
-}
-
-// Bit j set iff p[j] == t, for j < 16.
-inline uint32_t MatchMask16(const uint16_t* p, uint16_t t) {
-#if defined(__SSE2__)
-  const __m128i want = _mm_set1_epi16(static_cast<short>(t));
-  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 8));
-  // Each 16-bit compare result (0 or -1) packs to one byte of 0 or -1.
-  const __m128i eq = _mm_packs_epi16(_mm_cmpeq_epi16(a, want),
-                                     _mm_cmpeq_epi16(b, want));
-  return static_cast<uint32_t>(_mm_movemask_epi8(eq));
-#else
-  uint32_t m = 0;
-  for (uint32_t j = 0; j < 16; ++j) m |= uint32_t{p[j] == t} << j;
-  return m;
-#endif
-}
-// The same for the n < 16 tags p[0..n).
-inline uint32_t MatchMaskTail(const uint16_t* p, uint32_t n, uint16_t t) {
-  uint32_t m = 0;
-  for (uint32_t j = 0; j < n; ++j) m |= uint32_t{p[j] == t} << j;
-  return m;
 }
 
 template <class E>
