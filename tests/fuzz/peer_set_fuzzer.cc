@@ -69,13 +69,9 @@ void Fail(const std::string& why) {
   std::abort();
 }
 
-// The pool index of a BEP 15 entry, or -1 when no pool peer has it.
-int PoolIndexOf(AddressFamily f, const uint8_t* entry) {
-  PeerEndpoint p;
-  p.family = f;
-  const size_t len = f == AddressFamily::kV4 ? 4 : 16;
-  std::memcpy(p.ip.data(), entry, len);
-  p.port = wire::LoadBe16(entry + len);
+// The pool index of peer p, or -1 when it is no pool peer.
+int PoolIndexOf(const PeerEndpoint& p) {
+  const AddressFamily f = p.family;
   int32_t i;
   if (f == AddressFamily::kV4) {
     if (p.port != kPort && p.port != kPort + 1) return -1;
@@ -88,6 +84,15 @@ int PoolIndexOf(AddressFamily f, const uint8_t* entry) {
   const uint32_t hi = f == AddressFamily::kV4 ? kV4Pool : kPool;
   if (i < static_cast<int32_t>(lo) || i >= static_cast<int32_t>(hi)) return -1;
   return PoolPeer(static_cast<uint32_t>(i)) == p ? i : -1;
+}
+// The same for a BEP 15 entry of family f.
+int PoolIndexOf(AddressFamily f, const uint8_t* entry) {
+  PeerEndpoint p;
+  p.family = f;
+  const size_t len = f == AddressFamily::kV4 ? 4 : 16;
+  std::memcpy(p.ip.data(), entry, len);
+  p.port = wire::LoadBe16(entry + len);
+  return PoolIndexOf(p);
 }
 
 // Three map texts grouping the pool's prefixes differently (and naming
@@ -348,11 +353,7 @@ class Harness {
     }
     ++stamp_;
     for (const PeerRecord& r : recs) {
-      uint8_t entry[18];
-      const size_t len = r.peer.family == AddressFamily::kV4 ? 4 : 16;
-      std::memcpy(entry, r.peer.ip.data(), len);
-      wire::StoreBe16(entry + len, r.peer.port);
-      const int i = PoolIndexOf(r.peer.family, entry);
+      const int i = PoolIndexOf(r.peer);
       if (i < 0 || role_[i] < 0 || mark_[i] == stamp_) {
         Fail(absl::StrCat(when, ": snapshot holds a peer not stored, or twice"));
       }
@@ -373,11 +374,7 @@ class Harness {
     set_->Snapshot(now_, &recs);
     ++stamp_;
     for (const PeerRecord& r : recs) {
-      uint8_t entry[18];
-      const size_t len = r.peer.family == AddressFamily::kV4 ? 4 : 16;
-      std::memcpy(entry, r.peer.ip.data(), len);
-      wire::StoreBe16(entry + len, r.peer.port);
-      const int i = PoolIndexOf(r.peer.family, entry);
+      const int i = PoolIndexOf(r.peer);
       if (i < 0 || role_[i] != r.seeder) Fail("Expire kept a peer not stored");
       mark_[i] = stamp_;
     }
@@ -419,11 +416,7 @@ class Harness {
     work_ += recs.size();
     for (const PeerRecord& r : recs) {
       const PeerChange c = set_->Restore(r, ctx_);
-      uint8_t entry[18];
-      const size_t len = r.peer.family == AddressFamily::kV4 ? 4 : 16;
-      std::memcpy(entry, r.peer.ip.data(), len);
-      wire::StoreBe16(entry + len, r.peer.port);
-      const int i = PoolIndexOf(r.peer.family, entry);
+      const int i = PoolIndexOf(r.peer);
       if (c == PeerChange::kAdded) {
         Store(static_cast<uint32_t>(i), r.seeder, r.last_seen);
       } else if (c == PeerChange::kUpdated || c == PeerChange::kRemoved ||
