@@ -39,6 +39,12 @@ bool IsV4Mapped(const uint8_t* p) {
                                           0, 0, 0, 0, 0xff, 0xff};
   return std::memcmp(p, kPrefix, 12) == 0;
 }
+// The IPv4 address in `ip` (itself, or the last 4 bytes of a v4-mapped
+// IPv6 address), or nullptr when it is an IPv6 address.
+const uint8_t* V4Of(AddressFamily family, const uint8_t* ip) {
+  if (family == AddressFamily::kV4) return ip;
+  return IsV4Mapped(ip) ? ip + 12 : nullptr;
+}
 
 // Flattens nested-or-disjoint intervals [lo, hi] into sorted range starts
 // (the first is 0) and each range's id: the innermost interval covering
@@ -188,11 +194,8 @@ NetworkId NetworkMap::Lookup4(uint32_t ip) const {
 }
 
 void NetworkMap::Prefetch(const PeerEndpoint& p) const {
-  const uint8_t* ip = p.ip.data();
-  if (p.family == AddressFamily::kV4) {
-    __builtin_prefetch(index4_.data() + (Load4(ip) >> 16));
-  } else if (IsV4Mapped(ip)) {
-    __builtin_prefetch(index4_.data() + (Load4(ip + 12) >> 16));
+  if (const uint8_t* v4 = V4Of(p.family, p.ip.data())) {
+    __builtin_prefetch(index4_.data() + (Load4(v4) >> 16));
   }
 }
 
@@ -202,8 +205,7 @@ NetworkId NetworkMap::Lookup6(U128 ip) const {
 }
 
 NetworkId NetworkMap::Lookup(AddressFamily family, const uint8_t* ip) const {
-  if (family == AddressFamily::kV4) return Lookup4(Load4(ip));
-  if (IsV4Mapped(ip)) return Lookup4(Load4(ip + 12));
+  if (const uint8_t* v4 = V4Of(family, ip)) return Lookup4(Load4(v4));
   return Lookup6(Load16(ip));
 }
 

@@ -570,7 +570,7 @@ inline bool TaggedFrom(const Block* b, const NetworkMap* m) {
 // A tagged block holds each family's index right after that family's
 // entries (IPv4 entries, IPv4 index, IPv6 entries, IPv6 index), so where
 // an IPv4 region's index lies follows from the IPv4 capacities alone (the
-// set's tag word: PeerSet::PrefetchShaped() fetches the directory without
+// set's tag word: PeerSet::Prefetch() fetches the directory without
 // reading the header). A family's index, in bytes from its start: both
 // regions' tags, then (4-byte aligned) their links, runs, headers,
 // directory entries and directory tags; `end` is its size (a multiple of
@@ -1368,12 +1368,12 @@ struct FamilyOps {
   void PrefetchIndex(bool seeder, uint64_t random, uint16_t t) const
     requires std::is_same_v<E, PeerV4>
   {
-    const uint32_t cs = kLadder.v[(tag >> 48) & 0xff];
-    const uint32_t cl = kLadder.v[tag >> 56];
-    char* index = reinterpret_cast<char*>(block) + HeaderBytes(tag & 1) +
-                  sizeof(E) * (size_t{cs} + cl);
+    // Region() reads the IPv4 regions from the tag word; the index
+    // follows the leechers'.
+    RegionRef<E> reg[2] = {Region(rs), Region(rl)};
+    const uint32_t cs = reg[0].cap, cl = reg[1].cap;
+    char* index = reinterpret_cast<char*>(reg[1].arr + cl);
     const IndexLayout at(cs, cl, sizeof(E));
-    RegionRef<E> reg[2] = {{nullptr, cs}, {nullptr, cl}};
     for (int k = 0; k < 2; ++k) IndexAt<E>(index, at, cs, reg[k].cap, k, &reg[k]);
     for (int k = seeder ? 1 : 0; k < 2; ++k) {
       if (reg[k].dcap == 0) continue;

@@ -171,8 +171,7 @@ AnnounceParams Tracker::ShapedParamsOf(const AnnounceRequest& r, uint32_t now,
   const NetworkMap* map =
       ahead ? la->map : network_.load(std::memory_order_acquire);
   if (map != nullptr) {
-    p.locality = {map, ahead ? la->network : map->Lookup(r.peer),
-                  locality_share_q16_.load(std::memory_order_relaxed)};
+    p.locality = LocalityOf(map, ahead ? la->network : map->Lookup(r.peer));
     if (p.locality.network == kOutsideMap) stats->outside_map.Add();
   }
   return p;

@@ -231,8 +231,7 @@ class Tracker {
     la->network = la->map->Lookup(p.peer);
     la->looked_up = true;
     AnnounceParams shaped = p;
-    shaped.locality = {la->map, la->network,
-                       locality_share_q16_.load(std::memory_order_relaxed)};
+    shaped.locality = LocalityOf(la->map, la->network);
     table_->ContinueLookup(shaped, &la->table);
   }
 
@@ -280,6 +279,10 @@ class Tracker {
   AnnounceParams ShapedParamsOf(const AnnounceRequest& r, uint32_t now,
                                 uint64_t random, TrackerStats* stats,
                                 const Lookahead* la = nullptr) const;
+  // Locality with `map` for a requester in `network`, at the live share.
+  Locality LocalityOf(const NetworkMap* map, NetworkId network) const {
+    return {map, network, locality_share_q16_.load(std::memory_order_relaxed)};
+  }
   // The result of the table's announce, counted.
   AnnounceReply Finish(const AnnounceRequest& r, const AnnounceParams& p,
                        const AnnounceResult& table_result,
