@@ -567,23 +567,35 @@ TEST(LocalityListTest, NoSeedersNoDuplicates) {
   set.Clear(&budget);
 }
 
+// A PeerSet with a budget and `map` in its context, whose announces are
+// leechers at a fixed time; cleared at the end of the test.
+struct MappedSet {
+  explicit MappedSet(const NetworkMap* m) {
+    ctx.budget = &budget;
+    ctx.map = m;
+  }
+  ~MappedSet() { set.Clear(&budget); }
+  PeerChange Announce(const PeerEndpoint& peer) {
+    PeerAnnounce a;
+    a.peer = peer;
+    a.now = 1000;
+    a.network = ctx.map->Lookup(peer);
+    return set.Announce(a, ctx);
+  }
+  MemoryBudget budget{size_t{1} << 30};
+  PeerSetContext ctx;
+  PeerSet set;
+};
+
 // A network's run keeps the slots of members that left (dead) and its list
 // the members that joined, until a sort: replies skip the first, take the
 // second, and still go round every member.
 TEST(LocalityListTest, RunsSkipWhoLeftAndListsGiveWhoJoined) {
   auto map = TestMap();
-  MemoryBudget budget(1 << 30);
-  PeerSetContext ctx;
-  ctx.budget = &budget;
-  ctx.map = map.get();
-  PeerSet set;
-  auto announce = [&](const PeerEndpoint& peer) {
-    PeerAnnounce a;
-    a.peer = peer;
-    a.now = 1000;
-    a.network = map->Lookup(peer);
-    return set.Announce(a, ctx);
-  };
+  MappedSet m(map.get());
+  PeerSet& set = m.set;
+  const PeerSetContext& ctx = m.ctx;
+  auto announce = [&](const PeerEndpoint& peer) { return m.Announce(peer); };
   // 100 leechers of network 5, then 3 000 outside the map (the block's
   // growth sorts the 100 into their run); fewer changes than an eighth of
   // the region follow, so no sort tidies them away.
@@ -616,7 +628,6 @@ TEST(LocalityListTest, RunsSkipWhoLeftAndListsGiveWhoJoined) {
     EXPECT_EQ(locals, 38u);
   }
   EXPECT_EQ(seen.size(), 90u);
-  set.Clear(&budget);
 }
 
 // Round robin is fair however the members are split between run and
@@ -626,11 +637,9 @@ TEST(LocalityListTest, RepliesHandOutEveryMemberEvenly) {
   auto parsed = NetworkMap::Parse("10.5.0.0/16 big\n10.6.0.0/16 small\n", "t");
   ASSERT_TRUE(parsed.ok());
   const NetworkMap* map = parsed->get();
-  MemoryBudget budget(1 << 30);
-  PeerSetContext ctx;
-  ctx.budget = &budget;
-  ctx.map = map;
-  PeerSet set;
+  MappedSet m(map);
+  PeerSet& set = m.set;
+  const PeerSetContext& ctx = m.ctx;
   // 2 000 leechers of one network and 100 of another, in random order: the
   // last ones to join (up to an eighth of the region) wait in the list.
   constexpr int kBig = 2000;
@@ -640,11 +649,7 @@ TEST(LocalityListTest, RepliesHandOutEveryMemberEvenly) {
   std::mt19937_64 rng(11);
   std::shuffle(peers.begin(), peers.end(), rng);
   for (const PeerEndpoint& p : peers) {
-    PeerAnnounce a;
-    a.peer = p;
-    a.now = 1000;
-    a.network = map->Lookup(p);
-    ASSERT_EQ(set.Announce(a, ctx), PeerChange::kAdded);
+    ASSERT_EQ(m.Announce(p), PeerChange::kAdded);
   }
   std::string why;
   ASSERT_TRUE(set.Check(ctx, &why)) << why;
@@ -667,7 +672,6 @@ TEST(LocalityListTest, RepliesHandOutEveryMemberEvenly) {
   EXPECT_GE(*lo, 44) << "member " << (lo - hits.begin()) << " starved";
   EXPECT_LE(*hi, 46);
   EXPECT_TRUE(set.Check(ctx, &why)) << why;
-  set.Clear(&budget);
 }
 
 // A sort of the region (once an eighth of it changed) keeps where replies
@@ -676,18 +680,10 @@ TEST(LocalityListTest, RepliesHandOutEveryMemberEvenly) {
 // starting over at the run's first ones each time.
 TEST(LocalityListTest, ASortKeepsTheRoundRobinGoing) {
   auto map = TestMap();
-  MemoryBudget budget(size_t{1} << 30);
-  PeerSetContext ctx;
-  ctx.budget = &budget;
-  ctx.map = map.get();
-  PeerSet set;
-  auto announce = [&](const PeerEndpoint& peer) {
-    PeerAnnounce a;
-    a.peer = peer;
-    a.now = 1000;
-    a.network = map->Lookup(peer);
-    return set.Announce(a, ctx);
-  };
+  MappedSet m(map.get());
+  PeerSet& set = m.set;
+  const PeerSetContext& ctx = m.ctx;
+  auto announce = [&](const PeerEndpoint& peer) { return m.Announce(peer); };
   // 200 leechers of network 5 among 3 000 outside the map, in a region
   // grown for 4 900 (so the churn below neither grows nor shrinks it).
   for (int h = 0; h < 200; ++h) ASSERT_EQ(announce(In(5, h)), PeerChange::kAdded);
@@ -725,7 +721,6 @@ TEST(LocalityListTest, ASortKeepsTheRoundRobinGoing) {
   EXPECT_EQ(seen.size(), 200u);
   std::string why;
   EXPECT_TRUE(set.Check(ctx, &why)) << why;
-  set.Clear(&budget);
 }
 
 // Random churn on a tagged block (adds, removals, role changes, expiry,
