@@ -234,8 +234,14 @@ struct DirEntry {
 static_assert(sizeof(DirEntry) == 20);
 constexpr uint32_t kListCursor = 0x80000000u;
 // A region's index header: list members plus dead run slots (what the next
-// sort would tidy), and run slots used.
-enum RunHeader : int { kUnsorted = 0, kRunUsed = 1, kRunHeaderWords = 2 };
+// sort would tidy), run slots used, and list members replies have read
+// since the last sort (each a dependent read a sort would spare).
+enum RunHeader : int {
+  kUnsorted = 0,
+  kRunUsed = 1,
+  kListReads = 2,
+  kRunHeaderWords = 3
+};
 
 // A region's directory: an open-addressing table of DirCap(cap) slots from
 // network tag (0 marks an empty slot) to its DirEntry. Its tags and
@@ -455,11 +461,23 @@ struct RegionRef {
     }
     hdr[kUnsorted] = 0;
     hdr[kRunUsed] = at;
+    hdr[kListReads] = 0;
   }
   // Sorts once list members and dead run slots reach an eighth of the
   // region (amortized: at most 8 entries sorted per change).
   void MaybeSortRuns() {
     if (tags != nullptr && hdr[kUnsorted] > cap / 8) SortRuns();
+  }
+  // Counts `reads` list members a reply read, and sorts once replies have
+  // read an eighth of the region's worth since the last sort while any
+  // member waits in a list (amortized: at most 8 entries sorted per list
+  // member read). Without it, a swarm whose peers only re-announce keeps
+  // the lists its last joins left, and every reply to their networks pays
+  // a dependent read per listed member.
+  void CountListReads(uint32_t reads) {
+    if (reads == 0) return;
+    hdr[kListReads] += reads;
+    if (hdr[kListReads] > cap / 8 && hdr[kUnsorted] != 0) SortRuns();
   }
 
   // REQUIRES: `e` absent and an empty entry exists.
@@ -1136,6 +1154,7 @@ struct FamilyOps {
       bool start_in_list = false;  // where the reply began
       uint32_t start = 0;
       bool done = false;
+      uint32_t list_reads = 0;  // list members read
     };
     Source src[2];
     uint32_t sources = 0;
@@ -1203,6 +1222,7 @@ struct FamilyOps {
         } else {
           while (taken < k) {
             const uint32_t m = at;
+            ++so.list_reads;
             at = so.reg->links[m].next;
             if (!SameEndpoint(so.reg->arr[m], me)) {
               put(so.reg->arr[m]);
@@ -1235,19 +1255,27 @@ struct FamilyOps {
     };
     take_locals(quota);
     const uint32_t nl = n;
-    // 2. The others, in Select()'s window order.
+    // 2. The others, in Select()'s window order. Branch-free, as
+    // Select()'s copy: every entry is written where the next goes, and
+    // counts only if it is another network's peer (an empty entry has
+    // port 0; n < want, so the write stays inside the reply).
     uint32_t i = Scale(random, c);
     for (uint32_t left = std::min(c, kLocalityScanLimit); left > 0 && n < want;
          --left, i = Next(i, c)) {
-      if (ta[i] != t && a[i].port_be != 0 && !SameEndpoint(a[i], me)) {
-        put(a[i]);
-      }
+      const bool keep =
+          (ta[i] != t) & (a[i].port_be != 0) & !SameEndpoint(a[i], me);
+      std::memcpy(out + n * E::kWireLen, &a[i], E::kWireLen);
+      n += keep;
     }
     // 3. More locals if the others ran out.
     const uint32_t more = n < want ? take_locals(want - n) : 0;
-    // The next reply to this network goes on where this one stopped.
+    // The next reply to this network goes on where this one stopped; a
+    // region whose lists replies keep reading is sorted (the swarm's lock
+    // is held: see PeerSet::Select).
     for (uint32_t k = 0; k < sources; ++k) {
       src[k].de->next = src[k].in_list ? kListCursor | src[k].at : src[k].at;
+      RegionRef<E> reg = *src[k].reg;
+      reg.CountListReads(src[k].list_reads);
     }
     tally->local = nl + more;
     tally->ranked = n;
@@ -1728,6 +1756,18 @@ uint32_t PeerSet::peers(AddressFamily f) const {
 }
 
 bool PeerSet::empty() const { return TotalOf(BlockOf(block_)) == 0; }
+
+uint32_t PeerSet::unsorted(AddressFamily f) const {
+  Block* b = BlockOf(block_);
+  if (b == nullptr || !IsTagged(b)) return 0;
+  auto sum = [&](auto tag) {
+    using E = decltype(tag);
+    const int rs = SeederRegion<E>();
+    return RegionOf<E>(b, rs).hdr[kUnsorted] +
+           RegionOf<E>(b, rs + 1).hdr[kUnsorted];
+  };
+  return f == AddressFamily::kV4 ? sum(PeerV4{}) : sum(PeerV6{});
+}
 
 size_t PeerSet::bytes() const {
   Block* b = BlockOf(block_);

@@ -47,7 +47,10 @@
 //     stored, moved or removed entry, nothing on a refresh, and a sort of
 //     the region, O(cap), once list members and dead slots reach an
 //     eighth of it (and at every rebuild): at most 8 entries sorted per
-//     change. Memory per entry slot of a wide block while a map is
+//     change. A reply also sorts a region once replies have read an
+//     eighth of its worth of list members since the last sort (each is a
+//     dependent read; at most 8 entries sorted per member read), so a
+//     swarm whose peers only re-announce does not keep its lists. Memory per entry slot of a wide block while a map is
 //     loaded: 2 (tag) + 8 (link) + 8 or 20 (the run's copy) + 22 (the
 //     directory: a slot per entry slot, as every entry may be of another
 //     network) = 40 bytes for IPv4, 52 for IPv6, charged to the budget
@@ -74,8 +77,8 @@
 // (one contiguous read of copies) and list, half the quota from the
 // seeders' and half from the leechers' (which first is random; more from
 // one when the other runs out), each cursor then moving past what was
-// taken (a sort keeps it on the same member) (round robin over run and list as one cycle: replies to one
-// network go round all its peers); the others come from the random
+// taken (a sort keeps it on the same member), so replies to one network
+// go round all its peers (run and list as one cycle); the others come from the random
 // window, skipping local tags. The IPv4 index lies right after the IPv4
 // entries, so a batch's lookahead fetches a reply's directory slots from
 // the set's tag word, before the swarm's lock is taken.
@@ -240,7 +243,9 @@ class PeerSet {
                   uint64_t random, std::span<uint8_t> out) const;
   // Select() with locality (see Locality): the same peers are eligible and
   // the same count is written, local ones first. *tally (if not null)
-  // receives what locality did.
+  // receives what locality did. It writes the index (the networks'
+  // cursors; a sort now and then) but no entry, under the swarm's lock as
+  // every method.
   uint32_t Select(const PeerEndpoint& self, bool seeder, uint32_t want,
                   uint64_t random, std::span<uint8_t> out,
                   const Locality& loc, LocalityTally* tally) const;
@@ -291,6 +296,9 @@ class PeerSet {
   bool empty() const;
   // Bytes the allocator holds for this set (0 when nothing is stored).
   size_t bytes() const;
+  // List members plus dead run slots in family f's regions: what the next
+  // sorts tidy (see "Locality"); 0 for a block without an index.
+  uint32_t unsorted(AddressFamily f) const;
 
   // For tests: checks counts against entries, reachability of every entry
   // from its home, that no endpoint is stored twice, and a tagged block's

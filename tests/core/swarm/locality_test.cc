@@ -630,6 +630,58 @@ TEST(LocalityListTest, RunsSkipWhoLeftAndListsGiveWhoJoined) {
   EXPECT_EQ(seen.size(), 90u);
 }
 
+// A swarm whose peers only re-announce makes no change that would sort
+// it: replies that keep reading its lists sort it instead (after an
+// eighth of the region's worth of list reads), and go on handing out
+// every member.
+TEST(LocalityListTest, RepliesThatKeepReadingListsSortThem) {
+  auto map = TestMap();
+  MappedSet m(map.get());
+  PeerSet& set = m.set;
+  const PeerSetContext& ctx = m.ctx;
+  // As above: 100 members of network 5 sorted into their run by the
+  // growth, 30 of them gone (dead slots), 20 joined since (listed).
+  for (int h = 0; h < 100; ++h) ASSERT_EQ(m.Announce(In(5, h)), PeerChange::kAdded);
+  for (int h = 0; h < 3000; ++h) ASSERT_EQ(m.Announce(Outside(h)), PeerChange::kAdded);
+  for (int h = 0; h < 30; ++h) {
+    ASSERT_EQ(set.Remove(In(5, h), ctx), PeerChange::kRemoved);
+  }
+  for (int h = 100; h < 120; ++h) ASSERT_EQ(m.Announce(In(5, h)), PeerChange::kAdded);
+  ASSERT_EQ(set.unsorted(AddressFamily::kV4), 50u);
+  const PeerEndpoint self = In(5, 200);
+  const Locality loc{map.get(), map->Lookup(self)};
+  std::mt19937_64 rng(5);
+  std::map<uint32_t, int> hits;
+  int replies = 0;
+  auto reply = [&] {
+    std::vector<uint8_t> out(50 * 6);
+    LocalityTally tally;
+    ASSERT_EQ(set.Select(self, false, 50, rng(), out, loc, &tally), 50u);
+    EXPECT_EQ(tally.local, 38u);
+    for (uint32_t k = 0; k < 50; ++k) {
+      const uint32_t ip = IpAt(out, k);
+      if ((ip >> 8) == 0x0a0005u) ++hits[ip];
+    }
+    ++replies;
+  };
+  // Each round of 90 members reads the 20 listed: an eighth of the
+  // 4 096-entry region (512 reads) takes about 26 rounds, 62 replies.
+  while (set.unsorted(AddressFamily::kV4) != 0 && replies < 200) reply();
+  EXPECT_EQ(set.unsorted(AddressFamily::kV4), 0u) << replies << " replies";
+  EXPECT_GT(replies, 20) << "sorted before the reads paid for it";
+  std::string why;
+  ASSERT_TRUE(set.Check(ctx, &why)) << why;
+  // The sort kept the round robin going: 90 more replies give every
+  // member 38 times (±1: where the count started).
+  hits.clear();
+  for (int k = 0; k < 90; ++k) reply();
+  ASSERT_EQ(hits.size(), 90u);
+  for (const auto& [ip, n] : hits) {
+    EXPECT_GE(ip & 0xff, 30u) << "a member that left";
+    EXPECT_NEAR(n, 38, 1) << "member " << (ip & 0xff);
+  }
+}
+
 // Round robin is fair however the members are split between run and
 // list: with more list members than a reply's quota, the run still gets
 // its turn, and every member is handed out about as often as the others.
