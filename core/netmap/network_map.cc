@@ -169,27 +169,36 @@ std::unique_ptr<const NetworkMap> NetworkMap::Builder::Build() && {
     map->ranges4_[i] = {starts4[i], ids4[i]};
   }
   Flatten(std::move(v6_), &map->starts6_, &map->ids6_);
-  map->index4_.resize(65537);
-  size_t r = 0;
+  // Range indices must leave kWhole16 free (2^31 ranges would be 16 GiB).
+  if (starts4.size() >= kWhole16) std::abort();
+  map->index4_.resize(65536);
+  size_t r = 0;  // the range holding k << 16
   for (uint32_t k = 0; k < 65536; ++k) {
     const uint32_t at = k << 16;
     while (r + 1 < starts4.size() && starts4[r + 1] <= at) ++r;
-    map->index4_[k] = static_cast<uint32_t>(r);
+    // The last range starting at or before the /16's last address.
+    size_t last = r;
+    while (last + 1 < starts4.size() && starts4[last + 1] <= (at | 0xffffu)) {
+      ++last;
+    }
+    map->index4_[k] =
+        last == r ? Slice4{kWhole16, ids4[r]}
+                  : Slice4{static_cast<uint32_t>(r), static_cast<uint32_t>(last)};
   }
-  map->index4_[65536] = static_cast<uint32_t>(starts4.size() - 1);
   map->names_ = std::move(names_);
   map->countries_ = std::move(countries_);
   return map;
 }
 
 NetworkId NetworkMap::Lookup4(uint32_t ip) const {
-  const uint32_t top = ip >> 16;
-  // The range holding ip starts at or after index4_[top] and at or before
-  // index4_[top + 1].
-  const Range4* first = ranges4_.data() + index4_[top];
-  const Range4* last = ranges4_.data() + index4_[top + 1] + 1;
+  const Slice4 s = index4_[ip >> 16];
+  if ((s.first & kWhole16) != 0) return s.last;
+  // The range holding ip is one of ranges4_[s.first, s.last].
+  const Range4* first = ranges4_.data() + s.first;
+  const Range4* last = ranges4_.data() + s.last + 1;
   const Range4* it = std::upper_bound(
-      first, last, ip, [](uint32_t a, const Range4& r) { return a < r.start; });
+      first + 1, last, ip,
+      [](uint32_t a, const Range4& r) { return a < r.start; });
   return it[-1].id;
 }
 
@@ -220,7 +229,7 @@ size_t NetworkMap::MemoryBytes() const {
     names += sizeof(std::string) + (n.size() > 15 ? n.capacity() + 1 : 0);
   }
   return ranges4_.capacity() * sizeof(Range4) +
-         index4_.capacity() * sizeof(uint32_t) +
+         index4_.capacity() * sizeof(Slice4) +
          starts6_.capacity() * sizeof(U128) +
          ids6_.capacity() * sizeof(NetworkId) + names +
          countries_.capacity() * sizeof(countries_[0]);

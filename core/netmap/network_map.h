@@ -97,7 +97,8 @@ class NetworkMap {
     return Lookup(p.family, p.ip.data());
   }
   // Starts fetching what Lookup(p) reads first (an IPv4 address's /16
-  // index), so a caller that pipelines a batch overlaps the misses.
+  // slot, all it reads where one network holds the /16), so a caller that
+  // pipelines a batch overlaps the misses.
   void Prefetch(const PeerEndpoint& p) const;
 
   // Networks in the map (ids run 1..networks()).
@@ -128,10 +129,17 @@ class NetworkMap {
     NetworkId id;
   };
   std::vector<Range4> ranges4_;
-  // index4_[k]: the range holding address k << 16, for k in 0..65536
-  // (index4_[65536] = ranges_v4() - 1): an address's range lies in
-  // [index4_[top16], index4_[top16 + 1]].
-  std::vector<uint32_t> index4_;
+  // index4_[k], for the /16 k (its top 16 bits): the ranges that hold its
+  // addresses, ranges4_[first, last]; or, when one range holds all of it
+  // (first has kWhole16 set), that range's network in `last`, so a lookup
+  // there reads this one slot (73 % of IPv4's /16s in Debian 12's libloc
+  // map, most of the address space).
+  struct Slice4 {
+    uint32_t first;
+    uint32_t last;
+  };
+  static constexpr uint32_t kWhole16 = 0x80000000u;
+  std::vector<Slice4> index4_;
   // Sorted IPv6 range starts (the first is 0) and each range's network.
   std::vector<unsigned __int128> starts6_;
   std::vector<NetworkId> ids6_;
