@@ -109,6 +109,13 @@ inline void PrefetchLine(const void* p) {
 #endif
 }
 
+// The peers a reply of `want` takes from the requester's network at most:
+// ceil(s·want).
+inline uint32_t LocalQuota(uint32_t want, uint32_t share_q16) {
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(want, (uint64_t{want} * share_q16 + 65535) >> 16));
+}
+
 // Starts fetching every cache line of entries [p, p + n).
 template <class E>
 inline void PrefetchLines(const E* p, uint32_t n) {
@@ -1184,8 +1191,7 @@ struct FamilyOps {
     const uint16_t* const ta = seeder ? leechers.tags : seeders.tags;
     const uint32_t c = leechers.cap + (seeder ? 0 : seeders.cap);
     const E me = MakeEntry<E>(self);
-    const uint32_t quota = static_cast<uint32_t>(std::min<uint64_t>(
-        want, (uint64_t{want} * loc.share_q16 + 65535) >> 16));
+    const uint32_t quota = LocalQuota(want, loc.share_q16);
     uint32_t n = 0;
     auto put = [&](const E& e) {
       std::memcpy(out + n * E::kWireLen, &e, E::kWireLen);
@@ -1305,8 +1311,7 @@ struct FamilyOps {
                                           ? AddressFamily::kV4
                                           : AddressFamily::kV6;
     const E me = MakeEntry<E>(self);
-    const uint32_t quota = static_cast<uint32_t>(
-        std::min<uint64_t>(want, (uint64_t{want} * loc.share_q16 + 65535) >> 16));
+    const uint32_t quota = LocalQuota(want, loc.share_q16);
     E others[kMaxLocalityReply];
     E extra[kMaxLocalityReply];
     uint32_t nl = 0, no = 0, nx = 0;
@@ -1363,11 +1368,14 @@ struct FamilyOps {
     PrefetchLines(a, n - first);
   }
 
-  // Fetches the first entries of tag t that SelectTagged() reads: from a
-  // cursor in the run, at most `want` run slots per region, up to the
-  // segment's end; from a cursor in the list (or at the run's end), the
-  // list member it starts at.
-  void PrefetchRuns(bool seeder, uint32_t want, uint16_t t) const {
+  // Fetches the first entries of tag t that SelectTagged() reads for a
+  // quota of `quota` locals: from a cursor in the run, the slots of the
+  // region's part of the quota (half for a leecher, who reads two
+  // regions), up to the segment's end; from a cursor in the list (or at
+  // the run's end), the list member it starts at. No more: every line
+  // fetched holds a fill buffer the batch's other lookups wait for.
+  void PrefetchRuns(bool seeder, uint32_t quota, uint16_t t) const {
+    const uint32_t part = seeder ? quota : (quota + 1) / 2;
     for (int r = rl; r >= rs; --r) {
       if (seeder && r == rs) break;
       const RegionRef<E> reg = RegionOf<E>(block, r);
@@ -1375,7 +1383,7 @@ struct FamilyOps {
       if (de == nullptr) continue;
       if ((de->next & kListCursor) == 0 && de->next < de->len) {
         PrefetchLines(reg.run + de->start + de->next,
-                      std::min(want, de->len - de->next));
+                      std::min(part, de->len - de->next));
         continue;
       }
       const uint32_t m =
@@ -1383,7 +1391,7 @@ struct FamilyOps {
       if (m != kNoHead) {
         PrefetchLine(reg.arr + m);
       } else {  // the run's end and no list: the run again
-        PrefetchLines(reg.run + de->start, std::min(want, de->len));
+        PrefetchLines(reg.run + de->start, std::min(part, de->len));
       }
     }
   }
@@ -1407,8 +1415,10 @@ struct FamilyOps {
       if (reg[k].dcap == 0) continue;
       const uint32_t d = DirHome(t, reg[k].dcap);
       PrefetchLine(reg[k].dtag + d);
-      PrefetchLine(reg[k].dent + d);
-      PrefetchLine(reg[k].dent + d + 3);  // the next line: a probe run
+      // The home entry's line(s) only: a probe that runs on reads a line
+      // more under the lock, rarer than the fill buffer another prefetch
+      // here would hold up.
+      PrefetchLines(reg[k].dent + d, 1);
     }
     // The window is the seeders then the leechers (a leecher's), or the
     // leechers alone (a seeder's), as Select() picks it.
@@ -1611,10 +1621,11 @@ void PeerSet::PrefetchRuns(const PeerEndpoint& self, bool seeder,
   Block* b = BlockOf(block_);
   if (b == nullptr || !loc.active() || !TaggedFrom(b, loc.map)) return;
   const uint16_t t = NetworkTag(loc.network);
+  const uint32_t quota = LocalQuota(want, loc.share_q16);
   if (self.family == AddressFamily::kV4) {
-    FamilyOps<PeerV4>{b, kNoContext, block_}.PrefetchRuns(seeder, want, t);
+    FamilyOps<PeerV4>{b, kNoContext, block_}.PrefetchRuns(seeder, quota, t);
   } else {
-    FamilyOps<PeerV6>{b, kNoContext, block_}.PrefetchRuns(seeder, want, t);
+    FamilyOps<PeerV6>{b, kNoContext, block_}.PrefetchRuns(seeder, quota, t);
   }
 }
 
