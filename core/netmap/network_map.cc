@@ -181,9 +181,9 @@ std::unique_ptr<const NetworkMap> NetworkMap::Builder::Build() && {
     while (last + 1 < starts4.size() && starts4[last + 1] <= (at | 0xffffu)) {
       ++last;
     }
-    map->index4_[k] =
-        last == r ? Slice4{kWhole16, ids4[r]}
-                  : Slice4{static_cast<uint32_t>(r), static_cast<uint32_t>(last)};
+    map->index4_[k] = last == r ? Slice4{kWhole16, ids4[r]}
+                                : Slice4{static_cast<uint32_t>(r),
+                                         static_cast<uint32_t>(last)};
   }
   map->names_ = std::move(names_);
   map->countries_ = std::move(countries_);

@@ -50,11 +50,11 @@
 //     change. A reply also sorts a region once replies have read an
 //     eighth of its worth of list members since the last sort (each is a
 //     dependent read; at most 8 entries sorted per member read), so a
-//     swarm whose peers only re-announce does not keep its lists. Memory per entry slot of a wide block while a map is
-//     loaded: 2 (tag) + 8 (link) + 8 or 20 (the run's copy) + 22 (the
-//     directory: a slot per entry slot, as every entry may be of another
-//     network) = 40 bytes for IPv4, 52 for IPv6, charged to the budget
-//     like the rest.
+//     swarm whose peers only re-announce does not keep its lists. Memory
+//     per entry slot of a wide block while a map is loaded: 2 (tag) + 8
+//     (link) + 8 or 20 (the run's copy) + 22 (the directory: a slot per
+//     entry slot, as every entry may be of another network) = 40 bytes
+//     for IPv4, 52 for IPv6, charged to the budget like the rest.
 //   * The block records the generation of the map its tags came from
 //     (NetworkMap::generation(), low 24 bits). The first announce that
 //     brings another map (a reload, or a map loaded after the block was
@@ -78,10 +78,11 @@
 // seeders' and half from the leechers' (which first is random; more from
 // one when the other runs out), each cursor then moving past what was
 // taken (a sort keeps it on the same member), so replies to one network
-// go round all its peers (run and list as one cycle); the others come from the random
-// window, skipping local tags. The IPv4 index lies right after the IPv4
-// entries, so a batch's lookahead fetches a reply's directory slots from
-// the set's tag word, before the swarm's lock is taken.
+// go round all its peers (run and list as one cycle); the others come
+// from the random window, skipping local tags. The IPv4 index lies right
+// after the IPv4 entries, so a batch's lookahead fetches a reply's
+// directory slots from the set's tag word, before the swarm's lock is
+// taken.
 // Invariants of a locality reply:
 //   * it holds the same number of peers as a random one would, never self,
 //     never a peer twice, only entries the role rules allow;

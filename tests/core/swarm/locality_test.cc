@@ -641,12 +641,18 @@ TEST(LocalityListTest, RepliesThatKeepReadingListsSortThem) {
   const PeerSetContext& ctx = m.ctx;
   // As above: 100 members of network 5 sorted into their run by the
   // growth, 30 of them gone (dead slots), 20 joined since (listed).
-  for (int h = 0; h < 100; ++h) ASSERT_EQ(m.Announce(In(5, h)), PeerChange::kAdded);
-  for (int h = 0; h < 3000; ++h) ASSERT_EQ(m.Announce(Outside(h)), PeerChange::kAdded);
+  for (int h = 0; h < 100; ++h) {
+    ASSERT_EQ(m.Announce(In(5, h)), PeerChange::kAdded);
+  }
+  for (int h = 0; h < 3000; ++h) {
+    ASSERT_EQ(m.Announce(Outside(h)), PeerChange::kAdded);
+  }
   for (int h = 0; h < 30; ++h) {
     ASSERT_EQ(set.Remove(In(5, h), ctx), PeerChange::kRemoved);
   }
-  for (int h = 100; h < 120; ++h) ASSERT_EQ(m.Announce(In(5, h)), PeerChange::kAdded);
+  for (int h = 100; h < 120; ++h) {
+    ASSERT_EQ(m.Announce(In(5, h)), PeerChange::kAdded);
+  }
   ASSERT_EQ(set.unsorted(AddressFamily::kV4), 50u);
   const PeerEndpoint self = In(5, 200);
   const Locality loc{map.get(), map->Lookup(self)};
