@@ -7,8 +7,10 @@
 // disjoint, never partly overlap) become one sorted array of range starts
 // per family, each range carrying the id of the longest prefix covering it,
 // so a lookup is one binary search and never walks a trie. IPv4 lookups
-// first index the range array by the address's top 16 bits (a 256 KiB
-// table), so the search covers only the ranges inside one /16. An IPv6
+// first index the range array by the address's top 16 bits (a 512 KiB
+// table), so the search covers only the ranges inside one /16, and a /16
+// that one range holds whole needs no search (its slot holds the id). An
+// IPv6
 // address in ::ffff:0:0/96 is looked up as the IPv4 address it carries.
 //
 // Two sources build a map: the text format below (Parse/Load here) and a

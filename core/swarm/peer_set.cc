@@ -1132,7 +1132,9 @@ struct FamilyOps {
     return n;
   }
 
-  // Select() with locality over a tagged block, in O(numwant):
+  // Select() with locality over a tagged block, in O(numwant) (plus, now
+  // and then, a sort of a region whose lists replies keep reading: O(cap),
+  // amortized to at most 8 entries per list member read):
   //   1. the quota comes from the requester's network in the leechers'
   //      and, for a leecher, the seeders' region, half from each (the
   //      first at random; more from one when the other runs out), each
@@ -1370,17 +1372,25 @@ struct FamilyOps {
 
   // Fetches the first entries of tag t that SelectTagged() reads for a
   // quota of `quota` locals: from a cursor in the run, the slots of the
-  // region's part of the quota (half for a leecher, who reads two
-  // regions), up to the segment's end; from a cursor in the list (or at
-  // the run's end), the list member it starts at. No more: every line
-  // fetched holds a fill buffer the batch's other lookups wait for.
+  // region's part of the quota (half each when both regions the reply
+  // reads hold the network), up to the segment's end; from a cursor in
+  // the list (or at the run's end), the list member it starts at. No
+  // more: every line fetched holds a fill buffer the batch's other
+  // lookups wait for.
   void PrefetchRuns(bool seeder, uint32_t quota, uint16_t t) const {
-    const uint32_t part = seeder ? quota : (quota + 1) / 2;
+    RegionRef<E> regs[2];
+    const DirEntry* des[2];
+    int sources = 0;
     for (int r = rl; r >= rs; --r) {
       if (seeder && r == rs) break;
-      const RegionRef<E> reg = RegionOf<E>(block, r);
-      const DirEntry* de = reg.Dir(t);
-      if (de == nullptr) continue;
+      regs[sources] = RegionOf<E>(block, r);
+      des[sources] = regs[sources].Dir(t);
+      if (des[sources] != nullptr) ++sources;
+    }
+    const uint32_t part = sources == 2 ? (quota + 1) / 2 : quota;
+    for (int k = 0; k < sources; ++k) {
+      const RegionRef<E>& reg = regs[k];
+      const DirEntry* de = des[k];
       if ((de->next & kListCursor) == 0 && de->next < de->len) {
         PrefetchLines(reg.run + de->start + de->next,
                       std::min(part, de->len - de->next));
@@ -1397,7 +1407,7 @@ struct FamilyOps {
   }
 
   // Fetches what SelectTagged() reads first: tag t's directory home (its
-  // tag and the entries from there) in the regions the reply reads, and
+  // tag and its entry's line(s)) in the regions the reply reads, and
   // the tags at the start of its window. IPv4 only, from the tag word
   // alone (an IPv4 index lies right after the IPv4 entries).
   // REQUIRES: the tag word says the block is tagged.

@@ -72,7 +72,8 @@
 //     memory per peer is unchanged there. Its entries (at most 32 per
 //     reply window) are looked up in the map when a reply is shaped.
 //   * Nothing about networks is in the state file: ids are derived.
-// A locality reply on a tagged block reads O(numwant), never the swarm:
+// A locality reply on a tagged block reads O(numwant), never the swarm
+// (beside, now and then, the amortized sort above):
 // one directory probe per region, then its network's run from a cursor
 // (one contiguous read of copies) and list, half the quota from the
 // seeders' and half from the leechers' (which first is random; more from

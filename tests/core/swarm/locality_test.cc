@@ -670,8 +670,9 @@ TEST(LocalityListTest, RepliesThatKeepReadingListsSortThem) {
     }
     ++replies;
   };
-  // Each round of 90 members reads the 20 listed: an eighth of the
-  // 4 096-entry region (512 reads) takes about 26 rounds, 62 replies.
+  // Each round of 90 members reads the 20 listed: an eighth of the region
+  // (over 3 100 entries: more than 380 reads) takes more than 19 rounds,
+  // over 45 replies.
   while (set.unsorted(AddressFamily::kV4) != 0 && replies < 200) reply();
   EXPECT_EQ(set.unsorted(AddressFamily::kV4), 0u) << replies << " replies";
   EXPECT_GT(replies, 20) << "sorted before the reads paid for it";
@@ -686,6 +687,57 @@ TEST(LocalityListTest, RepliesThatKeepReadingListsSortThem) {
     EXPECT_GE(ip & 0xff, 30u) << "a member that left";
     EXPECT_NEAR(n, 38, 1) << "member " << (ip & 0xff);
   }
+}
+
+// The same with the network in both regions a leecher's reply reads: each
+// region is sorted by the reads of its own list, and the index stays
+// whole.
+TEST(LocalityListTest, ReadsSortEachRegionTheyRead) {
+  auto map = TestMap();
+  MappedSet m(map.get());
+  PeerSet& set = m.set;
+  const PeerSetContext& ctx = m.ctx;
+  auto announce = [&](const PeerEndpoint& peer, bool seeder) {
+    PeerAnnounce a;
+    a.peer = peer;
+    a.seeder = seeder;
+    a.now = 1000;
+    a.network = map->Lookup(peer);
+    return set.Announce(a, ctx);
+  };
+  // Per region: 100 of network 5, 1 000 outside the map (the growth sorts
+  // them), then 20 more of network 5 (listed).
+  for (const bool seeder : {false, true}) {
+    const int base = seeder ? 0 : 128;
+    for (int h = 0; h < 100; ++h) {
+      ASSERT_EQ(announce(In(5, h, 6881 + base), seeder), PeerChange::kAdded);
+    }
+    for (int h = 0; h < 1000; ++h) {
+      ASSERT_EQ(announce(Outside(h + base * 100), seeder), PeerChange::kAdded);
+    }
+  }
+  for (const bool seeder : {false, true}) {
+    const int base = seeder ? 0 : 128;
+    for (int h = 100; h < 120; ++h) {
+      ASSERT_EQ(announce(In(5, h, 6881 + base), seeder), PeerChange::kAdded);
+    }
+  }
+  ASSERT_EQ(set.unsorted(AddressFamily::kV4), 40u);
+  const PeerEndpoint self = In(5, 200);
+  const Locality loc{map.get(), map->Lookup(self)};
+  std::mt19937_64 rng(9);
+  int replies = 0;
+  std::string why;
+  while (set.unsorted(AddressFamily::kV4) != 0 && replies < 400) {
+    std::vector<uint8_t> out(50 * 6);
+    LocalityTally tally;
+    ASSERT_EQ(set.Select(self, false, 50, rng(), out, loc, &tally), 50u);
+    EXPECT_EQ(tally.local, 38u);
+    ++replies;
+    ASSERT_TRUE(set.Check(ctx, &why)) << why << " after " << replies;
+  }
+  EXPECT_EQ(set.unsorted(AddressFamily::kV4), 0u) << replies << " replies";
+  EXPECT_GT(replies, 5) << "sorted before the reads paid for it";
 }
 
 // Round robin is fair however the members are split between run and
