@@ -575,12 +575,26 @@ struct MappedSet {
     ctx.map = m;
   }
   ~MappedSet() { set.Clear(&budget); }
-  PeerChange Announce(const PeerEndpoint& peer) {
+  PeerChange Announce(const PeerEndpoint& peer, bool seeder = false) {
     PeerAnnounce a;
     a.peer = peer;
+    a.seeder = seeder;
     a.now = 1000;
     a.network = ctx.map->Lookup(peer);
     return set.Announce(a, ctx);
+  }
+  // A leecher's reply of `want` for `self` with locality: expects `want`
+  // peers, `local` of them local, and returns their IPv4 addresses.
+  std::vector<uint32_t> Reply(const PeerEndpoint& self, uint32_t want,
+                              uint64_t random, uint32_t local) {
+    const Locality loc{ctx.map, ctx.map->Lookup(self)};
+    std::vector<uint8_t> out(want * 6);
+    LocalityTally tally;
+    EXPECT_EQ(set.Select(self, false, want, random, out, loc, &tally), want);
+    EXPECT_EQ(tally.local, local);
+    std::vector<uint32_t> ips(want);
+    for (uint32_t k = 0; k < want; ++k) ips[k] = IpAt(out, k);
+    return ips;
   }
   MemoryBudget budget{size_t{1} << 30};
   PeerSetContext ctx;
@@ -608,18 +622,12 @@ TEST(LocalityListTest, RunsSkipWhoLeftAndListsGiveWhoJoined) {
   std::string why;
   ASSERT_TRUE(set.Check(ctx, &why)) << why;
   const PeerEndpoint self = In(5, 200);
-  const Locality loc{map.get(), map->Lookup(self)};
   std::set<uint32_t> seen;
   std::mt19937_64 rng(3);
   // 90 members, 38 a reply: 3 replies go round them.
   for (int reply = 0; reply < 3; ++reply) {
-    std::vector<uint8_t> out(50 * 6);
-    LocalityTally tally;
-    ASSERT_EQ(set.Select(self, false, 50, rng(), out, loc, &tally), 50u);
-    EXPECT_EQ(tally.local, 38u);
     uint32_t locals = 0;
-    for (uint32_t k = 0; k < 50; ++k) {
-      const uint32_t ip = IpAt(out, k);
+    for (const uint32_t ip : m.Reply(self, 50, rng(), 38)) {
       if ((ip >> 8) != 0x0a0005u) continue;  // 10.0.5/24
       ++locals;
       EXPECT_GE(ip & 0xff, 30u) << "a member that left";
@@ -655,17 +663,11 @@ TEST(LocalityListTest, RepliesThatKeepReadingListsSortThem) {
   }
   ASSERT_EQ(set.unsorted(AddressFamily::kV4), 50u);
   const PeerEndpoint self = In(5, 200);
-  const Locality loc{map.get(), map->Lookup(self)};
   std::mt19937_64 rng(5);
   std::map<uint32_t, int> hits;
   int replies = 0;
   auto reply = [&] {
-    std::vector<uint8_t> out(50 * 6);
-    LocalityTally tally;
-    ASSERT_EQ(set.Select(self, false, 50, rng(), out, loc, &tally), 50u);
-    EXPECT_EQ(tally.local, 38u);
-    for (uint32_t k = 0; k < 50; ++k) {
-      const uint32_t ip = IpAt(out, k);
+    for (const uint32_t ip : m.Reply(self, 50, rng(), 38)) {
       if ((ip >> 8) == 0x0a0005u) ++hits[ip];
     }
     ++replies;
@@ -698,12 +700,7 @@ TEST(LocalityListTest, ReadsSortEachRegionTheyRead) {
   PeerSet& set = m.set;
   const PeerSetContext& ctx = m.ctx;
   auto announce = [&](const PeerEndpoint& peer, bool seeder) {
-    PeerAnnounce a;
-    a.peer = peer;
-    a.seeder = seeder;
-    a.now = 1000;
-    a.network = map->Lookup(peer);
-    return set.Announce(a, ctx);
+    return m.Announce(peer, seeder);
   };
   // Per region: 100 of network 5, 1 000 outside the map (the growth sorts
   // them), then 20 more of network 5 (listed).
@@ -724,15 +721,11 @@ TEST(LocalityListTest, ReadsSortEachRegionTheyRead) {
   }
   ASSERT_EQ(set.unsorted(AddressFamily::kV4), 40u);
   const PeerEndpoint self = In(5, 200);
-  const Locality loc{map.get(), map->Lookup(self)};
   std::mt19937_64 rng(9);
   int replies = 0;
   std::string why;
   while (set.unsorted(AddressFamily::kV4) != 0 && replies < 400) {
-    std::vector<uint8_t> out(50 * 6);
-    LocalityTally tally;
-    ASSERT_EQ(set.Select(self, false, 50, rng(), out, loc, &tally), 50u);
-    EXPECT_EQ(tally.local, 38u);
+    m.Reply(self, 50, rng(), 38);
     ++replies;
     ASSERT_TRUE(set.Check(ctx, &why)) << why << " after " << replies;
   }
