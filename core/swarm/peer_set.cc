@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
+#include <vector>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -470,6 +472,43 @@ struct RegionRef {
     hdr[kRunUsed] = at;
     hdr[kListReads] = 0;
   }
+  // Each network's cursor as the member the next reply to it starts at
+  // (a run cursor's first live slot at or after it, else the list's
+  // head), appended to *out as {tag, a copy of the member's entry}, so
+  // RestoreCursors() can carry the round robin over a rebuild. O(cap).
+  void CursorMembers(std::vector<std::pair<uint16_t, E>>* out) const {
+    if (tags == nullptr) return;
+    for (uint32_t d = 0; d < dcap; ++d) {
+      if (dtag[d] == 0) continue;
+      const DirEntry& de = dent[d];
+      const E* at = nullptr;
+      if ((de.next & kListCursor) != 0) {
+        at = &arr[de.next & ~kListCursor];
+      } else {
+        for (uint32_t o = de.next; o < de.len && at == nullptr; ++o) {
+          if (run[de.start + o].port_be != 0) at = &run[de.start + o];
+        }
+        if (at == nullptr && de.head != kNoHead) at = &arr[de.head];
+      }
+      if (at != nullptr) out->emplace_back(dtag[d], *at);
+    }
+  }
+  // After a rebuild's SortRuns(): points each network's cursor at its
+  // member from CursorMembers() if the rebuild kept it with the same tag
+  // (else the cursor stays at the run's start).
+  void RestoreCursors(const std::vector<std::pair<uint16_t, E>>& members,
+                      uint64_t seed) {
+    for (const auto& [t, member] : members) {
+      E* hole;
+      uint32_t same_source = 0;
+      const E* at = Find(member, seed, &hole, &same_source);
+      if (at == nullptr) continue;
+      const uint32_t i = static_cast<uint32_t>(at - arr);
+      if (tags[i] != t || links[i].prev != kInRun) continue;
+      DirEntry* de = Dir(t);
+      de->next = links[i].next - de->start;
+    }
+  }
   // Sorts once list members and dead run slots reach an eighth of the
   // region (amortized: at most 8 entries sorted per change).
   void MaybeSortRuns() {
@@ -805,6 +844,17 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
     }
   }
   if (old != nullptr) {
+    // Each network's cursor member, carried over when the tags are (a
+    // re-tag starts every cursor afresh).
+    std::vector<std::pair<uint16_t, PeerV4>> cursors4[2];
+    std::vector<std::pair<uint16_t, PeerV6>> cursors6[2];
+    auto cursors = [&](auto tag, int k) -> auto& {
+      if constexpr (std::is_same_v<decltype(tag), PeerV4>) {
+        return cursors4[k];
+      } else {
+        return cursors6[k];
+      }
+    };
     auto move_family = [&](auto tag) {
       using E = decltype(tag);
       constexpr AddressFamily kFamily = std::is_same_v<E, PeerV4>
@@ -815,6 +865,9 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
         const RegionRef<E> from = RegionOf<E>(old, r);
         RegionRef<E> to{nullptr, 0};
         if (fresh != nullptr) to = RegionOf<E>(fresh, r);
+        if (tagged && !relook && to.tags != nullptr) {
+          from.CursorMembers(&cursors(E{}, r - rs));
+        }
         uint32_t placed = 0;
         for (uint32_t i = 0; i < from.cap; ++i) {
           const E& e = from.arr[i];
@@ -835,10 +888,17 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
     move_family(PeerV4{});
     move_family(PeerV6{});
     if (fresh != nullptr && tagged) {
-      RegionOf<PeerV4>(fresh, kSeed4).SortRuns();
-      RegionOf<PeerV4>(fresh, kLeech4).SortRuns();
-      RegionOf<PeerV6>(fresh, kSeed6).SortRuns();
-      RegionOf<PeerV6>(fresh, kLeech6).SortRuns();
+      auto sort_family = [&](auto tag) {
+        using E = decltype(tag);
+        const int rs = SeederRegion<E>();
+        for (int r = rs; r < rs + 2; ++r) {
+          RegionRef<E> to = RegionOf<E>(fresh, r);
+          to.SortRuns();
+          to.RestoreCursors(cursors(E{}, r - rs), ctx.seed);
+        }
+      };
+      sort_family(PeerV4{});
+      sort_family(PeerV6{});
     }
     std::free(old);
     ctx.budget->Release(old_bytes);

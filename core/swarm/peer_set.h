@@ -78,9 +78,10 @@
 // (one contiguous read of copies) and list, half the quota from the
 // seeders' and half from the leechers' (which first is random; more from
 // one when the other runs out), each cursor then moving past what was
-// taken (a sort keeps it on the same member), so replies to one network
-// go round all its peers (run and list as one cycle); the others come
-// from the random window, skipping local tags. The IPv4 index lies right
+// taken (a sort or a rebuild keeps it on the same member; a re-tag
+// starts it afresh), so replies to one network go round all its peers
+// (run and list as one cycle); the others come from the random window,
+// skipping local tags. The IPv4 index lies right
 // after the IPv4 entries, so a batch's lookahead fetches a reply's
 // directory slots from the set's tag word, before the swarm's lock is
 // taken.

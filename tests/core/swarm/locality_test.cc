@@ -733,6 +733,50 @@ TEST(LocalityListTest, ReadsSortEachRegionTheyRead) {
   EXPECT_GT(replies, 5) << "sorted before the reads paid for it";
 }
 
+// A rebuild (here an expiry sweep that drops other peers) keeps each
+// network's cursor on the member the next reply would have started at, so
+// replies go on round the network instead of starting again at its run's
+// first members.
+TEST(LocalityListTest, ARebuildKeepsTheRoundRobinGoing) {
+  auto map = TestMap();
+  MappedSet m(map.get());
+  PeerSet& set = m.set;
+  const PeerSetContext& ctx = m.ctx;
+  for (int h = 0; h < 90; ++h) {
+    ASSERT_EQ(m.Announce(In(5, h)), PeerChange::kAdded);
+  }
+  for (int h = 0; h < 3000; ++h) {
+    ASSERT_EQ(m.Announce(Outside(h)), PeerChange::kAdded);
+  }
+  // 100 more outside the map, last seen long before the others.
+  for (int h = 3000; h < 3100; ++h) {
+    PeerAnnounce a;
+    a.peer = Outside(h);
+    a.now = 100;
+    ASSERT_EQ(set.Announce(a, ctx), PeerChange::kAdded);
+  }
+  const size_t bytes = set.bytes();
+  const PeerEndpoint self = In(5, 200);
+  std::mt19937_64 rng(13);
+  std::set<uint32_t> seen;
+  auto reply = [&] {
+    for (const uint32_t ip : m.Reply(self, 50, rng(), 38)) {
+      if ((ip >> 8) == 0x0a0005u) seen.insert(ip);
+    }
+  };
+  reply();
+  ASSERT_EQ(seen.size(), 38u);
+  const PeerSet::Expired ex = set.Expire(1000, 600, ctx);
+  ASSERT_EQ(ex.v4, 100u);
+  ASSERT_EQ(set.bytes(), bytes) << "the sweep was to keep the capacity";
+  std::string why;
+  ASSERT_TRUE(set.Check(ctx, &why)) << why;
+  // 90 members, 38 a reply: the next two replies give the 52 not yet seen.
+  reply();
+  reply();
+  EXPECT_EQ(seen.size(), 90u);
+}
+
 // Round robin is fair however the members are split between run and
 // list: with more list members than a reply's quota, the run still gets
 // its turn, and every member is handed out about as often as the others.
