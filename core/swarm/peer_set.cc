@@ -844,17 +844,6 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
     }
   }
   if (old != nullptr) {
-    // Each network's cursor member, carried over when the tags are (a
-    // re-tag starts every cursor afresh).
-    std::vector<std::pair<uint16_t, PeerV4>> cursors4[2];
-    std::vector<std::pair<uint16_t, PeerV6>> cursors6[2];
-    auto cursors = [&](auto tag, int k) -> auto& {
-      if constexpr (std::is_same_v<decltype(tag), PeerV4>) {
-        return cursors4[k];
-      } else {
-        return cursors6[k];
-      }
-    };
     auto move_family = [&](auto tag) {
       using E = decltype(tag);
       constexpr AddressFamily kFamily = std::is_same_v<E, PeerV4>
@@ -865,9 +854,10 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
         const RegionRef<E> from = RegionOf<E>(old, r);
         RegionRef<E> to{nullptr, 0};
         if (fresh != nullptr) to = RegionOf<E>(fresh, r);
-        if (tagged && !relook && to.tags != nullptr) {
-          from.CursorMembers(&cursors(E{}, r - rs));
-        }
+        // Each network's cursor member, carried over when the tags are (a
+        // re-tag starts every cursor afresh).
+        std::vector<std::pair<uint16_t, E>> cursors;
+        if (!relook && to.tags != nullptr) from.CursorMembers(&cursors);
         uint32_t placed = 0;
         for (uint32_t i = 0; i < from.cap; ++i) {
           const E& e = from.arr[i];
@@ -883,23 +873,14 @@ bool Rebuild(Block** pb, const uint32_t caps[kRegions], Keep keep,
           ++placed;
         }
         if (placed != 0) AddCount(fresh, r, static_cast<int>(placed));
+        if (to.tags != nullptr) {  // the fresh block is tagged
+          to.SortRuns();
+          to.RestoreCursors(cursors, ctx.seed);
+        }
       }
     };
     move_family(PeerV4{});
     move_family(PeerV6{});
-    if (fresh != nullptr && tagged) {
-      auto sort_family = [&](auto tag) {
-        using E = decltype(tag);
-        const int rs = SeederRegion<E>();
-        for (int r = rs; r < rs + 2; ++r) {
-          RegionRef<E> to = RegionOf<E>(fresh, r);
-          to.SortRuns();
-          to.RestoreCursors(cursors(E{}, r - rs), ctx.seed);
-        }
-      };
-      sort_family(PeerV4{});
-      sort_family(PeerV6{});
-    }
     std::free(old);
     ctx.budget->Release(old_bytes);
   }
