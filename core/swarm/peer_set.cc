@@ -599,9 +599,9 @@ inline const uint32_t* WideCounts(const Block* b) {
   return reinterpret_cast<const uint32_t*>(b + 1);
 }
 // A wide block made while a network map was loaded is tagged: after each
-// family's entries it holds that family's index (IndexLayout: per entry a uint16_t network tag,
-// a Link and a run slot; per region a header and a directory). Bit 31 of its
-// first count says so, and the top bytes of its other three counts hold
+// family's entries it holds that family's index (IndexLayout: per entry
+// a uint16_t network tag, a Link and a run slot; per region a header and
+// a directory). Bit 31 of its first count says so, and the top bytes of its other three counts hold
 // the low 24 bits of the generation of the map its tags came from (counts
 // stay below 2^24: --max-peers-per-swarm is at most 10 M, and
 // SwarmTableConfig requires less than 2^24).

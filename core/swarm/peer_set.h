@@ -81,10 +81,9 @@
 // taken (a sort or a rebuild keeps it on the same member; a re-tag
 // starts it afresh), so replies to one network go round all its peers
 // (run and list as one cycle); the others come from the random window,
-// skipping local tags. The IPv4 index lies right
-// after the IPv4 entries, so a batch's lookahead fetches a reply's
-// directory slots from the set's tag word, before the swarm's lock is
-// taken.
+// skipping local tags. The IPv4 index lies right after the IPv4 entries,
+// so a batch's lookahead fetches a reply's directory slots from the set's
+// tag word, before the swarm's lock is taken.
 // Invariants of a locality reply:
 //   * it holds the same number of peers as a random one would, never self,
 //     never a peer twice, only entries the role rules allow;

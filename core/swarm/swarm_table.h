@@ -10,8 +10,9 @@
 // changes state only by CAS on its word. A swarm's peer set is guarded by
 // the lock bit in that same word (critical sections are a few hundred
 // nanoseconds, longer when a peer set grows, shrinks or re-sorts its
-// locality index, O(its capacity), amortized over many announces), and acquiring the lock also validates that the slot still
-// holds the same swarm (same version), which is what makes reclamation safe.
+// locality index, O(its capacity), amortized over many announces), and
+// acquiring the lock also validates that the slot still holds the same
+// swarm (same version), which is what makes reclamation safe.
 //
 // Growth (folly AtomicHashMap's scheme). The table is a list of up to
 // kMaxSubTables sub-tables. The first holds kInitialSlots slots (1 MiB);
