@@ -234,13 +234,14 @@ constexpr uint32_t kNoHead = 0xffffffffu;  // a network with no list
 // it). The cursor is a run offset, or kListCursor | a list member's entry
 // index, which Leave() and Moved() keep pointing at a member.
 struct DirEntry {
+  uint32_t tag;  // the network's tag (0: an empty slot)
   uint32_t head;
   uint32_t start;
   uint32_t len;
   uint32_t live;
   uint32_t next;
 };
-static_assert(sizeof(DirEntry) == 20);
+static_assert(sizeof(DirEntry) == 24);
 constexpr uint32_t kListCursor = 0x80000000u;
 // A region's index header: list members plus dead run slots (what the next
 // sort would tidy), run slots used, and list members replies have read
@@ -253,8 +254,8 @@ enum RunHeader : int {
 };
 
 // A region's directory: an open-addressing table of DirCap(cap) slots from
-// network tag (0 marks an empty slot) to its DirEntry. Its tags and
-// entries are apart, so a probe reads 2 bytes a slot. A wide region holds
+// network tag (0 marks an empty slot) to its DirEntry, the tag inside the
+// entry, so a reply's probe usually reads one line. A wide region holds
 // at most 7/8 of `cap` entries, so the table is at most 7/8 full (when
 // every entry is of another network) and always has an empty slot.
 inline uint32_t DirCap(uint32_t cap) { return cap == 0 ? 0 : cap + 1; }
@@ -270,12 +271,11 @@ struct RegionRef {
   // block (and from FamilyOps::Region()'s tag-word fast path, which only
   // lookups and replies use). With tags come the rest of the index: links
   // parallel to arr, the run array (cap slots), the header, and the
-  // directory (dtag, dent: dcap slots).
+  // directory (dent: dcap slots).
   uint16_t* tags = nullptr;
   Link* links = nullptr;
   E* run = nullptr;
   uint32_t* hdr = nullptr;
-  uint16_t* dtag = nullptr;
   DirEntry* dent = nullptr;
   uint32_t dcap = 0;
 
@@ -301,27 +301,26 @@ struct RegionRef {
   // slot where it would go.
   uint32_t DirSlot(uint16_t t) const {
     uint32_t d = DirHome(t, dcap);
-    while (dtag[d] != 0 && dtag[d] != t) d = Next(d, dcap);
+    while (dent[d].tag != 0 && dent[d].tag != t) d = Next(d, dcap);
     return d;
   }
   // Tag t's directory entry, or nullptr when the region holds none.
   DirEntry* Dir(uint16_t t) const {
     if (dcap == 0 || t == 0) return nullptr;
     const uint32_t d = DirSlot(t);
-    return dtag[d] == t ? &dent[d] : nullptr;
+    return dent[d].tag == t ? &dent[d] : nullptr;
   }
   // Backward-shift deletion of directory slot d.
   void DirErase(uint32_t d) {
-    dtag[d] = 0;
+    dent[d].tag = 0;
     uint32_t hole = d, j = d;
     for (uint32_t k = 1; k < dcap; ++k) {
       j = Next(j, dcap);
-      if (dtag[j] == 0) break;
-      const uint32_t home = DirHome(dtag[j], dcap);
+      if (dent[j].tag == 0) break;
+      const uint32_t home = DirHome(dent[j].tag, dcap);
       if (ShiftsBack(j, home, hole, dcap)) {
-        dtag[hole] = dtag[j];
         dent[hole] = dent[j];
-        dtag[j] = 0;
+        dent[j].tag = 0;
         hole = j;
       }
     }
@@ -336,10 +335,7 @@ struct RegionRef {
     if (t == 0) return;
     const uint32_t d = DirSlot(t);
     DirEntry& de = dent[d];
-    if (dtag[d] == 0) {
-      dtag[d] = t;
-      de = {kNoHead, 0, 0, 0, 0};
-    }
+    if (de.tag == 0) de = {t, kNoHead, 0, 0, 0, 0};
     ++hdr[kUnsorted];
     if (de.head == kNoHead) {
       de.head = i;
@@ -417,7 +413,7 @@ struct RegionRef {
     // names a run offset: its member is the live slot at or after it
     // (found below, in `live`), else the list's head.
     for (uint32_t d = 0; d < dcap; ++d) {
-      if (dtag[d] == 0) continue;
+      if (dent[d].tag == 0) continue;
       DirEntry& de = dent[d];
       if ((de.next & kListCursor) != 0) {
         de.head = de.next & ~kListCursor;
@@ -438,11 +434,11 @@ struct RegionRef {
       }
     }
     for (uint32_t d = 0; d < dcap; ++d) {
-      if (dtag[d] == 0) continue;
+      if (dent[d].tag == 0) continue;
       DirEntry& de = dent[d];
       uint32_t target = de.head;
       if ((de.next & kListCursor) == 0 && de.live != kNoHead) target = de.live;
-      de = {target, 0, 0, 0, 0};
+      de = {de.tag, target, 0, 0, 0, 0};
     }
     // 2. The sort. Each member's directory slot waits in its link's `next`.
     for (uint32_t i = 0; i < cap; ++i) {
@@ -453,7 +449,7 @@ struct RegionRef {
     }
     uint32_t at = 0;
     for (uint32_t d = 0; d < dcap; ++d) {
-      if (dtag[d] == 0) continue;
+      if (dent[d].tag == 0) continue;
       dent[d].start = at;
       at += dent[d].len;
     }
@@ -466,7 +462,7 @@ struct RegionRef {
       links[i] = {kInRun, slot};
     }
     for (uint32_t d = 0; d < dcap; ++d) {
-      if (dtag[d] != 0) dent[d].head = kNoHead;
+      if (dent[d].tag != 0) dent[d].head = kNoHead;
     }
     hdr[kUnsorted] = 0;
     hdr[kRunUsed] = at;
@@ -479,7 +475,7 @@ struct RegionRef {
   void CursorMembers(std::vector<std::pair<uint16_t, E>>* out) const {
     if (tags == nullptr) return;
     for (uint32_t d = 0; d < dcap; ++d) {
-      if (dtag[d] == 0) continue;
+      if (dent[d].tag == 0) continue;
       const DirEntry& de = dent[d];
       const E* at = nullptr;
       if ((de.next & kListCursor) != 0) {
@@ -490,7 +486,7 @@ struct RegionRef {
         }
         if (at == nullptr && de.head != kNoHead) at = &arr[de.head];
       }
-      if (at != nullptr) out->emplace_back(dtag[d], *at);
+      if (at != nullptr) out->emplace_back(de.tag, *at);
     }
   }
   // After a rebuild's SortRuns(): points each network's cursor at its
@@ -637,12 +633,11 @@ inline bool TaggedFrom(const Block* b, const NetworkMap* m) {
 // set's tag word: PeerSet::Prefetch() fetches the directory without
 // reading the header). A family's index, in bytes from its start: both
 // regions' tags, then (4-byte aligned) their links, runs, headers,
-// directory entries and directory tags; `end` is its size (a multiple of
-// 4). The one layout BlockBytes() sizes and IndexOf() reads. `cs` and
+// directory entries; `end` is its size (a multiple of 4). The one layout BlockBytes() sizes and IndexOf() reads. `cs` and
 // `cl` are the family's seeder and leecher capacities, `entry` its entry
 // size.
 struct IndexLayout {
-  size_t links, runs, hdrs, dents, dtags, end;
+  size_t links, runs, hdrs, dents, end;
   IndexLayout(uint32_t cs, uint32_t cl, size_t entry) {
     const size_t entries = size_t{cs} + cl;
     const size_t dirs = size_t{DirCap(cs)} + DirCap(cl);
@@ -650,8 +645,7 @@ struct IndexLayout {
     runs = links + sizeof(Link) * entries;
     hdrs = (runs + entry * entries + 3) / 4 * 4;
     dents = hdrs + sizeof(uint32_t) * kRunHeaderWords * 2;
-    dtags = dents + sizeof(DirEntry) * dirs;
-    end = (dtags + sizeof(uint16_t) * dirs + 3) / 4 * 4;
+    end = dents + sizeof(DirEntry) * dirs;
   }
 };
 size_t IndexBytes4(const uint32_t cap[kRegions], bool tagged) {
@@ -738,7 +732,6 @@ void IndexAt(char* index, const IndexLayout& at, uint32_t cs, uint32_t cap,
   reg->run = reinterpret_cast<E*>(index + at.runs) + before;
   reg->hdr = reinterpret_cast<uint32_t*>(index + at.hdrs) + k * kRunHeaderWords;
   reg->dent = reinterpret_cast<DirEntry*>(index + at.dents) + dir_before;
-  reg->dtag = reinterpret_cast<uint16_t*>(index + at.dtags) + dir_before;
   reg->dcap = DirCap(cap);
 }
 // Where region r's index is. REQUIRES: IsTagged(b).
@@ -1448,7 +1441,7 @@ struct FamilyOps {
   }
 
   // Fetches what SelectTagged() reads first: tag t's directory home (its
-  // tag and its entry's line(s)) in the regions the reply reads, and
+  // entry's line(s)) in the regions the reply reads, and
   // the tags at the start of its window. IPv4 only, from the tag word
   // alone (an IPv4 index lies right after the IPv4 entries).
   // REQUIRES: the tag word says the block is tagged.
@@ -1465,7 +1458,6 @@ struct FamilyOps {
     for (int k = seeder ? 1 : 0; k < 2; ++k) {
       if (reg[k].dcap == 0) continue;
       const uint32_t d = DirHome(t, reg[k].dcap);
-      PrefetchLine(reg[k].dtag + d);
       // The home entry's line(s) only: a probe that runs on reads a line
       // more under the lock, rarer than the fill buffer another prefetch
       // here would hold up.
@@ -1570,7 +1562,7 @@ struct FamilyOps {
     }
     uint32_t listed = 0, live = 0;
     for (uint32_t d = 0; d < reg.dcap; ++d) {
-      const uint16_t t = reg.dtag[d];
+      const uint16_t t = reg.dent[d].tag;
       if (t == 0) continue;
       const DirEntry& de = reg.dent[d];
       if (reg.DirSlot(t) != d) return fail("network ", t, " not reachable");

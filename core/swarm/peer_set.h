@@ -52,9 +52,9 @@
 //     dependent read; at most 8 entries sorted per member read), so a
 //     swarm whose peers only re-announce does not keep its lists. Memory
 //     per entry slot of a wide block while a map is loaded: 2 (tag) + 8
-//     (link) + 8 or 20 (the run's copy) + 22 (the directory: a slot per
-//     entry slot, as every entry may be of another network) = 40 bytes
-//     for IPv4, 52 for IPv6, charged to the budget like the rest.
+//     (link) + 8 or 20 (the run's copy) + 24 (the directory: a slot per
+//     entry slot, as every entry may be of another network) = 42 bytes
+//     for IPv4, 54 for IPv6, charged to the budget like the rest.
 //   * The block records the generation of the map its tags came from
 //     (NetworkMap::generation(), low 24 bits). The first announce that
 //     brings another map (a reload, or a map loaded after the block was
