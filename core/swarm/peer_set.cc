@@ -413,8 +413,8 @@ struct RegionRef {
     // names a run offset: its member is the live slot at or after it
     // (found below, in `live`), else the list's head.
     for (uint32_t d = 0; d < dcap; ++d) {
-      if (dent[d].tag == 0) continue;
       DirEntry& de = dent[d];
+      if (de.tag == 0) continue;
       if ((de.next & kListCursor) != 0) {
         de.head = de.next & ~kListCursor;
       } else if (de.next < de.len) {
@@ -434,8 +434,8 @@ struct RegionRef {
       }
     }
     for (uint32_t d = 0; d < dcap; ++d) {
-      if (dent[d].tag == 0) continue;
       DirEntry& de = dent[d];
+      if (de.tag == 0) continue;
       uint32_t target = de.head;
       if ((de.next & kListCursor) == 0 && de.live != kNoHead) target = de.live;
       de = {de.tag, target, 0, 0, 0, 0};
@@ -475,8 +475,8 @@ struct RegionRef {
   void CursorMembers(std::vector<std::pair<uint16_t, E>>* out) const {
     if (tags == nullptr) return;
     for (uint32_t d = 0; d < dcap; ++d) {
-      if (dent[d].tag == 0) continue;
       const DirEntry& de = dent[d];
+      if (de.tag == 0) continue;
       const E* at = nullptr;
       if ((de.next & kListCursor) != 0) {
         at = &arr[de.next & ~kListCursor];
@@ -597,10 +597,10 @@ inline const uint32_t* WideCounts(const Block* b) {
 // A wide block made while a network map was loaded is tagged: after each
 // family's entries it holds that family's index (IndexLayout: per entry
 // a uint16_t network tag, a Link and a run slot; per region a header and
-// a directory). Bit 31 of its first count says so, and the top bytes of its other three counts hold
-// the low 24 bits of the generation of the map its tags came from (counts
-// stay below 2^24: --max-peers-per-swarm is at most 10 M, and
-// SwarmTableConfig requires less than 2^24).
+// a directory). Bit 31 of its first count says so, and the top bytes of
+// its other three counts hold the low 24 bits of the generation of the
+// map its tags came from (counts stay below 2^24: --max-peers-per-swarm
+// is at most 10 M, and SwarmTableConfig requires less than 2^24).
 constexpr uint32_t kTaggedBit = 0x80000000u;
 constexpr uint32_t kCountMask = 0x00ffffffu;
 inline bool IsTagged(const Block* b) {
@@ -633,9 +633,9 @@ inline bool TaggedFrom(const Block* b, const NetworkMap* m) {
 // set's tag word: PeerSet::Prefetch() fetches the directory without
 // reading the header). A family's index, in bytes from its start: both
 // regions' tags, then (4-byte aligned) their links, runs, headers,
-// directory entries; `end` is its size (a multiple of 4). The one layout BlockBytes() sizes and IndexOf() reads. `cs` and
-// `cl` are the family's seeder and leecher capacities, `entry` its entry
-// size.
+// directory entries; `end` is its size (a multiple of 4). The one layout
+// BlockBytes() sizes and IndexOf() reads. `cs` and `cl` are the family's
+// seeder and leecher capacities, `entry` its entry size.
 struct IndexLayout {
   size_t links, runs, hdrs, dents, end;
   IndexLayout(uint32_t cs, uint32_t cl, size_t entry) {
